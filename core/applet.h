@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * applet.h - the contract between the dispatcher and an applet.
+ *
+ * The product's registry is a const table of these (applets/registry.c).
+ * The dispatcher knows nothing about any applet beyond this structure.
+ */
+#ifndef FUSEKEY_APPLET_H
+#define FUSEKEY_APPLET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apdu.h"
+#include "hal.h"
+#include "store/store.h"
+
+/* What a handler may use: the services of the device, nothing global. */
+typedef struct fk_applet_ctx {
+    fk_store_t *store;    /* main partition */
+    fk_store_t *counters; /* high-churn partition (retry and usage counters) */
+    fk_keepalive_fn keepalive; /* call during long operations (may be NULL) */
+    void *keepalive_arg;
+} fk_applet_ctx_t;
+
+typedef struct fk_applet {
+    const char *name;
+    const uint8_t *aid;
+    size_t aid_len;
+    /* Selected by AID (cmd is the SELECT). Clears the applet's volatile state
+     * and writes its FCI/FCP or whatever it answers into resp. */
+    fk_sw_t (*select)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
+    /* Every command while selected (including a re-SELECT of non-AID form). */
+    fk_sw_t (*process)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
+    /* Another applet is being selected. */
+    void (*deselect)(const fk_applet_ctx_t *ctx);
+    /* Card power-off or reset: forget every volatile state. */
+    void (*power_off)(const fk_applet_ctx_t *ctx);
+} fk_applet_t;
+
+#endif /* FUSEKEY_APPLET_H */
