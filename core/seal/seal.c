@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * seal.c - sealing at rest (format and threat model: docs/sealing.md).
+ *
+ *   root material --HKDF(salt, info = root byte)--> kbase
+ *   kbase --HKDF-Expand("...seal v1")--> seal key --ChaCha20-Poly1305--> records
+ *   kbase --HKDF-Expand("...pin v1")---> pin key  --HMAC-SHA256--------> PIN verifiers
+ *
+ * Root material is the OTP master key (MKEK) when provisioned, else the
+ * device seed (store record FK_ID_DEVICE_SEED) followed by the chip serial.
+ * kbase and the subkeys are derived inside each call and wiped before it
+ * returns, on every path.
+ *
+ * IMPLEMENTATION NOTE: OTP read errors. Any error reading the MKEK rows
+ * (FK_HAL_EIO: an uncorrectable row, so something was written there;
+ * FK_HAL_EPERM: a page lock forbids the read, so we cannot know whether a key
+ * is there) is FK_SEAL_EOTP: we never fall back to the weaker device root
+ * because the stronger one could not be read. A device whose firmware
+ * cannot read its own OTP page 58 cannot seal or open OTP-root records.
+ *
+ * IMPLEMENTATION NOTE: one static scratch buffer (s_scratch) holds a whole
+ * sealed record for fk_seal_store, fk_seal_load and fk_seal_reseal, instead
+ * of a large stack buffer. The core is single-threaded (hal.h), so these
+ * functions are not reentrant by design. The buffer is wiped after use.
+ */
+#include "seal/seal.h"
+
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "hal.h"
+#include "util.h"
+
+#define SEED_LEN 32u
+#define SERIAL_LEN 8u
+#define MKEK_LEN (2u * FK_OTP_MKEK_ROWS)
+#define KEY_LEN 32u
+
+/* Sealed record layout. */
+#define REC_OFF_VERSION 0u
+#define REC_OFF_ROOT 1u
+#define REC_OFF_NONCE 2u
+#define REC_OFF_CT (REC_OFF_NONCE + FK_AEAD_NONCE_LEN)
+
+/* PIN verifier layout. */
+#define PIN_VERIFIER_VERSION 1u
+#define PIN_SALT_LEN 16u
+#define PIN_OFF_VERSION 0u
+#define PIN_OFF_ROOT 1u
+#define PIN_OFF_SALT 2u
+#define PIN_OFF_TAG (PIN_OFF_SALT + PIN_SALT_LEN)
+#define PIN_HASH_LEN 32u
+#define FID_LEN 2u
+
+/* PBKDF2 work factor of PIN verifiers (docs/sealing.md, "PIN verifiers"). */
+#define PIN_PBKDF2_ITERATIONS 4096u
+
+_Static_assert(FK_SEAL_OVERHEAD == REC_OFF_CT + FK_AEAD_TAG_LEN, "sealed record layout");
+_Static_assert(FK_PIN_VERIFIER_LEN == PIN_OFF_TAG + FK_SHA256_LEN, "PIN verifier layout");
+_Static_assert(MKEK_LEN == 32u, "the MKEK is 16 ECC rows of 16 bits");
+_Static_assert(FK_SEAL_MAX_PLAINTEXT + FK_SEAL_OVERHEAD <= FK_STORE_MAX_RECORD,
+               "sealed records must fit a store record");
+
+static const char k_kbase_salt[] = "fusekey kbase v1";
+static const char k_label_seal[] = "fusekey seal v1";
+static const char k_label_pin[] = "fusekey pin v1";
+static const char k_aad_domain[] = "fusekey sealed record";
+
+#define LABEL_LEN(s) (sizeof(s) - 1u)
+#define AAD_LEN (2u + FID_LEN + LABEL_LEN(k_aad_domain))
+
+/* Internal: the key material of a root is not on this device (no MKEK for
+ * an OTP-root record, no device seed). Callers map it to a public code. */
+#define KEY_ABSENT 1
+
+static uint8_t s_scratch[FK_SEAL_MAX_PLAINTEXT + FK_SEAL_OVERHEAD];
+
+static bool root_known(uint8_t root) { return root == FK_ROOT_DEVICE || root == FK_ROOT_OTP; }
+
+/* Read the MKEK rows (row i gives bytes 2i, 2i+1, low byte first).
+ * *present is false, and mkek zero, when every row is blank. */
+static int read_mkek(uint8_t mkek[MKEK_LEN], bool *present)
+{
+    uint16_t rows[FK_OTP_MKEK_ROWS];
+    uint16_t any = 0;
+
+    if (fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_MKEK_ROWS) != FK_HAL_OK) {
+        fk_wipe(rows, sizeof(rows));
+        fk_wipe(mkek, MKEK_LEN);
+        return FK_SEAL_EOTP;
+    }
+    for (size_t i = 0; i < FK_OTP_MKEK_ROWS; i++) {
+        mkek[2 * i] = (uint8_t)rows[i];
+        mkek[2 * i + 1] = (uint8_t)(rows[i] >> 8);
+        any |= rows[i];
+    }
+    fk_wipe(rows, sizeof(rows));
+    *present = any != 0;
+    if (!*present) fk_wipe(mkek, MKEK_LEN);
+    return FK_SEAL_OK;
+}
+
+int fk_seal_current_root(fk_root_t *root)
+{
+    uint8_t mkek[MKEK_LEN];
+    bool present = false;
+    int rc = read_mkek(mkek, &present);
+
+    fk_wipe(mkek, sizeof(mkek));
+    if (rc != FK_SEAL_OK) return rc;
+    *root = present ? FK_ROOT_OTP : FK_ROOT_DEVICE;
+    return FK_SEAL_OK;
+}
+
+/* Read the 32-byte device seed: KEY_ABSENT when there is none,
+ * FK_SEAL_ESTORE when it cannot be read or has the wrong size. */
+static int read_seed(const fk_store_t *store, uint8_t seed[SEED_LEN])
+{
+    uint32_t size = 0;
+    int rc = fk_store_size(store, FK_ID_DEVICE_SEED, &size);
+
+    if (rc == FK_STORE_ENOENT) return KEY_ABSENT;
+    if (rc != FK_STORE_OK || size != SEED_LEN) return FK_SEAL_ESTORE;
+    if (fk_store_read(store, FK_ID_DEVICE_SEED, 0, seed, SEED_LEN) != FK_STORE_OK) {
+        fk_wipe(seed, SEED_LEN);
+        return FK_SEAL_ESTORE;
+    }
+    return FK_SEAL_OK;
+}
+
+/* kbase for `root`: HKDF-SHA256(salt, root material, info = root byte).
+ * KEY_ABSENT when this device lacks that root's material. */
+static int derive_kbase(const fk_store_t *store, fk_root_t root, uint8_t kbase[KEY_LEN])
+{
+    uint8_t ikm[SEED_LEN + SERIAL_LEN];
+    const uint8_t info = (uint8_t)root;
+    size_t ikm_len;
+    bool present = false;
+    int rc;
+
+    _Static_assert(sizeof(ikm) >= MKEK_LEN, "ikm holds either root's material");
+    if (root == FK_ROOT_OTP) {
+        rc = read_mkek(ikm, &present);
+        if (rc == FK_SEAL_OK && !present) rc = KEY_ABSENT;
+        ikm_len = MKEK_LEN;
+    } else {
+        FK_ASSERT(root == FK_ROOT_DEVICE);
+        rc = read_seed(store, ikm);
+        if (rc == FK_SEAL_OK) fk_hal_serial(ikm + SEED_LEN);
+        ikm_len = SEED_LEN + SERIAL_LEN;
+    }
+    if (rc == FK_SEAL_OK &&
+        fk_hkdf_sha256(k_kbase_salt, LABEL_LEN(k_kbase_salt), ikm, ikm_len, &info, sizeof(info),
+                       kbase, KEY_LEN) != FK_CRYPTO_OK)
+        rc = FK_SEAL_ECRYPTO;
+    fk_wipe(ikm, sizeof(ikm));
+    if (rc != FK_SEAL_OK) fk_wipe(kbase, KEY_LEN);
+    return rc;
+}
+
+/* A per-purpose subkey of `root`'s kbase (kbase itself is wiped here). */
+static int derive_subkey(const fk_store_t *store, fk_root_t root, const char *label,
+                         size_t label_len, uint8_t key[KEY_LEN])
+{
+    uint8_t kbase[KEY_LEN];
+    int rc = derive_kbase(store, root, kbase);
+
+    if (rc == FK_SEAL_OK &&
+        fk_hkdf_sha256_expand(kbase, sizeof(kbase), label, label_len, key, KEY_LEN) !=
+            FK_CRYPTO_OK)
+        rc = FK_SEAL_ECRYPTO;
+    fk_wipe(kbase, sizeof(kbase));
+    if (rc != FK_SEAL_OK) fk_wipe(key, KEY_LEN);
+    return rc;
+}
+
+/* AAD = version || root || fid (big-endian) || domain label. */
+static void build_aad(uint8_t aad[AAD_LEN], uint8_t version, uint8_t root, uint16_t fid)
+{
+    aad[0] = version;
+    aad[1] = root;
+    fk_put_be16(aad + 2, fid);
+    memcpy(aad + 2 + FID_LEN, k_aad_domain, LABEL_LEN(k_aad_domain));
+}
+
+/* Seal pt (len bytes) into rec under `root`; rec[REC_OFF_CT..] may hold pt
+ * itself (in place). On failure rec is wiped. */
+static int seal_under(const fk_store_t *store, fk_root_t root, uint16_t fid, const uint8_t *pt,
+                      size_t len, uint8_t *rec)
+{
+    uint8_t key[KEY_LEN];
+    uint8_t aad[AAD_LEN];
+    int rc;
+
+    if (fk_rng_bytes(rec + REC_OFF_NONCE, FK_AEAD_NONCE_LEN) != FK_CRYPTO_OK) {
+        rc = FK_SEAL_ERNG;
+        goto out;
+    }
+    rc = derive_subkey(store, root, k_label_seal, LABEL_LEN(k_label_seal), key);
+    if (rc == KEY_ABSENT) rc = root == FK_ROOT_OTP ? FK_SEAL_EOTP : FK_SEAL_ESTORE;
+    if (rc != FK_SEAL_OK) goto out;
+    rec[REC_OFF_VERSION] = FK_SEAL_VERSION;
+    rec[REC_OFF_ROOT] = (uint8_t)root;
+    build_aad(aad, FK_SEAL_VERSION, (uint8_t)root, fid);
+    if (fk_aead_seal(key, rec + REC_OFF_NONCE, aad, sizeof(aad), pt, len, rec + REC_OFF_CT,
+                     rec + REC_OFF_CT + len) != FK_CRYPTO_OK)
+        rc = FK_SEAL_ECRYPTO;
+out:
+    fk_wipe(key, sizeof(key));
+    if (rc != FK_SEAL_OK) fk_wipe(rec, len + FK_SEAL_OVERHEAD);
+    return rc;
+}
+
+/* Check a record's header: FK_SEAL_OK, or FK_SEAL_EFORMAT. */
+static int check_header(const uint8_t *rec, size_t rec_len)
+{
+    if (rec_len < FK_SEAL_OVERHEAD) return FK_SEAL_EFORMAT;
+    if (rec[REC_OFF_VERSION] != FK_SEAL_VERSION) return FK_SEAL_EFORMAT;
+    if (!root_known(rec[REC_OFF_ROOT])) return FK_SEAL_EFORMAT;
+    return FK_SEAL_OK;
+}
+
+/* Open a record whose header passed check_header under the root its root
+ * byte names; pt may equal rec + REC_OFF_CT (in place). pt (rec_len -
+ * overhead bytes) is zeroed on failure. */
+static int open_record(const fk_store_t *store, uint16_t fid, const uint8_t *rec,
+                       size_t rec_len, uint8_t *pt)
+{
+    const size_t len = rec_len - FK_SEAL_OVERHEAD;
+    const fk_root_t root = (fk_root_t)rec[REC_OFF_ROOT];
+    uint8_t key[KEY_LEN];
+    uint8_t aad[AAD_LEN];
+    int rc = derive_subkey(store, root, k_label_seal, LABEL_LEN(k_label_seal), key);
+
+    /* No key of that root on this device: nothing here can open it. */
+    if (rc == KEY_ABSENT) rc = FK_SEAL_EAUTH;
+    if (rc == FK_SEAL_OK) {
+        build_aad(aad, rec[REC_OFF_VERSION], rec[REC_OFF_ROOT], fid);
+        rc = fk_aead_open(key, rec + REC_OFF_NONCE, aad, sizeof(aad), rec + REC_OFF_CT, len,
+                          rec + REC_OFF_CT + len, pt);
+        if (rc == FK_CRYPTO_EAUTH)
+            rc = FK_SEAL_EAUTH;
+        else if (rc != FK_CRYPTO_OK)
+            rc = FK_SEAL_ECRYPTO;
+    }
+    fk_wipe(key, sizeof(key));
+    if (rc != FK_SEAL_OK && len > 0) fk_wipe(pt, len);
+    return rc;
+}
+
+static bool overlaps(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return a_len > 0 && b_len > 0 && x < y + b_len && y < x + a_len;
+}
+
+int fk_seal(fk_store_t *store, uint16_t fid, const void *pt, size_t len, uint8_t *out,
+            size_t out_cap, size_t *out_len)
+{
+    fk_root_t root;
+    int rc;
+
+    FK_ASSERT(store != NULL && out != NULL && out_len != NULL && (pt != NULL || len == 0));
+    *out_len = 0;
+    if (len > SIZE_MAX - FK_SEAL_OVERHEAD || out_cap < len + FK_SEAL_OVERHEAD)
+        return FK_SEAL_ENOSPC;
+    FK_ASSERT(!overlaps(pt, len, out, len + FK_SEAL_OVERHEAD));
+    rc = fk_seal_current_root(&root);
+    if (rc != FK_SEAL_OK) return rc;
+    rc = seal_under(store, root, fid, (const uint8_t *)pt, len, out);
+    if (rc == FK_SEAL_OK) *out_len = len + FK_SEAL_OVERHEAD;
+    return rc;
+}
+
+int fk_unseal(fk_store_t *store, uint16_t fid, const uint8_t *in, size_t in_len, void *pt,
+              size_t pt_cap, size_t *pt_len)
+{
+    int rc;
+
+    FK_ASSERT(store != NULL && pt_len != NULL && (in != NULL || in_len == 0));
+    FK_ASSERT(pt != NULL || pt_cap == 0);
+    *pt_len = 0;
+    rc = check_header(in, in_len);
+    if (rc == FK_SEAL_OK && pt_cap < in_len - FK_SEAL_OVERHEAD) rc = FK_SEAL_ENOSPC;
+    if (rc == FK_SEAL_OK) {
+        FK_ASSERT(!overlaps(pt, pt_cap, in, in_len));
+        rc = open_record(store, fid, in, in_len, (uint8_t *)pt);
+    }
+    if (rc != FK_SEAL_OK) {
+        if (pt_cap > 0) fk_wipe(pt, pt_cap);
+        return rc;
+    }
+    *pt_len = in_len - FK_SEAL_OVERHEAD;
+    return FK_SEAL_OK;
+}
+
+int fk_seal_store(fk_store_t *store, uint16_t fid, const void *pt, size_t len)
+{
+    size_t rec_len = 0;
+    int rc;
+
+    FK_ASSERT(store != NULL && (pt != NULL || len == 0));
+    if (len > FK_SEAL_MAX_PLAINTEXT) return FK_SEAL_ENOSPC;
+    /* Never let a sealed record replace the seed that opens the others. */
+    if (fid == FK_ID_DEVICE_SEED) return FK_SEAL_ESTORE;
+    rc = fk_seal(store, fid, pt, len, s_scratch, sizeof(s_scratch), &rec_len);
+    if (rc == FK_SEAL_OK && fk_store_write(store, fid, s_scratch, rec_len) != FK_STORE_OK)
+        rc = FK_SEAL_ESTORE;
+    fk_wipe(s_scratch, sizeof(s_scratch));
+    return rc;
+}
+
+/* Read stored record `fid` into s_scratch: its length in *rec_len. */
+static int load_record(const fk_store_t *store, uint16_t fid, size_t *rec_len)
+{
+    uint32_t size = 0;
+    int rc = fk_store_size(store, fid, &size);
+
+    if (rc == FK_STORE_ENOENT) return FK_SEAL_ENOENT;
+    if (rc != FK_STORE_OK) return FK_SEAL_ESTORE;
+    /* Larger than anything fk_seal_store writes: not a sealed record. */
+    if (size < FK_SEAL_OVERHEAD || size > sizeof(s_scratch)) return FK_SEAL_EFORMAT;
+    if (fk_store_read(store, fid, 0, s_scratch, size) != FK_STORE_OK) return FK_SEAL_ESTORE;
+    *rec_len = size;
+    return check_header(s_scratch, size);
+}
+
+int fk_seal_load(fk_store_t *store, uint16_t fid, void *pt, size_t pt_cap, size_t *pt_len)
+{
+    size_t rec_len = 0;
+    int rc;
+
+    FK_ASSERT(store != NULL && pt_len != NULL && (pt != NULL || pt_cap == 0));
+    *pt_len = 0;
+    rc = load_record(store, fid, &rec_len);
+    if (rc == FK_SEAL_OK) rc = fk_unseal(store, fid, s_scratch, rec_len, pt, pt_cap, pt_len);
+    fk_wipe(s_scratch, sizeof(s_scratch));
+    if (rc != FK_SEAL_OK && pt_cap > 0) fk_wipe(pt, pt_cap);
+    return rc;
+}
+
+int fk_seal_reseal(fk_store_t *store, uint16_t fid, bool *resealed)
+{
+    size_t rec_len = 0, len;
+    fk_root_t root;
+    int rc;
+
+    FK_ASSERT(store != NULL);
+    if (resealed != NULL) *resealed = false;
+    if (fid == FK_ID_DEVICE_SEED) return FK_SEAL_EFORMAT;
+    rc = fk_seal_current_root(&root);
+    if (rc == FK_SEAL_OK) rc = load_record(store, fid, &rec_len);
+    if (rc != FK_SEAL_OK || s_scratch[REC_OFF_ROOT] == (uint8_t)root) goto out;
+
+    /* In place: the plaintext replaces the ciphertext, then is sealed again
+     * under the current root with a fresh nonce. */
+    len = rec_len - FK_SEAL_OVERHEAD;
+    rc = open_record(store, fid, s_scratch, rec_len, s_scratch + REC_OFF_CT);
+    if (rc == FK_SEAL_OK) rc = seal_under(store, root, fid, s_scratch + REC_OFF_CT, len, s_scratch);
+    if (rc == FK_SEAL_OK && fk_store_write(store, fid, s_scratch, rec_len) != FK_STORE_OK)
+        rc = FK_SEAL_ESTORE;
+    if (rc == FK_SEAL_OK && resealed != NULL) *resealed = true;
+out:
+    fk_wipe(s_scratch, sizeof(s_scratch));
+    return rc;
+}
+
+int fk_seal_init(fk_store_t *store)
+{
+    uint8_t seed[SEED_LEN];
+    fk_root_t root;
+    int rc;
+
+    FK_ASSERT(store != NULL);
+    rc = fk_seal_current_root(&root);
+    if (rc != FK_SEAL_OK) return rc;
+    rc = read_seed(store, seed);
+    /* A seed that exists is kept as it is (it opens device-root records,
+     * also after an MKEK is provisioned); one that cannot be read is
+     * reported, never replaced. A device with an MKEK needs no new seed. */
+    if (rc != KEY_ABSENT || root == FK_ROOT_OTP) goto out;
+    rc = FK_SEAL_OK;
+    if (fk_rng_bytes(seed, sizeof(seed)) != FK_CRYPTO_OK)
+        rc = FK_SEAL_ERNG;
+    else if (fk_store_write(store, FK_ID_DEVICE_SEED, seed, sizeof(seed)) != FK_STORE_OK)
+        rc = FK_SEAL_ESTORE;
+out:
+    fk_wipe(seed, sizeof(seed));
+    return rc == KEY_ABSENT ? FK_SEAL_OK : rc;
+}
+
+/* ---- PIN verifiers ------------------------------------------------------ */
+
+/* tag = HMAC-SHA256(pin key of `root`, fid BE || PBKDF2(pin, salt)). */
+static int pin_tag(const fk_store_t *store, fk_root_t root, uint16_t fid, const void *pin,
+                   size_t pin_len, const uint8_t salt[PIN_SALT_LEN], uint8_t tag[FK_SHA256_LEN])
+{
+    uint8_t key[KEY_LEN];
+    uint8_t msg[FID_LEN + PIN_HASH_LEN];
+    int rc = derive_subkey(store, root, k_label_pin, LABEL_LEN(k_label_pin), key);
+
+    if (rc == FK_SEAL_OK) {
+        fk_put_be16(msg, fid);
+        if (fk_pbkdf2_sha256(pin, pin_len, salt, PIN_SALT_LEN, PIN_PBKDF2_ITERATIONS,
+                             msg + FID_LEN, PIN_HASH_LEN) != FK_CRYPTO_OK)
+            rc = FK_SEAL_ECRYPTO;
+    }
+    if (rc == FK_SEAL_OK) fk_hmac_sha256(key, sizeof(key), msg, sizeof(msg), tag);
+    fk_wipe(key, sizeof(key));
+    fk_wipe(msg, sizeof(msg));
+    if (rc != FK_SEAL_OK) fk_wipe(tag, FK_SHA256_LEN);
+    return rc;
+}
+
+int fk_pin_verifier_make(fk_store_t *store, uint16_t fid, const void *pin, size_t pin_len,
+                         uint8_t out[FK_PIN_VERIFIER_LEN])
+{
+    fk_root_t root;
+    int rc;
+
+    FK_ASSERT(store != NULL && out != NULL && (pin != NULL || pin_len == 0));
+    rc = fk_seal_current_root(&root);
+    if (rc == FK_SEAL_OK && fk_rng_bytes(out + PIN_OFF_SALT, PIN_SALT_LEN) != FK_CRYPTO_OK)
+        rc = FK_SEAL_ERNG;
+    if (rc == FK_SEAL_OK) {
+        rc = pin_tag(store, root, fid, pin, pin_len, out + PIN_OFF_SALT, out + PIN_OFF_TAG);
+        if (rc == KEY_ABSENT) rc = FK_SEAL_ESTORE;
+    }
+    if (rc != FK_SEAL_OK) {
+        fk_wipe(out, FK_PIN_VERIFIER_LEN);
+        return rc;
+    }
+    out[PIN_OFF_VERSION] = PIN_VERIFIER_VERSION;
+    out[PIN_OFF_ROOT] = (uint8_t)root;
+    return FK_SEAL_OK;
+}
+
+int fk_pin_verifier_check(fk_store_t *store, uint16_t fid, const void *pin, size_t pin_len,
+                          const uint8_t verifier[FK_PIN_VERIFIER_LEN])
+{
+    uint8_t tag[FK_SHA256_LEN];
+    int rc;
+
+    FK_ASSERT(store != NULL && verifier != NULL && (pin != NULL || pin_len == 0));
+    if (verifier[PIN_OFF_VERSION] != PIN_VERIFIER_VERSION || !root_known(verifier[PIN_OFF_ROOT]))
+        return FK_SEAL_EFORMAT;
+    rc = pin_tag(store, (fk_root_t)verifier[PIN_OFF_ROOT], fid, pin, pin_len,
+                 verifier + PIN_OFF_SALT, tag);
+    if (rc == KEY_ABSENT) rc = FK_SEAL_EAUTH;
+    if (rc == FK_SEAL_OK && !fk_ct_equal(tag, verifier + PIN_OFF_TAG, FK_SHA256_LEN))
+        rc = FK_SEAL_EAUTH;
+    fk_wipe(tag, sizeof(tag));
+    return rc;
+}

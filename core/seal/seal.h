@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * seal.h - sealing at rest. Every secret the device keeps in flash is a
+ * sealed record: AEAD-encrypted under a key derived from the root key
+ * `kbase`, with the record's file id and format version bound in as
+ * associated data, so a record cannot be moved to another id or replayed as
+ * another format. The scheme and its threat model are in docs/sealing.md.
+ *
+ * kbase = HKDF-SHA256 over the OTP master key (MKEK, OTP rows 0xE90-0xE9F,
+ * ECC) when it is provisioned, else over device-bound material (a random
+ * seed kept in the store plus the chip serial: weaker, a flash dump together
+ * with the serial opens everything). kbase is derived for each operation and
+ * wiped before the function returns; it never stays in RAM.
+ */
+#ifndef FUSEKEY_SEAL_H
+#define FUSEKEY_SEAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define FK_SEAL_VERSION 1u
+
+/* Sealed record: version(1) root(1) nonce(12) ciphertext(n) tag(16). */
+#define FK_SEAL_OVERHEAD (1u + 1u + 12u + 16u)
+
+/* The largest plaintext fk_seal_store / fk_seal_load / fk_seal_reseal
+ * handle (they work in one static buffer). Secrets are small: an RSA-4096
+ * CRT key is about 2.5 KiB. fk_seal / fk_unseal on caller buffers have no
+ * such limit. */
+#define FK_SEAL_MAX_PLAINTEXT 4096u
+
+/* Store id of the device-bound seed (main partition, 32 random bytes). */
+#define FK_ID_DEVICE_SEED 0x0001u
+
+/* OTP rows of the master key (16 ECC rows = 32 bytes). */
+#define FK_OTP_ROW_MKEK 0x0E90u
+#define FK_OTP_MKEK_ROWS 16u
+
+typedef enum fk_root {
+    FK_ROOT_DEVICE = 1, /* device-bound material (no OTP master key yet) */
+    FK_ROOT_OTP = 2,    /* OTP master key */
+} fk_root_t;
+
+enum {
+    FK_SEAL_OK = 0,
+    FK_SEAL_EAUTH = -1,    /* wrong key, tampered record, or moved to another id */
+    FK_SEAL_EFORMAT = -2,  /* unknown version / root byte, or too short */
+    FK_SEAL_ENOSPC = -3,   /* output buffer too small, or over FK_SEAL_MAX_PLAINTEXT */
+    FK_SEAL_ERNG = -4,     /* no entropy */
+    FK_SEAL_ESTORE = -5,   /* the store failed */
+    FK_SEAL_EOTP = -6,     /* the OTP could not be read */
+    FK_SEAL_ENOENT = -7,   /* fk_seal_load: no record with that id */
+    FK_SEAL_ECRYPTO = -8,  /* the crypto library failed (e.g. out of its memory pool) */
+};
+
+/* Prepare sealing on this store: create the device-bound seed if missing.
+ * Call once after mounting the main partition. */
+int fk_seal_init(fk_store_t *store);
+
+/* Which root new records are sealed under right now. */
+int fk_seal_current_root(fk_root_t *root);
+
+/* Seal len bytes for file id `fid` into out (len + FK_SEAL_OVERHEAD bytes;
+ * out must not overlap pt) under the current root. */
+int fk_seal(fk_store_t *store, uint16_t fid, const void *pt, size_t len, uint8_t *out,
+            size_t out_cap, size_t *out_len);
+
+/* Open a sealed record for `fid`. pt may not alias in. On any failure pt is
+ * zeroed. FK_SEAL_EAUTH if the record was sealed for another id or key. */
+int fk_unseal(fk_store_t *store, uint16_t fid, const uint8_t *in, size_t in_len, void *pt,
+              size_t pt_cap, size_t *pt_len);
+
+/* Seal and write to the store as record `fid` (one atomic store write). */
+int fk_seal_store(fk_store_t *store, uint16_t fid, const void *pt, size_t len);
+
+/* Read record `fid` from the store and open it. */
+int fk_seal_load(fk_store_t *store, uint16_t fid, void *pt, size_t pt_cap, size_t *pt_len);
+
+/* Migration step: if stored record `fid` is sealed under another root than
+ * the current one, open it under its own root and seal it again under the
+ * current root (one atomic store write; a power cut leaves the old or the
+ * new record, both of which open). *resealed (may be NULL) says whether
+ * anything was written. */
+int fk_seal_reseal(fk_store_t *store, uint16_t fid, bool *resealed);
+
+/* ---- PIN verifiers ------------------------------------------------------
+ * A verifier is version(1) root(1) salt(16) tag(32): tag = HMAC-SHA256 under
+ * a kbase-derived key of PBKDF2(pin, salt) with the file id bound in. The PIN
+ * itself is never stored. */
+#define FK_PIN_VERIFIER_LEN (1u + 1u + 16u + 32u)
+
+int fk_pin_verifier_make(fk_store_t *store, uint16_t fid, const void *pin, size_t pin_len,
+                         uint8_t out[FK_PIN_VERIFIER_LEN]);
+
+/* FK_SEAL_OK when pin matches (compared in constant time), FK_SEAL_EAUTH
+ * when it does not. */
+int fk_pin_verifier_check(fk_store_t *store, uint16_t fid, const void *pin, size_t pin_len,
+                          const uint8_t verifier[FK_PIN_VERIFIER_LEN]);
+
+#endif /* FUSEKEY_SEAL_H */
