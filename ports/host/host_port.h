@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * host_port.h - set-up of the host port (the Linux implementation of hal.h).
+ * Only host programs (fusekey-sim, tests, tools) include this; the core never.
+ *
+ * Flash is a file with the board's geometry (4 KiB sectors, 256-byte pages);
+ * OTP is a file of 4096 rows of 24 bits. Both are created on first use
+ * (flash erased to 0xFF, OTP all zero) and written through at once, so the
+ * file is consistent whenever a HAL call has returned.
+ */
+#ifndef FUSEKEY_HOST_PORT_H
+#define FUSEKEY_HOST_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hal.h"
+
+/* Data region size of a 4 MiB board (the first MiB holds the firmware). */
+#define FK_HOST_FLASH_SIZE (3u * 1024u * 1024u)
+#define FK_HOST_SECTOR_SIZE 4096u
+#define FK_HOST_PAGE_SIZE 256u
+
+/* Open (creating if absent) the flash image. size 0 means FK_HOST_FLASH_SIZE,
+ * else a non-zero multiple of FK_HOST_SECTOR_SIZE. An existing file of
+ * another size, a file locked by another process or a second open are
+ * refused (-1, message on stderr). Returns 0 on success. Closing when
+ * nothing is open does nothing. */
+int fk_host_flash_open(const char *path, uint32_t size);
+void fk_host_flash_close(void);
+
+/* Open (creating if absent) the OTP image. The file holds FK_OTP_ROWS rows
+ * of 4 bytes each, little-endian, bits 31:24 always zero (docs/host-sim.md).
+ * A file of another size or with a bit set above bit 23 is refused (-1,
+ * message on stderr). */
+int fk_host_otp_open(const char *path);
+void fk_host_otp_close(void);
+
+/* The chip serial returned by fk_hal_serial (default: derived from the
+ * machine id so that each host has a stable, distinct serial). */
+void fk_host_set_serial(const uint8_t serial[8]);
+
+typedef enum fk_host_presence {
+    FK_HOST_PRESENCE_AUTO = 0, /* confirm at once */
+    FK_HOST_PRESENCE_DENY,     /* decline at once */
+    FK_HOST_PRESENCE_ASK,      /* ask on the controlling terminal, with the timeout */
+} fk_host_presence_t;
+
+void fk_host_set_presence(fk_host_presence_t mode);
+
+/* ASK mode only: wait timeout_ms instead of the timeout the core asks for
+ * (0, the default, keeps the core's). */
+void fk_host_set_presence_timeout(uint32_t timeout_ms);
+
+/* Async-signal-safe: every presence wait, the current one included, ends at
+ * once with FK_HAL_ETIMEOUT from now on (used when the program stops). */
+void fk_host_cancel_presence(void);
+
+/* Diagnostics on stderr: 0 quiet (default); 1 card power events and
+ * waiting for the reader; 2 also LED changes, ATR requests, APDU lengths and
+ * keepalives. Never logs secrets or APDU contents. */
+#define FK_HOST_VERBOSE_EVENTS 1
+#define FK_HOST_VERBOSE_DETAIL 2
+void fk_host_set_verbose(int level);
+int fk_host_verbose(void);
+
+/* The last state given to fk_hal_led (FK_LED_OFF before the first call). */
+fk_led_state_t fk_host_led_state(void);
+
+/* True once after fk_hal_reboot was called; *mode says which reboot. The
+ * host program then restarts the virtual device (normal) or stops
+ * (bootloader: the simulator has no BOOTSEL mode). */
+bool fk_host_take_reboot(fk_reboot_mode_t *mode);
+
+/* Make fk_hal_random fail from now on (tests of the failure paths). A
+ * failing fk_hal_random leaves zeros in the buffer, never partial output. */
+void fk_host_set_rng_failure(bool fail);
+
+#endif /* FUSEKEY_HOST_PORT_H */

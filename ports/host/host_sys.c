@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * host_sys.c - entropy, time, identity, user presence, LED, reboot and
+ * panic of hal.h on Linux.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hal.h"
+#include "host_internal.h"
+#include "host_port.h"
+#include "util.h"
+
+#define MS_PER_S 1000u
+#define NS_PER_MS 1000000u
+
+/* Presence: the keepalive runs at least this often while the user is asked
+ * (hal.h asks for 500 ms at most). */
+#define PRESENCE_KEEPALIVE_MS 250u
+#define TTY_PATH "/dev/tty"
+
+/* Serial: FNV-1a 64 over a domain string and the machine id. */
+#define FNV64_OFFSET 0xCBF29CE484222325ull
+#define FNV64_PRIME 0x100000001B3ull
+#define SERIAL_DOMAIN "fusekey-serial-v1:"
+#define SERIAL_BYTES 8u
+#define BITS_PER_BYTE 8u
+#define MACHINE_ID_MAX 256u
+#define HOSTNAME_MAX 256u
+
+static struct {
+    int verbose;
+    fk_host_presence_t presence;
+    uint32_t presence_timeout_ms; /* 0: the core's */
+    bool rng_fail;
+    bool serial_set;
+    uint8_t serial[SERIAL_BYTES];
+    fk_led_state_t led;
+    bool reboot_pending;
+    fk_reboot_mode_t reboot_mode;
+} sys = {.presence = FK_HOST_PRESENCE_AUTO, .led = FK_LED_OFF};
+
+static volatile sig_atomic_t presence_cancelled;
+
+void fk_host_log(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
+}
+
+void fk_host_set_verbose(int level) { sys.verbose = level; }
+int fk_host_verbose(void) { return sys.verbose; }
+
+/* ---- Entropy, time, identity ------------------------------------------ */
+
+void fk_host_set_rng_failure(bool fail) { sys.rng_fail = fail; }
+
+int fk_hal_random(void *buf, size_t len)
+{
+    if (sys.rng_fail) {
+        fk_wipe(buf, len);
+        return FK_HAL_EIO;
+    }
+    uint8_t *p = (uint8_t *)buf;
+    size_t done = 0;
+    while (done < len) {
+        const ssize_t n = getrandom(p + done, len - done, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            fk_wipe(buf, len);
+            return FK_HAL_EIO;
+        }
+        done += (size_t)n;
+    }
+    return FK_HAL_OK;
+}
+
+uint64_t fk_hal_millis(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) fk_hal_panic(__FILE__, __LINE__);
+    return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)ts.tv_nsec / NS_PER_MS;
+}
+
+void fk_host_set_serial(const uint8_t serial[8])
+{
+    memcpy(sys.serial, serial, SERIAL_BYTES);
+    sys.serial_set = true;
+}
+
+static uint64_t fnv1a64(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= FNV64_PRIME;
+    }
+    return h;
+}
+
+/* Read a machine id file (trailing whitespace dropped); its length, 0 if none. */
+static size_t read_machine_id(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r')) n--;
+    return n;
+}
+
+/* The default serial: a hash of the machine id (or, without one, of the host
+ * name), so each host has a stable serial that does not reveal the id. */
+static void derive_serial(uint8_t serial[SERIAL_BYTES])
+{
+    char id[MACHINE_ID_MAX];
+    size_t n = read_machine_id("/etc/machine-id", id, sizeof id);
+    if (n == 0) n = read_machine_id("/var/lib/dbus/machine-id", id, sizeof id);
+    if (n == 0) {
+        if (gethostname(id, sizeof id) != 0) id[0] = '\0';
+        id[sizeof id - 1] = '\0';
+        n = strlen(id);
+    }
+    uint64_t h = fnv1a64(FNV64_OFFSET, SERIAL_DOMAIN, strlen(SERIAL_DOMAIN));
+    h = fnv1a64(h, id, n);
+    for (unsigned i = 0; i < SERIAL_BYTES; i++) {
+        serial[i] = (uint8_t)(h >> (BITS_PER_BYTE * (SERIAL_BYTES - 1u - i)));
+    }
+}
+
+void fk_hal_serial(uint8_t serial[8])
+{
+    if (!sys.serial_set) {
+        derive_serial(sys.serial);
+        sys.serial_set = true;
+    }
+    memcpy(serial, sys.serial, SERIAL_BYTES);
+}
+
+fk_platform_t fk_hal_platform(void) { return FK_PLATFORM_EMULATION; }
+
+/* ---- User presence ------------------------------------------------------ */
+
+void fk_host_set_presence(fk_host_presence_t mode) { sys.presence = mode; }
+void fk_host_set_presence_timeout(uint32_t timeout_ms) { sys.presence_timeout_ms = timeout_ms; }
+void fk_host_cancel_presence(void) { presence_cancelled = 1; }
+
+/* Write a NUL-terminated message to the terminal (best effort). */
+static void tty_say(int fd, const char *msg)
+{
+    size_t len = strlen(msg);
+    while (len > 0) {
+        const ssize_t n = write(fd, msg, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        msg += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Ask on the controlling terminal; a key press of y or n answers. Keys typed
+ * before the question are discarded, so nothing typed ahead can confirm. */
+static int presence_ask(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg)
+{
+    const int fd = open(TTY_PATH, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        fk_host_log("user presence requested but there is no terminal to ask on: timed out");
+        return FK_HAL_ETIMEOUT;
+    }
+    /* A background job that touched the terminal would be stopped by the
+     * kernel (SIGTTIN/SIGTTOU), and the reader with it. */
+    if (tcgetpgrp(fd) != getpgrp()) {
+        close(fd);
+        fk_host_log("user presence requested but this program runs in the background of its "
+                    "terminal: timed out (bring it to the foreground, or use another policy)");
+        return FK_HAL_ETIMEOUT;
+    }
+    struct termios saved;
+    const bool raw = tcgetattr(fd, &saved) == 0;
+    if (raw) {
+        struct termios t = saved;
+        t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+        t.c_cc[VMIN] = 1;
+        t.c_cc[VTIME] = 0;
+        (void)tcsetattr(fd, TCSANOW, &t);
+        (void)tcflush(fd, TCIFLUSH);
+    }
+    char prompt[128];
+    (void)snprintf(prompt, sizeof prompt, "\nfusekey: confirm user presence? [y/n] (%u s) ",
+                   (unsigned)((timeout_ms + MS_PER_S - 1u) / MS_PER_S));
+    tty_say(fd, prompt);
+
+    const uint64_t start = fk_hal_millis();
+    uint64_t last_keepalive = start;
+    int result = FK_HAL_ETIMEOUT;
+    for (;;) {
+        const uint64_t now = fk_hal_millis();
+        if (presence_cancelled || now - start >= timeout_ms) break;
+        if (keepalive != NULL && now - last_keepalive >= PRESENCE_KEEPALIVE_MS) {
+            keepalive(arg);
+            last_keepalive = now;
+        }
+        const uint64_t left = timeout_ms - (now - start);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        const int pr = poll(&pfd, 1, (int)FK_MIN(left, (uint64_t)PRESENCE_KEEPALIVE_MS));
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) break;
+        if (pr == 0) continue;
+        char c;
+        const ssize_t n = read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break; /* hang-up: nobody to answer */
+        if (c == 'y' || c == 'Y') {
+            result = FK_HAL_OK;
+            break;
+        }
+        if (c == 'n' || c == 'N') {
+            result = FK_HAL_EDENIED;
+            break;
+        }
+    }
+    tty_say(fd, result == FK_HAL_OK       ? "yes\n"
+                : result == FK_HAL_EDENIED ? "no\n"
+                                           : "timed out\n");
+    if (raw) (void)tcsetattr(fd, TCSANOW, &saved);
+    close(fd);
+    return result;
+}
+
+int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg)
+{
+    if (presence_cancelled) return FK_HAL_ETIMEOUT;
+    switch (sys.presence) {
+    case FK_HOST_PRESENCE_AUTO:
+        return FK_HAL_OK;
+    case FK_HOST_PRESENCE_DENY:
+        return FK_HAL_EDENIED;
+    case FK_HOST_PRESENCE_ASK:
+        break;
+    }
+    if (sys.presence_timeout_ms != 0u) timeout_ms = sys.presence_timeout_ms;
+    return presence_ask(timeout_ms, keepalive, arg);
+}
+
+/* ---- LED, reboot, panic ------------------------------------------------- */
+
+static const char *led_name(fk_led_state_t state)
+{
+    switch (state) {
+    case FK_LED_OFF: return "off";
+    case FK_LED_IDLE: return "idle";
+    case FK_LED_ACTIVE: return "active";
+    case FK_LED_PRESENCE: return "presence";
+    case FK_LED_ERROR: return "error";
+    }
+    return "unknown";
+}
+
+void fk_hal_led(fk_led_state_t state)
+{
+    if (state != sys.led && sys.verbose >= FK_HOST_VERBOSE_DETAIL) {
+        fk_host_log("led: %s", led_name(state));
+    }
+    sys.led = state;
+}
+
+fk_led_state_t fk_host_led_state(void) { return sys.led; }
+
+void fk_hal_reboot(fk_reboot_mode_t mode)
+{
+    sys.reboot_pending = true;
+    sys.reboot_mode = mode;
+}
+
+bool fk_host_take_reboot(fk_reboot_mode_t *mode)
+{
+    if (!sys.reboot_pending) return false;
+    sys.reboot_pending = false;
+    *mode = sys.reboot_mode;
+    return true;
+}
+
+void fk_hal_panic(const char *file, int line)
+{
+    fprintf(stderr, "%s: panic: broken invariant at %s:%d\n", program_invocation_short_name,
+            file, line);
+    abort();
+}
