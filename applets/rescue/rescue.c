@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rescue.c - the rescue applet. Its SELECT answer tells host tools what
+ * they are talking to: platform, product, firmware version, chip serial.
+ */
+#include "rescue.h"
+
+#include <string.h>
+
+#include "hal.h"
+#include "store/store.h"
+#include "util.h"
+#include "version.h"
+
+const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN] = {0xA0, 0x58, 0x3F, 0xC1, 0x9B, 0x7E, 0x4F, 0x21};
+
+/* Instructions (CLA 80) and their P1 values */
+#define RESCUE_INS_WRITE 0x1Cu
+#define RESCUE_INS_READ 0x1Eu
+#define RESCUE_CONFIG_PHY 0x01u
+#define RESCUE_INFO_FLASH 0x02u
+
+#define SERIAL_LEN 8u
+/* platform(1) product(1) major(1) minor(1) serial(8) */
+#define SELECT_ANSWER_LEN (4u + SERIAL_LEN)
+
+static fk_sw_t rescue_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    (void)ctx;
+    if (cmd == NULL) return FK_SW_OK;
+    if (cmd->p2 != FK_SELECT_P2_FCI && cmd->p2 != FK_SELECT_P2_FCP && cmd->p2 != FK_SELECT_P2_NONE)
+        return FK_SW_INCORRECT_P1P2;
+    if (cmd->p2 == FK_SELECT_P2_NONE) return FK_SW_OK;
+
+    uint8_t *p = fk_rbuf_reserve(resp, SELECT_ANSWER_LEN);
+    if (p == NULL) return FK_SW_UNKNOWN;
+    p[0] = (uint8_t)fk_hal_platform();
+    p[1] = FK_RESCUE_PRODUCT_HSM;
+    p[2] = FK_VERSION_MAJOR;
+    p[3] = FK_VERSION_MINOR;
+    fk_hal_serial(p + 4);
+    return FK_SW_OK;
+}
+
+/* ---- Board configuration (PHY) record ----------------------------------
+ * A list of 1-byte-tag, 1-byte-length items; each tag at most once. */
+#define PHY_VIDPID 0x00u
+#define PHY_LED_GPIO 0x04u
+#define PHY_LED_BRIGHTNESS 0x05u
+#define PHY_OPTIONS 0x06u
+#define PHY_PRESENCE_GPIO 0x08u
+#define PHY_USB_PRODUCT 0x09u
+#define PHY_CURVES 0x0Au
+#define PHY_USB_ITF 0x0Bu
+#define PHY_LED_DRIVER 0x0Cu
+#define PHY_TAG_LIMIT 0x10u
+#define PHY_PRODUCT_MAX 32u /* bytes including the terminating NUL */
+#define PHY_RECORD_MAX 128u
+
+#define PRESENCE_TIMEOUT_MS 15000u
+
+static const struct {
+    uint8_t tag;
+    uint8_t len; /* exact length; 0 = the NUL-terminated product string */
+} k_phy_items[] = {
+    {PHY_VIDPID, 4},        {PHY_LED_GPIO, 1}, {PHY_LED_BRIGHTNESS, 1}, {PHY_OPTIONS, 2},
+    {PHY_PRESENCE_GPIO, 1}, {PHY_USB_PRODUCT, 0}, {PHY_CURVES, 4},      {PHY_USB_ITF, 1},
+    {PHY_LED_DRIVER, 1},
+};
+
+static bool phy_item_ok(uint8_t tag, const uint8_t *v, size_t len)
+{
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_phy_items); i++) {
+        if (k_phy_items[i].tag != tag) continue;
+        if (k_phy_items[i].len != 0) return len == k_phy_items[i].len;
+        /* Product string: printable ASCII, NUL-terminated, no embedded NUL. */
+        if (len < 2 || len > PHY_PRODUCT_MAX || v[len - 1] != 0) return false;
+        for (size_t k = 0; k + 1 < len; k++) {
+            if (v[k] < 0x20 || v[k] > 0x7E) return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Validate a PHY item list: known tags, exact lengths, no duplicates. */
+static bool phy_valid(const uint8_t *p, size_t len)
+{
+    bool seen[PHY_TAG_LIMIT] = {false};
+    size_t i = 0;
+    while (i < len) {
+        if (len - i < 2) return false;
+        uint8_t tag = p[i], n = p[i + 1];
+        if ((size_t)n > len - i - 2) return false;
+        if (tag >= PHY_TAG_LIMIT || seen[tag] || !phy_item_ok(tag, p + i + 2, n)) return false;
+        seen[tag] = true;
+        i += 2u + n;
+    }
+    return true;
+}
+
+static fk_sw_t presence(const fk_applet_ctx_t *ctx)
+{
+    fk_hal_led(FK_LED_PRESENCE);
+    int rc = fk_hal_presence_wait(PRESENCE_TIMEOUT_MS, ctx->keepalive, ctx->keepalive_arg);
+    fk_hal_led(FK_LED_ACTIVE);
+    if (rc == FK_HAL_OK) return FK_SW_OK;
+    if (rc == FK_HAL_ETIMEOUT) return FK_SW_PRESENCE_TIMEOUT;
+    return FK_SW_CONDITIONS_NOT_SATISFIED;
+}
+
+/* 80 1C 01 00: store the board configuration (user presence required). */
+static fk_sw_t cmd_write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    (void)resp;
+    if (cmd->p1 != RESCUE_CONFIG_PHY || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
+    if (cmd->nc > PHY_RECORD_MAX) return FK_SW_WRONG_LENGTH;
+    if (!phy_valid(cmd->data, cmd->nc)) return FK_SW_WRONG_DATA;
+    fk_sw_t sw = presence(ctx);
+    if (sw != FK_SW_OK) return sw;
+    if (fk_store_write(ctx->store, FK_ID_PHY_CONFIG, cmd->data, cmd->nc) != FK_STORE_OK)
+        return FK_SW_MEMORY_FAILURE;
+    return FK_SW_OK;
+}
+
+static void put_u32(fk_rbuf_t *r, uint32_t v)
+{
+    uint8_t *p = fk_rbuf_reserve(r, 4);
+    FK_ASSERT(p != NULL);
+    fk_put_be32(p, v);
+}
+
+/* 80 1E P1 00: read the board configuration or the flash figures. */
+static fk_sw_t cmd_read_info(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    if (cmd->p2 != 0 || cmd->nc != 0) return cmd->p2 != 0 ? FK_SW_INCORRECT_P1P2 : FK_SW_WRONG_LENGTH;
+    if (cmd->p1 == RESCUE_CONFIG_PHY) {
+        uint32_t size;
+        int rc = fk_store_size(ctx->store, FK_ID_PHY_CONFIG, &size);
+        if (rc == FK_STORE_ENOENT) return FK_SW_OK;
+        if (rc != FK_STORE_OK || size > PHY_RECORD_MAX) return FK_SW_MEMORY_FAILURE;
+        uint8_t *p = fk_rbuf_reserve(resp, size);
+        if (p == NULL) return FK_SW_UNKNOWN;
+        if (fk_store_read(ctx->store, FK_ID_PHY_CONFIG, 0, p, size) != FK_STORE_OK)
+            return FK_SW_MEMORY_FAILURE;
+        return FK_SW_OK;
+    }
+    if (cmd->p1 == RESCUE_INFO_FLASH) {
+        fk_store_stats_t a, b;
+        fk_store_stats(ctx->store, &a);
+        fk_store_stats(ctx->counters, &b);
+        fk_flash_geometry_t geo;
+        fk_hal_flash_geometry(&geo);
+        put_u32(resp, a.free + b.free);
+        put_u32(resp, a.used + b.used);
+        put_u32(resp, a.total + b.total);
+        put_u32(resp, a.files + b.files);
+        put_u32(resp, geo.size);
+        return FK_SW_OK;
+    }
+    return FK_SW_INCORRECT_P1P2;
+}
+
+typedef fk_sw_t (*rescue_handler_t)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
+                                    fk_rbuf_t *resp);
+
+static const struct {
+    uint8_t ins;
+    rescue_handler_t handler;
+} k_commands[] = {
+    {RESCUE_INS_WRITE, cmd_write_config},
+    {RESCUE_INS_READ, cmd_read_info},
+};
+
+static fk_sw_t rescue_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    if (cmd->cla != FK_CLA_PROPRIETARY) return FK_SW_CLA_NOT_SUPPORTED;
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_commands); i++) {
+        if (k_commands[i].ins == cmd->ins) return k_commands[i].handler(ctx, cmd, resp);
+    }
+    return FK_SW_INS_NOT_SUPPORTED;
+}
+
+const fk_applet_t fk_rescue_applet = {
+    .name = "rescue",
+    .aid = fk_rescue_aid,
+    .aid_len = sizeof(fk_rescue_aid),
+    .select = rescue_select,
+    .process = rescue_process,
+    .deselect = NULL,
+    .power_off = NULL,
+};
