@@ -45,13 +45,14 @@ static fk_applet_ctx_t applet_ctx(fk_device_t *dev)
 
 static void reset_transport_state(fk_device_t *dev)
 {
+    /* Command and response data may hold PINs or secrets: wipe what was used. */
+    fk_wipe(dev->cmd, dev->chain_len);
+    fk_wipe(dev->resp, dev->resp_len);
     dev->chaining = false;
     dev->chain_len = 0;
     dev->resp_pending = false;
     dev->resp_len = 0;
     dev->resp_off = 0;
-    /* Command data may hold PINs: do not keep it across commands. */
-    fk_wipe(dev->cmd, sizeof(dev->cmd));
 }
 
 int fk_device_init(fk_device_t *dev, const fk_applet_t *const *applets, size_t n_applets)
@@ -90,11 +91,11 @@ static fk_sw_t select_applet(fk_device_t *dev, const fk_applet_t *a, const fk_ap
                              fk_rbuf_t *resp)
 {
     fk_applet_ctx_t ctx = applet_ctx(dev);
+    fk_sw_t sw = a->select(&ctx, cmd, resp);
+    if (sw != FK_SW_OK) return sw; /* a refused SELECT leaves the current applet selected */
     if (dev->selected != NULL && dev->selected != a && dev->selected->deselect != NULL)
         dev->selected->deselect(&ctx);
-    dev->selected = NULL;
-    fk_sw_t sw = a->select(&ctx, cmd, resp);
-    if (sw == FK_SW_OK || (sw & 0xFF00u) == 0x6100u) dev->selected = a;
+    dev->selected = a;
     return sw;
 }
 

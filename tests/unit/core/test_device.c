@@ -133,6 +133,10 @@ static void test_select_hsm_fcp(void **state)
     assert_int_equal(g_out_len, 2);
     a[3] = 0x10;
     assert_int_equal(xfer(a, sizeof(a)), 0x6A86);
+    /* A refused SELECT of another applet leaves the current one selected. */
+    assert_int_equal(XFER(0x00, 0xA4, 0x04, 0x7F, 0x08, 0xA0, 0x58, 0x3F, 0xC1, 0x9B, 0x7E, 0x4F, 0x21, 0x00),
+                     0x6A86);
+    assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
 }
 
 static void test_case3_select_then_get_response(void **state)
