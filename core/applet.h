@@ -38,4 +38,17 @@ typedef struct fk_applet {
     void (*power_off)(const fk_applet_ctx_t *ctx);
 } fk_applet_t;
 
+/* Applets dispatch their instructions by a const table {INS, handler}. */
+typedef fk_sw_t (*fk_handler_fn)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
+
+typedef struct fk_command {
+    uint8_t ins;
+    fk_handler_fn handler;
+} fk_command_t;
+
+/* Run the handler of cmd->ins from table[0, n); FK_SW_INS_NOT_SUPPORTED if
+ * the table has none. */
+fk_sw_t fk_dispatch(const fk_command_t *table, size_t n, const fk_applet_ctx_t *ctx,
+                    const fk_apdu_t *cmd, fk_rbuf_t *resp);
+
 #endif /* FUSEKEY_APPLET_H */

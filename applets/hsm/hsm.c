@@ -102,14 +102,7 @@ static fk_sw_t cmd_get_challenge(const fk_applet_ctx_t *ctx, const fk_apdu_t *cm
     return FK_SW_OK;
 }
 
-typedef fk_sw_t (*hsm_handler_t)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
-
-typedef struct hsm_command {
-    uint8_t ins;
-    hsm_handler_t handler;
-} hsm_command_t;
-
-static const hsm_command_t k_commands[] = {
+static const fk_command_t k_commands[] = {
     {FK_INS_SELECT, cmd_select_file},
     {FK_INS_GET_CHALLENGE, cmd_get_challenge},
 };
@@ -118,10 +111,7 @@ static fk_sw_t hsm_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_
 {
     /* Clients use CLA 00 and 80 interchangeably for this applet's commands. */
     if ((cmd->cla & ~(uint8_t)FK_CLA_PROPRIETARY) != 0) return FK_SW_CLA_NOT_SUPPORTED;
-    for (size_t i = 0; i < FK_ARRAY_SIZE(k_commands); i++) {
-        if (k_commands[i].ins == cmd->ins) return k_commands[i].handler(ctx, cmd, resp);
-    }
-    return FK_SW_INS_NOT_SUPPORTED;
+    return fk_dispatch(k_commands, FK_ARRAY_SIZE(k_commands), ctx, cmd, resp);
 }
 
 static void hsm_deselect(const fk_applet_ctx_t *ctx)

@@ -161,13 +161,7 @@ static fk_sw_t cmd_read_info(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, f
     return FK_SW_INCORRECT_P1P2;
 }
 
-typedef fk_sw_t (*rescue_handler_t)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
-                                    fk_rbuf_t *resp);
-
-static const struct {
-    uint8_t ins;
-    rescue_handler_t handler;
-} k_commands[] = {
+static const fk_command_t k_commands[] = {
     {RESCUE_INS_WRITE, cmd_write_config},
     {RESCUE_INS_READ, cmd_read_info},
 };
@@ -175,10 +169,7 @@ static const struct {
 static fk_sw_t rescue_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     if (cmd->cla != FK_CLA_PROPRIETARY) return FK_SW_CLA_NOT_SUPPORTED;
-    for (size_t i = 0; i < FK_ARRAY_SIZE(k_commands); i++) {
-        if (k_commands[i].ins == cmd->ins) return k_commands[i].handler(ctx, cmd, resp);
-    }
-    return FK_SW_INS_NOT_SUPPORTED;
+    return fk_dispatch(k_commands, FK_ARRAY_SIZE(k_commands), ctx, cmd, resp);
 }
 
 const fk_applet_t fk_rescue_applet = {
