@@ -40,9 +40,12 @@
 #define SW2_OK 0x00u
 #define RETRY_DELAY_NS 20000000L /* 20 ms between connection attempts */
 
-/* A T=1 ATR: T0 = 81 (TD1, one historical byte), TD1 = 80 (T=0, TD2), TD2 = 01 (T=1),
- * historical byte 80 (empty compact-TLV), TCK. */
-static const uint8_t null_card_atr[] = {0x3B, 0x81, 0x80, 0x01, 0x80, 0x80};
+/* The same ATR as fusekey-sim (T=1, TA1 18, IFSC 254), so that pcscd treats
+ * both cards alike and the comparison measures the card, not the protocol
+ * parameters pcscd derives from the ATR. */
+static const uint8_t null_card_atr[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE,
+                                        0x45, 0x80, 0x31, 0x81, 0x54, 0x48, 0x53, 0x4D,
+                                        0x31, 0x73, 0x80, 0x21, 0x40, 0x81, 0x07, 0xFA};
 
 static volatile sig_atomic_t stop_requested;
 

@@ -70,6 +70,12 @@ static const void *nonnull(const void *p) { return p != NULL ? p : k_empty; }
 static mbedtls_hmac_drbg_context s_drbg;
 static bool s_drbg_seeded; /* s_drbg holds a successfully seeded state */
 
+/* Output pool for small requests (see fk_rng_bytes); the unread tail is
+ * s_pool[sizeof(s_pool) - s_pool_left, sizeof(s_pool)). */
+#define RNG_POOL_LEN 128u
+static uint8_t s_pool[RNG_POOL_LEN];
+static size_t s_pool_left;
+
 /* mbedTLS entropy callback: fk_hal_random or a library error. */
 static int drbg_entropy(void *arg, unsigned char *buf, size_t len)
 {
@@ -83,6 +89,8 @@ static int drbg_entropy(void *arg, unsigned char *buf, size_t len)
 
 void fk_rng_forget(void)
 {
+    fk_wipe(s_pool, sizeof(s_pool));
+    s_pool_left = 0;
     if (s_drbg_seeded) mbedtls_hmac_drbg_free(&s_drbg);
     fk_wipe(&s_drbg, sizeof(s_drbg));
     s_drbg_seeded = false;
@@ -112,10 +120,21 @@ static bool drbg_ready(void)
     return true;
 }
 
+/* Fill out[0, len) straight from the DRBG. */
+static int drbg_generate(uint8_t *p, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t n = FK_MIN(len - done, (size_t)MBEDTLS_HMAC_DRBG_MAX_REQUEST);
+        if (mbedtls_hmac_drbg_random(&s_drbg, p + done, n) != 0) return FK_CRYPTO_ERNG;
+        done += n;
+    }
+    return FK_CRYPTO_OK;
+}
+
 int fk_rng_bytes(void *out, size_t len)
 {
     uint8_t *p = (uint8_t *)out;
-    size_t done = 0;
 
     if (len == 0) return FK_CRYPTO_OK;
     if (out == NULL) return FK_CRYPTO_EINVAL;
@@ -123,17 +142,34 @@ int fk_rng_bytes(void *out, size_t len)
         fk_wipe(out, len);
         return FK_CRYPTO_ERNG;
     }
-    while (done < len) {
-        size_t n = FK_MIN(len - done, (size_t)MBEDTLS_HMAC_DRBG_MAX_REQUEST);
-        if (mbedtls_hmac_drbg_random(&s_drbg, p + done, n) != 0) {
-            /* Only a failed reseed gets here: drop the state entirely. */
-            fk_rng_forget();
-            fk_wipe(out, len);
-            return FK_CRYPTO_ERNG;
+    /* Small requests (challenges, nonces, salts) are served from a pool that
+     * one DRBG call refills: each HMAC-DRBG call pays for a state update of
+     * three HMACs however few bytes it returns. Bytes leave the pool once and
+     * are wiped from it as they go. */
+    while (len > 0) {
+        if (len >= sizeof(s_pool)) {
+            if (drbg_generate(p, len) != FK_CRYPTO_OK) goto fail;
+            return FK_CRYPTO_OK;
         }
-        done += n;
+        if (s_pool_left == 0) {
+            if (drbg_generate(s_pool, sizeof(s_pool)) != FK_CRYPTO_OK) goto fail;
+            s_pool_left = sizeof(s_pool);
+        }
+        size_t n = FK_MIN(len, s_pool_left);
+        uint8_t *src = s_pool + sizeof(s_pool) - s_pool_left;
+        memcpy(p, src, n);
+        fk_wipe(src, n);
+        s_pool_left -= n;
+        p += n;
+        len -= n;
     }
     return FK_CRYPTO_OK;
+
+fail:
+    /* Only a failed reseed gets here: drop the state entirely. */
+    fk_rng_forget();
+    fk_wipe(out, (size_t)(p - (uint8_t *)out) + len);
+    return FK_CRYPTO_ERNG;
 }
 
 /* ---- SHA-256 ------------------------------------------------------------ */

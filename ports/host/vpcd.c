@@ -16,11 +16,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,42 +121,37 @@ static void sleep_ms(unsigned ms)
     (void)nanosleep(&ts, NULL);
 }
 
-/* Receive exactly len bytes before deadline (fk_hal_millis time). *got
- * tells how many arrived when it fails. */
-static read_result_t recv_exact(int fd, uint8_t *buf, size_t len, uint64_t deadline, size_t *got)
+/* Receive exactly len bytes. *deadline (fk_hal_millis time) bounds the wait;
+ * 0 means "not started": it is set VPCD_FRAME_TIMEOUT_MS after the first
+ * byte arrives, and until then a stop request ends the wait (READ_STOP).
+ * Blocking recv() calls with the socket's receive timeout (VPCD_POLL_MS,
+ * set at connect) do the waiting: one system call per read besides the
+ * TCP_QUICKACK re-arm, because those calls are most of a virtual card's
+ * round-trip time. A signal (SIGTERM) interrupts the wait. */
+static read_result_t recv_exact(int fd, uint8_t *buf, size_t len, uint64_t *deadline,
+                                const fk_vpcd_options_t *opt)
 {
     static const int one = 1;
     size_t done = 0;
-    read_result_t rc = READ_OK;
     while (done < len) {
-        const uint64_t now = fk_hal_millis();
-        if (now >= deadline) {
-            rc = READ_BROKEN;
-            break;
-        }
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        const int pr = poll(&pfd, 1, (int)FK_MIN(deadline - now, (uint64_t)VPCD_POLL_MS));
-        if (pr < 0 && errno == EINTR) continue;
-        if (pr < 0) {
-            rc = READ_ERROR;
-            break;
-        }
-        if (pr == 0) continue;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
         const ssize_t n = recv(fd, buf + done, len - done, 0);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-        if (n < 0) {
-            rc = READ_ERROR;
-            break;
+        if (n > 0) {
+            done += (size_t)n;
+            if (*deadline == 0) *deadline = fk_hal_millis() + VPCD_FRAME_TIMEOUT_MS;
+            continue;
         }
-        if (n == 0) {
-            rc = READ_CLOSED;
-            break;
+        if (n == 0) return *deadline == 0 ? READ_CLOSED : READ_BROKEN;
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return READ_ERROR;
+        /* Interrupted or timed out: stop between frames, give up on a frame
+         * that does not complete in time. */
+        if (*deadline == 0) {
+            if (stop_requested(opt)) return READ_STOP;
+        } else if (fk_hal_millis() >= *deadline) {
+            return READ_BROKEN;
         }
-        done += (size_t)n;
     }
-    *got = done;
-    return rc;
+    return READ_OK;
 }
 
 /* Read one whole frame into buf (FK_VPCD_FRAME_MAX bytes). Waits for the
@@ -165,22 +160,13 @@ static read_result_t recv_exact(int fd, uint8_t *buf, size_t len, uint64_t deadl
 static read_result_t read_frame(int fd, const fk_vpcd_options_t *opt, uint8_t *buf,
                                 size_t *frame_len)
 {
-    for (;;) {
-        if (stop_requested(opt)) return READ_STOP;
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        const int pr = poll(&pfd, 1, (int)VPCD_POLL_MS);
-        if (pr < 0 && errno == EINTR) continue;
-        if (pr < 0) return READ_ERROR;
-        if (pr > 0) break;
-    }
-    const uint64_t deadline = fk_hal_millis() + VPCD_FRAME_TIMEOUT_MS;
-    size_t got = 0;
-    read_result_t rc = recv_exact(fd, buf, FK_VPCD_HEADER_LEN, deadline, &got);
-    if (rc == READ_CLOSED && got == 0u) return READ_CLOSED;
-    if (rc != READ_OK) return rc == READ_ERROR ? READ_ERROR : READ_BROKEN;
+    if (stop_requested(opt)) return READ_STOP;
+    uint64_t deadline = 0;
+    read_result_t rc = recv_exact(fd, buf, FK_VPCD_HEADER_LEN, &deadline, opt);
+    if (rc != READ_OK) return rc;
     const size_t len = fk_be16(buf);
     if (len == 0u) return READ_BROKEN;
-    rc = recv_exact(fd, buf + FK_VPCD_HEADER_LEN, len, deadline, &got);
+    rc = recv_exact(fd, buf + FK_VPCD_HEADER_LEN, len, &deadline, opt);
     if (rc != READ_OK) return rc == READ_ERROR ? READ_ERROR : READ_BROKEN;
     *frame_len = FK_VPCD_HEADER_LEN + len;
     return READ_OK;
@@ -285,6 +271,9 @@ int fk_vpcd_serve(const fk_vpcd_card_t *card, const fk_vpcd_options_t *opt)
         }
         waiting_logged = false;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        const struct timeval rcv_timeout = {.tv_sec = VPCD_POLL_MS / MS_PER_S,
+                                            .tv_usec = (VPCD_POLL_MS % MS_PER_S) * 1000};
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv_timeout, sizeof rcv_timeout);
         fk_host_log("connected to vpcd at %s:%s", host, port);
 
         fk_vpcd_action_t action = FK_VPCD_CONTINUE;

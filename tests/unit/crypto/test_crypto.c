@@ -431,6 +431,25 @@ static void test_rng_differs(void **state)
     assert_int_equal(fk_rng_bytes(NULL, 0), FK_CRYPTO_OK);
 }
 
+static int cmp7(const void *a, const void *b) { return memcmp(a, b, 7); }
+
+/* Small requests are served from an output pool: across refills and mixed
+ * with large requests, no output is ever handed out twice. */
+static void test_rng_small_requests_never_repeat(void **state)
+{
+    enum { N = 2000 };
+    static uint8_t got[N][7];
+    uint8_t big[300];
+    (void)state;
+
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(fk_rng_bytes(got[i], 7), FK_CRYPTO_OK);
+        if (i % 97 == 0) assert_int_equal(fk_rng_bytes(big, sizeof(big)), FK_CRYPTO_OK);
+    }
+    qsort(got, N, 7, cmp7);
+    for (int i = 1; i < N; i++) assert_memory_not_equal(got[i - 1], got[i], 7);
+}
+
 static void test_rng_seeds_once(void **state)
 {
     uint8_t a[16];
@@ -530,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_aead_tamper),
         cmocka_unit_test(test_aead_empty_and_args),
         cmocka_unit_test_setup(test_rng_differs, reset_source),
+        cmocka_unit_test_setup(test_rng_small_requests_never_repeat, reset_source),
         cmocka_unit_test_setup(test_rng_seeds_once, reset_source),
         cmocka_unit_test_setup(test_rng_failure_and_recovery, reset_source),
         cmocka_unit_test_setup(test_rng_reseed_failure, reset_source),
