@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "hsm_internal.h"
+
 #include "crypto/crypto.h"
 #include "tlv.h"
 #include "util.h"
@@ -25,32 +27,17 @@ const uint8_t fk_hsm_aid[FK_HSM_AID_LEN] = {0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01,
 #define LIFECYCLE_ACTIVATED 0x05u
 #define APPLET_TYPE_GENERIC 0xFFu
 
-/* Volatile session state: cleared on SELECT, deselect and power-off. */
-typedef struct hsm_session {
-    bool user_verified;
-    bool so_verified;
-    uint16_t current_ef;
-} hsm_session_t;
+static hsm_state_t s_state;
 
-static hsm_session_t s_session;
+hsm_state_t *hsm_state(void) { return &s_state; }
 
-static void clear_session(void)
-{
-    fk_wipe(&s_session, sizeof(s_session));
-}
-
-/* Device options as set by INITIALIZE; none until the device is initialized. */
-static uint16_t device_options(const fk_applet_ctx_t *ctx)
-{
-    (void)ctx;
-    return 0;
-}
+void hsm_session_clear(void) { fk_wipe(&s_state, sizeof(s_state)); }
 
 /* The application FCP: 85 must be a direct child of 62 and exactly 5 bytes
  * (options, applet type, version), and no A5 may follow it. */
 static fk_sw_t write_fcp(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
 {
-    uint16_t options = device_options(ctx);
+    uint16_t options = hsm_options(ctx);
     const uint8_t prop[] = {(uint8_t)(options >> 8), (uint8_t)options, APPLET_TYPE_GENERIC,
                             FK_HSM_VERSION_MAJOR, FK_HSM_VERSION_MINOR};
     const uint8_t descriptor = FCP_DESCRIPTOR_DF;
@@ -66,7 +53,7 @@ static fk_sw_t write_fcp(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
 
 static fk_sw_t hsm_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    clear_session();
+    hsm_session_clear();
     if (cmd == NULL) return FK_SW_OK; /* implicit selection at power-on */
     switch (cmd->p2) {
     case FK_SELECT_P2_FCI:
@@ -77,17 +64,6 @@ static fk_sw_t hsm_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     default:
         return FK_SW_INCORRECT_P1P2;
     }
-}
-
-/* SELECT of a file inside the applet (P1 00, 08, ...). */
-static fk_sw_t cmd_select_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
-{
-    (void)ctx;
-    (void)resp;
-    if (cmd->p1 != FK_SELECT_P1_FID && cmd->p1 != FK_SELECT_P1_PATH) return FK_SW_INCORRECT_P1P2;
-    if (cmd->p2 != FK_SELECT_P2_FCI && cmd->p2 != FK_SELECT_P2_FCP && cmd->p2 != FK_SELECT_P2_NONE)
-        return FK_SW_INCORRECT_P1P2;
-    return FK_SW_FILE_NOT_FOUND;
 }
 
 /* GET CHALLENGE: Ne random bytes from the DRBG. */
@@ -103,21 +79,37 @@ static fk_sw_t cmd_get_challenge(const fk_applet_ctx_t *ctx, const fk_apdu_t *cm
 }
 
 static const fk_command_t k_commands[] = {
-    {FK_INS_SELECT, cmd_select_file},
     {FK_INS_GET_CHALLENGE, cmd_get_challenge},
+};
+
+typedef struct command_table {
+    const fk_command_t *table;
+    const size_t *len;
+} command_table_t;
+
+static const command_table_t k_tables[] = {
+    {k_commands, NULL},
+    {hsm_pin_commands, &hsm_pin_commands_len},
+    {hsm_file_commands, &hsm_file_commands_len},
+    {hsm_key_commands, &hsm_key_commands_len},
 };
 
 static fk_sw_t hsm_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     /* Clients use CLA 00 and 80 interchangeably for this applet's commands. */
     if ((cmd->cla & ~(uint8_t)FK_CLA_PROPRIETARY) != 0) return FK_SW_CLA_NOT_SUPPORTED;
-    return fk_dispatch(k_commands, FK_ARRAY_SIZE(k_commands), ctx, cmd, resp);
+    for (size_t t = 0; t < FK_ARRAY_SIZE(k_tables); t++) {
+        size_t n = k_tables[t].len ? *k_tables[t].len : FK_ARRAY_SIZE(k_commands);
+        fk_sw_t sw = fk_dispatch(k_tables[t].table, n, ctx, cmd, resp);
+        if (sw != FK_SW_INS_NOT_SUPPORTED) return sw;
+    }
+    return FK_SW_INS_NOT_SUPPORTED;
 }
 
 static void hsm_deselect(const fk_applet_ctx_t *ctx)
 {
     (void)ctx;
-    clear_session();
+    hsm_session_clear();
 }
 
 const fk_applet_t fk_hsm_applet = {
