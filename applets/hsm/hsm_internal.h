@@ -42,10 +42,10 @@
 #define HSM_DEVICE_KEY_ID 0x00u
 
 #define HSM_ID_CONFIG 0x1000u       /* options, retry limits, initialized flag */
-#define HSM_ID_USER_PIN 0x1081u     /* user PIN verifier and length */
-#define HSM_ID_SO_PIN 0x1088u       /* SO-PIN verifier */
-#define HSM_ID_MK_USER 0x1090u      /* master key wrapped under the user PIN */
-#define HSM_ID_MK_SO 0x1091u        /* master key wrapped under the SO-PIN */
+#define HSM_ID_USER_PIN 0x1081u     /* user PIN: length, verifier, MK wrapped under it */
+#define HSM_ID_SO_PIN 0x1088u       /* SO-PIN: the same (docs/hsm-pin.md) */
+#define HSM_ID_MK_USER 0x1090u      /* reserved: the MK wraps live in the PIN records */
+#define HSM_ID_MK_SO 0x1091u        /* reserved: the MK wraps live in the PIN records */
 #define HSM_ID_KEY_META(id) ((uint16_t)(0x1100u | (id)))  /* allowed algorithms etc. */
 /* Counters partition */
 #define HSM_CTR_USER_PIN 0x1082u    /* user PIN tries left */
@@ -60,6 +60,7 @@ typedef struct hsm_state {
     bool so_verified;
     uint16_t current_ef;       /* selected EF, 0 when none */
     bool mk_loaded;            /* mk holds the master key (user PIN verified) */
+    bool so_mk_loaded;         /* mk holds it from the SO-PIN (no user rights) */
     uint8_t mk[HSM_MK_LEN];
 } hsm_state_t;
 
@@ -80,10 +81,15 @@ bool hsm_initialized(const fk_applet_ctx_t *ctx);
 /* Device options of INITIALIZE tag 80 (0 before the first INITIALIZE). */
 uint16_t hsm_options(const fk_applet_ctx_t *ctx);
 /* Store a private key blob as CC<id>: encrypted under the session's master
- * key (6982 without a verified user PIN), then sealed. One atomic write. */
+ * key (6982 without a verified user PIN), then sealed. One atomic write.
+ * 1..HSM_KEY_BLOB_MAX bytes (6A84 above). Key id 00, the device key, is
+ * refused (6A86): it is sealed without the MK and survives re-initialize. */
+#define HSM_KEY_OVERHEAD 29u
+#define HSM_KEY_BLOB_MAX (4096u - HSM_KEY_OVERHEAD) /* FK_SEAL_MAX_PLAINTEXT - overhead */
 fk_sw_t hsm_key_write(const fk_applet_ctx_t *ctx, uint8_t key_id, const uint8_t *blob, size_t len);
 /* Read and open CC<id> into blob (the caller wipes it after use). 6A82 when
- * absent, 6982 without a verified user PIN. */
+ * absent, 6982 without a verified user PIN, 6A86 for key id 00, 6400 when
+ * it does not open (or cap is too small). */
 fk_sw_t hsm_key_read(const fk_applet_ctx_t *ctx, uint8_t key_id, uint8_t *blob, size_t cap,
                      size_t *len);
 
@@ -91,5 +97,10 @@ fk_sw_t hsm_key_read(const fk_applet_ctx_t *ctx, uint8_t key_id, uint8_t *blob, 
 /* Write a whole file as the card itself (no access check), e.g. CE<id> after
  * key generation. One atomic write. */
 fk_sw_t hsm_file_put(const fk_applet_ctx_t *ctx, uint16_t fid, const uint8_t *data, size_t len);
+
+/* ---- Services of hsm_keys.c ---------------------------------------------- */
+/* Make sure the device key CC00 and its certificate chain 2F02 exist
+ * (generated on the first start; kept across INITIALIZE). */
+fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx);
 
 #endif /* FUSEKEY_HSM_INTERNAL_H */
