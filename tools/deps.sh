@@ -18,7 +18,7 @@ readonly BUILD_PACKAGES=(
     build-essential cmake pkg-config clang
     libmbedtls-dev libcmocka-dev libpcsclite-dev
     pcscd vsmartcard-vpcd opensc opensc-pkcs11 python3-pyscard
-    iproute2 util-linux procps
+    iproute2 util-linux procps openssl
 )
 # Packages only some releases have: clang's sanitizer and libFuzzer runtimes
 # are a separate package on Debian 12 (a mere recommendation of clang there),
