@@ -54,6 +54,10 @@ static fk_sw_t write_fcp(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
 static fk_sw_t hsm_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     hsm_session_clear();
+    /* The device identity is made on the first start; a failure here (no
+     * entropy, full flash) shows later as a missing 2F02, not as a card
+     * that cannot be selected. */
+    (void)hsm_device_ensure(ctx);
     if (cmd == NULL) return FK_SW_OK; /* implicit selection at power-on */
     switch (cmd->p2) {
     case FK_SELECT_P2_FCI:

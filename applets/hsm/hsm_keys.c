@@ -1,9 +1,723 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsm_keys.c - key generation, signatures and decipherment (to come: the
- * table is empty, so these instructions answer 6D00).
+ * hsm_keys.c - the device key and its certificate chain (2F02), GENERATE
+ * ASYMMETRIC KEY PAIR, COMPUTE SIGNATURE and DECIPHER (docs/hsm.md).
+ *
+ * A private key is loaded for one command only: opened from its sealed
+ * record into s_blob, used, and wiped before the handler returns, on every
+ * path. The device key CC00 is sealed under the device root alone (it must
+ * work before any PIN exists and survive INITIALIZE); user keys are also
+ * encrypted under the master key that only a verified PIN unlocks.
  */
-#include "hsm_internal.h"
+#include <string.h>
 
-const fk_command_t hsm_key_commands[1] = {{0, NULL}};
-const size_t hsm_key_commands_len = 0;
+#include "crypto/pk.h"
+#include "cvc.h"
+#include "hal.h"
+#include "hsm.h"
+#include "hsm_internal.h"
+#include "seal/seal.h"
+#include "store/store.h"
+#include "tlv.h"
+#include "util.h"
+
+#define INS_GENERATE_ASYM 0x46u
+#define INS_SIGN 0x68u
+#define INS_DECIPHER 0x62u
+
+/* Algorithm identifiers (P2 of SIGN and DECIPHER; entries of tag 91). */
+#define ALG_RSA_RAW 0x20u
+#define ALG_RSA_DECRYPT_RAW 0x21u
+#define ALG_RSA_DECRYPT_PKCS1 0x22u
+#define ALG_RSA_DECRYPT_OAEP 0x23u
+#define ALG_RSA_PKCS1_DI 0x30u     /* DigestInfo given */
+#define ALG_RSA_PKCS1_SHA1 0x31u   /* .. 0x35: message, hashed on the card */
+#define ALG_RSA_PKCS1_SHA512 0x35u
+#define ALG_RSA_PSS 0x40u          /* hash or DigestInfo given */
+#define ALG_RSA_PSS_SHA1 0x41u     /* .. 0x45 */
+#define ALG_RSA_PSS_SHA512 0x45u
+#define ALG_ECDSA 0x70u            /* hash given */
+#define ALG_ECDSA_SHA1 0x71u       /* .. 0x75 */
+#define ALG_ECDSA_SHA512 0x75u
+#define ALG_ECDH 0x80u
+
+/* Template and metadata tags of GENERATE ASYMMETRIC KEY PAIR. */
+#define TAG_OUTER_CAR 0x45u
+#define TAG_USE_COUNTER 0x90u
+#define TAG_ALGORITHMS 0x91u
+#define TAG_KEY_DOMAIN 0x92u
+#define TAG_INTEGER 0x02u
+
+#define OPT_PRESS_TO_CONFIRM 0x0100u
+#define OPT_KEY_USE_COUNTER 0x0200u
+#define DEFAULT_USE_COUNTER 0xFFFFFFFEu
+#define PRESENCE_TIMEOUT_MS 15000u
+#define RSA_DEFAULT_E 65537u
+#define RSA_BITS_STEP 512u
+#define ALGS_MAX 16u
+
+#define META_VERSION 1u
+/* Key metadata record: version(1) domain(1) n_algs(1) algs(n_algs). */
+#define META_HEADER 3u
+
+#define DEVICE_CURVE FK_CURVE_SECP256R1
+#define DEVICE_COUNTRY "FK"
+#define DEVICE_SEQ 1u
+#define SERIAL_LEN 8u
+#define MNEMONIC_DIGITS 9u
+
+/* Private key of the development device-issuer CA (DICA). It is public on
+ * purpose: it lets every virtual or self-built device carry a certificate
+ * chain that OpenSC decodes, and proves nothing about where a device came
+ * from. A production issuer keeps its key offline and writes the chain
+ * through the rescue applet instead (docs/hsm.md, "Device identity"). */
+static const uint8_t k_dica_scalar[32] = {
+    0x65, 0x2f, 0x8d, 0x88, 0x33, 0x63, 0x5a, 0xf1, 0xe9, 0x92, 0x2d, 0x89, 0x18, 0x5f, 0x37, 0xb2,
+    0x84, 0xb1, 0x58, 0x6b, 0x36, 0x60, 0xe1, 0x33, 0xe4, 0xe0, 0x1f, 0xbf, 0x0c, 0x06, 0x42, 0x7c};
+static const char k_dica_chr[] = "FKDICA00001";
+
+/* id-TA-ECDSA-SHA-256 and the id-AT role with no rights, as self-issued
+ * SmartCard-HSM device certificates carry them. */
+static const uint8_t k_oid_ecdsa_sha256[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
+static const uint8_t k_oid_role_at[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x01, 0x02, 0x02};
+static const uint8_t k_rights_none[] = {0x00};
+static const uint8_t k_cert_effective[FK_CVC_DATE_LEN] = {2, 6, 0, 1, 0, 1}; /* 2026-01-01 */
+static const uint8_t k_cert_expiry[FK_CVC_DATE_LEN] = {4, 9, 1, 2, 3, 1};    /* 2049-12-31 */
+
+/* One key at a time is open: the blob of the key in use (wiped after). */
+static uint8_t s_blob[FK_PK_BLOB_MAX];
+
+/* ---- Device identity --------------------------------------------------- */
+
+/* The device's CHR: country, 9 hex digits of the chip serial, sequence. */
+static size_t device_chr(uint8_t out[FK_CVC_CAR_MAX])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    uint8_t serial[SERIAL_LEN];
+    char mnemonic[MNEMONIC_DIGITS + 1];
+    fk_hal_serial(serial);
+    for (size_t i = 0; i < MNEMONIC_DIGITS; i++) {
+        size_t nib = 2 * SERIAL_LEN - MNEMONIC_DIGITS + i; /* the low 36 bits */
+        uint8_t b = serial[nib / 2];
+        mnemonic[i] = hex[(nib % 2) ? (b & 0x0F) : (b >> 4)];
+    }
+    mnemonic[MNEMONIC_DIGITS] = '\0';
+    return fk_cvc_device_chr(out, DEVICE_COUNTRY, mnemonic, DEVICE_SEQ);
+}
+
+/* Open the device key into blob (cap bytes) and parse it. */
+static fk_sw_t device_key_open(const fk_applet_ctx_t *ctx, uint8_t *blob, size_t cap,
+                               fk_pk_key_t *key)
+{
+    size_t len;
+    int rc = fk_seal_load(ctx->store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob, cap, &len);
+    if (rc != FK_SEAL_OK) return rc == FK_SEAL_ENOENT ? FK_SW_FILE_NOT_FOUND : FK_SW_MEMORY_FAILURE;
+    if (fk_pk_parse(blob, len, key) != FK_CRYPTO_OK) {
+        fk_wipe(blob, cap);
+        return FK_SW_MEMORY_FAILURE;
+    }
+    return FK_SW_OK;
+}
+
+/* Build 2F02: the device certificate issued by the DICA, then the DICA's
+ * self-signed certificate. */
+static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *device)
+{
+    uint8_t dica_blob[FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX];
+    uint8_t chain[1024];
+    uint8_t chr[FK_CVC_CAR_MAX];
+    size_t chr_len = device_chr(chr);
+    size_t blob_len;
+    fk_pk_key_t dica;
+    fk_sw_t sw = FK_SW_MEMORY_FAILURE;
+
+    if (chr_len == 0) return FK_SW_UNKNOWN;
+    if (fk_pk_ec_import(DEVICE_CURVE, k_dica_scalar, sizeof(k_dica_scalar), dica_blob,
+                        sizeof(dica_blob), &blob_len) != FK_CRYPTO_OK ||
+        fk_pk_parse(dica_blob, blob_len, &dica) != FK_CRYPTO_OK)
+        goto out;
+
+    fk_pk_public_t dev_pub, dica_pub;
+    fk_pk_public_of(device, &dev_pub);
+    fk_pk_public_of(&dica, &dica_pub);
+    const fk_cvc_key_signer_t ks = {&dica, {FK_CVC_ECDSA, FK_HASH_SHA256}};
+    const fk_cvc_signer_t signer = fk_cvc_signer_for_key(&ks);
+    fk_cvc_fields_t f = {
+        .car = {(const uint8_t *)k_dica_chr, sizeof(k_dica_chr) - 1},
+        .chr = {chr, chr_len},
+        .key_oid = {k_oid_ecdsa_sha256, sizeof(k_oid_ecdsa_sha256)},
+        .domain_params = true,
+        .chat_oid = {k_oid_role_at, sizeof(k_oid_role_at)},
+        .chat_rights = {k_rights_none, sizeof(k_rights_none)},
+        .effective = k_cert_effective,
+        .expiry = k_cert_expiry,
+    };
+    fk_rbuf_t r = {chain, 0, sizeof(chain)};
+    if (fk_cvc_build_cert(&r, &f, &dev_pub, &signer) != 0) goto out;
+    f.chr = f.car;
+    if (fk_cvc_build_cert(&r, &f, &dica_pub, &signer) != 0) goto out;
+    sw = hsm_file_put(ctx, HSM_FID_DEVAUT, chain, r.len);
+out:
+    fk_wipe(dica_blob, sizeof(dica_blob));
+    fk_wipe(&dica, sizeof(dica));
+    return sw;
+}
+
+fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
+{
+    const uint16_t fid = HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID);
+    uint8_t blob[FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX];
+    uint32_t size;
+    fk_pk_key_t key;
+    fk_sw_t sw;
+
+    bool have_key = fk_store_size(ctx->store, fid, &size) == FK_STORE_OK;
+    bool have_chain = fk_store_size(ctx->store, HSM_FID_DEVAUT, &size) == FK_STORE_OK && size > 0;
+    if (have_key && have_chain) return FK_SW_OK;
+
+    if (!have_key) {
+        size_t len;
+        if (fk_pk_ec_generate(DEVICE_CURVE, blob, sizeof(blob), &len) != FK_CRYPTO_OK) {
+            fk_wipe(blob, sizeof(blob));
+            return FK_SW_EXEC_ERROR;
+        }
+        int rc = fk_seal_store(ctx->store, fid, blob, len);
+        fk_wipe(blob, sizeof(blob));
+        if (rc != FK_SEAL_OK) return FK_SW_MEMORY_FAILURE;
+    }
+    /* A cut between the two writes leaves a key without a chain: the next
+     * start makes the chain. */
+    sw = device_key_open(ctx, blob, sizeof(blob), &key);
+    if (sw == FK_SW_OK) sw = write_devaut(ctx, &key);
+    fk_wipe(blob, sizeof(blob));
+    fk_wipe(&key, sizeof(key));
+    return sw;
+}
+
+/* ---- Key metadata -------------------------------------------------------- */
+
+typedef struct key_meta {
+    uint8_t domain;
+    uint8_t n_algs; /* 0: every algorithm allowed */
+    uint8_t algs[ALGS_MAX];
+} key_meta_t;
+
+static void meta_read(const fk_applet_ctx_t *ctx, uint8_t id, key_meta_t *m)
+{
+    uint8_t rec[META_HEADER + ALGS_MAX];
+    uint32_t size;
+    memset(m, 0, sizeof(*m));
+    if (fk_store_size(ctx->store, HSM_ID_KEY_META(id), &size) != FK_STORE_OK) return;
+    if (size < META_HEADER || size > sizeof(rec)) return;
+    if (fk_store_read(ctx->store, HSM_ID_KEY_META(id), 0, rec, size) != FK_STORE_OK) return;
+    if (rec[0] != META_VERSION || rec[2] > ALGS_MAX || META_HEADER + rec[2] != size) return;
+    m->domain = rec[1];
+    m->n_algs = rec[2];
+    memcpy(m->algs, rec + META_HEADER, m->n_algs);
+}
+
+static bool meta_allows(const key_meta_t *m, uint8_t alg)
+{
+    if (m->n_algs == 0) return true;
+    for (size_t i = 0; i < m->n_algs; i++) {
+        if (m->algs[i] == alg) return true;
+    }
+    return false;
+}
+
+/* ---- Common checks before a private-key operation -------------------------
+ * The key must exist, the user PIN be verified, the algorithm be allowed,
+ * the use counter not be exhausted (it is decremented durably here, before
+ * the key is used), and the user confirm presence when the device asks for
+ * it. Then the key is opened into s_blob. */
+static fk_sw_t key_begin(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_pk_key_t *key)
+{
+    uint32_t size;
+    if (id == HSM_DEVICE_KEY_ID) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (fk_store_size(ctx->store, HSM_FID(HSM_PREFIX_KEY, id), &size) != FK_STORE_OK)
+        return FK_SW_FILE_NOT_FOUND;
+    if (!hsm_state()->user_verified || !hsm_state()->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
+
+    key_meta_t meta;
+    meta_read(ctx, id, &meta);
+    if (!meta_allows(&meta, alg)) return FK_SW_CONDITIONS_NOT_SATISFIED;
+
+    uint8_t ctr[4];
+    uint16_t ctr_id = HSM_CTR_KEY_USE(id);
+    if (fk_store_size(ctx->counters, ctr_id, &size) == FK_STORE_OK) {
+        if (size != sizeof(ctr) || fk_store_read(ctx->counters, ctr_id, 0, ctr, sizeof(ctr)) != FK_STORE_OK)
+            return FK_SW_MEMORY_FAILURE;
+        uint32_t left = fk_be32(ctr);
+        if (left == 0) return FK_SW_NOT_ENOUGH_MEMORY; /* exhausted (as clients expect: 6A84) */
+        fk_put_be32(ctr, left - 1);
+        if (fk_store_write(ctx->counters, ctr_id, ctr, sizeof(ctr)) != FK_STORE_OK)
+            return FK_SW_MEMORY_FAILURE;
+    }
+
+    if (hsm_options(ctx) & OPT_PRESS_TO_CONFIRM) {
+        fk_hal_led(FK_LED_PRESENCE);
+        int rc = fk_hal_presence_wait(PRESENCE_TIMEOUT_MS, ctx->keepalive, ctx->keepalive_arg);
+        fk_hal_led(FK_LED_ACTIVE);
+        if (rc == FK_HAL_ETIMEOUT) return FK_SW_PRESENCE_TIMEOUT;
+        if (rc != FK_HAL_OK) return FK_SW_CONDITIONS_NOT_SATISFIED;
+    }
+
+    size_t len;
+    fk_sw_t sw = hsm_key_read(ctx, id, s_blob, sizeof(s_blob), &len);
+    if (sw != FK_SW_OK) return sw;
+    if (fk_pk_parse(s_blob, len, key) != FK_CRYPTO_OK) {
+        fk_wipe(s_blob, sizeof(s_blob));
+        return FK_SW_MEMORY_FAILURE;
+    }
+    return FK_SW_OK;
+}
+
+static void key_end(fk_pk_key_t *key)
+{
+    fk_wipe(s_blob, sizeof(s_blob));
+    fk_wipe(key, sizeof(*key));
+}
+
+/* Map a crypto error of a private-key operation to a status word. */
+static fk_sw_t crypto_sw(int rc)
+{
+    switch (rc) {
+    case FK_CRYPTO_OK: return FK_SW_OK;
+    case FK_CRYPTO_EINVAL: return FK_SW_WRONG_DATA;
+    case FK_CRYPTO_EAUTH: return FK_SW_WRONG_DATA;
+    default: return FK_SW_EXEC_ERROR;
+    }
+}
+
+/* Reserve room for an output of at most max bytes, run op, trim. */
+typedef int (*key_op_fn)(const fk_pk_key_t *key, const fk_apdu_t *cmd, uint8_t *out, size_t cap,
+                         size_t *out_len);
+
+static fk_sw_t run_op(const fk_pk_key_t *key, const fk_apdu_t *cmd, fk_rbuf_t *resp, key_op_fn op)
+{
+    size_t room = fk_rbuf_room(resp);
+    uint8_t *out = resp->p + resp->len;
+    size_t n = 0;
+    int rc = op(key, cmd, out, room, &n);
+    if (rc != FK_CRYPTO_OK) return crypto_sw(rc);
+    resp->len += n;
+    return FK_SW_OK;
+}
+
+/* ---- COMPUTE SIGNATURE (68) ------------------------------------------------ */
+
+static fk_hash_t hash_of_alg(uint8_t alg, uint8_t first)
+{
+    return (fk_hash_t)(FK_HASH_SHA1 + (alg - first));
+}
+
+static int op_sign(const fk_pk_key_t *key, const fk_apdu_t *cmd, uint8_t *out, size_t cap,
+                   size_t *out_len)
+{
+    const uint8_t alg = cmd->p2;
+    uint8_t digest[FK_HASH_MAX_LEN];
+    const uint8_t *in = cmd->data;
+    size_t in_len = cmd->nc;
+    fk_hash_t h = FK_HASH_NONE;
+    int rc = FK_CRYPTO_EINVAL;
+
+    /* Hash on the card when the algorithm says so. */
+    if ((alg >= ALG_RSA_PKCS1_SHA1 && alg <= ALG_RSA_PKCS1_SHA512) ||
+        (alg >= ALG_RSA_PSS_SHA1 && alg <= ALG_RSA_PSS_SHA512) ||
+        (alg >= ALG_ECDSA_SHA1 && alg <= ALG_ECDSA_SHA512)) {
+        uint8_t first = alg >= ALG_ECDSA ? ALG_ECDSA_SHA1
+                        : alg >= ALG_RSA_PSS ? ALG_RSA_PSS_SHA1 : ALG_RSA_PKCS1_SHA1;
+        h = hash_of_alg(alg, first);
+        rc = fk_hash(h, in, in_len, digest);
+        if (rc != FK_CRYPTO_OK) return rc;
+        in = digest;
+        in_len = fk_hash_len(h);
+    }
+
+    switch (alg) {
+    case ALG_RSA_RAW:
+        rc = key->type == FK_PK_RSA ? fk_pk_rsa_private(key, in, in_len, out, cap, out_len)
+                                    : FK_CRYPTO_EINVAL;
+        break;
+    case ALG_RSA_PKCS1_DI:
+        rc = key->type == FK_PK_RSA ? fk_pk_rsa_sign_pkcs1(key, FK_HASH_NONE, in, in_len, out, cap, out_len)
+                                    : FK_CRYPTO_EINVAL;
+        break;
+    case ALG_RSA_PSS: {
+        /* A bare hash, or a DigestInfo wrapping it (OpenSC 0.23). */
+        const uint8_t *d = in;
+        fk_hash_t ph = fk_hash_from_len(in_len);
+        if (fk_digestinfo_parse(in, in_len, &ph, &d) == FK_CRYPTO_OK) in_len = fk_hash_len(ph);
+        rc = (key->type == FK_PK_RSA && ph != FK_HASH_NONE)
+                 ? fk_pk_rsa_sign_pss(key, ph, d, in_len, out, cap, out_len)
+                 : FK_CRYPTO_EINVAL;
+        break;
+    }
+    case ALG_ECDSA:
+        rc = key->type == FK_PK_EC && in_len > 0
+                 ? fk_pk_ecdsa_sign(key, in, in_len, FK_SIG_DER, out, cap, out_len)
+                 : FK_CRYPTO_EINVAL;
+        break;
+    default:
+        if (alg >= ALG_RSA_PKCS1_SHA1 && alg <= ALG_RSA_PKCS1_SHA512 && key->type == FK_PK_RSA)
+            rc = fk_pk_rsa_sign_pkcs1(key, h, in, in_len, out, cap, out_len);
+        else if (alg >= ALG_RSA_PSS_SHA1 && alg <= ALG_RSA_PSS_SHA512 && key->type == FK_PK_RSA)
+            rc = fk_pk_rsa_sign_pss(key, h, in, in_len, out, cap, out_len);
+        else if (alg >= ALG_ECDSA_SHA1 && alg <= ALG_ECDSA_SHA512 && key->type == FK_PK_EC)
+            rc = fk_pk_ecdsa_sign(key, in, in_len, FK_SIG_DER, out, cap, out_len);
+        else
+            rc = FK_CRYPTO_EINVAL;
+        break;
+    }
+    fk_wipe(digest, sizeof(digest));
+    return rc;
+}
+
+static bool sign_alg_known(uint8_t alg)
+{
+    return alg == ALG_RSA_RAW || alg == ALG_RSA_PKCS1_DI || alg == ALG_RSA_PSS || alg == ALG_ECDSA ||
+           (alg >= ALG_RSA_PKCS1_SHA1 && alg <= ALG_RSA_PKCS1_SHA512) ||
+           (alg >= ALG_RSA_PSS_SHA1 && alg <= ALG_RSA_PSS_SHA512) ||
+           (alg >= ALG_ECDSA_SHA1 && alg <= ALG_ECDSA_SHA512);
+}
+
+/* True when the algorithm belongs to the key's family. */
+static bool alg_fits_key(uint8_t alg, const fk_pk_key_t *key)
+{
+    bool ec_alg = alg >= ALG_ECDSA && alg <= ALG_ECDSA_SHA512;
+    if (alg == ALG_ECDH) return key->type == FK_PK_EC || key->type == FK_PK_MONT;
+    return ec_alg ? key->type == FK_PK_EC : key->type == FK_PK_RSA;
+}
+
+static fk_sw_t cmd_sign(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    if (!sign_alg_known(cmd->p2)) return FK_SW_INCORRECT_P1P2;
+    if (cmd->nc == 0) return FK_SW_WRONG_LENGTH;
+    fk_pk_key_t key;
+    fk_sw_t sw = key_begin(ctx, cmd->p1, cmd->p2, &key);
+    if (sw != FK_SW_OK) return sw;
+    sw = alg_fits_key(cmd->p2, &key) ? run_op(&key, cmd, resp, op_sign) : FK_SW_FUNC_NOT_SUPPORTED;
+    key_end(&key);
+    return sw;
+}
+
+/* ---- DECIPHER (62) ------------------------------------------------------- */
+
+#define ECDH_OUTPUT_PREFIX 0x04u
+
+static int op_decipher(const fk_pk_key_t *key, const fk_apdu_t *cmd, uint8_t *out, size_t cap,
+                       size_t *out_len)
+{
+    switch (cmd->p2) {
+    case ALG_RSA_DECRYPT_RAW:
+        return fk_pk_rsa_private(key, cmd->data, cmd->nc, out, cap, out_len);
+    case ALG_RSA_DECRYPT_PKCS1:
+        return fk_pk_rsa_decrypt_pkcs1(key, cmd->data, cmd->nc, out, cap, out_len);
+    case ALG_RSA_DECRYPT_OAEP:
+        return fk_pk_rsa_decrypt_oaep(key, FK_HASH_SHA256, NULL, 0, cmd->data, cmd->nc, out, cap,
+                                      out_len);
+    case ALG_ECDH: {
+        /* 04 || shared X, as the clients expect (they drop the first byte). */
+        if (cap < 1) return FK_CRYPTO_EINVAL;
+        size_t n = 0;
+        int rc = fk_pk_ecdh(key, cmd->data, cmd->nc, out + 1, cap - 1, &n);
+        if (rc != FK_CRYPTO_OK) return rc;
+        out[0] = ECDH_OUTPUT_PREFIX;
+        *out_len = n + 1;
+        return FK_CRYPTO_OK;
+    }
+    default:
+        return FK_CRYPTO_EINVAL;
+    }
+}
+
+static fk_sw_t cmd_decipher(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    uint8_t alg = cmd->p2;
+    if (alg != ALG_RSA_DECRYPT_RAW && alg != ALG_RSA_DECRYPT_PKCS1 && alg != ALG_RSA_DECRYPT_OAEP &&
+        alg != ALG_ECDH)
+        return FK_SW_INCORRECT_P1P2;
+    if (cmd->nc == 0) return FK_SW_WRONG_LENGTH;
+    fk_pk_key_t key;
+    fk_sw_t sw = key_begin(ctx, cmd->p1, alg, &key);
+    if (sw != FK_SW_OK) return sw;
+    bool fits = alg == ALG_ECDH ? (key.type == FK_PK_EC || key.type == FK_PK_MONT)
+                                : key.type == FK_PK_RSA;
+    sw = fits ? run_op(&key, cmd, resp, op_decipher) : FK_SW_FUNC_NOT_SUPPORTED;
+    key_end(&key);
+    return sw;
+}
+
+/* ---- GENERATE ASYMMETRIC KEY PAIR (46) ------------------------------------ */
+
+typedef struct gen_template {
+    fk_bytes_t car, chr, oid;
+    fk_cvc_alg_t alg;
+    fk_pk_type_t type;
+    fk_curve_t curve;
+    unsigned bits;
+    uint32_t e;
+    bool has_counter;
+    uint32_t counter;
+    key_meta_t meta;
+} gen_template_t;
+
+static uint32_t be_uint(const uint8_t *p, size_t len)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < len; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Parse the public key template 7F49. */
+static fk_sw_t parse_pubkey_template(const fk_tlv_t *t, gen_template_t *g)
+{
+    fk_tlv_t el[FK_CVC_KEY_TAGS];
+    fk_tlv_t oid = {0}, bits = {0};
+    memset(el, 0, sizeof(el));
+    const uint8_t *p = t->value, *end = t->value + t->len;
+    fk_tlv_t x;
+    int rc;
+    while ((rc = fk_tlv_next(&p, end, &x)) == FK_TLV_OK) {
+        if (x.tag == FK_CVC_TAG_OID) oid = x;
+        else if (x.tag == TAG_INTEGER) bits = x;
+        else if (x.tag >= FK_CVC_KEY_TAG_FIRST && x.tag <= FK_CVC_KEY_TAG_LAST)
+            el[FK_CVC_KEY_INDEX(x.tag)] = x;
+        else
+            return FK_SW_WRONG_DATA;
+    }
+    if (rc != FK_TLV_END || oid.len == 0) return FK_SW_WRONG_DATA;
+    g->oid = (fk_bytes_t){oid.value, oid.len};
+    if (fk_cvc_alg_from_oid(oid.value, oid.len, &g->alg) != 0) return FK_SW_FUNC_NOT_SUPPORTED;
+
+    if (g->alg.scheme == FK_CVC_RSA_V15 || g->alg.scheme == FK_CVC_RSA_PSS) {
+        g->type = FK_PK_RSA;
+        if (bits.len == 0 || bits.len > 2) return FK_SW_WRONG_DATA;
+        g->bits = be_uint(bits.value, bits.len);
+        if (g->bits < FK_PK_RSA_MIN_BITS || g->bits > FK_PK_RSA_MAX_BITS || g->bits % RSA_BITS_STEP)
+            return FK_SW_FUNC_NOT_SUPPORTED;
+        const fk_tlv_t *e = &el[FK_CVC_KEY_INDEX(FK_CVC_RSA_E)];
+        if (e->len == 0) {
+            g->e = RSA_DEFAULT_E;
+        } else {
+            /* Leading zeros allowed; at most 32 bits. */
+            size_t skip = 0;
+            while (skip < e->len && e->value[skip] == 0) skip++;
+            if (e->len - skip > 4) return FK_SW_WRONG_DATA;
+            g->e = be_uint(e->value + skip, e->len - skip);
+            if (g->e < FK_PK_RSA_E_MIN || (g->e & 1u) == 0) return FK_SW_WRONG_DATA;
+        }
+        return FK_SW_OK;
+    }
+
+    const fk_tlv_t *prime = &el[FK_CVC_KEY_INDEX(FK_CVC_EC_P)];
+    if (prime->len == 0) return FK_SW_WRONG_DATA;
+    const fk_tlv_t *a = &el[FK_CVC_KEY_INDEX(FK_CVC_EC_A)];
+    const fk_tlv_t *gen = &el[FK_CVC_KEY_INDEX(FK_CVC_EC_G)];
+    if (g->alg.scheme == FK_CVC_ECDH) gen = &el[FK_CVC_KEY_INDEX(FK_CVC_MONT_G)];
+    g->curve = fk_curve_from_domain(prime->value, prime->len, a->len ? a->value : NULL, a->len,
+                                    gen->len ? gen->value : NULL, gen->len);
+    if (g->curve == FK_CURVE_NONE) return FK_SW_FUNC_NOT_SUPPORTED;
+    const fk_curve_info_t *ci = fk_curve_info(g->curve);
+    g->type = ci->montgomery ? FK_PK_MONT : FK_PK_EC;
+    if ((g->type == FK_PK_EC) != (g->alg.scheme == FK_CVC_ECDSA)) return FK_SW_WRONG_DATA;
+    g->bits = ci->bits;
+    return FK_SW_OK;
+}
+
+static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, gen_template_t *g)
+{
+    bool have_key = false;
+    memset(g, 0, sizeof(*g));
+    const uint8_t *p = cmd->data, *end = cmd->data + cmd->nc;
+    fk_tlv_t t;
+    int rc;
+    while ((rc = fk_tlv_next(&p, end, &t)) == FK_TLV_OK) {
+        switch (t.tag) {
+        case FK_CVC_TAG_PROFILE:
+            if (t.len != 1 || t.value[0] != FK_CVC_PROFILE) return FK_SW_WRONG_DATA;
+            break;
+        case FK_CVC_TAG_CAR:
+            if (t.len == 0 || t.len > FK_CVC_CAR_MAX) return FK_SW_WRONG_DATA;
+            g->car = (fk_bytes_t){t.value, t.len};
+            break;
+        case FK_CVC_TAG_CHR:
+            if (t.len == 0 || t.len > FK_CVC_CHR_MAX) return FK_SW_WRONG_DATA;
+            g->chr = (fk_bytes_t){t.value, t.len};
+            break;
+        case FK_CVC_TAG_PUBKEY: {
+            if (have_key) return FK_SW_WRONG_DATA;
+            fk_sw_t sw = parse_pubkey_template(&t, g);
+            if (sw != FK_SW_OK) return sw;
+            have_key = true;
+            break;
+        }
+        case TAG_OUTER_CAR:
+            break; /* the outer signature is always the device key's */
+        case TAG_USE_COUNTER:
+            if (t.len != 4) return FK_SW_WRONG_DATA;
+            g->has_counter = true;
+            g->counter = fk_be32(t.value);
+            break;
+        case TAG_ALGORITHMS:
+            if (t.len == 0 || t.len > ALGS_MAX) return FK_SW_WRONG_DATA;
+            g->meta.n_algs = (uint8_t)t.len;
+            memcpy(g->meta.algs, t.value, t.len);
+            break;
+        case TAG_KEY_DOMAIN:
+            if (t.len != 1) return FK_SW_WRONG_DATA;
+            g->meta.domain = t.value[0];
+            break;
+        default:
+            return FK_SW_WRONG_DATA;
+        }
+    }
+    if (rc != FK_TLV_END) return FK_SW_WRONG_DATA;
+    if (!have_key) return FK_SW_WRONG_LENGTH; /* no 7F49: what clients expect */
+    if (!g->has_counter && (hsm_options(ctx) & OPT_KEY_USE_COUNTER)) {
+        g->has_counter = true;
+        g->counter = DEFAULT_USE_COUNTER;
+    }
+    return FK_SW_OK;
+}
+
+/* The default PKCS#15 private key description C4<id> (OpenSC and other
+ * middleware replace it with their own). */
+static fk_sw_t write_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const gen_template_t *g)
+{
+    static const uint8_t k_usage_rsa[] = {0x02, 0x74};       /* sign, decrypt, unwrap, ... */
+    static const uint8_t k_usage_ec[] = {0x07, 0x20, 0x80};  /* sign, derive */
+    uint8_t buf[64];
+    uint8_t idtxt[3];
+    size_t idlen = 0;
+    if (id >= 100) idtxt[idlen++] = (uint8_t)('0' + id / 100);
+    if (id >= 10) idtxt[idlen++] = (uint8_t)('0' + (id / 10) % 10);
+    idtxt[idlen++] = (uint8_t)('0' + id % 10);
+    bool rsa = g->type == FK_PK_RSA;
+    uint32_t size_bits = rsa ? g->bits : 8u * fk_curve_info(g->curve)->order_len;
+
+    fk_rbuf_t r = {buf, 0, sizeof(buf)};
+    fk_tlv_mark_t outer = fk_tlv_begin(&r, rsa ? 0x30u : 0xA0u);
+    bool ok = outer.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, 0x0C, NULL, 0);
+    fk_tlv_mark_t common = fk_tlv_begin(&r, 0x30);
+    ok = ok && common.ok && fk_tlv_put(&r, 0x04, idtxt, idlen) &&
+         (rsa ? fk_tlv_put(&r, 0x03, k_usage_rsa, sizeof(k_usage_rsa))
+              : fk_tlv_put(&r, 0x03, k_usage_ec, sizeof(k_usage_ec))) &&
+         fk_tlv_end(&r, common);
+    fk_tlv_mark_t a1 = fk_tlv_begin(&r, 0xA1);
+    fk_tlv_mark_t s = fk_tlv_begin(&r, 0x30);
+    ok = ok && a1.ok && s.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, 0x04, NULL, 0) &&
+         fk_tlv_put_uint(&r, TAG_INTEGER, size_bits, 2) && fk_tlv_end(&r, s) && fk_tlv_end(&r, a1) &&
+         fk_tlv_end(&r, outer);
+    if (!ok) return FK_SW_UNKNOWN;
+    return hsm_file_put(ctx, HSM_FID(HSM_PREFIX_PRKD, id), buf, r.len);
+}
+
+static fk_sw_t write_meta(const fk_applet_ctx_t *ctx, uint8_t id, const gen_template_t *g)
+{
+    uint8_t rec[META_HEADER + ALGS_MAX];
+    rec[0] = META_VERSION;
+    rec[1] = g->meta.domain;
+    rec[2] = g->meta.n_algs;
+    memcpy(rec + META_HEADER, g->meta.algs, g->meta.n_algs);
+    if (fk_store_write(ctx->store, HSM_ID_KEY_META(id), rec, META_HEADER + g->meta.n_algs) != FK_STORE_OK)
+        return FK_SW_MEMORY_FAILURE;
+    int rc;
+    if (g->has_counter) {
+        uint8_t ctr[4];
+        fk_put_be32(ctr, g->counter);
+        rc = fk_store_write(ctx->counters, HSM_CTR_KEY_USE(id), ctr, sizeof(ctr));
+    } else {
+        rc = fk_store_delete(ctx->counters, HSM_CTR_KEY_USE(id));
+        if (rc == FK_STORE_ENOENT) rc = FK_STORE_OK;
+    }
+    return rc == FK_STORE_OK ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
+}
+
+/*
+ * Order of writes, so that a power cut leaves nothing inconsistent that a
+ * client could see: the request CE<id>, the default C4<id> and the metadata
+ * first, the key CC<id> last. Objects are found through CC ids, so until the
+ * key is written the others are unreferenced, and the next generation for
+ * that id replaces them.
+ */
+static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    const uint8_t id = cmd->p1;
+    if (id == HSM_DEVICE_KEY_ID || cmd->p2 != HSM_DEVICE_KEY_ID) return FK_SW_INCORRECT_P1P2;
+    if (!hsm_state()->user_verified || !hsm_state()->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
+
+    gen_template_t g;
+    fk_sw_t sw = parse_template(ctx, cmd, &g);
+    if (sw != FK_SW_OK) return sw;
+    sw = hsm_device_ensure(ctx);
+    if (sw != FK_SW_OK) return sw;
+
+    size_t blob_len = 0;
+    int rc = g.type == FK_PK_RSA
+                 ? fk_pk_rsa_generate(g.bits, g.e, ctx->keepalive, ctx->keepalive_arg, s_blob,
+                                      sizeof(s_blob), &blob_len)
+                 : fk_pk_ec_generate(g.curve, s_blob, sizeof(s_blob), &blob_len);
+    if (rc != FK_CRYPTO_OK) {
+        fk_wipe(s_blob, sizeof(s_blob));
+        return rc == FK_CRYPTO_ERNG ? FK_SW_EXEC_ERROR : FK_SW_WRONG_DATA;
+    }
+
+    uint8_t dev_blob[FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX];
+    fk_pk_key_t key, device;
+    memset(&device, 0, sizeof(device));
+    if (fk_pk_parse(s_blob, blob_len, &key) != FK_CRYPTO_OK) {
+        sw = FK_SW_EXEC_ERROR;
+        goto out;
+    }
+    sw = device_key_open(ctx, dev_blob, sizeof(dev_blob), &device);
+    if (sw != FK_SW_OK) goto out;
+
+    uint8_t chr[FK_CVC_CAR_MAX];
+    size_t chr_len = device_chr(chr);
+    fk_bytes_t device_ref = {chr, chr_len};
+    fk_pk_public_t pub;
+    fk_pk_public_of(&key, &pub);
+    fk_cvc_fields_t f = {
+        .car = g.car.len ? g.car : device_ref,
+        .chr = g.chr.len ? g.chr : device_ref,
+        .key_oid = g.oid,
+        .domain_params = true,
+    };
+    const fk_cvc_key_signer_t inner_ks = {&key, g.alg};
+    fk_cvc_signer_t inner = {NULL, NULL, 0};
+    if (g.type == FK_PK_MONT) {
+        inner.len = 2u * fk_curve_info(g.curve)->field_len; /* cannot sign: zeros */
+    } else {
+        inner = fk_cvc_signer_for_key(&inner_ks);
+    }
+    const fk_cvc_key_signer_t outer_ks = {&device, {FK_CVC_ECDSA, FK_HASH_SHA256}};
+    const fk_cvc_signer_t outer = fk_cvc_signer_for_key(&outer_ks);
+    size_t start = resp->len;
+    if (fk_cvc_build_request(resp, &f, &pub, &inner, &device_ref, &outer) != 0) {
+        resp->len = start;
+        sw = FK_SW_EXEC_ERROR;
+        goto out;
+    }
+
+    sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), resp->p + start, resp->len - start);
+    uint32_t size;
+    if (sw == FK_SW_OK && fk_store_size(ctx->store, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
+        sw = write_default_prkd(ctx, id, &g);
+    if (sw == FK_SW_OK) sw = write_meta(ctx, id, &g);
+    if (sw == FK_SW_OK) sw = hsm_key_write(ctx, id, s_blob, blob_len);
+    if (sw != FK_SW_OK) resp->len = start;
+out:
+    fk_wipe(s_blob, sizeof(s_blob));
+    fk_wipe(dev_blob, sizeof(dev_blob));
+    fk_wipe(&key, sizeof(key));
+    fk_wipe(&device, sizeof(device));
+    return sw;
+}
+
+const fk_command_t hsm_key_commands[] = {
+    {INS_GENERATE_ASYM, cmd_generate},
+    {INS_SIGN, cmd_sign},
+    {INS_DECIPHER, cmd_decipher},
+};
+const size_t hsm_key_commands_len = FK_ARRAY_SIZE(hsm_key_commands);

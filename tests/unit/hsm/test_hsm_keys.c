@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the HSM applet's key module (applets/hsm/hsm_keys.c): the
+ * real device over the host port, driven by APDUs. Besides the commands'
+ * answers, they look at what a flash dump would show: no private key, PIN
+ * or master key in the clear.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crypto/pk.h"
+#include "cvc.h"
+#include "device.h"
+#include "host_port.h"
+#include "hsm_internal.h"
+#include "registry.h"
+#include "tlv.h"
+#include "util.h"
+
+static fk_device_t g_dev;
+static uint8_t g_out[65535];
+static size_t g_out_len;
+static char g_dir[64];
+static char g_flash[128];
+
+static const char k_pin[] = "648219";
+static const uint8_t k_so[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x30};
+static const uint8_t k_serial[8] = {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80};
+
+/* id-TA-RSA-v1-5-SHA-256 and id-TA-ECDSA-SHA-256 */
+static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
+static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
+
+static uint16_t xfer(const uint8_t *apdu, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, apdu, len);
+    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
+    free(copy);
+    assert_true(g_out_len >= 2);
+    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+}
+
+/* An extended case 4 APDU with data, Le 0000. */
+static uint16_t xfer_ext(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
+                         size_t n)
+{
+    size_t len = 4 + 3 + n + 2;
+    uint8_t *a = malloc(len);
+    assert_non_null(a);
+    a[0] = cla, a[1] = ins, a[2] = p1, a[3] = p2, a[4] = 0;
+    a[5] = (uint8_t)(n >> 8), a[6] = (uint8_t)n;
+    memcpy(a + 7, data, n);
+    a[7 + n] = 0, a[8 + n] = 0;
+    uint16_t sw = xfer(a, len);
+    free(a);
+    return sw;
+}
+
+static uint16_t verify_pin(void)
+{
+    uint8_t a[5 + sizeof(k_pin) - 1] = {0x00, 0x20, 0x00, 0x81, sizeof(k_pin) - 1};
+    memcpy(a + 5, k_pin, sizeof(k_pin) - 1);
+    return xfer(a, sizeof(a));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(g_dir, "/tmp/fk-keys-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) return -1;
+    snprintf(g_flash, sizeof(g_flash), "%s/flash.bin", g_dir);
+    char otp[128];
+    snprintf(otp, sizeof(otp), "%s/otp.bin", g_dir);
+    if (fk_host_flash_open(g_flash, 0) != 0 || fk_host_otp_open(otp) != 0) return -1;
+    fk_host_set_serial(k_serial);
+    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
+    if (fk_device_init(&g_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) return -1;
+    fk_device_power_on(&g_dev);
+    /* INITIALIZE: options 0001, user PIN, SO-PIN, 3 tries. */
+    uint8_t init[64];
+    size_t n = 0;
+    init[n++] = 0x80, init[n++] = 0x50, init[n++] = 0x00, init[n++] = 0x00, init[n++] = 0;
+    const uint8_t opts[] = {0x80, 0x02, 0x00, 0x01};
+    memcpy(init + n, opts, sizeof(opts)), n += sizeof(opts);
+    init[n++] = 0x81, init[n++] = sizeof(k_pin) - 1;
+    memcpy(init + n, k_pin, sizeof(k_pin) - 1), n += sizeof(k_pin) - 1;
+    init[n++] = 0x82, init[n++] = sizeof(k_so);
+    memcpy(init + n, k_so, sizeof(k_so)), n += sizeof(k_so);
+    init[n++] = 0x91, init[n++] = 0x01, init[n++] = 0x03;
+    init[4] = (uint8_t)(n - 5);
+    if (xfer(init, n) != 0x9000) return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fk_device_power_off(&g_dev);
+    fk_host_flash_close();
+    fk_host_otp_close();
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A GENERATE ASYMMETRIC KEY PAIR template like OpenSC's, plus extra TLVs. */
+static size_t rsa_template(uint8_t *t, unsigned bits, const uint8_t *extra, size_t extra_len)
+{
+    fk_rbuf_t r = {t, 0, 512};
+    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
+    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
+    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
+    assert_true(fk_tlv_put(&r, 0x06, k_oid_rsa, sizeof(k_oid_rsa)));
+    assert_true(fk_tlv_put(&r, 0x82, "\x01\x00\x01", 3));
+    assert_true(fk_tlv_put_uint(&r, 0x02, bits, 2));
+    assert_true(fk_tlv_end(&r, m));
+    assert_true(fk_tlv_put(&r, 0x5F20, "UTTEST00001", 11));
+    assert_true(fk_rbuf_put(&r, extra, extra_len));
+    return r.len;
+}
+
+static size_t ec_template(uint8_t *t, fk_curve_t curve, const uint8_t *extra, size_t extra_len)
+{
+    const fk_curve_info_t *ci = fk_curve_info(curve);
+    fk_rbuf_t r = {t, 0, 1024};
+    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
+    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
+    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
+    assert_true(fk_tlv_put(&r, 0x06, k_oid_ec, sizeof(k_oid_ec)));
+    assert_true(fk_tlv_put(&r, 0x81, ci->p, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x82, ci->a, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x83, ci->b, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x84, ci->g, ci->g_len));
+    assert_true(fk_tlv_put(&r, 0x85, ci->n, ci->order_len));
+    assert_true(fk_tlv_put(&r, 0x87, "\x01", 1));
+    assert_true(fk_tlv_end(&r, m));
+    assert_true(fk_tlv_put(&r, 0x5F20, "UTTEST00001", 11));
+    assert_true(fk_rbuf_put(&r, extra, extra_len));
+    return r.len;
+}
+
+/* The device certificate's public key, from 2F02. */
+static void device_public(uint8_t *buf, size_t cap, fk_pk_public_t *pub)
+{
+    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    (void)ctx;
+    uint32_t size;
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID_DEVAUT, &size), FK_STORE_OK);
+    assert_true(size <= cap);
+    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID_DEVAUT, 0, buf, size), FK_STORE_OK);
+    fk_cvc_t dev, dica;
+    fk_cvc_alg_t alg;
+    assert_int_equal(fk_cvc_parse(buf, size, &dev), 0);
+    assert_int_equal(fk_cvc_parse(buf + dev.cert.len, size - dev.cert.len, &dica), 0);
+    fk_pk_public_t dica_pub;
+    assert_int_equal(fk_cvc_public_key(&dica, FK_CURVE_NONE, &dica_pub, &alg), 0);
+    /* The chain verifies: the DICA signed itself and the device certificate. */
+    assert_int_equal(fk_cvc_verify(&dica, &dica_pub, &alg), 0);
+    assert_int_equal(fk_cvc_verify(&dev, &dica_pub, &alg), 0);
+    assert_int_equal(fk_cvc_public_key(&dev, FK_CURVE_NONE, pub, &alg), 0);
+    assert_memory_equal(dev.car.p, "FKDICA00001", 11);
+    assert_true(fk_cvc_device_chr_ok(dev.chr.p, dev.chr.len));
+}
+
+/* Check a 46 response: an authenticated request whose inner signature is
+ * the new key's and outer signature the device key's; it is also in CE<id>. */
+static void check_request(uint8_t id)
+{
+    static uint8_t resp[2048], devaut[1024];
+    size_t n = g_out_len - 2;
+    assert_true(n <= sizeof(resp));
+    memcpy(resp, g_out, n);
+    fk_cvc_request_t rq;
+    assert_int_equal(fk_cvc_parse_request(resp, n, &rq), 0);
+    assert_true(rq.authenticated);
+    fk_pk_public_t pub, dev;
+    fk_cvc_alg_t alg;
+    assert_int_equal(fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, &pub, &alg), 0);
+    assert_int_equal(fk_cvc_verify(&rq.cert, &pub, &alg), 0);
+    device_public(devaut, sizeof(devaut), &dev);
+    const fk_cvc_alg_t ecdsa = {FK_CVC_ECDSA, FK_HASH_SHA256};
+    assert_int_equal(fk_cvc_verify_signature(&dev, &ecdsa, rq.outer_signed.p, rq.outer_signed.len,
+                                             rq.outer_sig.p, rq.outer_sig.len),
+                     0);
+    uint32_t size;
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, id), &size), FK_STORE_OK);
+    assert_int_equal(size, n);
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_PRKD, id), &size), FK_STORE_OK);
+}
+
+/* True when needle occurs in the flash image file. */
+static bool in_flash(const uint8_t *needle, size_t len)
+{
+    FILE *f = fopen(g_flash, "rb");
+    assert_non_null(f);
+    static uint8_t img[FK_HOST_FLASH_SIZE];
+    size_t got = fread(img, 1, sizeof(img), f);
+    fclose(f);
+    for (size_t i = 0; i + len <= got; i++) {
+        if (memcmp(img + i, needle, len) == 0) return true;
+    }
+    return false;
+}
+
+static void test_generate_sign_and_dump(void **state)
+{
+    (void)state;
+    uint8_t t[1024];
+    assert_int_equal(verify_pin(), 0x9000);
+
+    size_t n = rsa_template(t, 1024, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x01, 0x00, t, n), 0x9000);
+    assert_int_equal(g_out[0], 0x67);
+    check_request(1);
+    n = ec_template(t, FK_CURVE_SECP256R1, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x02, 0x00, t, n), 0x9000);
+    check_request(2);
+
+    /* Sign a SHA-256 digest with both keys and verify. */
+    uint8_t digest[32];
+    fk_sha256("message", 7, digest);
+    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    size_t blen;
+    fk_pk_key_t key;
+    fk_pk_public_t pub;
+
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x02, 0x70, digest, sizeof(digest)), 0x9000);
+    assert_int_equal(hsm_key_read(&ctx, 2, blob, sizeof(blob), &blen), 0x9000);
+    assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
+    fk_pk_public_of(&key, &pub);
+    assert_int_equal(fk_pk_ecdsa_verify(&pub, digest, 32, FK_SIG_DER, g_out, g_out_len - 2), 0);
+    /* The flash holds neither the EC scalar nor the PIN nor the master key
+     * (the scan does find what is stored in the clear: the certificates). */
+    assert_true(in_flash((const uint8_t *)"FKDICA00001", 11));
+    assert_false(in_flash(key.d.p, key.d.len));
+    assert_false(in_flash((const uint8_t *)k_pin, sizeof(k_pin) - 1));
+    assert_true(hsm_state()->mk_loaded);
+    assert_false(in_flash(hsm_state()->mk, HSM_MK_LEN));
+
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x01, 0x33, (const uint8_t *)"message", 7), 0x9000);
+    assert_int_equal(g_out_len - 2, 128);
+    assert_int_equal(hsm_key_read(&ctx, 1, blob, sizeof(blob), &blen), 0x9000);
+    assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
+    fk_pk_public_of(&key, &pub);
+    assert_int_equal(fk_pk_rsa_verify_pkcs1(&pub, FK_HASH_SHA256, digest, 32, g_out, 128), 0);
+    assert_false(in_flash(key.p.p, key.p.len));
+    assert_false(in_flash(key.q.p, key.q.len));
+    assert_false(in_flash(key.d.p, key.d.len));
+    fk_wipe(blob, sizeof(blob));
+
+    /* Wrong family, unknown key, algorithm unknown. */
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x02, 0x33, (const uint8_t *)"message", 7), 0x6A81);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x09, 0x70, digest, 32), 0x6A82);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x02, 0x99, digest, 32), 0x6A86);
+    /* The device key does not sign for the host. */
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x00, 0x70, digest, 32), 0x6982);
+
+    /* ECDH both ways. */
+    uint8_t peer_blob[512], peer_pub[FK_EC_POINT_MAX];
+    size_t plen;
+    fk_pk_key_t peer;
+    assert_int_equal(fk_pk_ec_generate(FK_CURVE_SECP256R1, peer_blob, sizeof(peer_blob), &plen), 0);
+    assert_int_equal(fk_pk_parse(peer_blob, plen, &peer), 0);
+    memcpy(peer_pub, peer.pub.p, peer.pub.len);
+    assert_int_equal(xfer_ext(0x80, 0x62, 0x02, 0x80, peer_pub, peer.pub.len), 0x9000);
+    assert_int_equal(g_out_len - 2, 33);
+    assert_int_equal(g_out[0], 0x04);
+    uint8_t z[66];
+    size_t zlen;
+    assert_int_equal(hsm_key_read(&ctx, 2, blob, sizeof(blob), &blen), 0x9000);
+    assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
+    fk_pk_public_of(&key, &pub);
+    assert_int_equal(fk_pk_ecdh(&peer, pub.point.p, pub.point.len, z, sizeof(z), &zlen), 0);
+    assert_int_equal(zlen, 32);
+    assert_memory_equal(g_out + 1, z, 32);
+    fk_wipe(blob, sizeof(blob));
+    /* A point not on the curve is refused. */
+    peer_pub[10] ^= 1;
+    assert_int_equal(xfer_ext(0x80, 0x62, 0x02, 0x80, peer_pub, peer.pub.len), 0x6A80);
+
+    /* Without the PIN (a new SELECT logs out): 6982. */
+    static const uint8_t sel[] = {0x00, 0xA4, 0x04, 0x00, 0x0B, 0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01,
+                                  0x81, 0xC3, 0x1F, 0x02, 0x01, 0x00};
+    assert_int_equal(xfer(sel, sizeof(sel)), 0x9000);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x02, 0x70, digest, 32), 0x6982);
+    n = ec_template(t, FK_CURVE_SECP256R1, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x03, 0x00, t, n), 0x6982);
+}
+
+static void test_metadata(void **state)
+{
+    (void)state;
+    uint8_t t[1024], digest[32];
+    fk_sha256("m", 1, digest);
+    assert_int_equal(verify_pin(), 0x9000);
+    /* Two uses, ECDSA on a hash only. */
+    static const uint8_t meta[] = {0x90, 0x04, 0x00, 0x00, 0x00, 0x02, 0x91, 0x01, 0x70};
+    size_t n = ec_template(t, FK_CURVE_SECP256K1, meta, sizeof(meta));
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x05, 0x00, t, n), 0x9000);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x05, 0x73, (const uint8_t *)"m", 1), 0x6985);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x05, 0x70, digest, 32), 0x9000);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x05, 0x70, digest, 32), 0x9000);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x05, 0x70, digest, 32), 0x6A84);
+    /* A new key on the same id starts without the old metadata. */
+    n = ec_template(t, FK_CURVE_SECP256K1, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x05, 0x00, t, n), 0x9000);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x05, 0x73, (const uint8_t *)"m", 1), 0x9000);
+}
+
+static void test_template_errors(void **state)
+{
+    (void)state;
+    uint8_t t[1024];
+    assert_int_equal(verify_pin(), 0x9000);
+    size_t n = ec_template(t, FK_CURVE_SECP256R1, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x00, 0x00, t, n), 0x6A86); /* the device key's id */
+    static const uint8_t no_key[] = {0x5F, 0x29, 0x01, 0x00, 0x5F, 0x20, 0x02, 0x41, 0x42};
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, no_key, sizeof(no_key)), 0x6700);
+    /* An unknown prime. */
+    n = ec_template(t, FK_CURVE_SECP256R1, NULL, 0);
+    uint8_t *p = memchr(t, 0x81, n);
+    assert_non_null(p);
+    p[5] ^= 0x55;
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, t, n), 0x6A81);
+    /* RSA of an unsupported size; a truncated template. */
+    n = rsa_template(t, 1000, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, t, n), 0x6A81);
+    n = rsa_template(t, 1024, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, t, n - 3), 0x6A80);
+    /* Nothing was created for key 6. */
+    uint32_t size;
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, 6), &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, 6), &size), FK_STORE_ENOENT);
+}
+
+static void test_device_identity_survives_initialize(void **state)
+{
+    (void)state;
+    static uint8_t before[1024], after[1024];
+    uint32_t s1, s2;
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID_DEVAUT, &s1), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID_DEVAUT, 0, before, s1), FK_STORE_OK);
+    /* Re-initialize with the SO-PIN. */
+    uint8_t init[40] = {0x80, 0x50, 0x00, 0x00, 0x00, 0x81, 0x06, '1', '1', '1', '1', '1', '1', 0x82, 0x08};
+    memcpy(init + 15, k_so, 8);
+    init[4] = 18;
+    assert_int_equal(xfer(init, 23), 0x9000);
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID_DEVAUT, &s2), FK_STORE_OK);
+    assert_int_equal(s1, s2);
+    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID_DEVAUT, 0, after, s2), FK_STORE_OK);
+    assert_memory_equal(before, after, s1);
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, 0), &s2), FK_STORE_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_generate_sign_and_dump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_template_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_identity_survives_initialize, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
