@@ -245,6 +245,7 @@ static void test_generate_sign_and_dump(void **state)
     assert_true(in_flash((const uint8_t *)"FKDICA00001", 11));
     assert_false(in_flash(key.d.p, key.d.len));
     assert_false(in_flash((const uint8_t *)k_pin, sizeof(k_pin) - 1));
+    assert_false(in_flash(k_so, sizeof(k_so)));
     assert_true(hsm_state()->mk_loaded);
     assert_false(in_flash(hsm_state()->mk, HSM_MK_LEN));
 
