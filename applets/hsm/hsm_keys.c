@@ -84,8 +84,14 @@ static const uint8_t k_rights_none[] = {0x00};
 static const uint8_t k_cert_effective[FK_CVC_DATE_LEN] = {2, 6, 0, 1, 0, 1}; /* 2026-01-01 */
 static const uint8_t k_cert_expiry[FK_CVC_DATE_LEN] = {4, 9, 1, 2, 3, 1};    /* 2049-12-31 */
 
-/* One key at a time is open: the blob of the key in use (wiped after). */
+/* One key at a time is open: the blob of the key in use (wiped after).
+ * Static rather than on the stack, like the device-key and certificate
+ * buffers below, to keep every frame small. */
 static uint8_t s_blob[FK_PK_BLOB_MAX];
+#define EC_BLOB_MAX (FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX)
+static uint8_t s_dev_blob[EC_BLOB_MAX];  /* the device key while it signs */
+static uint8_t s_dica_blob[EC_BLOB_MAX]; /* the issuer key while it signs */
+static uint8_t s_chain[1024];            /* 2F02 being built (public) */
 
 /* ---- Device identity --------------------------------------------------- */
 
@@ -123,8 +129,6 @@ static fk_sw_t device_key_open(const fk_applet_ctx_t *ctx, uint8_t *blob, size_t
  * self-signed certificate. */
 static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *device)
 {
-    uint8_t dica_blob[FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX];
-    uint8_t chain[1024];
     uint8_t chr[FK_CVC_CAR_MAX];
     size_t chr_len = device_chr(chr);
     size_t blob_len;
@@ -132,9 +136,9 @@ static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *devic
     fk_sw_t sw = FK_SW_MEMORY_FAILURE;
 
     if (chr_len == 0) return FK_SW_UNKNOWN;
-    if (fk_pk_ec_import(DEVICE_CURVE, k_dica_scalar, sizeof(k_dica_scalar), dica_blob,
-                        sizeof(dica_blob), &blob_len) != FK_CRYPTO_OK ||
-        fk_pk_parse(dica_blob, blob_len, &dica) != FK_CRYPTO_OK)
+    if (fk_pk_ec_import(DEVICE_CURVE, k_dica_scalar, sizeof(k_dica_scalar), s_dica_blob,
+                        sizeof(s_dica_blob), &blob_len) != FK_CRYPTO_OK ||
+        fk_pk_parse(s_dica_blob, blob_len, &dica) != FK_CRYPTO_OK)
         goto out;
 
     fk_pk_public_t dev_pub, dica_pub;
@@ -152,13 +156,13 @@ static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *devic
         .effective = k_cert_effective,
         .expiry = k_cert_expiry,
     };
-    fk_rbuf_t r = {chain, 0, sizeof(chain)};
+    fk_rbuf_t r = {s_chain, 0, sizeof(s_chain)};
     if (fk_cvc_build_cert(&r, &f, &dev_pub, &signer) != 0) goto out;
     f.chr = f.car;
     if (fk_cvc_build_cert(&r, &f, &dica_pub, &signer) != 0) goto out;
-    sw = hsm_file_put(ctx, HSM_FID_DEVAUT, chain, r.len);
+    sw = hsm_file_put(ctx, HSM_FID_DEVAUT, s_chain, r.len);
 out:
-    fk_wipe(dica_blob, sizeof(dica_blob));
+    fk_wipe(s_dica_blob, sizeof(s_dica_blob));
     fk_wipe(&dica, sizeof(dica));
     return sw;
 }
@@ -166,7 +170,6 @@ out:
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
 {
     const uint16_t fid = HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID);
-    uint8_t blob[FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX];
     uint32_t size;
     fk_pk_key_t key;
     fk_sw_t sw;
@@ -177,19 +180,19 @@ fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
 
     if (!have_key) {
         size_t len;
-        if (fk_pk_ec_generate(DEVICE_CURVE, blob, sizeof(blob), &len) != FK_CRYPTO_OK) {
-            fk_wipe(blob, sizeof(blob));
+        if (fk_pk_ec_generate(DEVICE_CURVE, s_dev_blob, sizeof(s_dev_blob), &len) != FK_CRYPTO_OK) {
+            fk_wipe(s_dev_blob, sizeof(s_dev_blob));
             return FK_SW_EXEC_ERROR;
         }
-        int rc = fk_seal_store(ctx->store, fid, blob, len);
-        fk_wipe(blob, sizeof(blob));
+        int rc = fk_seal_store(ctx->store, fid, s_dev_blob, len);
+        fk_wipe(s_dev_blob, sizeof(s_dev_blob));
         if (rc != FK_SEAL_OK) return FK_SW_MEMORY_FAILURE;
     }
     /* A cut between the two writes leaves a key without a chain: the next
      * start makes the chain. */
-    sw = device_key_open(ctx, blob, sizeof(blob), &key);
+    sw = device_key_open(ctx, s_dev_blob, sizeof(s_dev_blob), &key);
     if (sw == FK_SW_OK) sw = write_devaut(ctx, &key);
-    fk_wipe(blob, sizeof(blob));
+    fk_wipe(s_dev_blob, sizeof(s_dev_blob));
     fk_wipe(&key, sizeof(key));
     return sw;
 }
@@ -663,14 +666,13 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
         return rc == FK_CRYPTO_ERNG ? FK_SW_EXEC_ERROR : FK_SW_WRONG_DATA;
     }
 
-    uint8_t dev_blob[FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX];
     fk_pk_key_t key, device;
     memset(&device, 0, sizeof(device));
     if (fk_pk_parse(s_blob, blob_len, &key) != FK_CRYPTO_OK) {
         sw = FK_SW_EXEC_ERROR;
         goto out;
     }
-    sw = device_key_open(ctx, dev_blob, sizeof(dev_blob), &device);
+    sw = device_key_open(ctx, s_dev_blob, sizeof(s_dev_blob), &device);
     if (sw != FK_SW_OK) goto out;
 
     uint8_t chr[FK_CVC_CAR_MAX];
@@ -709,7 +711,7 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     if (sw != FK_SW_OK) resp->len = start;
 out:
     fk_wipe(s_blob, sizeof(s_blob));
-    fk_wipe(dev_blob, sizeof(dev_blob));
+    fk_wipe(s_dev_blob, sizeof(s_dev_blob));
     fk_wipe(&key, sizeof(key));
     fk_wipe(&device, sizeof(device));
     return sw;
