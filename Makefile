@@ -52,6 +52,7 @@ fuzz: deps
 
 bench: build
 	@sh bench/run.sh $(BUILD)/release
+	@sh bench/run_keys.sh $(BUILD)/release
 
 clean:
 	rm -rf $(BUILD)

@@ -19,6 +19,7 @@ readonly BUILD_PACKAGES=(
     libmbedtls-dev libcmocka-dev libpcsclite-dev
     pcscd vsmartcard-vpcd opensc opensc-pkcs11 python3-pyscard
     iproute2 util-linux procps openssl
+    libp11-kit-dev softhsm2
 )
 # Packages only some releases have: clang's sanitizer and libFuzzer runtimes
 # are a separate package on Debian 12 (a mere recommendation of clang there),
