@@ -532,6 +532,7 @@ static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
 {
     bool have_key = false;
     memset(g, 0, sizeof(*g));
+    if (cmd->nc == 0) return FK_SW_WRONG_LENGTH; /* no template, so no 7F49 */
     const uint8_t *p = cmd->data, *end = cmd->data + cmd->nc;
     fk_tlv_t t;
     int rc;

@@ -326,6 +326,9 @@ static void test_template_errors(void **state)
     assert_int_equal(verify_pin(), 0x9000);
     size_t n = ec_template(t, FK_CURVE_SECP256R1, NULL, 0);
     assert_int_equal(xfer_ext(0x00, 0x46, 0x00, 0x00, t, n), 0x6A86); /* the device key's id */
+    /* No data at all (a fuzzer once found NULL + 0 here). */
+    static const uint8_t no_data[] = {0x80, 0x46, 0x01, 0x00};
+    assert_int_equal(xfer(no_data, sizeof(no_data)), 0x6700);
     static const uint8_t no_key[] = {0x5F, 0x29, 0x01, 0x00, 0x5F, 0x20, 0x02, 0x41, 0x42};
     assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, no_key, sizeof(no_key)), 0x6700);
     /* An unknown prime. */
