@@ -348,6 +348,82 @@ static void test_template_errors(void **state)
     assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, 6), &size), FK_STORE_ENOENT);
 }
 
+/* A Montgomery key template as pico's tools send it: id-RI-ECDH, 81 p,
+ * 82 order, 83 base point. */
+static size_t mont_template(uint8_t *t, fk_curve_t curve)
+{
+    static const uint8_t oid_ecdh[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x05, 0x02, 0x03};
+    const fk_curve_info_t *ci = fk_curve_info(curve);
+    fk_rbuf_t r = {t, 0, 1024};
+    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
+    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
+    assert_true(fk_tlv_put(&r, 0x06, oid_ecdh, sizeof(oid_ecdh)));
+    assert_true(fk_tlv_put(&r, 0x81, ci->p, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x82, ci->n, ci->order_len));
+    assert_true(fk_tlv_put(&r, 0x83, ci->g, ci->g_len));
+    assert_true(fk_tlv_end(&r, m));
+    assert_true(fk_tlv_put(&r, 0x5F20, "UTTEST00001", 11));
+    return r.len;
+}
+
+/* ECDH through GENERATE and DECIPHER on every curve, X25519 and X448
+ * included: the card's result equals the peer's. */
+static void test_ecdh_every_curve(void **state)
+{
+    (void)state;
+    static uint8_t t[1024], blob[FK_PK_BLOB_MAX], peer_blob[512];
+    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    assert_int_equal(verify_pin(), 0x9000);
+    for (int c = FK_CURVE_FIRST; c <= FK_CURVE_LAST; c++) {
+        const fk_curve_info_t *ci = fk_curve_info((fk_curve_t)c);
+        print_message("curve %d\n", c);
+        size_t n = ci->montgomery ? mont_template(t, (fk_curve_t)c) : ec_template(t, (fk_curve_t)c, NULL, 0);
+        assert_int_equal(xfer_ext(0x00, 0x46, 0x20, 0x00, t, n), 0x9000);
+        assert_int_equal(g_out[0], 0x67);
+
+        size_t plen, blen, zlen;
+        fk_pk_key_t peer, key;
+        fk_pk_public_t pub;
+        uint8_t peer_pub[FK_EC_POINT_MAX], z[FK_EC_MAX_LEN + 8];
+        assert_int_equal(fk_pk_ec_generate((fk_curve_t)c, peer_blob, sizeof(peer_blob), &plen), 0);
+        assert_int_equal(fk_pk_parse(peer_blob, plen, &peer), 0);
+        memcpy(peer_pub, peer.pub.p, peer.pub.len);
+        assert_int_equal(xfer_ext(0x80, 0x62, 0x20, 0x80, peer_pub, peer.pub.len), 0x9000);
+        assert_int_equal(g_out[0], 0x04);
+        assert_int_equal(hsm_key_read(&ctx, 0x20, blob, sizeof(blob), &blen), 0x9000);
+        assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
+        fk_pk_public_of(&key, &pub);
+        assert_int_equal(fk_pk_ecdh(&peer, pub.point.p, pub.point.len, z, sizeof(z), &zlen), 0);
+        assert_int_equal(g_out_len - 3, zlen);
+        assert_memory_equal(g_out + 1, z, zlen);
+        fk_wipe(blob, sizeof(blob));
+        /* Montgomery keys cannot sign. */
+        if (ci->montgomery) {
+            uint8_t digest[32] = {1};
+            assert_int_equal(xfer_ext(0x80, 0x68, 0x20, 0x70, digest, 32), 0x6A81);
+        }
+    }
+}
+
+/* Option 0x0100 (press-to-confirm): every key use asks the user. */
+static void test_press_to_confirm(void **state)
+{
+    (void)state;
+    uint8_t init[40] = {0x80, 0x50, 0x00, 0x00, 0x00, 0x80, 0x02, 0x01, 0x01,
+                        0x81, 0x06, '6', '4', '8', '2', '1', '9', 0x82, 0x08};
+    memcpy(init + 19, k_so, 8);
+    init[4] = 22;
+    assert_int_equal(xfer(init, 27), 0x9000);
+    assert_int_equal(verify_pin(), 0x9000);
+    uint8_t t[1024], digest[32] = {7};
+    size_t n = ec_template(t, FK_CURVE_SECP256R1, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x01, 0x00, t, n), 0x9000);
+    fk_host_set_presence(FK_HOST_PRESENCE_DENY);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x01, 0x70, digest, 32), 0x6985);
+    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
+    assert_int_equal(xfer_ext(0x80, 0x68, 0x01, 0x70, digest, 32), 0x9000);
+}
+
 static void test_device_identity_survives_initialize(void **state)
 {
     (void)state;
@@ -373,6 +449,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_generate_sign_and_dump, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_template_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ecdh_every_curve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_press_to_confirm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_identity_survives_initialize, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
