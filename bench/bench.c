@@ -24,6 +24,8 @@
 
 #include <winscard.h>
 
+#include "bench_util.h"
+
 #define DEFAULT_ROUNDS 7u
 #define DEFAULT_COUNT 3000u
 #define DEFAULT_WARMUP 200u
@@ -36,7 +38,6 @@
 #define SW2_OK 0x00u
 #define SW1_MORE 0x61u
 #define RECV_MAX 258u
-#define NS_PER_S 1000000000ull
 #define NS_PER_US 1000.0
 #define POLL_NS 20000000L /* 20 ms between attempts while waiting for a card */
 #define TARGET_RATIO 0.9
@@ -61,23 +62,9 @@ typedef struct options {
     const char *sim_reader, *null_reader;
 } options_t;
 
-/* Monotonic time in nanoseconds. */
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
@@ -86,12 +73,6 @@ static double median_u64(uint64_t *v, size_t n)
 {
     qsort(v, n, sizeof *v, cmp_u64);
     return n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2.0;
-}
-
-static double median_double(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 /* Connect to reader, retrying for up to wait_s seconds while no card is there. */
@@ -276,7 +257,7 @@ int main(int argc, char **argv)
     }
     report_card(&sim, o.rounds, o.count);
     report_card(&null, o.rounds, o.count);
-    double ratio = median_double(ratios, o.rounds);
+    double ratio = median(ratios, o.rounds);
     printf("ratio sim/null (median of rounds): %.3f (target >= %.2f: %s)\n", ratio, TARGET_RATIO,
            ratio >= TARGET_RATIO ? "met" : "NOT met");
     status = 0;

@@ -33,13 +33,14 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "bench_util.h"
+
 #define DEFAULT_PIN "648219"
 #define DEFAULT_SOFTHSM_LABEL "fk-bench"
 #define DEFAULT_KEYGEN_RUNS 5u
 #define DEFAULT_ROUNDS 7u
 #define DEFAULT_EC_COUNT 200u
 #define DEFAULT_RSA_COUNT 60u
-#define NS_PER_S 1000000000ull
 #define NS_PER_MS 1e6
 #define MAX_SLOTS 64u
 #define TOKEN_LABEL_LEN 32u /* CK_TOKEN_INFO label: blank padded, no NUL */
@@ -83,32 +84,6 @@ const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
     return "leak:libopensc.so\nleak:opensc-pkcs11.so\nleak:libsofthsm2.so\n";
-}
-
-/* Monotonic time in nanoseconds. */
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of n values (sorts a copy, so the runs keep their order). */
-static double median(const double *v, size_t n)
-{
-    double *c = malloc(n * sizeof(*c));
-    if (c == NULL) return 0.0;
-    memcpy(c, v, n * sizeof(*c));
-    qsort(c, n, sizeof(*c), cmp_double);
-    double m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2.0;
-    free(c);
-    return m;
 }
 
 /* True for CKR_OK; otherwise prints which call of which token failed. */

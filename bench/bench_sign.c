@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "crypto/pk.h"
 #include "device.h"
 #include "host_port.h"
@@ -43,7 +44,6 @@
 #define DEFAULT_ROUNDS 7u
 #define DEFAULT_EC_COUNT 200u
 #define DEFAULT_RSA_COUNT 40u
-#define NS_PER_S 1000000000ull
 #define NS_PER_US 1000.0
 #define TARGET_RATIO 1.3
 #define WARMUP_COUNT 3u /* untimed signatures per side and case before the rounds */
@@ -100,32 +100,6 @@ typedef struct sign_case {
 typedef struct options {
     unsigned rounds, ec_count, rsa_count;
 } options_t;
-
-/* Monotonic time in nanoseconds. */
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of n values (sorts a copy, so the rounds keep their order). */
-static double median(const double *v, size_t n)
-{
-    double *c = malloc(n * sizeof(*c));
-    if (c == NULL) return 0.0;
-    memcpy(c, v, n * sizeof(*c));
-    qsort(c, n, sizeof(*c), cmp_double);
-    double m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2.0;
-    free(c);
-    return m;
-}
 
 /* One APDU through the device; the status word (the response is in s_resp). */
 static uint16_t xfer(const uint8_t *apdu, size_t len)

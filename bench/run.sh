@@ -17,9 +17,6 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-readonly VPCD_PORT=35963           # slot 0; slot 1 is VPCD_PORT + 1
-readonly VPCD_CHANNEL=0x8C7B       # vpcd: "/dev/null:0x8C7B" listens on 35963/35964
-readonly START_TIMEOUT_TICKS=500   # x 20 ms = 10 s for pcscd to come up
 
 usage() {
     echo "usage: $0 BUILD_DIR [-- fk-bench options]" >&2
@@ -55,41 +52,10 @@ if [[ "${FK_ISOLATED:-}" != "1" ]]; then
 fi
 
 # ---- inside the namespaces ----
-work=$(mktemp -d /tmp/fk-bench.XXXXXX)
-pids=()
-# shellcheck disable=SC2317  # runs from the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# The vpcd driver path from Debian's reader.conf.d entry (or its usual place).
-driver=$(awk '$1 == "LIBPATH" { print $2 }' /etc/reader.conf.d/vpcd 2>/dev/null || true)
-: "${driver:=/usr/lib/pcsc/drivers/serial/libifdvpcd.so}"
-[[ -e "$driver" ]] || { echo "$0: vpcd driver missing: run tools/deps.sh" >&2; exit 1; }
-mkdir "$work/conf"
-cat > "$work/conf/vpcd" <<EOF
-FRIENDLYNAME "Virtual PCD"
-DEVICENAME   /dev/null:$VPCD_CHANNEL
-LIBPATH      $driver
-CHANNELID    $VPCD_CHANNEL
-EOF
-
-pcscd --foreground --config "$work/conf" >"$work/pcscd.log" 2>&1 &
-pids+=($!)
-for ((i = 0; i < START_TIMEOUT_TICKS; i++)); do
-    [[ -S /run/pcscd/pcscd.comm ]] && break
-    sleep 0.02
-done
-[[ -S /run/pcscd/pcscd.comm ]] || { echo "$0: pcscd did not start:" >&2; cat "$work/pcscd.log" >&2; exit 1; }
+# shellcheck source=bench/rig.sh
+. "$here/rig.sh"
+rig_begin fk-bench
+rig_start_pcscd || exit 1
 
 "$sim" --flash "$work/flash.bin" --otp "$work/otp.bin" --host 127.0.0.1 --port "$VPCD_PORT" \
     --presence auto >"$work/sim.log" 2>&1 &

@@ -23,9 +23,6 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-readonly VPCD_PORT=35963           # slot 0
-readonly VPCD_CHANNEL=0x8C7B       # vpcd: "/dev/null:0x8C7B" listens on 35963/35964
-readonly START_TIMEOUT_TICKS=500   # x 20 ms = 10 s for pcscd to come up
 readonly CARD_TIMEOUT_S=20         # for the card to show in reader 0
 readonly PIN=648219
 readonly SO_PIN=3537363231383830
@@ -94,21 +91,9 @@ softhsm_module=$(first_file "${SOFTHSM_MODULES[@]}") ||
 # The user's OpenSC settings would change what is measured.
 while read -r var; do unset "$var"; done < <(compgen -e | grep '^OPENSC_' || true)
 
-work=$(mktemp -d /tmp/fk-bench-keys.XXXXXX)
-pids=()
-# shellcheck disable=SC2317  # runs from the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/rig.sh
+. "$here/rig.sh"
+rig_begin fk-bench-keys
 
 fail() {
     echo "$0: $*" >&2
@@ -119,25 +104,7 @@ fail() {
     exit 1
 }
 
-# The vpcd driver path from Debian's reader.conf.d entry (or its usual place).
-driver=$(awk '$1 == "LIBPATH" { print $2 }' /etc/reader.conf.d/vpcd 2>/dev/null || true)
-: "${driver:=/usr/lib/pcsc/drivers/serial/libifdvpcd.so}"
-[[ -e "$driver" ]] || fail "vpcd driver missing: run tools/deps.sh"
-mkdir "$work/conf"
-cat > "$work/conf/vpcd" <<EOF
-FRIENDLYNAME "Virtual PCD"
-DEVICENAME   /dev/null:$VPCD_CHANNEL
-LIBPATH      $driver
-CHANNELID    $VPCD_CHANNEL
-EOF
-
-pcscd --foreground --config "$work/conf" >"$work/pcscd.log" 2>&1 &
-pids+=($!)
-for ((i = 0; i < START_TIMEOUT_TICKS; i++)); do
-    [[ -S /run/pcscd/pcscd.comm ]] && break
-    sleep 0.02
-done
-[[ -S /run/pcscd/pcscd.comm ]] || fail "pcscd did not start"
+rig_start_pcscd || fail "pcscd did not start"
 
 "$sim" --flash "$work/flash.bin" --otp "$work/otp.bin" --host 127.0.0.1 --port "$VPCD_PORT" \
     --presence auto >"$work/sim.log" 2>&1 &
