@@ -9,3 +9,13 @@ fk_sw_t fk_dispatch(const fk_command_t *table, size_t n, const fk_applet_ctx_t *
     }
     return FK_SW_INS_NOT_SUPPORTED;
 }
+
+fk_sw_t fk_applet_presence(const fk_applet_ctx_t *ctx)
+{
+    fk_hal_led(FK_LED_PRESENCE);
+    int rc = fk_hal_presence_wait(FK_PRESENCE_TIMEOUT_MS, ctx->keepalive, ctx->keepalive_arg);
+    fk_hal_led(FK_LED_ACTIVE);
+    if (rc == FK_HAL_OK) return FK_SW_OK;
+    if (rc == FK_HAL_ETIMEOUT) return FK_SW_PRESENCE_TIMEOUT;
+    return FK_SW_CONDITIONS_NOT_SATISFIED;
+}

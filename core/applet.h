@@ -51,4 +51,11 @@ typedef struct fk_command {
 fk_sw_t fk_dispatch(const fk_command_t *table, size_t n, const fk_applet_ctx_t *ctx,
                     const fk_apdu_t *cmd, fk_rbuf_t *resp);
 
+/* How long an applet waits for the user to confirm presence. */
+#define FK_PRESENCE_TIMEOUT_MS 15000u
+
+/* Ask the user to confirm presence (LED shows it, the transport is kept
+ * alive): FK_SW_OK when confirmed, 6600 on timeout, 6985 when declined. */
+fk_sw_t fk_applet_presence(const fk_applet_ctx_t *ctx);
+
 #endif /* FUSEKEY_APPLET_H */

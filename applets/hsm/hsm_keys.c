@@ -51,7 +51,6 @@
 #define OPT_PRESS_TO_CONFIRM 0x0100u
 #define OPT_KEY_USE_COUNTER 0x0200u
 #define DEFAULT_USE_COUNTER 0xFFFFFFFEu
-#define PRESENCE_TIMEOUT_MS 15000u
 #define RSA_DEFAULT_E 65537u
 #define RSA_BITS_STEP 512u
 #define ALGS_MAX 16u
@@ -258,11 +257,8 @@ static fk_sw_t key_begin(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk
     }
 
     if (hsm_options(ctx) & OPT_PRESS_TO_CONFIRM) {
-        fk_hal_led(FK_LED_PRESENCE);
-        int rc = fk_hal_presence_wait(PRESENCE_TIMEOUT_MS, ctx->keepalive, ctx->keepalive_arg);
-        fk_hal_led(FK_LED_ACTIVE);
-        if (rc == FK_HAL_ETIMEOUT) return FK_SW_PRESENCE_TIMEOUT;
-        if (rc != FK_HAL_OK) return FK_SW_CONDITIONS_NOT_SATISFIED;
+        fk_sw_t sw = fk_applet_presence(ctx);
+        if (sw != FK_SW_OK) return sw;
     }
 
     size_t len;
@@ -337,39 +333,33 @@ static int op_sign(const fk_pk_key_t *key, const fk_apdu_t *cmd, uint8_t *out, s
         in_len = fk_hash_len(h);
     }
 
+    /* The caller has checked that the algorithm belongs to the key's family. */
     switch (alg) {
     case ALG_RSA_RAW:
-        rc = key->type == FK_PK_RSA ? fk_pk_rsa_private(key, in, in_len, out, cap, out_len)
-                                    : FK_CRYPTO_EINVAL;
+        rc = fk_pk_rsa_private(key, in, in_len, out, cap, out_len);
         break;
     case ALG_RSA_PKCS1_DI:
-        rc = key->type == FK_PK_RSA ? fk_pk_rsa_sign_pkcs1(key, FK_HASH_NONE, in, in_len, out, cap, out_len)
-                                    : FK_CRYPTO_EINVAL;
+        rc = fk_pk_rsa_sign_pkcs1(key, FK_HASH_NONE, in, in_len, out, cap, out_len);
         break;
     case ALG_RSA_PSS: {
         /* A bare hash, or a DigestInfo wrapping it (OpenSC 0.23). */
         const uint8_t *d = in;
         fk_hash_t ph = fk_hash_from_len(in_len);
         if (fk_digestinfo_parse(in, in_len, &ph, &d) == FK_CRYPTO_OK) in_len = fk_hash_len(ph);
-        rc = (key->type == FK_PK_RSA && ph != FK_HASH_NONE)
-                 ? fk_pk_rsa_sign_pss(key, ph, d, in_len, out, cap, out_len)
-                 : FK_CRYPTO_EINVAL;
+        rc = ph != FK_HASH_NONE ? fk_pk_rsa_sign_pss(key, ph, d, in_len, out, cap, out_len)
+                                : FK_CRYPTO_EINVAL;
         break;
     }
     case ALG_ECDSA:
-        rc = key->type == FK_PK_EC && in_len > 0
-                 ? fk_pk_ecdsa_sign(key, in, in_len, FK_SIG_DER, out, cap, out_len)
-                 : FK_CRYPTO_EINVAL;
+        rc = fk_pk_ecdsa_sign(key, in, in_len, FK_SIG_DER, out, cap, out_len);
         break;
-    default:
-        if (alg >= ALG_RSA_PKCS1_SHA1 && alg <= ALG_RSA_PKCS1_SHA512 && key->type == FK_PK_RSA)
+    default: /* hashed on the card above */
+        if (alg <= ALG_RSA_PKCS1_SHA512)
             rc = fk_pk_rsa_sign_pkcs1(key, h, in, in_len, out, cap, out_len);
-        else if (alg >= ALG_RSA_PSS_SHA1 && alg <= ALG_RSA_PSS_SHA512 && key->type == FK_PK_RSA)
+        else if (alg <= ALG_RSA_PSS_SHA512)
             rc = fk_pk_rsa_sign_pss(key, h, in, in_len, out, cap, out_len);
-        else if (alg >= ALG_ECDSA_SHA1 && alg <= ALG_ECDSA_SHA512 && key->type == FK_PK_EC)
-            rc = fk_pk_ecdsa_sign(key, in, in_len, FK_SIG_DER, out, cap, out_len);
         else
-            rc = FK_CRYPTO_EINVAL;
+            rc = fk_pk_ecdsa_sign(key, in, in_len, FK_SIG_DER, out, cap, out_len);
         break;
     }
     fk_wipe(digest, sizeof(digest));
@@ -444,9 +434,7 @@ static fk_sw_t cmd_decipher(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     fk_pk_key_t key;
     fk_sw_t sw = key_begin(ctx, cmd->p1, alg, &key);
     if (sw != FK_SW_OK) return sw;
-    bool fits = alg == ALG_ECDH ? (key.type == FK_PK_EC || key.type == FK_PK_MONT)
-                                : key.type == FK_PK_RSA;
-    sw = fits ? run_op(&key, cmd, resp, op_decipher) : FK_SW_FUNC_NOT_SUPPORTED;
+    sw = alg_fits_key(alg, &key) ? run_op(&key, cmd, resp, op_decipher) : FK_SW_FUNC_NOT_SUPPORTED;
     key_end(&key);
     return sw;
 }

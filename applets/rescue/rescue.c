@@ -57,7 +57,6 @@ static fk_sw_t rescue_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, f
 #define PHY_PRODUCT_MAX 32u /* bytes including the terminating NUL */
 #define PHY_RECORD_MAX 128u
 
-#define PRESENCE_TIMEOUT_MS 15000u
 
 static const struct {
     uint8_t tag;
@@ -99,16 +98,6 @@ static bool phy_valid(const uint8_t *p, size_t len)
     return true;
 }
 
-static fk_sw_t presence(const fk_applet_ctx_t *ctx)
-{
-    fk_hal_led(FK_LED_PRESENCE);
-    int rc = fk_hal_presence_wait(PRESENCE_TIMEOUT_MS, ctx->keepalive, ctx->keepalive_arg);
-    fk_hal_led(FK_LED_ACTIVE);
-    if (rc == FK_HAL_OK) return FK_SW_OK;
-    if (rc == FK_HAL_ETIMEOUT) return FK_SW_PRESENCE_TIMEOUT;
-    return FK_SW_CONDITIONS_NOT_SATISFIED;
-}
-
 /* 80 1C 01 00: store the board configuration (user presence required). */
 static fk_sw_t cmd_write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
@@ -116,7 +105,7 @@ static fk_sw_t cmd_write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd
     if (cmd->p1 != RESCUE_CONFIG_PHY || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc > PHY_RECORD_MAX) return FK_SW_WRONG_LENGTH;
     if (!phy_valid(cmd->data, cmd->nc)) return FK_SW_WRONG_DATA;
-    fk_sw_t sw = presence(ctx);
+    fk_sw_t sw = fk_applet_presence(ctx);
     if (sw != FK_SW_OK) return sw;
     if (fk_store_write(ctx->store, FK_ID_PHY_CONFIG, cmd->data, cmd->nc) != FK_STORE_OK)
         return FK_SW_MEMORY_FAILURE;
