@@ -21,6 +21,12 @@ typedef struct fk_applet_ctx {
     fk_store_t *counters; /* high-churn partition (retry and usage counters) */
     fk_keepalive_fn keepalive; /* call during long operations (may be NULL) */
     void *keepalive_arg;
+    /* Call after moving a deferred secret to the current sealing root (a
+     * PIN verifier on a successful VERIFY): the device finishes the
+     * migration, deleting the old root once nothing needs it any more.
+     * May be NULL (no migration to finish). */
+    void (*migrated)(void *arg);
+    void *migrated_arg;
 } fk_applet_ctx_t;
 
 typedef struct fk_applet {
@@ -36,6 +42,15 @@ typedef struct fk_applet {
     void (*deselect)(const fk_applet_ctx_t *ctx);
     /* Card power-off or reset: forget every volatile state. */
     void (*power_off)(const fk_applet_ctx_t *ctx);
+    /* Migration to the OTP master key (docs/migration.md), run at start while
+     * the device root still exists: re-seal every record this applet sealed
+     * under another root than the current one, one atomic store write each,
+     * so that a power cut at any point loses nothing and a second run
+     * finishes the job. Add to *pending the secrets that can only move later
+     * (a PIN verifier needs the PIN). FK_SW_OK, or an error status word (the
+     * migration is retried at the next start). NULL: the applet seals
+     * nothing. */
+    fk_sw_t (*migrate)(const fk_applet_ctx_t *ctx, unsigned *pending);
 } fk_applet_t;
 
 /* Applets dispatch their instructions by a const table {INS, handler}. */

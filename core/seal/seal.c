@@ -33,7 +33,7 @@
 
 #define SEED_LEN 32u
 #define SERIAL_LEN 8u
-#define MKEK_LEN (2u * FK_OTP_MKEK_ROWS)
+#define MKEK_LEN (2u * FK_OTP_KEY_ROWS)
 #define KEY_LEN 32u
 
 /* Sealed record layout. */
@@ -81,15 +81,15 @@ static bool root_known(uint8_t root) { return root == FK_ROOT_DEVICE || root == 
  * *present is false, and mkek zero, when every row is blank. */
 static int read_mkek(uint8_t mkek[MKEK_LEN], bool *present)
 {
-    uint16_t rows[FK_OTP_MKEK_ROWS];
+    uint16_t rows[FK_OTP_KEY_ROWS];
     uint16_t any = 0;
 
-    if (fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_MKEK_ROWS) != FK_HAL_OK) {
+    if (fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS) != FK_HAL_OK) {
         fk_wipe(rows, sizeof(rows));
         fk_wipe(mkek, MKEK_LEN);
         return FK_SEAL_EOTP;
     }
-    for (size_t i = 0; i < FK_OTP_MKEK_ROWS; i++) {
+    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) {
         mkek[2 * i] = (uint8_t)rows[i];
         mkek[2 * i + 1] = (uint8_t)(rows[i] >> 8);
         any |= rows[i];

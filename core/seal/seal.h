@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otp_map.h"
 #include "store/store.h"
 
 #define FK_SEAL_VERSION 1u
@@ -35,9 +36,7 @@
 /* Store id of the device-bound seed (main partition, 32 random bytes). */
 #define FK_ID_DEVICE_SEED 0x0001u
 
-/* OTP rows of the master key (16 ECC rows = 32 bytes). */
-#define FK_OTP_ROW_MKEK 0x0E90u
-#define FK_OTP_MKEK_ROWS 16u
+/* The master key's OTP rows: FK_OTP_ROW_MKEK, FK_OTP_KEY_ROWS ECC rows. */
 
 typedef enum fk_root {
     FK_ROOT_DEVICE = 1, /* device-bound material (no OTP master key yet) */

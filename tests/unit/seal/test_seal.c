@@ -87,9 +87,9 @@ static void copy_file(const char *from_name, const char *to_name, const char *ex
 
 static void provision_mkek(uint8_t fill)
 {
-    uint16_t rows[FK_OTP_MKEK_ROWS];
-    for (size_t i = 0; i < FK_OTP_MKEK_ROWS; i++) rows[i] = (uint16_t)(fill * 0x0101u + i);
-    assert_int_equal(fk_hal_otp_write_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_MKEK_ROWS), FK_HAL_OK);
+    uint16_t rows[FK_OTP_KEY_ROWS];
+    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) rows[i] = (uint16_t)(fill * 0x0101u + i);
+    assert_int_equal(fk_hal_otp_write_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_OK);
 }
 
 /* True when the needle occurs anywhere in device `name`'s flash file. */
@@ -564,7 +564,7 @@ static void test_otp_read_error(void **state)
     static const uint32_t k_two_bit_error = 0x000003u; /* uncorrectable */
     uint8_t rec_dev[128], rec_otp[128], pt[128], ver[FK_PIN_VERIFIER_LEN];
     size_t dev_len = 0, otp_len = 0, pt_len = 0;
-    uint16_t rows[FK_OTP_MKEK_ROWS];
+    uint16_t rows[FK_OTP_KEY_ROWS];
     fk_root_t root;
     uint32_t size;
     char path[PATH_CAP];
@@ -590,7 +590,7 @@ static void test_otp_read_error(void **state)
     dev_path(path, "d1", "otp");
     assert_int_equal(fk_host_otp_open(path), 0);
     assert_int_equal(fk_hal_otp_write_raw(FK_OTP_ROW_MKEK + 3, &k_two_bit_error, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_MKEK_ROWS), FK_HAL_EIO);
+    assert_int_equal(fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_EIO);
     fk_host_otp_close();
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_EOTP);
