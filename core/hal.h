@@ -59,28 +59,45 @@ int fk_hal_flash_erase(uint32_t offset);
 int fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
 
 /* ---------------------------------------------------------------------------
- * OTP: 4096 rows of 24 bits. Raw view: all 24 bits, a write can only set
- * bits (a write needing 1->0 fails and changes nothing). ECC view: 16 data
- * bits protected by 6 parity bits, as the RP2350 bootrom encodes them.
+ * OTP: 4096 rows of 24 bits in 64 pages of 64 rows; bits only go 0 -> 1
+ * (docs/otp.md). Raw view: all 24 bits. ECC view: 16 data bits protected by
+ * 6 parity bits and 2 bit-repair bits, as the RP2350 bootrom encodes them.
+ *
+ * The firmware is the chip's secure code calling the bootrom's otp_access():
+ * rows are processed one at a time, each checked against the secure lock
+ * level of its page; the first row that fails stops the call with its
+ * error, and the rows before it stay done (a write can be torn). A page
+ * lock written to OTP takes effect only at the next reset.
  * ------------------------------------------------------------------------- */
 
 #define FK_OTP_ROWS 4096u
 
 /* **Required.** Read `count` raw rows starting at `row` into out[] (each
- * value in bits 23:0). FK_HAL_ERANGE past the last row, FK_HAL_EPERM when a
- * page lock forbids the read at the firmware's access level. */
+ * value in bits 23:0). FK_HAL_ERANGE when the span passes the last row,
+ * FK_HAL_EPERM at the first row whose page the firmware may not read. */
 int fk_hal_otp_read_raw(uint16_t row, uint32_t *out, size_t count);
 
-/* **Required.** OR `count` raw values into rows starting at `row`. Fails
- * with FK_HAL_EIO and writes nothing if any row would need a 1->0 change. */
+/* **Required.** Program `count` raw values into rows starting at `row`, one
+ * row at a time; bits 31:24 of a value are ignored. A row holding cur takes
+ * v only when cur & ~v == 0 and then holds v (nothing is ORed for the
+ * caller: to add a bit, write cur | bit); rewriting what a row holds
+ * succeeds. Stops at the first failing row, the rows before it stay
+ * programmed: FK_HAL_EIO when it would need a 1->0 change, FK_HAL_EPERM when
+ * its page is not writable by the firmware, FK_HAL_ERANGE (nothing written)
+ * when the span passes the last row. */
 int fk_hal_otp_write_raw(uint16_t row, const uint32_t *vals, size_t count);
 
-/* **Required.** Read `count` rows through the ECC view (16 data bits each,
- * single-bit errors corrected). FK_HAL_EIO on an uncorrectable row. */
+/* **Required.** Read `count` rows through the ECC view (16 data bits each;
+ * single-bit errors corrected; an all-ones row reads 0x0000). FK_HAL_EIO
+ * when any row is uncorrectable (the guarded view's strictness: a damaged
+ * key is never used), FK_HAL_EPERM and FK_HAL_ERANGE as for raw reads. */
 int fk_hal_otp_read_ecc(uint16_t row, uint16_t *out, size_t count);
 
-/* **Required.** Write `count` 16-bit values through the ECC view (with the
- * bootrom's encoding and bit repair). Same failure rules as the raw write. */
+/* **Required.** Write `count` 16-bit values through the ECC view: a row
+ * takes the value's codeword or, when that needs a 1->0 change, its
+ * complement with both bit-repair bits set (bit repair by polarity).
+ * Rewriting the value a row holds succeeds. Per-row failures as for the raw
+ * write (FK_HAL_EIO when neither form fits, rows before it stay written). */
 int fk_hal_otp_write_ecc(uint16_t row, const uint16_t *vals, size_t count);
 
 /* ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * otp_ecc.c - RP2350 OTP row code (see otp_ecc.h and docs/host-sim.md).
+ * otp_ecc.c - RP2350 OTP row code (see otp_ecc.h and docs/otp.md).
  */
 #include "otp_ecc.h"
 

@@ -17,8 +17,8 @@
  * complement of the whole row instead, with both BRBP bits set; the reader
  * complements a row whose BRBP bits are both set before decoding.
  *
- * Pure functions without state, shared by the host port and, later, by the
- * OTP model of the host tools.
+ * Pure functions without state, used by the OTP model (otp_model.h) and
+ * its tests (docs/otp.md).
  */
 #ifndef FUSEKEY_OTP_ECC_H
 #define FUSEKEY_OTP_ECC_H

@@ -4,9 +4,10 @@
  * Only host programs (fusekey-sim, tests, tools) include this; the core never.
  *
  * Flash is a file with the board's geometry (4 KiB sectors, 256-byte pages);
- * OTP is a file of 4096 rows of 24 bits. Both are created on first use
- * (flash erased to 0xFF, OTP all zero) and written through at once, so the
- * file is consistent whenever a HAL call has returned.
+ * OTP is a file of 4096 rows of 24 bits behind the RP2350 OTP model. Both
+ * are created on first use (flash erased to 0xFF, OTP in a new chip's
+ * factory state) and written through at once, so the file is consistent
+ * whenever a HAL call has returned.
  */
 #ifndef FUSEKEY_HOST_PORT_H
 #define FUSEKEY_HOST_PORT_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "hal.h"
+#include "otp_model.h"
 
 /* Data region size of a 4 MiB board (the first MiB holds the firmware). */
 #define FK_HOST_FLASH_SIZE (3u * 1024u * 1024u)
@@ -30,12 +32,22 @@
 int fk_host_flash_open(const char *path, uint32_t size);
 void fk_host_flash_close(void);
 
-/* Open (creating if absent) the OTP image. The file holds FK_OTP_ROWS rows
- * of 4 bytes each, little-endian, bits 31:24 always zero (docs/host-sim.md).
- * A file of another size or with a bit set above bit 23 is refused (-1,
- * message on stderr). */
+/* Open (creating if absent) the OTP image into the port's OTP model
+ * (otp/otp_file.h: FK_OTP_ROWS rows of 4 bytes, little-endian, bits 31:24
+ * zero; a new file gets the factory state with CHIPID = chipid and a random
+ * RANDID). chipid NULL means the serial fk_hal_serial returns now. The
+ * firmware's HAL calls are the model's secure principal (docs/otp.md). A
+ * file of another size, with a bit set above bit 23, held by another
+ * program, or a second open are refused (-1, message on stderr). */
+int fk_host_otp_open_chip(const char *path, fk_otp_stepping_t stepping, const uint8_t chipid[8]);
+/* fk_host_otp_open_chip(path, FK_OTP_STEPPING_A2, NULL). */
 int fk_host_otp_open(const char *path);
+/* fsync and close (nothing when not open). */
 void fk_host_otp_close(void);
+/* The open OTP model (NULL when no OTP image is open), for host programs
+ * that act as another principal on the same chip (e.g. the bootrom model).
+ * Valid until fk_host_otp_close. */
+fk_otp_t *fk_host_otp_model(void);
 
 /* The chip serial returned by fk_hal_serial (default: derived from the
  * machine id so that each host has a stable, distinct serial). */

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "hal.h"
 #include "host_port.h"
+#include "otp_map.h"
 #include "registry.h"
 #include "util.h"
 #include "version.h"
@@ -26,6 +28,7 @@
 #define PATH_CAP 4096u
 #define SERIAL_LEN 8u
 #define SERIAL_HEX_LEN (2u * SERIAL_LEN)
+#define BITS_PER_BYTE 8u
 #define PORT_MAX 65535ul
 #define PRESENCE_TIMEOUT_MAX_S 3600ul
 #define MS_PER_S 1000u
@@ -44,6 +47,7 @@ typedef struct sim_options {
     uint32_t presence_timeout_ms; /* 0: the core's */
     bool serial_set;
     uint8_t serial[SERIAL_LEN];
+    fk_otp_stepping_t stepping;
     int verbose;
 } sim_options_t;
 
@@ -68,7 +72,10 @@ static void usage(FILE *out)
             "  --presence-timeout SECONDS  how long 'ask' waits, 1-%lu (default: what\n"
             "                            the command asks for)\n"
             "  --serial HEX              chip serial, 16 hex digits (default: derived\n"
-            "                            from the machine id)\n"
+            "                            from the machine id); a new OTP image gets it\n"
+            "                            as its CHIPID\n"
+            "  --stepping a2|a3          RP2350 stepping the OTP model follows (default\n"
+            "                            a2)\n"
             "  -v, --verbose             log card events on stderr (twice: more)\n"
             "  -h, --help                show this help and exit\n"
             "  -V, --version             show the version and exit\n"
@@ -132,6 +139,7 @@ enum {
     OPT_PRESENCE,
     OPT_PRESENCE_TIMEOUT,
     OPT_SERIAL,
+    OPT_STEPPING,
 };
 
 /* Fill *o from the command line; exits on --help, --version and errors. */
@@ -145,6 +153,7 @@ static void parse_options(int argc, char **argv, sim_options_t *o)
         {"presence", required_argument, NULL, OPT_PRESENCE},
         {"presence-timeout", required_argument, NULL, OPT_PRESENCE_TIMEOUT},
         {"serial", required_argument, NULL, OPT_SERIAL},
+        {"stepping", required_argument, NULL, OPT_STEPPING},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -153,6 +162,7 @@ static void parse_options(int argc, char **argv, sim_options_t *o)
     memset(o, 0, sizeof *o);
     o->host = FK_VPCD_DEFAULT_HOST;
     o->port = (uint16_t)FK_VPCD_DEFAULT_PORT;
+    o->stepping = FK_OTP_STEPPING_A2;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":vhV", longopts, NULL)) != -1) {
@@ -202,6 +212,15 @@ static void parse_options(int argc, char **argv, sim_options_t *o)
                             SERIAL_HEX_LEN);
             }
             o->serial_set = true;
+            break;
+        case OPT_STEPPING:
+            if (strcmp(optarg, "a2") == 0 || strcmp(optarg, "A2") == 0) {
+                o->stepping = FK_OTP_STEPPING_A2;
+            } else if (strcmp(optarg, "a3") == 0 || strcmp(optarg, "A3") == 0) {
+                o->stepping = FK_OTP_STEPPING_A3;
+            } else {
+                usage_error("invalid --stepping '%s': expected a2 or a3", optarg);
+            }
             break;
         case 'v':
             o->verbose++;
@@ -282,6 +301,29 @@ static int join_path(char *out, size_t cap, const char *dir, const char *name)
     if (n < 0 || (size_t)n >= cap) {
         fprintf(stderr, PROG ": path too long: %s/%s\n", dir, name);
         return -1;
+    }
+    return 0;
+}
+
+/* Open the OTP image: a new one is a chip whose CHIPID is the serial the
+ * simulator reports; an existing one whose CHIPID differs gets a warning. */
+static int otp_open(const char *path, fk_otp_stepping_t stepping)
+{
+    uint8_t serial[SERIAL_LEN];
+    fk_hal_serial(serial);
+    if (fk_host_otp_open_chip(path, stepping, serial) != 0) return -1;
+    uint16_t rows[FK_OTP_CHIPID_ROWS];
+    if (fk_hal_otp_read_ecc(FK_OTP_ROW_CHIPID, rows, FK_OTP_CHIPID_ROWS) != FK_HAL_OK) return 0;
+    uint8_t chipid[SERIAL_LEN];
+    bool blank = true;
+    for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) { /* row 0 = bits 15:0, big-endian bytes */
+        chipid[SERIAL_LEN - 1u - 2u * i] = (uint8_t)rows[i];
+        chipid[SERIAL_LEN - 2u - 2u * i] = (uint8_t)(rows[i] >> BITS_PER_BYTE);
+        blank = blank && rows[i] == 0u;
+    }
+    if (!blank && memcmp(chipid, serial, SERIAL_LEN) != 0) {
+        fprintf(stderr, PROG ": warning: OTP image %s holds another chip id than the serial "
+                        "in use (--serial)\n", path);
     }
     return 0;
 }
@@ -396,15 +438,17 @@ int main(int argc, char **argv)
     if (o.serial_set) fk_host_set_serial(o.serial);
 
     if (fk_host_flash_open(fp, 0) != 0) return EXIT_FAILURE;
-    if (fk_host_otp_open(op) != 0) {
+    if (otp_open(op, o.stepping) != 0) {
         fk_host_flash_close();
         return EXIT_FAILURE;
     }
     int status = EXIT_FAILURE;
     if (device_start() == 0) {
         static const char *const presence_names[] = {"auto", "deny", "ask"};
-        fprintf(stderr, PROG " " FK_VERSION_STRING ": flash %s, OTP %s, presence %s, vpcd %s:%u\n",
-                fp, op, presence_names[o.presence], o.host, (unsigned)o.port);
+        fprintf(stderr,
+                PROG " " FK_VERSION_STRING ": flash %s, OTP %s (%s), presence %s, vpcd %s:%u\n",
+                fp, op, o.stepping == FK_OTP_STEPPING_A3 ? "A3" : "A2",
+                presence_names[o.presence], o.host, (unsigned)o.port);
         const fk_vpcd_card_t card = {
             .ctx = &device,
             .power_on = card_power_on,
