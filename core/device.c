@@ -2,7 +2,9 @@
 /*
  * device.c - the card as a transport sees it: power, ATR, and the APDU
  * dispatcher (parsing, class checks, command chaining, GET RESPONSE, SELECT
- * by AID through the registry). It knows nothing about any applet.
+ * by AID through the registry), and the start-up migration of sealed
+ * secrets to the OTP root through the applets' hooks. It knows nothing
+ * about any applet.
  *
  * Flash layout of the data region:
  *
@@ -14,6 +16,7 @@
  */
 #include "device.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "seal/seal.h"
@@ -32,6 +35,8 @@ static const uint8_t k_atr[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE,
 #define CLA_FURTHER_LAST 0x7Fu
 #define AID_MIN_PARTIAL 5u        /* shortest right-truncated AID accepted (a RID) */
 
+static void device_migrated(void *arg);
+
 static fk_applet_ctx_t applet_ctx(fk_device_t *dev)
 {
     fk_applet_ctx_t ctx = {
@@ -39,8 +44,75 @@ static fk_applet_ctx_t applet_ctx(fk_device_t *dev)
         .counters = &dev->counters,
         .keepalive = dev->keepalive,
         .keepalive_arg = dev->keepalive_arg,
+        .migrated = device_migrated,
+        .migrated_arg = dev,
     };
     return ctx;
+}
+
+/* ---- Migration to the OTP root (docs/migration.md) -------------------------
+ * Due when the current root is OTP and the device seed still exists. Every
+ * applet's hook moves what it sealed (one atomic store write per record,
+ * idempotent) and counts what only a later event can move (a PIN verifier
+ * needs its PIN). When every hook succeeded and nothing is pending, the seed
+ * is deleted in one atomic store delete: from then on nothing of the old
+ * root is left. Whatever fails keeps the seed, and the next run retries. */
+
+/* Run the migration if it is due and record the outcome in dev->migration.
+ * Returns false when a hook (or the seed deletion) failed. */
+static bool migration_run(fk_device_t *dev)
+{
+    fk_migration_status_t st = {FK_MIGRATION_UNKNOWN, 0, 0};
+    fk_applet_ctx_t ctx;
+    fk_root_t root;
+    bool seed = false;
+
+    /* A hook that reports progress while the migration runs needs no
+     * nested run: the running one counts it. */
+    if (dev->migrating) return true;
+    if (fk_seal_current_root(&root) != FK_SEAL_OK ||
+        fk_seal_device_root_present(&dev->store, &seed) != FK_SEAL_OK)
+        goto out;
+    if (root != FK_ROOT_OTP) {
+        st.state = FK_MIGRATION_NONE;
+        goto out;
+    }
+    if (!seed) {
+        st.state = FK_MIGRATION_DONE;
+        goto out;
+    }
+
+    dev->migrating = true;
+    ctx = applet_ctx(dev);
+    for (size_t i = 0; i < dev->n_applets; i++) {
+        const fk_applet_t *a = dev->applets[i];
+        unsigned pending = 0;
+
+        if (a->migrate == NULL) continue;
+        if (a->migrate(&ctx, &pending) != FK_SW_OK) st.failed++;
+        st.pending = pending > UINT_MAX - st.pending ? UINT_MAX : st.pending + pending;
+    }
+    dev->migrating = false;
+
+    st.state = FK_MIGRATION_IN_PROGRESS;
+    if (st.failed == 0 && st.pending == 0) {
+        if (fk_seal_forget_device_root(&dev->store) == FK_SEAL_OK)
+            st.state = FK_MIGRATION_DONE;
+        else
+            st.failed++;
+    }
+out:
+    dev->migration = st;
+    return st.failed == 0;
+}
+
+/* fk_applet_ctx_t.migrated: a deferred secret moved; finish at once if it
+ * was the last one. */
+static void device_migrated(void *arg) { (void)migration_run((fk_device_t *)arg); }
+
+void fk_device_migration_state(const fk_device_t *dev, fk_migration_status_t *st)
+{
+    *st = dev->migration;
 }
 
 static void reset_transport_state(fk_device_t *dev)
@@ -70,6 +142,13 @@ int fk_device_init(fk_device_t *dev, const fk_applet_t *const *applets, size_t n
     if (fk_store_mount(&dev->store, counters_size, geo.size - counters_size) != FK_STORE_OK)
         return FK_DEVICE_ESTORE;
     if (fk_seal_init(&dev->store) != FK_SEAL_OK) return FK_DEVICE_ESEAL;
+    /* A failed hook may have met a flash error, which leaves a store
+     * unmounted: mount both again (recovering as after a power cut) so the
+     * device works with what it has. */
+    if (!migration_run(dev) &&
+        (fk_store_mount(&dev->counters, 0, counters_size) != FK_STORE_OK ||
+         fk_store_mount(&dev->store, counters_size, geo.size - counters_size) != FK_STORE_OK))
+        return FK_DEVICE_ESTORE;
     return FK_DEVICE_OK;
 }
 

@@ -34,6 +34,22 @@ enum {
     FK_DEVICE_ESEAL = -2,  /* sealing could not be prepared */
 };
 
+/* The migration of sealed secrets from the device root to the OTP root
+ * (docs/migration.md), as of its last run: at fk_device_init and whenever an
+ * applet reports a deferred secret moved (fk_applet_ctx_t.migrated). */
+typedef enum fk_migration_state {
+    FK_MIGRATION_UNKNOWN = 0, /* not run yet, or the OTP or the store could not be read */
+    FK_MIGRATION_NONE,        /* no OTP master key: the device root is current */
+    FK_MIGRATION_IN_PROGRESS, /* OTP root current; the device seed is still kept */
+    FK_MIGRATION_DONE,        /* OTP root current; the device seed is deleted */
+} fk_migration_state_t;
+
+typedef struct fk_migration_status {
+    fk_migration_state_t state;
+    unsigned pending; /* in progress: secrets that move only later (PIN verifiers) */
+    unsigned failed;  /* in progress: applet hooks (or the seed deletion) that failed */
+} fk_migration_status_t;
+
 typedef struct fk_device {
     fk_store_t store;    /* main partition */
     fk_store_t counters; /* high-churn partition */
@@ -44,6 +60,9 @@ typedef struct fk_device {
 
     fk_keepalive_fn keepalive; /* transport's keepalive for long commands */
     void *keepalive_arg;
+
+    fk_migration_status_t migration; /* outcome of the last migration run */
+    bool migrating;                  /* a run is under way (no nested run) */
 
     /* Command chaining: data of the links received so far. */
     bool chaining;
@@ -58,9 +77,15 @@ typedef struct fk_device {
     uint8_t resp[FK_DEVICE_RESP_MAX];
 } fk_device_t;
 
-/* Mount the stores, prepare sealing, and remember the registry. Leaves the
- * card powered off. */
+/* Mount the stores, prepare sealing, remember the registry, and run the
+ * migration to the OTP root when it is due (docs/migration.md). Leaves the
+ * card powered off. A migration that fails does not fail the start: the
+ * device works with what it has and retries at the next start. */
 int fk_device_init(fk_device_t *dev, const fk_applet_t *const *applets, size_t n_applets);
+
+/* The migration's state as of its last run (FK_MIGRATION_UNKNOWN before
+ * fk_device_init). Reads nothing from flash or OTP. */
+void fk_device_migration_state(const fk_device_t *dev, fk_migration_status_t *st);
 
 /* Set the hook long-running commands call to keep the host waiting. */
 void fk_device_set_keepalive(fk_device_t *dev, fk_keepalive_fn fn, void *arg);

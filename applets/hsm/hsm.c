@@ -124,4 +124,5 @@ const fk_applet_t fk_hsm_applet = {
     .process = hsm_process,
     .deselect = hsm_deselect,
     .power_off = hsm_deselect,
+    .migrate = hsm_migrate,
 };

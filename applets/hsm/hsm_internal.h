@@ -6,7 +6,8 @@
  *
  *   hsm.c        selection, session state, dispatch, GET CHALLENGE
  *   hsm_pin.c    INITIALIZE, VERIFY, CHANGE REFERENCE DATA, RESET RETRY
- *                COUNTER; the master key wrapped under the PINs; key blobs
+ *                COUNTER; the master key wrapped under the PINs; key blobs;
+ *                the migration to the OTP root
  *   hsm_files.c  SELECT of files, READ/UPDATE BINARY, DELETE FILE,
  *                ENUMERATE OBJECTS; access rules per FID prefix
  *   hsm_keys.c   device key and certificate, GENERATE ASYMMETRIC KEY PAIR,
@@ -92,6 +93,12 @@ fk_sw_t hsm_key_write(const fk_applet_ctx_t *ctx, uint8_t key_id, const uint8_t 
  * it does not open (or cap is too small). */
 fk_sw_t hsm_key_read(const fk_applet_ctx_t *ctx, uint8_t key_id, uint8_t *blob, size_t cap,
                      size_t *len);
+/* The applet's migrate hook (fk_applet_t.migrate, docs/migration.md):
+ * re-seal the PIN records and every CCxx under the current root and add to
+ * *pending the PIN verifiers still under another root (each moves at the
+ * next successful check of its PIN). 6581 when a record could not be moved
+ * or read; the others are moved all the same. */
+fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending);
 
 /* ---- Services of hsm_files.c --------------------------------------------- */
 /* Write a whole file as the card itself (no access check), e.g. CE<id> after

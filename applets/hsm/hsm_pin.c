@@ -30,6 +30,13 @@
  * is read depends only on the command; CHANGE splits its data by the stored
  * PIN length, which no answer reveals (docs/hsm-pin.md).
  *
+ * IMPLEMENTATION NOTE: migration to the OTP root (docs/migration.md). The
+ * start-up hook (hsm_migrate) re-seals every record this applet sealed. A
+ * verifier inside a PIN record can only be made again with the PIN, so it
+ * moves at the next successful check of that PIN (verifier_migrate), after
+ * the tries were restored; the device is then told (ctx->migrated) and
+ * deletes the device seed once nothing needs it.
+ *
  * IMPLEMENTATION NOTE: one static work area (s_work) holds a key blob or the
  * two PIN records of an INITIALIZE instead of large stack buffers. The core
  * is single-threaded (hal.h); the area is wiped after every use.
@@ -470,6 +477,86 @@ static fk_sw_t pin_try(const fk_applet_ctx_t *ctx, const pin_ref_t *ref, const u
     return rc == FK_SEAL_EAUTH ? tries_sw(left) : FK_SW_EXEC_ERROR;
 }
 
+/* ---- Migration to the OTP root (docs/migration.md) ---------------------------- */
+
+/* Tell the device that a PIN record was written again: if it was the last
+ * secret the device root was kept for, the device deletes it now. */
+static void notify_migrated(const fk_applet_ctx_t *ctx)
+{
+    if (ctx->migrated != NULL) ctx->migrated(ctx->migrated_arg);
+}
+
+/* True when the verifier in rec is under another root than the current one
+ * (a device-root verifier once the MKEK is provisioned). */
+static bool verifier_outdated(const uint8_t rec[PINREC_LEN])
+{
+    fk_root_t vroot, root;
+
+    return fk_pin_verifier_root(rec + PINREC_OFF_VERIFIER, &vroot) == FK_SEAL_OK &&
+           fk_seal_current_root(&root) == FK_SEAL_OK && vroot != root;
+}
+
+/* Lazy migration of a verifier, after pin was proven against rec (the record
+ * of `ref` as stored) and its tries were restored: when the verifier is not
+ * under the current root, write the record again with a fresh verifier made
+ * with pin under the current root; length, flags and MK wrap stay as they
+ * are. One atomic store write, so a cut leaves the old or the new record and
+ * both accept the same PIN and open the same MK. A failure changes nothing,
+ * is retried at the next proof and never fails the command. */
+static void verifier_migrate(const fk_applet_ctx_t *ctx, const pin_ref_t *ref,
+                             const uint8_t rec[PINREC_LEN], const uint8_t *pin, size_t len)
+{
+    uint8_t next[PINREC_LEN];
+    bool moved;
+
+    if (!verifier_outdated(rec)) return;
+    memcpy(next, rec, sizeof(next));
+    moved = fk_pin_verifier_make(ctx->store, ref->rec_id, pin, len, next + PINREC_OFF_VERIFIER) ==
+                FK_SEAL_OK &&
+            pinrec_store(ctx, ref, next) == FK_SW_OK;
+    fk_wipe(next, sizeof(next));
+    if (moved) notify_migrated(ctx);
+}
+
+/* The HSM's migrate hook (fk_applet_t.migrate): finish an interrupted
+ * INITIALIZE, re-seal the PIN records and every key blob CCxx (the device
+ * key CC00 included) under the current root, one atomic write each and
+ * nothing for a record already there; then count the PIN verifiers that
+ * only their PIN can move. Every record is tried even after a failure. */
+fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
+{
+    static const pin_ref_t *const refs[] = {&k_user, &k_so};
+    const uint16_t first_key = HSM_FID(HSM_PREFIX_KEY, 0x00u);
+    const uint16_t last_key = HSM_FID(HSM_PREFIX_KEY, 0xFFu);
+    uint8_t rec[PINREC_LEN];
+    fk_sw_t sw = FK_SW_OK;
+    int32_t after = (int32_t)first_key - 1;
+    uint16_t id;
+    int rc;
+
+    (void)hsm_initialized(ctx);
+    for (size_t i = 0; i < FK_ARRAY_SIZE(refs); i++) {
+        rc = fk_seal_reseal(ctx->store, refs[i]->rec_id, NULL);
+        if (rc != FK_SEAL_OK && rc != FK_SEAL_ENOENT) sw = FK_SW_MEMORY_FAILURE;
+    }
+    while ((rc = fk_store_next(ctx->store, after, &id)) == FK_STORE_OK && id <= last_key) {
+        if (fk_seal_reseal(ctx->store, id, NULL) != FK_SEAL_OK) sw = FK_SW_MEMORY_FAILURE;
+        after = id;
+    }
+    if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) sw = FK_SW_MEMORY_FAILURE;
+
+    for (size_t i = 0; i < FK_ARRAY_SIZE(refs); i++) {
+        uint32_t size;
+        if (fk_store_size(ctx->store, refs[i]->rec_id, &size) == FK_STORE_ENOENT) continue;
+        if (pinrec_load(ctx, refs[i], rec) != FK_SW_OK)
+            sw = FK_SW_MEMORY_FAILURE;
+        else if (verifier_outdated(rec))
+            (*pending)++;
+    }
+    fk_wipe(rec, sizeof(rec));
+    return sw;
+}
+
 /* ---- Session ---------------------------------------------------------------- */
 
 /* Forget that `ref` was verified; the MK goes when no PIN holds it. */
@@ -563,7 +650,11 @@ static fk_sw_t cmd_verify(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     if (sw == FK_SW_OK) sw = pinrec_unwrap(ref, rec, cmd->data, cmd->nc, mk);
     if (sw == FK_SW_OK && !ctr_write(ctx, ref->ctr_id, max_tries(ref, &cfg)))
         sw = FK_SW_MEMORY_FAILURE;
-    if (sw == FK_SW_OK) session_grant(ref, mk);
+    if (sw == FK_SW_OK) {
+        session_grant(ref, mk);
+        /* After the tries are restored: a cut in the rewrite costs none. */
+        verifier_migrate(ctx, ref, rec, cmd->data, cmd->nc);
+    }
     fk_wipe(rec, sizeof(rec));
     fk_wipe(mk, sizeof(mk));
     return sw;
@@ -601,6 +692,8 @@ static fk_sw_t cmd_change(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     if (new_len < ref->min_len || new_len > ref->max_len) {
         sw = ctr_write(ctx, ref->ctr_id, max_tries(ref, &cfg)) ? FK_SW_WRONG_LENGTH
                                                                : FK_SW_MEMORY_FAILURE;
+        /* The old PIN was proven all the same. */
+        if (sw == FK_SW_WRONG_LENGTH) verifier_migrate(ctx, ref, rec, cmd->data, used);
         goto out;
     }
     sw = pinrec_unwrap(ref, rec, cmd->data, used, mk);
@@ -610,7 +703,10 @@ static fk_sw_t cmd_change(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     if (sw == FK_SW_OK && !ctr_write(ctx, ref->ctr_id, max_tries(ref, &cfg)))
         sw = FK_SW_MEMORY_FAILURE;
     if (sw == FK_SW_OK) sw = pinrec_store(ctx, ref, rec);
-    if (sw == FK_SW_OK) session_grant(ref, mk);
+    if (sw == FK_SW_OK) {
+        session_grant(ref, mk);
+        notify_migrated(ctx); /* the new verifier is under the current root */
+    }
 out:
     fk_wipe(rec, sizeof(rec));
     fk_wipe(mk, sizeof(mk));
@@ -629,6 +725,7 @@ static fk_sw_t so_prove(const fk_applet_ctx_t *ctx, const uint8_t *so_pin, uint8
 
     if (sw == FK_SW_OK && mk != NULL) sw = pinrec_unwrap(&k_so, rec, so_pin, SO_PIN_LEN, mk);
     if (sw == FK_SW_OK && !ctr_write(ctx, k_so.ctr_id, SO_TRIES)) sw = FK_SW_MEMORY_FAILURE;
+    if (sw == FK_SW_OK) verifier_migrate(ctx, &k_so, rec, so_pin, SO_PIN_LEN);
     if (sw != FK_SW_OK) session_drop(&k_so);
     fk_wipe(rec, sizeof(rec));
     return sw;
@@ -644,8 +741,10 @@ static fk_sw_t user_pin_set(const fk_applet_ctx_t *ctx, const hsm_config_t *cfg,
     fk_sw_t sw = pinrec_build(ctx, &k_user, pin, len, flags, mk, rec);
 
     if (sw == FK_SW_OK) sw = pinrec_store(ctx, &k_user, rec);
-    if (sw == FK_SW_OK && !ctr_write(ctx, k_user.ctr_id, cfg->user_tries))
-        sw = FK_SW_MEMORY_FAILURE;
+    if (sw == FK_SW_OK) {
+        if (!ctr_write(ctx, k_user.ctr_id, cfg->user_tries)) sw = FK_SW_MEMORY_FAILURE;
+        notify_migrated(ctx); /* the new verifier is under the current root */
+    }
     fk_wipe(rec, sizeof(rec));
     return sw;
 }
@@ -862,6 +961,8 @@ static fk_sw_t cmd_initialize(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
         sw = init_commit(ctx, &req.cfg, user_rec, so_rec);
     }
     fk_wipe(&s_work, sizeof(s_work));
+    /* Both verifiers were made anew, under the current root. */
+    if (sw == FK_SW_OK) notify_migrated(ctx);
     return sw;
 }
 

@@ -18,6 +18,13 @@
  * because the stronger one could not be read. A device whose firmware
  * cannot read its own OTP page 58 cannot seal or open OTP-root records.
  *
+ * IMPLEMENTATION NOTE: moving to the OTP root (docs/migration.md). The
+ * seal layer gives the steps: fk_seal_reseal moves one record,
+ * fk_pin_verifier_root tells which verifiers still need their PIN, and
+ * fk_seal_forget_device_root deletes the seed once the device (core/device.c)
+ * knows from every applet that nothing needs it any more. Only the applets
+ * know which ids hold sealed records, so the seal layer never scans the store.
+ *
  * IMPLEMENTATION NOTE: one static scratch buffer (s_scratch) holds a whole
  * sealed record for fk_seal_store, fk_seal_load and fk_seal_reseal, instead
  * of a large stack buffer. The core is single-threaded (hal.h), so these
@@ -365,6 +372,50 @@ out:
     return rc;
 }
 
+int fk_seal_record_root(const fk_store_t *store, uint16_t fid, fk_root_t *root)
+{
+    uint8_t hdr[REC_OFF_NONCE];
+    uint32_t size = 0;
+    int rc;
+
+    FK_ASSERT(store != NULL && root != NULL);
+    rc = fk_store_size(store, fid, &size);
+    if (rc == FK_STORE_ENOENT) return FK_SEAL_ENOENT;
+    if (rc != FK_STORE_OK) return FK_SEAL_ESTORE;
+    if (size < FK_SEAL_OVERHEAD || size > sizeof(s_scratch)) return FK_SEAL_EFORMAT;
+    if (fk_store_read(store, fid, 0, hdr, sizeof(hdr)) != FK_STORE_OK) return FK_SEAL_ESTORE;
+    if (hdr[REC_OFF_VERSION] != FK_SEAL_VERSION || !root_known(hdr[REC_OFF_ROOT]))
+        return FK_SEAL_EFORMAT;
+    *root = (fk_root_t)hdr[REC_OFF_ROOT];
+    return FK_SEAL_OK;
+}
+
+int fk_seal_device_root_present(const fk_store_t *store, bool *present)
+{
+    uint32_t size = 0;
+    int rc;
+
+    FK_ASSERT(store != NULL && present != NULL);
+    rc = fk_store_size(store, FK_ID_DEVICE_SEED, &size);
+    if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return FK_SEAL_ESTORE;
+    *present = rc == FK_STORE_OK;
+    return FK_SEAL_OK;
+}
+
+int fk_seal_forget_device_root(fk_store_t *store)
+{
+    fk_root_t root;
+    int rc;
+
+    FK_ASSERT(store != NULL);
+    rc = fk_seal_current_root(&root);
+    if (rc != FK_SEAL_OK) return rc;
+    /* Without the MKEK the seed is the only root: deleting it loses all. */
+    if (root != FK_ROOT_OTP) return FK_SEAL_ESTATE;
+    rc = fk_store_delete(store, FK_ID_DEVICE_SEED);
+    return rc == FK_STORE_OK || rc == FK_STORE_ENOENT ? FK_SEAL_OK : FK_SEAL_ESTORE;
+}
+
 int fk_seal_init(fk_store_t *store)
 {
     uint8_t seed[SEED_LEN];
@@ -451,4 +502,13 @@ int fk_pin_verifier_check(fk_store_t *store, uint16_t fid, const void *pin, size
         rc = FK_SEAL_EAUTH;
     fk_wipe(tag, sizeof(tag));
     return rc;
+}
+
+int fk_pin_verifier_root(const uint8_t verifier[FK_PIN_VERIFIER_LEN], fk_root_t *root)
+{
+    FK_ASSERT(verifier != NULL && root != NULL);
+    if (verifier[PIN_OFF_VERSION] != PIN_VERIFIER_VERSION || !root_known(verifier[PIN_OFF_ROOT]))
+        return FK_SEAL_EFORMAT;
+    *root = (fk_root_t)verifier[PIN_OFF_ROOT];
+    return FK_SEAL_OK;
 }

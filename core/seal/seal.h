@@ -53,6 +53,7 @@ enum {
     FK_SEAL_EOTP = -6,     /* the OTP could not be read */
     FK_SEAL_ENOENT = -7,   /* fk_seal_load: no record with that id */
     FK_SEAL_ECRYPTO = -8,  /* the crypto library failed (e.g. out of its memory pool) */
+    FK_SEAL_ESTATE = -9,   /* refused in this state (the device root is still current) */
 };
 
 /* Prepare sealing on this store: create the device-bound seed if missing.
@@ -85,6 +86,23 @@ int fk_seal_load(fk_store_t *store, uint16_t fid, void *pt, size_t pt_cap, size_
  * anything was written. */
 int fk_seal_reseal(fk_store_t *store, uint16_t fid, bool *resealed);
 
+/* The root stored record `fid` is sealed under, read from its header
+ * without opening it (no key derived, no OTP read). FK_SEAL_ENOENT when
+ * there is no such record, FK_SEAL_EFORMAT when it is not a sealed record
+ * of a version and root this firmware knows. */
+int fk_seal_record_root(const fk_store_t *store, uint16_t fid, fk_root_t *root);
+
+/* Whether the device seed (the device root's material) is still stored. */
+int fk_seal_device_root_present(const fk_store_t *store, bool *present);
+
+/* The last step of the migration (docs/migration.md): delete the device
+ * seed, one atomic store delete (the store destroys its bytes). Refused with
+ * FK_SEAL_ESTATE while the device root is current, FK_SEAL_EOTP when the
+ * MKEK rows cannot be read. FK_SEAL_OK once the seed is gone (also when it
+ * already was). Every record still sealed under the device root is lost for
+ * good: the caller must know that none is left. */
+int fk_seal_forget_device_root(fk_store_t *store);
+
 /* ---- PIN verifiers ------------------------------------------------------
  * A verifier is version(1) root(1) salt(16) tag(32): tag = HMAC-SHA256 under
  * a kbase-derived key of PBKDF2(pin, salt) with the file id bound in. The PIN
@@ -98,5 +116,10 @@ int fk_pin_verifier_make(fk_store_t *store, uint16_t fid, const void *pin, size_
  * when it does not. */
 int fk_pin_verifier_check(fk_store_t *store, uint16_t fid, const void *pin, size_t pin_len,
                           const uint8_t verifier[FK_PIN_VERIFIER_LEN]);
+
+/* The root a verifier was made under (FK_SEAL_EFORMAT for an unknown
+ * version or root byte). A verifier under another root than the current one
+ * can only be made again with the PIN (docs/migration.md). */
+int fk_pin_verifier_root(const uint8_t verifier[FK_PIN_VERIFIER_LEN], fk_root_t *root);
 
 #endif /* FUSEKEY_SEAL_H */

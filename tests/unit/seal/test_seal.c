@@ -457,6 +457,82 @@ static void test_mkek_provisioning(void **state)
     assert_int_equal(fk_seal_reseal(&g_store, 0x0777, &resealed), FK_SEAL_ENOENT);
 }
 
+/* The seal-level steps of the migration (docs/migration.md): a record's
+ * and a verifier's root read without opening them, and the deletion of the
+ * seed, refused while the device root is current. Afterwards device-root
+ * records and verifiers never open, and no new seed is made. */
+static void test_forget_device_root(void **state)
+{
+    static const char pin[] = "20481024";
+    uint8_t pt[128], dev_rec[128], seed[32], v_dev[FK_PIN_VERIFIER_LEN], v_otp[FK_PIN_VERIFIER_LEN];
+    size_t rec_len = 0, pt_len = 0;
+    uint32_t size = 0;
+    fk_root_t root;
+    bool present = false;
+    (void)state;
+
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    assert_int_equal(fk_seal_device_root_present(&g_store, &present), FK_SEAL_OK);
+    assert_true(present);
+    assert_int_equal(fk_store_read(&g_store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
+                     FK_STORE_OK);
+    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal(&g_store, FID_B, k_secret, 40, dev_rec, sizeof(dev_rec), &rec_len),
+                     FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v_dev), FK_SEAL_OK);
+
+    /* Roots read from headers; what is not a sealed record is said so. */
+    assert_int_equal(fk_seal_record_root(&g_store, FID_A, &root), FK_SEAL_OK);
+    assert_int_equal(root, FK_ROOT_DEVICE);
+    assert_int_equal(fk_seal_record_root(&g_store, 0x0777, &root), FK_SEAL_ENOENT);
+    assert_int_equal(fk_store_write(&g_store, 0x0778, "short", 5), FK_STORE_OK);
+    assert_int_equal(fk_seal_record_root(&g_store, 0x0778, &root), FK_SEAL_EFORMAT);
+    memset(pt, FK_ROOT_DEVICE, sizeof(pt));
+    pt[0] = FK_SEAL_VERSION + 1u;
+    assert_int_equal(fk_store_write(&g_store, 0x0779, pt, 64), FK_STORE_OK);
+    assert_int_equal(fk_seal_record_root(&g_store, 0x0779, &root), FK_SEAL_EFORMAT);
+    assert_int_equal(fk_pin_verifier_root(v_dev, &root), FK_SEAL_OK);
+    assert_int_equal(root, FK_ROOT_DEVICE);
+    memcpy(v_otp, v_dev, sizeof(v_otp));
+    v_otp[1] = 0x7F;
+    assert_int_equal(fk_pin_verifier_root(v_otp, &root), FK_SEAL_EFORMAT);
+
+    /* Without the MKEK the seed is the only root: refused, nothing changes. */
+    assert_int_equal(fk_seal_forget_device_root(&g_store), FK_SEAL_ESTATE);
+    assert_int_equal(fk_seal_device_root_present(&g_store, &present), FK_SEAL_OK);
+    assert_true(present);
+
+    provision_mkek(0x3C);
+    assert_int_equal(fk_seal_reseal(&g_store, FID_A, NULL), FK_SEAL_OK);
+    assert_int_equal(fk_seal_record_root(&g_store, FID_A, &root), FK_SEAL_OK);
+    assert_int_equal(root, FK_ROOT_OTP);
+    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v_otp), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_root(v_otp, &root), FK_SEAL_OK);
+    assert_int_equal(root, FK_ROOT_OTP);
+    /* Until the seed goes, the old root still opens. */
+    assert_int_equal(fk_unseal(&g_store, FID_B, dev_rec, rec_len, pt, sizeof(pt), &pt_len),
+                     FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v_dev), FK_SEAL_OK);
+
+    assert_int_equal(fk_seal_forget_device_root(&g_store), FK_SEAL_OK);
+    assert_int_equal(fk_seal_device_root_present(&g_store, &present), FK_SEAL_OK);
+    assert_false(present);
+    assert_int_equal(fk_seal_forget_device_root(&g_store), FK_SEAL_OK); /* idempotent */
+    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_memory_equal(pt, k_secret, sizeof(k_secret));
+    assert_int_equal(fk_unseal(&g_store, FID_B, dev_rec, rec_len, pt, sizeof(pt), &pt_len),
+                     FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v_dev), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v_otp), FK_SEAL_OK);
+    dev_close();
+    assert_false(flash_contains("d1", seed, sizeof(seed)));
+
+    /* A restart makes no new seed under the OTP root. */
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+}
+
 static void test_mkek_from_the_start(void **state)
 {
     char path[PATH_CAP];
@@ -746,6 +822,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_survives_remount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_record_guarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkek_provisioning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget_device_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkek_from_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_record_on_other_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otp_record_other_mkek, setup, teardown),

@@ -1,0 +1,1191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the migration from the device root to the OTP root
+ * (docs/migration.md): the real device (fk_device_init, the product
+ * registry, fk_device_transceive) over the host port's file-backed flash
+ * and OTP, driven by APDUs as a host would.
+ *
+ * A "device" is a pair of files (flash image, OTP image). Restarting it is
+ * closing both and running fk_device_init again on the same files, which is
+ * where the migration runs.
+ *
+ * Power cuts: the program is linked with --wrap for fk_hal_flash_program and
+ * fk_hal_flash_erase (see CMakeLists.txt). A cut at operation k leaves that
+ * operation not done at all, done as a prefix, or as a random subset of its
+ * bit changes (an erase: a stretch or a random mix of erased and old
+ * blocks), the same three outcomes as tests/support/sim_flash.c; every
+ * later program and erase then fails, as on a board without power. The host
+ * flash writes each operation through to its file, so the file then holds
+ * what the chip's flash would. A "glitch" fails one operation only and lets
+ * the next ones work (a flash error, not a power cut).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "crypto/pk.h"
+#include "cvc.h"
+#include "device.h"
+#include "hal.h"
+#include "host_port.h"
+#include "hsm_internal.h"
+#include "otp_map.h"
+#include "registry.h"
+#include "seal/seal.h"
+#include "sim_flash.h"
+#include "store/store.h"
+#include "tlv.h"
+#include "util.h"
+
+#define FLASH_SIZE (512u * 1024u)
+#define COUNTERS_SIZE (FK_COUNTERS_SECTORS * FK_HOST_SECTOR_SIZE)
+#define PATH_CAP 256u
+#define SEED_LEN 32u
+
+#define SW_OK 0x9000u
+#define SW_SECURITY 0x6982u
+#define SW_TRIES(n) ((uint16_t)(0x63C0u | (n)))
+
+#define REF_USER 0x81u
+#define REF_SO 0x88u
+#define USER_TRIES 3u
+#define SO_TRIES 15u
+#define OPT_RRC 0x0001u
+#define OPT_RRC_COUNTER_ONLY 0x0020u
+
+#define KEY_RSA 0x01u
+#define KEY_EC 0x02u
+#define KEY_SPARE 0x33u
+#define ALG_RSA_PKCS1_SHA256 0x33u
+#define ALG_ECDSA 0x70u
+#define INS_SIGN 0x68u
+#define INS_GENERATE 0x46u
+
+/* A sealed record (docs/sealing.md): version, root, 12-byte nonce, then
+ * the ciphertext; the scan looks for 32 bytes of it. */
+#define SEAL_OFF_ROOT 1u
+#define SEAL_HEADER_LEN 14u
+#define RECORD_PIECE_LEN 32u
+
+/* The PIN record's plaintext (docs/hsm-pin.md): the verifier at offset 3. */
+#define PINREC_LEN 129u
+#define PINREC_OFF_VERIFIER 3u
+
+static fk_device_t g_dev;
+static uint8_t g_out[65536 + 2];
+static size_t g_out_len;
+static char g_dir[64];
+static char g_flash[PATH_CAP];
+static char g_otp[PATH_CAP];
+
+static const uint8_t k_serial[8] = {0x5E, 0xA1, 0x0F, 0x7B, 0x22, 0x91, 0x3C, 0x04};
+static const char k_pin[] = "648219";
+static const char k_pin2[] = "771203";
+static const char k_pin_bad[] = "000000";
+static const uint8_t k_so[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x30};
+static const uint8_t k_so_bad[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x31};
+static const char k_message[] = "migrated message";
+
+/* id-TA-RSA-v1-5-SHA-256 and id-TA-ECDSA-SHA-256 */
+static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
+static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
+
+/* ---- Flash cuts and glitches (--wrap) --------------------------------------- */
+
+int __real_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
+int __real_fk_hal_flash_erase(uint32_t offset);
+int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
+int __wrap_fk_hal_flash_erase(uint32_t offset);
+
+typedef enum cut_mode {
+    CUT_WHOLE = 0, /* the operation does not happen */
+    CUT_PREFIX,    /* program: a prefix of its bytes; erase: a stretch of the sector */
+    CUT_SCATTER,   /* program: a random subset of its bit changes; erase: a mix of blocks */
+    CUT_MODES,
+} cut_mode_t;
+
+static unsigned long g_ops;    /* flash operations tried since the last arm */
+static long g_cut_at = -1;     /* operation that loses the power; -1 none */
+static long g_glitch_at = -1;  /* operation that fails alone; -1 none */
+static cut_mode_t g_cut_mode;
+static bool g_dead;            /* the power is gone: every operation fails */
+static uint64_t g_rng;
+
+static void arm(long cut_at, cut_mode_t mode, long glitch_at)
+{
+    g_ops = 0;
+    g_cut_at = cut_at;
+    g_cut_mode = mode;
+    g_glitch_at = glitch_at;
+    g_dead = false;
+    g_rng = 0x6D69677261746531ull ^ ((uint64_t)cut_at << 8) ^ (uint64_t)mode;
+}
+
+static void disarm(void) { arm(-1, CUT_WHOLE, -1); }
+
+/* Program the bytes of src over [off, off+len) of the flash, page by page
+ * (after an erase: restores what a partial erase left). */
+static void program_span(uint32_t off, const uint8_t *src, size_t len)
+{
+    while (len > 0) {
+        size_t n = FK_HOST_PAGE_SIZE - off % FK_HOST_PAGE_SIZE;
+        if (n > len) n = len;
+        assert_int_equal(__real_fk_hal_flash_program(off, src, n), FK_HAL_OK);
+        off += (uint32_t)n;
+        src += n;
+        len -= n;
+    }
+}
+
+static void cut_program(uint32_t offset, const uint8_t *data, size_t len)
+{
+    uint8_t v[FK_HOST_PAGE_SIZE];
+
+    assert_true(len <= sizeof(v));
+    if (g_cut_mode == CUT_PREFIX) {
+        size_t n = sim_rng_below(&g_rng, (uint32_t)len);
+        if (n > 0) assert_int_equal(__real_fk_hal_flash_program(offset, data, n), FK_HAL_OK);
+    } else if (g_cut_mode == CUT_SCATTER) {
+        assert_int_equal(fk_hal_flash_read(offset, v, len), FK_HAL_OK);
+        for (size_t i = 0; i < len; i++) {
+            const uint8_t clears = (uint8_t)(v[i] & ~data[i]);
+            v[i] = (uint8_t)(v[i] & ~(clears & (uint8_t)sim_rng_next(&g_rng)));
+        }
+        assert_int_equal(__real_fk_hal_flash_program(offset, v, len), FK_HAL_OK);
+    }
+}
+
+static void cut_erase(uint32_t offset)
+{
+    static uint8_t old[FK_HOST_SECTOR_SIZE];
+    const size_t block = 8;
+
+    if (g_cut_mode == CUT_WHOLE) return;
+    assert_int_equal(fk_hal_flash_read(offset, old, sizeof(old)), FK_HAL_OK);
+    assert_int_equal(__real_fk_hal_flash_erase(offset), FK_HAL_OK);
+    if (g_cut_mode == CUT_PREFIX) {
+        /* Only [a, b) got erased. */
+        uint32_t a = sim_rng_below(&g_rng, FK_HOST_SECTOR_SIZE);
+        uint32_t b = a + sim_rng_below(&g_rng, FK_HOST_SECTOR_SIZE - a + 1u);
+        program_span(offset, old, a);
+        program_span(offset + b, old + b, FK_HOST_SECTOR_SIZE - b);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(old); i += block) {
+        uint8_t v[8];
+        switch (sim_rng_below(&g_rng, 3)) {
+        case 0: /* kept */
+            program_span(offset + (uint32_t)i, old + i, block);
+            break;
+        case 1: /* erased */
+            break;
+        default: /* partly erased: some bits back to 1 */
+            for (size_t j = 0; j < block; j++) v[j] = (uint8_t)(old[i + j] | sim_rng_next(&g_rng));
+            program_span(offset + (uint32_t)i, v, block);
+            break;
+        }
+    }
+}
+
+/* Decide the fate of the next operation: true when it runs normally. */
+static bool op_runs(void)
+{
+    const long idx = (long)g_ops++;
+    if (g_dead) return false;
+    if (idx == g_glitch_at) return false;
+    return idx != g_cut_at;
+}
+
+int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
+{
+    const bool was_dead = g_dead;
+    if (op_runs()) return __real_fk_hal_flash_program(offset, data, len);
+    if (!was_dead && (long)g_ops - 1 == g_cut_at) {
+        cut_program(offset, data, len);
+        g_dead = true;
+    }
+    return FK_HAL_EIO;
+}
+
+int __wrap_fk_hal_flash_erase(uint32_t offset)
+{
+    const bool was_dead = g_dead;
+    if (op_runs()) return __real_fk_hal_flash_erase(offset);
+    if (!was_dead && (long)g_ops - 1 == g_cut_at) {
+        cut_erase(offset);
+        g_dead = true;
+    }
+    return FK_HAL_EIO;
+}
+
+/* ---- The device ------------------------------------------------------------ */
+
+static void set_paths(const char *dir, const char *otp_name)
+{
+    snprintf(g_flash, sizeof(g_flash), "%s/flash.bin", dir);
+    snprintf(g_otp, sizeof(g_otp), "%s/%s", dir, otp_name);
+}
+
+/* Open the files and run fk_device_init (the migration), without asserting. */
+static int dev_boot(void)
+{
+    assert_int_equal(fk_host_flash_open(g_flash, FLASH_SIZE), 0);
+    fk_host_set_serial(k_serial);
+    assert_int_equal(fk_host_otp_open(g_otp), 0);
+    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
+    return fk_device_init(&g_dev, fk_registry, fk_registry_len);
+}
+
+static void dev_start(void)
+{
+    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    fk_device_power_on(&g_dev);
+}
+
+static void dev_stop(void)
+{
+    fk_device_power_off(&g_dev);
+    fk_host_flash_close();
+    fk_host_otp_close();
+}
+
+static void dev_restart(void)
+{
+    disarm();
+    dev_stop();
+    dev_start();
+}
+
+static fk_applet_ctx_t ctx_of(void)
+{
+    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL, NULL, NULL};
+    return ctx;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(g_dir, "/tmp/fk-migrate-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) return -1;
+    set_paths(g_dir, "otp.bin");
+    disarm();
+    dev_start();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[sizeof(g_dir) + 16];
+    (void)state;
+    disarm();
+    dev_stop();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    FILE *out = fopen(to, "wb");
+    uint8_t buf[8192];
+    size_t n;
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* Save / restore the stopped device's two files under a name. */
+static void snapshot(const char *name, bool restore)
+{
+    char fsnap[PATH_CAP + 16], osnap[PATH_CAP + 16];
+    snprintf(fsnap, sizeof(fsnap), "%s.%s", g_flash, name);
+    snprintf(osnap, sizeof(osnap), "%s.%s", g_otp, name);
+    copy_file(restore ? fsnap : g_flash, restore ? g_flash : fsnap);
+    copy_file(restore ? osnap : g_otp, restore ? g_otp : osnap);
+}
+
+/* The whole flash image file (FLASH_SIZE bytes, static). */
+static const uint8_t *flash_image(const char *path)
+{
+    static uint8_t img[FLASH_SIZE];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(img, 1, sizeof(img), f), sizeof(img));
+    fclose(f);
+    return img;
+}
+
+static bool image_contains(const char *path, const void *needle, size_t len)
+{
+    return memmem(flash_image(path), FLASH_SIZE, needle, len) != NULL;
+}
+
+/* ---- The OTP master key -------------------------------------------------------- */
+
+/* Burn a random, non-zero MKEK through the ECC view, as `otp burn` does. */
+static void burn_mkek(void)
+{
+    uint16_t rows[FK_OTP_KEY_ROWS];
+    uint16_t any = 0;
+    do {
+        assert_int_equal(fk_hal_random(rows, sizeof(rows)), FK_HAL_OK);
+        any = 0;
+        for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) any |= rows[i];
+    } while (any == 0);
+    assert_int_equal(fk_hal_otp_write_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_OK);
+}
+
+/* ---- APDUs ------------------------------------------------------------------ */
+
+/* Send an APDU copied into an exact-size heap buffer; return the SW. */
+static uint16_t xfer(const uint8_t *apdu, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, apdu, len);
+    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
+    free(copy);
+    assert_true(g_out_len >= 2);
+    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+}
+
+/* Extended case 4 (case 2/3 forms with n == 0 / no Le are not needed). */
+static uint16_t xfer_ext(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const void *data,
+                         size_t n)
+{
+    const size_t len = 4 + 3 + n + 2;
+    uint8_t *a = malloc(len);
+    uint16_t sw;
+    assert_non_null(a);
+    a[0] = cla, a[1] = ins, a[2] = p1, a[3] = p2, a[4] = 0;
+    a[5] = (uint8_t)(n >> 8), a[6] = (uint8_t)n;
+    memcpy(a + 7, data, n);
+    a[7 + n] = 0, a[8 + n] = 0;
+    sw = xfer(a, len);
+    free(a);
+    return sw;
+}
+
+/* Short case 3 (or case 1 without data). */
+static uint16_t send3(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const void *data,
+                      size_t nc)
+{
+    uint8_t a[5 + 255];
+    assert_true(nc <= 255);
+    a[0] = cla, a[1] = ins, a[2] = p1, a[3] = p2;
+    if (nc == 0) return xfer(a, 4);
+    a[4] = (uint8_t)nc;
+    memcpy(a + 5, data, nc);
+    return xfer(a, 5 + nc);
+}
+
+static uint16_t verify(uint8_t ref, const void *pin, size_t len)
+{
+    return send3(0x00, 0x20, 0x00, ref, pin, len);
+}
+
+static uint16_t verify_user(const char *pin) { return verify(REF_USER, pin, strlen(pin)); }
+static uint16_t verify_so(const uint8_t so[8]) { return verify(REF_SO, so, 8); }
+
+/* INITIALIZE: options, user PIN k_pin, SO-PIN k_so (82 must be the current
+ * SO-PIN when re-initializing), 3 tries. */
+static uint16_t initialize(uint16_t options)
+{
+    uint8_t d[64];
+    size_t n = 0;
+    d[n++] = 0x80, d[n++] = 2, d[n++] = (uint8_t)(options >> 8), d[n++] = (uint8_t)options;
+    d[n++] = 0x81, d[n++] = sizeof(k_pin) - 1;
+    memcpy(d + n, k_pin, sizeof(k_pin) - 1), n += sizeof(k_pin) - 1;
+    d[n++] = 0x82, d[n++] = sizeof(k_so);
+    memcpy(d + n, k_so, sizeof(k_so)), n += sizeof(k_so);
+    d[n++] = 0x91, d[n++] = 1, d[n++] = USER_TRIES;
+    return send3(0x80, 0x50, 0x00, 0x00, d, n);
+}
+
+/* GENERATE ASYMMETRIC KEY PAIR templates like OpenSC's. */
+static size_t rsa_template(uint8_t *t, size_t cap)
+{
+    fk_rbuf_t r = {t, 0, cap};
+    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
+    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
+    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
+    assert_true(fk_tlv_put(&r, 0x06, k_oid_rsa, sizeof(k_oid_rsa)));
+    assert_true(fk_tlv_put(&r, 0x82, "\x01\x00\x01", 3));
+    assert_true(fk_tlv_put_uint(&r, 0x02, 1024, 2));
+    assert_true(fk_tlv_end(&r, m));
+    assert_true(fk_tlv_put(&r, 0x5F20, "UTMIGRATE01", 11));
+    return r.len;
+}
+
+static size_t ec_template(uint8_t *t, size_t cap)
+{
+    const fk_curve_info_t *ci = fk_curve_info(FK_CURVE_SECP256R1);
+    fk_rbuf_t r = {t, 0, cap};
+    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
+    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
+    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
+    assert_true(fk_tlv_put(&r, 0x06, k_oid_ec, sizeof(k_oid_ec)));
+    assert_true(fk_tlv_put(&r, 0x81, ci->p, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x82, ci->a, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x83, ci->b, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x84, ci->g, ci->g_len));
+    assert_true(fk_tlv_put(&r, 0x85, ci->n, ci->order_len));
+    assert_true(fk_tlv_put(&r, 0x87, "\x01", 1));
+    assert_true(fk_tlv_end(&r, m));
+    assert_true(fk_tlv_put(&r, 0x5F20, "UTMIGRATE02", 11));
+    return r.len;
+}
+
+/* The public key of key `id`, from the request the card stored in CE<id>
+ * (buf holds the request; pub points into it). */
+static void key_public(uint8_t id, uint8_t *buf, size_t cap, fk_pk_public_t *pub)
+{
+    fk_cvc_request_t rq;
+    fk_cvc_alg_t alg;
+    uint32_t size;
+    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, id), &size),
+                     FK_STORE_OK);
+    assert_true(size <= cap);
+    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
+                     FK_STORE_OK);
+    assert_int_equal(fk_cvc_parse_request(buf, size, &rq), 0);
+    assert_int_equal(fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, pub, &alg), 0);
+}
+
+/* COMPUTE SIGNATURE with key `id` (user PIN verified): the answer's SW; on
+ * 9000 the signature is checked against the key's public key. */
+static uint16_t sign_and_check(uint8_t id)
+{
+    static uint8_t req[2048];
+    uint8_t digest[FK_SHA256_LEN];
+    fk_pk_public_t pub;
+    uint16_t sw;
+
+    fk_sha256(k_message, sizeof(k_message) - 1, digest);
+    if (id == KEY_RSA)
+        sw = xfer_ext(0x80, INS_SIGN, id, ALG_RSA_PKCS1_SHA256, k_message, sizeof(k_message) - 1);
+    else
+        sw = xfer_ext(0x80, INS_SIGN, id, ALG_ECDSA, digest, sizeof(digest));
+    if (sw != SW_OK) return sw;
+    key_public(id, req, sizeof(req), &pub);
+    if (id == KEY_RSA)
+        assert_int_equal(fk_pk_rsa_verify_pkcs1(&pub, FK_HASH_SHA256, digest, sizeof(digest),
+                                                g_out, g_out_len - 2),
+                         0);
+    else
+        assert_int_equal(
+            fk_pk_ecdsa_verify(&pub, digest, sizeof(digest), FK_SIG_DER, g_out, g_out_len - 2), 0);
+    return sw;
+}
+
+/* ---- What the store holds ------------------------------------------------------ */
+
+static uint8_t tries_left(uint16_t ctr_id)
+{
+    uint8_t b[2];
+    assert_int_equal(fk_store_read(&g_dev.counters, ctr_id, 0, b, sizeof(b)), FK_STORE_OK);
+    return b[1];
+}
+
+static fk_root_t record_root(uint16_t fid)
+{
+    fk_root_t root = 0;
+    assert_int_equal(fk_seal_record_root(&g_dev.store, fid, &root), FK_SEAL_OK);
+    return root;
+}
+
+/* The root of the verifier inside PIN record rec_id (opened with fk_seal_load). */
+static fk_root_t verifier_root(uint16_t rec_id)
+{
+    uint8_t rec[PINREC_LEN];
+    size_t n = 0;
+    fk_root_t root = 0;
+    assert_int_equal(fk_seal_load(&g_dev.store, rec_id, rec, sizeof(rec), &n), FK_SEAL_OK);
+    assert_int_equal(n, PINREC_LEN);
+    assert_int_equal(fk_pin_verifier_root(rec + PINREC_OFF_VERIFIER, &root), FK_SEAL_OK);
+    fk_wipe(rec, sizeof(rec));
+    return root;
+}
+
+static bool seed_present(void)
+{
+    bool present = false;
+    assert_int_equal(fk_seal_device_root_present(&g_dev.store, &present), FK_SEAL_OK);
+    return present;
+}
+
+static void expect_state(fk_migration_state_t state, unsigned pending, unsigned failed)
+{
+    fk_migration_status_t st;
+    fk_device_migration_state(&g_dev, &st);
+    assert_int_equal(st.state, state);
+    assert_int_equal(st.pending, pending);
+    assert_int_equal(st.failed, failed);
+}
+
+/* The sealed records of this test's device. */
+static const uint16_t k_sealed[] = {
+    HSM_ID_USER_PIN,
+    HSM_ID_SO_PIN,
+    HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID),
+    HSM_FID(HSM_PREFIX_KEY, KEY_RSA),
+    HSM_FID(HSM_PREFIX_KEY, KEY_EC),
+};
+
+static void expect_records_under(fk_root_t root, bool with_rsa)
+{
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
+        if (!with_rsa && k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
+        assert_int_equal(record_root(k_sealed[i]), root);
+    }
+}
+
+/* ---- Secrets a flash dump must not show ------------------------------------------ */
+
+#define NEEDLES_MAX 24u
+#define NEEDLE_MAX 160u
+
+typedef struct needle {
+    const char *what;
+    size_t len;
+    uint8_t bytes[NEEDLE_MAX];
+} needle_t;
+
+static needle_t g_needles[NEEDLES_MAX];
+static size_t g_n_needles;
+
+static void needle_add(const char *what, const void *p, size_t len)
+{
+    assert_true(g_n_needles < NEEDLES_MAX);
+    assert_true(len > 0 && len <= NEEDLE_MAX);
+    g_needles[g_n_needles].what = what;
+    g_needles[g_n_needles].len = len;
+    memcpy(g_needles[g_n_needles].bytes, p, len);
+    g_n_needles++;
+}
+
+static const needle_t *needle_find(const char *what)
+{
+    for (size_t i = 0; i < g_n_needles; i++) {
+        if (strcmp(g_needles[i].what, what) == 0) return &g_needles[i];
+    }
+    fail_msg("no needle %s", what);
+    return NULL;
+}
+
+/* None of the needles is in the flash image at path. */
+static void expect_no_needle(const char *path)
+{
+    for (size_t i = 0; i < g_n_needles; i++) {
+        if (image_contains(path, g_needles[i].bytes, g_needles[i].len))
+            fail_msg("%s found in the flash image", g_needles[i].what);
+    }
+}
+
+/* Collect the secrets of the running device: the PINs, the MK and every
+ * private key (user PIN verified), the device key, and (while it is under
+ * the device root) the seed and a piece of each sealed record. */
+static void collect_needles(bool device_root)
+{
+    fk_applet_ctx_t ctx = ctx_of();
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    size_t len = 0;
+    fk_pk_key_t key;
+
+    g_n_needles = 0;
+    needle_add("user PIN", k_pin, sizeof(k_pin) - 1);
+    needle_add("SO-PIN", k_so, sizeof(k_so));
+    assert_true(hsm_state()->mk_loaded);
+    needle_add("master key", hsm_state()->mk, HSM_MK_LEN);
+
+    assert_int_equal(hsm_key_read(&ctx, KEY_RSA, blob, sizeof(blob), &len), SW_OK);
+    assert_int_equal(fk_pk_parse(blob, len, &key), 0);
+    needle_add("RSA d", key.d.p, key.d.len);
+    needle_add("RSA p", key.p.p, key.p.len);
+    needle_add("RSA q", key.q.p, key.q.len);
+    assert_int_equal(hsm_key_read(&ctx, KEY_EC, blob, sizeof(blob), &len), SW_OK);
+    assert_int_equal(fk_pk_parse(blob, len, &key), 0);
+    needle_add("EC scalar", key.d.p, key.d.len);
+    assert_int_equal(fk_seal_load(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob,
+                                  sizeof(blob), &len),
+                     FK_SEAL_OK);
+    assert_int_equal(fk_pk_parse(blob, len, &key), 0);
+    needle_add("device key scalar", key.d.p, key.d.len);
+    fk_wipe(blob, sizeof(blob));
+
+    if (device_root) {
+        uint8_t seed[SEED_LEN];
+        uint8_t rec[SEAL_HEADER_LEN + RECORD_PIECE_LEN];
+        assert_int_equal(fk_store_read(&g_dev.store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
+                         FK_STORE_OK);
+        needle_add("device seed", seed, sizeof(seed));
+        /* A piece of the ciphertext of each device-root record: superseded
+         * versions must be destroyed. */
+        for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
+            assert_int_equal(fk_store_read(&g_dev.store, k_sealed[i], 0, rec, sizeof(rec)),
+                             FK_STORE_OK);
+            assert_int_equal(rec[SEAL_OFF_ROOT], FK_ROOT_DEVICE);
+            needle_add("a device-root record", rec + SEAL_HEADER_LEN, RECORD_PIECE_LEN);
+        }
+    }
+}
+
+/* ---- Provisioning ---------------------------------------------------------------- */
+
+/* INITIALIZE, VERIFY, generate the keys (RSA-1024 optional, P-256) and sign
+ * with them, all under the device root. */
+static void provision(uint16_t options, bool with_rsa)
+{
+    uint8_t t[1024];
+    size_t n;
+
+    expect_state(FK_MIGRATION_NONE, 0, 0);
+    assert_int_equal(initialize(options), SW_OK);
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    if (with_rsa) {
+        n = rsa_template(t, sizeof(t));
+        assert_int_equal(xfer_ext(0x00, INS_GENERATE, KEY_RSA, 0x00, t, n), SW_OK);
+        assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
+    }
+    n = ec_template(t, sizeof(t));
+    assert_int_equal(xfer_ext(0x00, INS_GENERATE, KEY_EC, 0x00, t, n), SW_OK);
+    assert_int_equal(sign_and_check(KEY_EC), SW_OK);
+    expect_records_under(FK_ROOT_DEVICE, with_rsa);
+    assert_true(seed_present());
+}
+
+/* Burn the MKEK and restart: the start-up migration runs. Both verifiers
+ * wait for their PINs. */
+static void burn_and_restart(bool with_rsa)
+{
+    burn_mkek();
+    dev_restart();
+    expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
+    expect_records_under(FK_ROOT_OTP, with_rsa);
+    assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
+    assert_int_equal(verifier_root(HSM_ID_SO_PIN), FK_ROOT_DEVICE);
+    assert_true(seed_present());
+}
+
+/* Everything still works, and the migration completes: the user PIN opens
+ * the keys and they sign, the SO-PIN verifies, the seed is gone. */
+static void expect_all_works_and_completes(bool with_rsa)
+{
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    if (with_rsa) assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
+    assert_int_equal(sign_and_check(KEY_EC), SW_OK);
+    assert_int_equal(verify_so(k_so), SW_OK);
+    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    expect_records_under(FK_ROOT_OTP, with_rsa);
+    assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_OTP);
+    assert_int_equal(verifier_root(HSM_ID_SO_PIN), FK_ROOT_OTP);
+}
+
+/* ---- (a) the migration, step by step ---------------------------------------------- */
+
+static void test_migration(void **state)
+{
+    uint8_t before[PINREC_LEN + FK_SEAL_OVERHEAD], after[sizeof(before)];
+    const needle_t *seed;
+    (void)state;
+
+    provision(OPT_RRC, true);
+    collect_needles(true);
+    seed = needle_find("device seed");
+    /* The scan works: the seed and the records are there while the device
+     * root is in use. */
+    for (size_t i = 0; i < g_n_needles; i++) {
+        if (strcmp(g_needles[i].what, "a device-root record") == 0)
+            assert_true(image_contains(g_flash, g_needles[i].bytes, g_needles[i].len));
+    }
+    assert_true(image_contains(g_flash, seed->bytes, seed->len));
+
+    /* A restart without an MKEK moves nothing and writes nothing. */
+    dev_stop();
+    arm(-1, CUT_WHOLE, -1);
+    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    assert_int_equal(g_ops, 0);
+    fk_device_power_on(&g_dev);
+    expect_state(FK_MIGRATION_NONE, 0, 0);
+    expect_records_under(FK_ROOT_DEVICE, true);
+
+    burn_and_restart(true);
+    /* Every old device-root record is destroyed, the seed still there. */
+    for (size_t i = 0; i < g_n_needles; i++) {
+        if (strcmp(g_needles[i].what, "a device-root record") == 0)
+            assert_false(image_contains(g_flash, g_needles[i].bytes, g_needles[i].len));
+    }
+    assert_true(image_contains(g_flash, seed->bytes, seed->len));
+    /* A second start has nothing left to re-seal: it writes nothing. */
+    dev_stop();
+    arm(-1, CUT_WHOLE, -1);
+    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    assert_int_equal(g_ops, 0);
+    fk_device_power_on(&g_dev);
+    expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
+
+    /* Keys need the PIN, as before. */
+    assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
+    /* A wrong PIN costs a try and moves nothing. */
+    assert_int_equal(verify_user(k_pin_bad), SW_TRIES(USER_TRIES - 1));
+    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES - 1);
+    assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
+    expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
+    /* The right one verifies, restores the tries, and moves its verifier. */
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_OTP);
+    expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    assert_true(seed_present());
+    assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
+    assert_int_equal(sign_and_check(KEY_EC), SW_OK);
+
+    /* After a restart the moved verifier still takes the PIN, and a wrong
+     * PIN still costs a try. */
+    dev_restart();
+    expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    assert_int_equal(verify_user(k_pin_bad), SW_TRIES(USER_TRIES - 1));
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
+
+    /* The SO-PIN: a wrong one costs a try, the right one moves the last
+     * verifier, and the seed goes at once. */
+    assert_int_equal(verify_so(k_so_bad), SW_TRIES(SO_TRIES - 1));
+    assert_true(seed_present());
+    assert_int_equal(verify_so(k_so), SW_OK);
+    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    assert_false(image_contains(g_flash, seed->bytes, seed->len));
+
+    /* A verified PIN under the OTP root is not written again. */
+    assert_int_equal(fk_store_read(&g_dev.store, HSM_ID_SO_PIN, 0, before, sizeof(before)),
+                     FK_STORE_OK);
+    assert_int_equal(verify_so(k_so), SW_OK);
+    assert_int_equal(fk_store_read(&g_dev.store, HSM_ID_SO_PIN, 0, after, sizeof(after)),
+                     FK_STORE_OK);
+    assert_memory_equal(before, after, sizeof(before));
+
+    /* Restarts keep it done: no new seed is made on an OTP-root device. */
+    dev_restart();
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    expect_all_works_and_completes(true);
+    assert_int_equal(fk_seal_forget_device_root(&g_dev.store), FK_SEAL_OK);
+
+    dev_stop();
+    expect_no_needle(g_flash);
+    dev_start();
+}
+
+/* The other successful PIN checks move verifiers too: CHANGE REFERENCE
+ * DATA (user), RESET RETRY COUNTER with the SO-PIN alone (SO). */
+static void test_change_and_unblock_migrate(void **state)
+{
+    (void)state;
+    provision(OPT_RRC | OPT_RRC_COUNTER_ONLY, false);
+    burn_and_restart(false);
+
+    /* CHANGE: a new record, its verifier under the OTP root. */
+    uint8_t d[32];
+    memcpy(d, k_pin, sizeof(k_pin) - 1);
+    memcpy(d + sizeof(k_pin) - 1, k_pin2, sizeof(k_pin2) - 1);
+    assert_int_equal(send3(0x00, 0x24, 0x00, REF_USER, d, sizeof(k_pin) + sizeof(k_pin2) - 2),
+                     SW_OK);
+    assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_OTP);
+    expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    assert_true(seed_present());
+
+    /* RESET RETRY COUNTER P1 01: the SO-PIN proven, its verifier moved. */
+    assert_int_equal(send3(0x00, 0x2C, 0x01, REF_USER, k_so, sizeof(k_so)), SW_OK);
+    assert_int_equal(verifier_root(HSM_ID_SO_PIN), FK_ROOT_OTP);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+
+    /* The MK survived both: the new PIN opens the key. */
+    dev_restart();
+    assert_int_equal(verify_user(k_pin2), SW_OK);
+    assert_int_equal(sign_and_check(KEY_EC), SW_OK);
+    assert_int_equal(verify_so(k_so), SW_OK);
+}
+
+/* RESET RETRY COUNTER with SO-PIN and new user PIN moves both at once;
+ * re-INITIALIZE (SO-PIN proven) makes both records anew. */
+static void test_unblock_and_reinitialize_migrate(void **state)
+{
+    uint8_t d[32];
+    (void)state;
+    provision(OPT_RRC, false);
+    burn_and_restart(false);
+    snapshot("burned", false);
+
+    memcpy(d, k_so, sizeof(k_so));
+    memcpy(d + sizeof(k_so), k_pin2, sizeof(k_pin2) - 1);
+    assert_int_equal(send3(0x00, 0x2C, 0x00, REF_USER, d, sizeof(k_so) + sizeof(k_pin2) - 1),
+                     SW_OK);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    assert_int_equal(verify_user(k_pin2), SW_OK);
+    assert_int_equal(sign_and_check(KEY_EC), SW_OK);
+
+    dev_stop();
+    snapshot("burned", true);
+    dev_start();
+    expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
+    assert_int_equal(initialize(OPT_RRC), SW_OK);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_OTP);
+    assert_int_equal(verifier_root(HSM_ID_SO_PIN), FK_ROOT_OTP);
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    /* The device key outlives re-initialization, under the OTP root. */
+    assert_int_equal(record_root(HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID)), FK_ROOT_OTP);
+}
+
+/* ---- (b) power cuts --------------------------------------------------------------- */
+
+/* Run `action` once without cuts from snapshot `snap` and count its flash
+ * operations; then for each of them and each cut mode: restore the
+ * snapshot, cut the power there during `action`, restart without cuts and
+ * run `check`. */
+static void cut_everywhere(const char *snap, bool started, void (*action)(void),
+                           void (*check)(void))
+{
+    unsigned long total;
+
+    dev_stop();
+    snapshot(snap, true);
+    if (started) dev_start();
+    arm(-1, CUT_WHOLE, -1);
+    action();
+    total = g_ops;
+    assert_true(total > 0);
+    print_message("cutting %s at each of %lu flash operations, %d ways\n", snap, total,
+                  (int)CUT_MODES);
+    for (unsigned long k = 0; k < total; k++) {
+        for (int mode = 0; mode < CUT_MODES; mode++) {
+            disarm();
+            dev_stop();
+            snapshot(snap, true);
+            if (started) dev_start();
+            arm((long)k, (cut_mode_t)mode, -1);
+            action();
+            assert_true(g_dead);
+            dev_restart();
+            check();
+        }
+    }
+}
+
+static void action_boot(void) { (void)dev_boot(); }
+
+/* After a cut anywhere in the start-up migration, the next start finishes
+ * it: every record under the OTP root, both verifiers waiting, the tries
+ * untouched; then everything works and the migration completes. */
+static void check_boot(void)
+{
+    expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
+    expect_records_under(FK_ROOT_OTP, true);
+    assert_true(seed_present());
+    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    expect_all_works_and_completes(true);
+}
+
+static void test_powercut_startup(void **state)
+{
+    (void)state;
+    provision(OPT_RRC, true);
+    burn_mkek();
+    dev_stop();
+    snapshot("burned", false);
+    dev_start();
+    cut_everywhere("burned", false, action_boot, check_boot);
+}
+
+static void action_verify_user(void) { (void)verify_user(k_pin); }
+static void action_verify_so(void) { (void)verify_so(k_so); }
+
+/* After a cut in a VERIFY that moves the user verifier: the try is spent
+ * only if the cut came before the tries were restored, and never once the
+ * verifier moved. */
+static void check_verify_user(void)
+{
+    const uint8_t left = tries_left(HSM_CTR_USER_PIN);
+    const fk_root_t vroot = verifier_root(HSM_ID_USER_PIN);
+
+    assert_true(left == USER_TRIES || left == USER_TRIES - 1);
+    if (vroot == FK_ROOT_OTP) {
+        assert_int_equal(left, USER_TRIES);
+        expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    } else {
+        expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
+    }
+    assert_true(seed_present());
+    expect_all_works_and_completes(true);
+}
+
+/* The same for the SO verifier, the last one: once it moved, the seed is
+ * gone (by the VERIFY itself, or at the next start if the cut hit the
+ * deletion). */
+static void check_verify_so(void)
+{
+    const uint8_t left = tries_left(HSM_CTR_SO_PIN);
+    const fk_root_t vroot = verifier_root(HSM_ID_SO_PIN);
+
+    assert_true(left == SO_TRIES || left == SO_TRIES - 1);
+    if (vroot == FK_ROOT_OTP) {
+        assert_int_equal(left, SO_TRIES);
+        expect_state(FK_MIGRATION_DONE, 0, 0);
+        assert_false(seed_present());
+    } else {
+        expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+        assert_true(seed_present());
+    }
+    expect_all_works_and_completes(true);
+}
+
+static void test_powercut_lazy_verify(void **state)
+{
+    (void)state;
+    provision(OPT_RRC, true);
+    burn_and_restart(true);
+    dev_stop();
+    snapshot("both", false);
+    dev_start();
+    cut_everywhere("both", true, action_verify_user, check_verify_user);
+
+    /* From a device whose user verifier moved: the SO one, and with it the
+     * deletion of the seed. */
+    disarm();
+    dev_stop();
+    snapshot("both", true);
+    dev_start();
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    dev_stop();
+    snapshot("so", false);
+    dev_start();
+    cut_everywhere("so", true, action_verify_so, check_verify_so);
+}
+
+/* A flash error (not a power cut) in the start-up migration does not stop
+ * the device: it starts, works with what it has, and the next start
+ * finishes the job. */
+static void test_flash_error_during_migration(void **state)
+{
+    unsigned long total;
+    fk_migration_status_t st;
+    (void)state;
+
+    provision(OPT_RRC, false);
+    burn_mkek();
+    dev_stop();
+    snapshot("burned", false);
+    arm(-1, CUT_WHOLE, -1);
+    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    total = g_ops;
+    assert_true(total > 0);
+    for (unsigned long k = 0; k < total; k++) {
+        disarm();
+        dev_stop();
+        snapshot("burned", true);
+        arm(-1, CUT_WHOLE, (long)k);
+        assert_int_equal(dev_boot(), FK_DEVICE_OK);
+        fk_device_power_on(&g_dev);
+        fk_device_migration_state(&g_dev, &st);
+        assert_int_equal(st.state, FK_MIGRATION_IN_PROGRESS);
+        assert_true(st.failed > 0);
+        assert_true(seed_present());
+        assert_int_equal(verify_user(k_pin), SW_OK);
+        assert_int_equal(sign_and_check(KEY_EC), SW_OK);
+        dev_restart();
+        expect_records_under(FK_ROOT_OTP, false);
+        fk_device_migration_state(&g_dev, &st);
+        assert_int_equal(st.state, FK_MIGRATION_IN_PROGRESS);
+        assert_int_equal(st.failed, 0);
+    }
+}
+
+/* ---- (c) a flash copy on another chip ----------------------------------------------- */
+
+/* The copied flash on a chip whose OTP is blank or holds another MKEK:
+ * the device starts but nothing opens, and no answer tells a right PIN from
+ * a wrong one. */
+static void check_copy_opens_nothing(fk_migration_state_t expected)
+{
+    static const uint16_t k_records[] = {HSM_ID_USER_PIN, HSM_ID_SO_PIN,
+                                         HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID),
+                                         HSM_FID(HSM_PREFIX_KEY, KEY_RSA),
+                                         HSM_FID(HSM_PREFIX_KEY, KEY_EC)};
+    static uint8_t buf[FK_SEAL_MAX_PLAINTEXT];
+    uint16_t right, wrong;
+    size_t n;
+
+    dev_start();
+    expect_state(expected, 0, 0);
+    right = verify_user(k_pin);
+    wrong = verify_user(k_pin_bad);
+    assert_int_not_equal(right, SW_OK);
+    assert_int_equal(right, wrong);
+    assert_int_equal(g_out_len, 2);
+    right = verify_so(k_so);
+    wrong = verify_so(k_so_bad);
+    assert_int_not_equal(right, SW_OK);
+    assert_int_equal(right, wrong);
+    assert_false(hsm_state()->mk_loaded);
+    assert_int_equal(sign_and_check(KEY_RSA), SW_SECURITY);
+    assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_records); i++) {
+        assert_int_equal(record_root(k_records[i]), FK_ROOT_OTP);
+        assert_int_equal(fk_seal_load(&g_dev.store, k_records[i], buf, sizeof(buf), &n),
+                         FK_SEAL_EAUTH);
+    }
+    dev_stop();
+}
+
+static void test_flash_copy_opens_nothing(void **state)
+{
+    char dir2[sizeof(g_dir) + 8];
+    char copy[PATH_CAP], original[PATH_CAP];
+    (void)state;
+
+    provision(OPT_RRC, true);
+    collect_needles(true);
+    burn_and_restart(true);
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    assert_int_equal(verify_so(k_so), SW_OK);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    dev_stop();
+
+    /* The original: no secret in the clear, no trace of the device root,
+     * and the scan does find what is stored in the clear. */
+    expect_no_needle(g_flash);
+    assert_true(image_contains(g_flash, "FKDICA00001", 11));
+
+    snprintf(dir2, sizeof(dir2), "%s/copy", g_dir);
+    assert_int_equal(mkdir(dir2, 0700), 0);
+    snprintf(copy, sizeof(copy), "%s/flash.bin", dir2);
+    snprintf(original, sizeof(original), "%s", g_flash);
+
+    /* A blank OTP: the device root is current again, a new seed is made. */
+    copy_file(original, copy);
+    set_paths(dir2, "otp-blank.bin");
+    check_copy_opens_nothing(FK_MIGRATION_NONE);
+    expect_no_needle(copy);
+
+    /* Another chip's MKEK. */
+    copy_file(original, copy);
+    set_paths(dir2, "otp-other.bin");
+    assert_int_equal(fk_host_otp_open(g_otp), 0);
+    burn_mkek();
+    fk_host_otp_close();
+    check_copy_opens_nothing(FK_MIGRATION_DONE);
+    expect_no_needle(copy);
+
+    /* The original still works on its own chip. */
+    set_paths(g_dir, "otp.bin");
+    dev_start();
+    expect_all_works_and_completes(true);
+}
+
+/* ---- (d) an MKEK that cannot be read ------------------------------------------------- */
+
+/* Set two bits of an MKEK row that are clear: an uncorrectable row. */
+static void damage_mkek_row(unsigned i)
+{
+    uint32_t raw = 0, add = 0;
+    unsigned set = 0;
+    uint16_t rows[FK_OTP_KEY_ROWS];
+
+    assert_int_equal(fk_hal_otp_read_raw((uint16_t)(FK_OTP_ROW_MKEK + i), &raw, 1), FK_HAL_OK);
+    for (unsigned b = 0; b < 22 && set < 2; b++) {
+        if (!(raw & (1u << b))) {
+            add |= 1u << b;
+            set++;
+        }
+    }
+    assert_int_equal(set, 2);
+    /* The whole new value, as the bootrom's write wants it. */
+    add |= raw;
+    assert_int_equal(fk_hal_otp_write_raw((uint16_t)(FK_OTP_ROW_MKEK + i), &add, 1), FK_HAL_OK);
+    assert_int_equal(fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_EIO);
+}
+
+static void test_unreadable_mkek(void **state)
+{
+    static uint8_t image[FLASH_SIZE];
+    static uint8_t buf[FK_SEAL_MAX_PLAINTEXT];
+    fk_applet_ctx_t ctx;
+    fk_root_t root;
+    unsigned pending = 0;
+    size_t n;
+    (void)state;
+
+    provision(OPT_RRC, false);
+    burn_and_restart(false);
+    damage_mkek_row(5);
+    dev_stop();
+    memcpy(image, flash_image(g_flash), sizeof(image));
+
+    /* The device does not start on the device root instead. */
+    assert_int_equal(dev_boot(), FK_DEVICE_ESEAL);
+    /* What the firmware would meet on its store: errors, never a fallback. */
+    assert_int_equal(fk_store_mount(&g_dev.store, COUNTERS_SIZE, FLASH_SIZE - COUNTERS_SIZE),
+                     FK_STORE_OK);
+    assert_int_equal(fk_store_mount(&g_dev.counters, 0, COUNTERS_SIZE), FK_STORE_OK);
+    assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
+        if (k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
+        assert_int_equal(record_root(k_sealed[i]), FK_ROOT_OTP);
+        assert_int_equal(fk_seal_load(&g_dev.store, k_sealed[i], buf, sizeof(buf), &n),
+                         FK_SEAL_EOTP);
+        assert_int_equal(fk_seal_reseal(&g_dev.store, k_sealed[i], NULL), FK_SEAL_EOTP);
+    }
+    assert_int_equal(fk_seal_store(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
+                     FK_SEAL_EOTP);
+    assert_int_equal(fk_seal_forget_device_root(&g_dev.store), FK_SEAL_EOTP);
+    ctx = ctx_of();
+    assert_int_not_equal(hsm_migrate(&ctx, &pending), SW_OK);
+    assert_int_equal(pending, 0);
+    assert_true(seed_present());
+    fk_host_flash_close();
+    fk_host_otp_close();
+    /* Nothing was written: no record sealed under the device root, no seed. */
+    assert_memory_equal(flash_image(g_flash), image, sizeof(image));
+
+    /* Give the test's teardown a running device on a fresh pair. */
+    set_paths(g_dir, "otp-fresh.bin");
+    assert_int_equal(unlink(g_flash), 0);
+    dev_start();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_and_unblock_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unblock_and_reinitialize_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flash_copy_opens_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_mkek, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flash_error_during_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_powercut_startup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_powercut_lazy_verify, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
