@@ -2,23 +2,20 @@
 /*
  * rescue.c - the rescue applet. Its SELECT answer tells host tools what
  * they are talking to: platform, product, firmware version, chip serial.
+ * This file holds the dispatch and the commands that need no module of
+ * their own: board configuration, flash figures, reboot. The command set and
+ * every status word are in docs/rescue.md.
  */
 #include "rescue.h"
 
-#include <string.h>
-
 #include "hal.h"
+#include "rescue_internal.h"
+#include "rtc.h"
 #include "store/store.h"
 #include "util.h"
 #include "version.h"
 
 const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN] = {0xA0, 0x58, 0x3F, 0xC1, 0x9B, 0x7E, 0x4F, 0x21};
-
-/* Instructions (CLA 80) and their P1 values */
-#define RESCUE_INS_WRITE 0x1Cu
-#define RESCUE_INS_READ 0x1Eu
-#define RESCUE_CONFIG_PHY 0x01u
-#define RESCUE_INFO_FLASH 0x02u
 
 #define SERIAL_LEN 8u
 /* platform(1) product(1) major(1) minor(1) serial(8) */
@@ -57,7 +54,6 @@ static fk_sw_t rescue_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, f
 #define PHY_PRODUCT_MAX 32u /* bytes including the terminating NUL */
 #define PHY_RECORD_MAX 128u
 
-
 static const struct {
     uint8_t tag;
     uint8_t len; /* exact length; 0 = the NUL-terminated product string */
@@ -67,6 +63,7 @@ static const struct {
     {PHY_LED_DRIVER, 1},
 };
 
+/* One item: a known tag with its exact length (or a valid product string). */
 static bool phy_item_ok(uint8_t tag, const uint8_t *v, size_t len)
 {
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_phy_items); i++) {
@@ -99,10 +96,9 @@ static bool phy_valid(const uint8_t *p, size_t len)
 }
 
 /* 80 1C 01 00: store the board configuration (user presence required). */
-static fk_sw_t cmd_write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+static fk_sw_t write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd)
 {
-    (void)resp;
-    if (cmd->p1 != RESCUE_CONFIG_PHY || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
+    if (cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc > PHY_RECORD_MAX) return FK_SW_WRONG_LENGTH;
     if (!phy_valid(cmd->data, cmd->nc)) return FK_SW_WRONG_DATA;
     fk_sw_t sw = fk_applet_presence(ctx);
@@ -112,52 +108,99 @@ static fk_sw_t cmd_write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd
     return FK_SW_OK;
 }
 
-static void put_u32(fk_rbuf_t *r, uint32_t v)
+/* 80 1C P1 P2: write the board configuration or set the clock. */
+static fk_sw_t cmd_write(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    uint8_t *p = fk_rbuf_reserve(r, 4);
-    FK_ASSERT(p != NULL);
-    fk_put_be32(p, v);
-}
-
-/* 80 1E P1 00: read the board configuration or the flash figures. */
-static fk_sw_t cmd_read_info(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
-{
-    if (cmd->p2 != 0 || cmd->nc != 0) return cmd->p2 != 0 ? FK_SW_INCORRECT_P1P2 : FK_SW_WRONG_LENGTH;
-    if (cmd->p1 == RESCUE_CONFIG_PHY) {
-        uint32_t size;
-        int rc = fk_store_size(ctx->store, FK_ID_PHY_CONFIG, &size);
-        if (rc == FK_STORE_ENOENT) return FK_SW_OK;
-        if (rc != FK_STORE_OK || size > PHY_RECORD_MAX) return FK_SW_MEMORY_FAILURE;
-        uint8_t *p = fk_rbuf_reserve(resp, size);
-        if (p == NULL) return FK_SW_UNKNOWN;
-        if (fk_store_read(ctx->store, FK_ID_PHY_CONFIG, 0, p, size) != FK_STORE_OK)
-            return FK_SW_MEMORY_FAILURE;
-        return FK_SW_OK;
-    }
-    if (cmd->p1 == RESCUE_INFO_FLASH) {
-        fk_store_stats_t a, b;
-        fk_store_stats(ctx->store, &a);
-        fk_store_stats(ctx->counters, &b);
-        fk_flash_geometry_t geo;
-        fk_hal_flash_geometry(&geo);
-        put_u32(resp, a.free + b.free);
-        put_u32(resp, a.used + b.used);
-        put_u32(resp, a.total + b.total);
-        put_u32(resp, a.files + b.files);
-        put_u32(resp, geo.size);
-        return FK_SW_OK;
-    }
+    (void)resp;
+    if (cmd->p1 == FK_RESCUE_CONFIG_PHY) return write_config(ctx, cmd);
+    if (cmd->p1 == FK_RESCUE_CONFIG_RTC) return rescue_rtc_set(cmd);
     return FK_SW_INCORRECT_P1P2;
 }
 
+/* 80 1E 01 00: the board configuration (empty when none was written). */
+static fk_sw_t read_config(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
+{
+    uint32_t size;
+    int rc = fk_store_size(ctx->store, FK_ID_PHY_CONFIG, &size);
+    if (rc == FK_STORE_ENOENT) return FK_SW_OK;
+    if (rc != FK_STORE_OK || size > PHY_RECORD_MAX) return FK_SW_MEMORY_FAILURE;
+    uint8_t *p = fk_rbuf_reserve(resp, size);
+    if (p == NULL) return FK_SW_UNKNOWN;
+    if (fk_store_read(ctx->store, FK_ID_PHY_CONFIG, 0, p, size) != FK_STORE_OK)
+        return FK_SW_MEMORY_FAILURE;
+    return FK_SW_OK;
+}
+
+/* 80 1E 02 00: free, used, total bytes and live files over both store
+ * partitions, then the size of the data region (5 x u32 big-endian). */
+static fk_sw_t read_flash_info(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
+{
+    fk_store_stats_t a, b;
+    fk_flash_geometry_t geo;
+    fk_store_stats(ctx->store, &a);
+    fk_store_stats(ctx->counters, &b);
+    fk_hal_flash_geometry(&geo);
+    const uint32_t fields[] = {a.free + b.free, a.used + b.used, a.total + b.total,
+                               a.files + b.files, geo.size};
+    _Static_assert(sizeof(fields) == FK_RESCUE_FLASH_INFO_LEN, "5 x u32");
+    uint8_t *p = fk_rbuf_reserve(resp, FK_RESCUE_FLASH_INFO_LEN);
+    if (p == NULL) return FK_SW_UNKNOWN;
+    for (size_t i = 0; i < FK_ARRAY_SIZE(fields); i++)
+        fk_put_be32(p + sizeof(uint32_t) * i, fields[i]);
+    return FK_SW_OK;
+}
+
+/* 80 1E P1 P2: read the board configuration, the flash figures, the
+ * secure-boot or anti-rollback status, or the clock. */
+static fk_sw_t cmd_read(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    if (cmd->p1 == FK_RESCUE_INFO_RTC) return rescue_rtc_get(cmd, resp);
+    const bool known = cmd->p1 == FK_RESCUE_CONFIG_PHY || cmd->p1 == FK_RESCUE_INFO_FLASH ||
+                       cmd->p1 == FK_RESCUE_INFO_BOOT || cmd->p1 == FK_RESCUE_INFO_ROLLBACK;
+    if (!known || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
+    if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
+    switch (cmd->p1) {
+    case FK_RESCUE_CONFIG_PHY: return read_config(ctx, resp);
+    case FK_RESCUE_INFO_FLASH: return read_flash_info(ctx, resp);
+    case FK_RESCUE_INFO_BOOT: return rescue_boot_status(resp);
+    default: return rescue_rollback_status(resp);
+    }
+}
+
+/* 80 1F P1 00: reboot (P1 00) or reboot into BOOTSEL after user presence
+ * (P1 01). The answer is 9000; the port carries the reboot out after the
+ * response has left (docs/rescue.md). The clock is volatile and is
+ * forgotten, as a real reboot forgets it. */
+static fk_sw_t cmd_reboot(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    (void)resp;
+    if (cmd->p2 != 0 ||
+        (cmd->p1 != FK_RESCUE_REBOOT_NORMAL && cmd->p1 != FK_RESCUE_REBOOT_BOOTSEL))
+        return FK_SW_INCORRECT_P1P2;
+    if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
+    fk_reboot_mode_t mode = FK_REBOOT_NORMAL;
+    if (cmd->p1 == FK_RESCUE_REBOOT_BOOTSEL) {
+        fk_sw_t sw = fk_applet_presence(ctx);
+        if (sw != FK_SW_OK) return sw;
+        mode = FK_REBOOT_BOOTLOADER;
+    }
+    fk_rtc_clear();
+    fk_hal_reboot(mode);
+    return FK_SW_OK;
+}
+
+/* 1D (enable secure boot) is deliberately absent: 6D00 (docs/rescue.md). */
 static const fk_command_t k_commands[] = {
-    {RESCUE_INS_WRITE, cmd_write_config},
-    {RESCUE_INS_READ, cmd_read_info},
+    {FK_RESCUE_INS_DEVKEY, rescue_cmd_devkey},
+    {FK_RESCUE_INS_OTP, rescue_cmd_otp_write},
+    {FK_RESCUE_INS_WRITE, cmd_write},
+    {FK_RESCUE_INS_READ, cmd_read},
+    {FK_RESCUE_INS_REBOOT, cmd_reboot},
 };
 
 static fk_sw_t rescue_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    if (cmd->cla != FK_CLA_PROPRIETARY) return FK_SW_CLA_NOT_SUPPORTED;
+    if (cmd->cla != FK_RESCUE_CLA) return FK_SW_CLA_NOT_SUPPORTED;
     return fk_dispatch(k_commands, FK_ARRAY_SIZE(k_commands), ctx, cmd, resp);
 }
 
@@ -169,4 +212,5 @@ const fk_applet_t fk_rescue_applet = {
     .process = rescue_process,
     .deselect = NULL,
     .power_off = NULL,
+    .migrate = rescue_migrate,
 };

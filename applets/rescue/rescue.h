@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rescue.h - the rescue applet: device identity and maintenance commands
- * that work whatever state the HSM applet is in.
+ * that work whatever state the HSM applet is in (docs/rescue.md).
+ *
+ * The command bytes are public so that host tools build the same APDUs.
  */
 #ifndef FUSEKEY_RESCUE_H
 #define FUSEKEY_RESCUE_H
@@ -12,11 +14,53 @@
 #define FK_RESCUE_AID_LEN 8u
 extern const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN];
 
-/* Store id of the board configuration record (main partition). */
-#define FK_ID_PHY_CONFIG 0x0010u
+/* Store ids (main partition, docs/store.md). */
+#define FK_ID_PHY_CONFIG 0x0010u   /* board configuration record (PHY items) */
+#define FK_ID_RESCUE_DEVKEY 0x0011u /* sealed device key while the OTP has none */
 
 /* Product byte of the SELECT answer. */
 #define FK_RESCUE_PRODUCT_HSM 1u
+
+/* ---- Commands (CLA 80) --------------------------------------------------- */
+#define FK_RESCUE_CLA 0x80u
+
+#define FK_RESCUE_INS_DEVKEY 0x10u
+#define FK_RESCUE_DEVKEY_SIGN 0x01u   /* P1: sign a 32-byte hash -> r || s */
+#define FK_RESCUE_DEVKEY_PUBLIC 0x02u /* P1: the public key 04 || X || Y */
+#define FK_RESCUE_DEVKEY_CHAIN 0x03u  /* P1: certificate chain write (refused, 6A86) */
+#define FK_RESCUE_HASH_LEN 32u
+#define FK_RESCUE_SIG_LEN 64u
+#define FK_RESCUE_PUBKEY_LEN 65u
+
+#define FK_RESCUE_INS_OTP 0x1Bu
+#define FK_RESCUE_OTP_LOCK58 0x58u   /* P1: lock OTP page 58 (PAGE58_LOCK1 = 0x3C3C3C) */
+#define FK_RESCUE_OTP_ROLLBACK 0x48u /* P1: set ROLLBACK_REQUIRED in BOOT_FLAGS0 */
+/* The exact command data each of them requires (no terminator). */
+#define FK_RESCUE_MAGIC_LEN 6u
+#define FK_RESCUE_MAGIC_LOCK58 "LOCK58"
+#define FK_RESCUE_MAGIC_ROLLBACK "ROLLBK"
+
+#define FK_RESCUE_INS_WRITE 0x1Cu
+#define FK_RESCUE_INS_SECURE_BOOT 0x1Du /* not implemented: 6D00 (docs/rescue.md) */
+#define FK_RESCUE_INS_READ 0x1Eu
+#define FK_RESCUE_CONFIG_PHY 0x01u     /* 1C / 1E P1: board configuration */
+#define FK_RESCUE_CONFIG_RTC 0x02u     /* 1C P1: set the clock */
+#define FK_RESCUE_INFO_FLASH 0x02u     /* 1E P1: flash figures, 5 x u32 */
+#define FK_RESCUE_INFO_BOOT 0x03u      /* 1E P1: secure-boot status, 3 bytes */
+#define FK_RESCUE_INFO_RTC 0x04u       /* 1E P1: read the clock */
+#define FK_RESCUE_INFO_ROLLBACK 0x06u  /* 1E P1: anti-rollback status, 3 bytes */
+#define FK_RESCUE_RTC_CIVIL 0x01u      /* P2 of 1C 02 / 1E 04: year(2) mon day wday h m s */
+#define FK_RESCUE_RTC_EPOCH 0x02u      /* P2 of 1C 02 / 1E 04: u32 Unix time */
+#define FK_RESCUE_RTC_CIVIL_LEN 8u
+#define FK_RESCUE_RTC_EPOCH_LEN 4u
+#define FK_RESCUE_FLASH_INFO_LEN 20u
+#define FK_RESCUE_BOOT_INFO_LEN 3u
+#define FK_RESCUE_ROLLBACK_INFO_LEN 3u
+#define FK_RESCUE_NO_BOOT_KEY 0xFFu    /* boot-key byte of 1E 03 when no slot is valid */
+
+#define FK_RESCUE_INS_REBOOT 0x1Fu
+#define FK_RESCUE_REBOOT_NORMAL 0x00u   /* P1 */
+#define FK_RESCUE_REBOOT_BOOTSEL 0x01u  /* P1 (user presence) */
 
 extern const fk_applet_t fk_rescue_applet;
 

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rescue_devkey.c - the device key (secp256k1): sign a hash after user
+ * presence, give the public key, and move to the OTP key at migration.
+ *
+ * Two forms (docs/rescue.md):
+ *   OTP    the 32-byte scalar in the DEVK rows (FK_OTP_ROW_DEVK, 16 ECC
+ *          rows, big-endian bytes, byte 2i in bits 7:0 of row i), burnt by
+ *          `fusekey otp burn`. It wins as soon as any DEVK row is non-zero.
+ *   flash  while the DEVK rows are blank: a key generated on first need and
+ *          kept sealed in store record FK_ID_RESCUE_DEVKEY as
+ *          version(1) = 1 || scalar(32).
+ * A DEVK that cannot be read, does not decode or is not a valid scalar is an
+ * error (6400), never a reason to fall back to the flash key. Every key is
+ * opened for one operation and wiped before the handler returns.
+ */
+#include <string.h>
+
+#include "crypto/pk.h"
+#include "hal.h"
+#include "otp_map.h"
+#include "rescue.h"
+#include "rescue_internal.h"
+#include "seal/seal.h"
+#include "util.h"
+
+#define DEVKEY_CURVE FK_CURVE_SECP256K1
+#define DEVKEY_LEN 32u
+#define DEVKEY_RECORD_VERSION 1u
+#define DEVKEY_REC_OFF_VERSION 0u
+#define DEVKEY_REC_OFF_SCALAR 1u
+#define DEVKEY_RECORD_LEN (DEVKEY_REC_OFF_SCALAR + DEVKEY_LEN)
+/* A secp256k1 key blob: header(4), scalar(2 + 32), point(2 + 65). */
+#define DEVKEY_BLOB_MAX 128u
+
+_Static_assert(2u * FK_OTP_KEY_ROWS == DEVKEY_LEN, "the DEVK is 16 ECC rows of 16 bits");
+_Static_assert(FK_RESCUE_SIG_LEN == 2u * DEVKEY_LEN, "r || s");
+_Static_assert(FK_RESCUE_PUBKEY_LEN == 1u + 2u * DEVKEY_LEN, "04 || X || Y");
+
+/* Whether any DEVK row holds a bit (raw view, so that a row destroyed to
+ * all ones, which the ECC view reads as zero, still counts). -1 when the
+ * rows cannot be read. */
+static int otp_devk_present(bool *present)
+{
+    uint32_t raw[FK_OTP_KEY_ROWS] = {0};
+    uint32_t any = 0;
+    const int rc = fk_hal_otp_read_raw(FK_OTP_ROW_DEVK, raw, FK_OTP_KEY_ROWS);
+    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) any |= raw[i];
+    fk_wipe(raw, sizeof(raw));
+    if (rc != FK_HAL_OK) return -1;
+    *present = any != 0;
+    return 0;
+}
+
+/* The DEVK scalar through the ECC view; false (d wiped) on a read error or
+ * an uncorrectable row. */
+static bool otp_devk_read(uint8_t d[DEVKEY_LEN])
+{
+    uint16_t rows[FK_OTP_KEY_ROWS] = {0};
+    const bool ok = fk_hal_otp_read_ecc(FK_OTP_ROW_DEVK, rows, FK_OTP_KEY_ROWS) == FK_HAL_OK;
+    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) {
+        d[2 * i] = (uint8_t)rows[i];
+        d[2 * i + 1] = (uint8_t)(rows[i] >> 8);
+    }
+    fk_wipe(rows, sizeof(rows));
+    if (!ok) fk_wipe(d, DEVKEY_LEN);
+    return ok;
+}
+
+/* A new secp256k1 scalar, sealed into the store; d wiped on failure. */
+static fk_sw_t flash_devk_create(fk_store_t *store, uint8_t d[DEVKEY_LEN])
+{
+    uint8_t blob[DEVKEY_BLOB_MAX];
+    uint8_t rec[DEVKEY_RECORD_LEN];
+    size_t len = 0;
+    fk_pk_key_t key;
+    fk_sw_t sw = FK_SW_EXEC_ERROR;
+
+    if (fk_pk_ec_generate(DEVKEY_CURVE, blob, sizeof(blob), &len) == FK_CRYPTO_OK &&
+        fk_pk_parse(blob, len, &key) == FK_CRYPTO_OK && key.d.len == DEVKEY_LEN) {
+        rec[DEVKEY_REC_OFF_VERSION] = DEVKEY_RECORD_VERSION;
+        memcpy(rec + DEVKEY_REC_OFF_SCALAR, key.d.p, DEVKEY_LEN);
+        const int rc = fk_seal_store(store, FK_ID_RESCUE_DEVKEY, rec, sizeof(rec));
+        if (rc == FK_SEAL_OK) {
+            memcpy(d, rec + DEVKEY_REC_OFF_SCALAR, DEVKEY_LEN);
+            sw = FK_SW_OK;
+        } else if (rc == FK_SEAL_ESTORE) {
+            sw = FK_SW_MEMORY_FAILURE;
+        }
+    }
+    fk_wipe(blob, sizeof(blob));
+    fk_wipe(rec, sizeof(rec));
+    fk_wipe(&key, sizeof(key));
+    if (sw != FK_SW_OK) fk_wipe(d, DEVKEY_LEN);
+    return sw;
+}
+
+/* The flash key's scalar, created when there is none yet. */
+static fk_sw_t flash_devk_read(fk_store_t *store, uint8_t d[DEVKEY_LEN])
+{
+    uint8_t rec[DEVKEY_RECORD_LEN];
+    size_t len = 0;
+    const int rc = fk_seal_load(store, FK_ID_RESCUE_DEVKEY, rec, sizeof(rec), &len);
+    fk_sw_t sw = FK_SW_EXEC_ERROR;
+
+    if (rc == FK_SEAL_ENOENT) return flash_devk_create(store, d);
+    if (rc == FK_SEAL_OK && len == DEVKEY_RECORD_LEN &&
+        rec[DEVKEY_REC_OFF_VERSION] == DEVKEY_RECORD_VERSION) {
+        memcpy(d, rec + DEVKEY_REC_OFF_SCALAR, DEVKEY_LEN);
+        sw = FK_SW_OK;
+    }
+    fk_wipe(rec, sizeof(rec));
+    return sw;
+}
+
+/* Open the device key (OTP form when provisioned, else the flash form,
+ * created on first need) into blob and parse it into *key. On failure blob
+ * is wiped and the status is 6400 (6581 when the store cannot be written). */
+static fk_sw_t devkey_open(const fk_applet_ctx_t *ctx, uint8_t blob[DEVKEY_BLOB_MAX],
+                           fk_pk_key_t *key)
+{
+    uint8_t d[DEVKEY_LEN];
+    bool in_otp = false;
+    size_t len = 0;
+    fk_sw_t sw;
+
+    if (otp_devk_present(&in_otp) != 0) return FK_SW_EXEC_ERROR;
+    if (in_otp)
+        sw = otp_devk_read(d) ? FK_SW_OK : FK_SW_EXEC_ERROR;
+    else
+        sw = flash_devk_read(ctx->store, d);
+    /* The import refuses 0 and scalars >= n. */
+    if (sw == FK_SW_OK && (fk_pk_ec_import(DEVKEY_CURVE, d, sizeof(d), blob, DEVKEY_BLOB_MAX,
+                                           &len) != FK_CRYPTO_OK ||
+                           fk_pk_parse(blob, len, key) != FK_CRYPTO_OK))
+        sw = FK_SW_EXEC_ERROR;
+    fk_wipe(d, sizeof(d));
+    if (sw != FK_SW_OK) {
+        fk_wipe(blob, DEVKEY_BLOB_MAX);
+        memset(key, 0, sizeof(*key));
+    }
+    return sw;
+}
+
+/* 80 10 01 00 <hash(32)>: user presence, then r || s over the hash. */
+static fk_sw_t devkey_sign(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    uint8_t blob[DEVKEY_BLOB_MAX];
+    fk_pk_key_t key;
+
+    if (cmd->nc != FK_RESCUE_HASH_LEN) return FK_SW_WRONG_LENGTH;
+    /* Presence first: a declined request must not create the flash key. */
+    fk_sw_t sw = fk_applet_presence(ctx);
+    if (sw != FK_SW_OK) return sw;
+    sw = devkey_open(ctx, blob, &key);
+    if (sw != FK_SW_OK) return sw;
+    uint8_t *sig = fk_rbuf_reserve(resp, FK_RESCUE_SIG_LEN);
+    size_t n = 0;
+    if (sig == NULL) {
+        sw = FK_SW_UNKNOWN;
+    } else if (fk_pk_ecdsa_sign(&key, cmd->data, cmd->nc, FK_SIG_PLAIN, sig, FK_RESCUE_SIG_LEN,
+                                &n) != FK_CRYPTO_OK ||
+               n != FK_RESCUE_SIG_LEN) {
+        sw = FK_SW_EXEC_ERROR;
+    }
+    fk_wipe(blob, sizeof(blob));
+    fk_wipe(&key, sizeof(key));
+    return sw;
+}
+
+/* 80 10 02 00: the public key 04 || X || Y. */
+static fk_sw_t devkey_public(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    uint8_t blob[DEVKEY_BLOB_MAX];
+    fk_pk_key_t key;
+
+    if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
+    fk_sw_t sw = devkey_open(ctx, blob, &key);
+    if (sw != FK_SW_OK) return sw;
+    if (key.pub.len != FK_RESCUE_PUBKEY_LEN)
+        sw = FK_SW_EXEC_ERROR;
+    else if (!fk_rbuf_put(resp, key.pub.p, key.pub.len))
+        sw = FK_SW_UNKNOWN;
+    fk_wipe(blob, sizeof(blob));
+    fk_wipe(&key, sizeof(key));
+    return sw;
+}
+
+fk_sw_t rescue_cmd_devkey(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    if (cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
+    switch (cmd->p1) {
+    case FK_RESCUE_DEVKEY_SIGN:
+        return devkey_sign(ctx, cmd, resp);
+    case FK_RESCUE_DEVKEY_PUBLIC:
+        return devkey_public(ctx, cmd, resp);
+    default:
+        /* FK_RESCUE_DEVKEY_CHAIN included: 2F02 certifies the HSM applet's
+         * own device key, not this one (docs/rescue.md). */
+        return FK_SW_INCORRECT_P1P2;
+    }
+}
+
+fk_sw_t rescue_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
+{
+    bool in_otp = false;
+    int rc;
+
+    (void)pending; /* nothing here waits for a PIN */
+    if (otp_devk_present(&in_otp) != 0) return FK_SW_EXEC_ERROR;
+    if (in_otp) {
+        /* The OTP key is the device key now: the flash one is obsolete. */
+        rc = fk_store_delete(ctx->store, FK_ID_RESCUE_DEVKEY);
+        return rc == FK_STORE_OK || rc == FK_STORE_ENOENT ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
+    }
+    rc = fk_seal_reseal(ctx->store, FK_ID_RESCUE_DEVKEY, NULL);
+    if (rc == FK_SEAL_OK || rc == FK_SEAL_ENOENT) return FK_SW_OK;
+    return rc == FK_SEAL_ESTORE ? FK_SW_MEMORY_FAILURE : FK_SW_EXEC_ERROR;
+}
