@@ -562,3 +562,53 @@ def main(description):
     finally:
         close_all_rigs()
     sys.exit(0 if ok else 1)
+
+
+# ---- The fusekey tool (test_fusekey.py, test_production.py) ---------------------------
+
+TOOL_TIMEOUT = 300  # seconds per tool run (ASan builds, RSA key generation in OpenSC)
+
+
+def tool_path(sim):
+    """The fusekey tool of the build that made sim (BUILD/ports/host/fusekey-sim ->
+    BUILD/tools/fusekey/fusekey); FK_TOOL in the environment overrides it."""
+    path = os.environ.get("FK_TOOL")
+    if not path:
+        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(sim))))
+        path = os.path.join(build, "tools", "fusekey", "fusekey")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("fusekey tool not executable: %s (build the target fusekey)" % path)
+    return path
+
+
+class ToolRun:
+    """One finished run of the tool: rc, out, err (text)."""
+
+    def __init__(self, args, proc):
+        self.args = args
+        self.rc = proc.returncode
+        self.out = proc.stdout.decode(errors="replace")
+        self.err = proc.stderr.decode(errors="replace")
+
+    def __str__(self):
+        return "fusekey %s -> %d\n--- stdout:\n%s--- stderr:\n%s" % (
+            " ".join(self.args), self.rc, self.out, self.err)
+
+
+def run_tool(tool, args, stdin=b"", timeout=TOOL_TIMEOUT):
+    """Run the fusekey tool with args and stdin (bytes or str); returns a ToolRun.
+    Raises AssertionError when the tool's own sanitizers reported anything."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    proc = subprocess.run([tool] + list(args), input=stdin, capture_output=True,
+                          timeout=timeout)
+    run = ToolRun(list(args), proc)
+    if any(m in run.err for m in SANITIZER_MARKERS):
+        raise AssertionError("sanitizer report from the fusekey tool:\n%s" % run)
+    return run
+
+
+def restart_sim(rig):
+    """Start fusekey-sim again on the rig's images and wait until its card answers."""
+    rig.start_sim()
+    rig.wait_card().close()
