@@ -156,8 +156,11 @@ typedef enum fk_reboot_mode {
     FK_REBOOT_BOOTLOADER, /* the RP2350's BOOTSEL USB mode */
 } fk_reboot_mode_t;
 
-/* **Required.** Reboot the device. On hardware it does not return; a host
- * port may return after arranging a restart of the virtual device. */
+/* **Required.** Reboot the device once the response of the command being
+ * processed has reached the host. It returns: the applet finishes its
+ * command (the rescue applet answers 9000), the transport sends the
+ * response, then the port resets the chip (hardware) or restarts the
+ * virtual device (host port; BOOTSEL mode stops it). */
 void fk_hal_reboot(fk_reboot_mode_t mode);
 
 /* **Required.** A broken internal invariant (FK_ASSERT in util.h): record
