@@ -27,6 +27,7 @@
 #define KEY_BLOB_CAP 512u
 #define PASSWORD_CAP 256u
 #define JSON_CAP 1024u
+#define PATH_CAP 4096u /* an output path + ".otp.json" */
 #define DESCRIBE_CAP 1024u
 #define FP_HEX (2u * 32u + 1u)
 
@@ -247,16 +248,28 @@ int fk_cmd_seal(fk_run_t *r)
     }
     if (write_file(r, out_path, out, out_len) != FK_TOOL_EXIT_OK) goto done;
     print_seal(r, &info, out_path, uf2 ? "UF2" : "BIN");
-    if (r->otp_json != NULL) {
+    if (r->sign_key != NULL) {
+        /* A signed image always comes with the fingerprint file to fuse:
+         * --otp-json names it, else it is OUT.otp.json. */
         char json[JSON_CAP];
+        char default_path[PATH_CAP];
+        const char *json_path = r->otp_json;
         size_t json_len = 0;
+        if (json_path == NULL) {
+            const int n = snprintf(default_path, sizeof default_path, "%s.otp.json", out_path);
+            if (n < 0 || (size_t)n >= sizeof default_path) {
+                fk_complain(r, "output name too long for its fingerprint file: %s", out_path);
+                goto done;
+            }
+            json_path = default_path;
+        }
         if (fk_image_seal_otp_json(info.fingerprint, json, sizeof json, &json_len) != FK_BOOT_OK ||
-            write_file(r, r->otp_json, json, json_len) != FK_TOOL_EXIT_OK) {
+            write_file(r, json_path, json, json_len) != FK_TOOL_EXIT_OK) {
             goto done;
         }
         fk_say(r, "  boot-key fingerprint file %s: fuse it with `fusekey secure-boot load-key %s` "
                   "(never load it verbatim with picotool: it also enables secure boot)",
-               r->otp_json, r->otp_json);
+               json_path, json_path);
     }
     fk_say(r, "check it: `fusekey image verify %s [--otp FILE]`", out_path);
     result = FK_TOOL_EXIT_OK;

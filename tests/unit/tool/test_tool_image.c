@@ -136,6 +136,14 @@ static void test_seal_and_verify_blank(void **state)
     assert_int_equal(RUN(h, "fusekey-test\n", "seal", "--sign", f.key_enc, f.app, out2),
                      FK_TOOL_EXIT_OK);
     assert_out_has(h, fp_hex);
+    /* Without --otp-json the fingerprint file is OUT.otp.json, with the same key. */
+    jf = fopen(in_dir(&f, "signed2.bin.otp.json"), "r");
+    assert_non_null(jf);
+    const size_t n2 = fread(text, 1, sizeof text, jf);
+    fclose(jf);
+    uint8_t fp2[32];
+    assert_int_equal(fk_tool_json_bootkey(text, n2, fp2, &crit1, &flags1, err, sizeof err), 0);
+    assert_memory_equal(fp2, fp, sizeof fp);
     assert_int_equal(RUN(h, "wrong\n", "seal", "--sign", f.key_enc, f.app, out2),
                      FK_TOOL_EXIT_FAIL);
     assert_err_has(h, "wrong password");
