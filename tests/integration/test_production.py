@@ -297,6 +297,31 @@ class Production(fkit.RigTest):
         self.sign_and_verify()
         self.assertIn("secure boot: enabled yes", self.fk("status").out)
 
+    def test_12_flash_copy_opens_nothing(self):
+        """The migrated flash of chip A copied next to a fresh chip's OTP (an attacker's
+        board): the card starts, but the PIN no longer verifies and no key signs; neither PIN
+        is in the image in the clear."""
+        self.to_bootsel()
+        chip_a = (self.rig.flash, self.rig.otp)
+        copy = self.path("flash_copy.bin")
+        shutil.copyfile(self.rig.flash, copy)
+        with open(copy, "rb") as f:
+            image = f.read()
+        self.assertNotIn(PIN.encode(), image)
+        self.assertNotIn(SO_PIN.encode(), image)
+        self.rig.flash, self.rig.otp = copy, self.path("otp_c.bin")
+        try:
+            self.start()
+            proc = p11("--sign", "--id", "01", "-m", "ECDSA", "-i", self.path("digest"), "-o",
+                       self.path("sig_copy"), check=False)
+            self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            self.assertFalse(os.path.exists(self.path("sig_copy")) and
+                             os.path.getsize(self.path("sig_copy")) > 0)
+        finally:
+            if self.rig.sim_alive():
+                self.rig.stop_sim()
+            self.rig.flash, self.rig.otp = chip_a
+
 
 if __name__ == "__main__":
     fkit.main(__doc__)
