@@ -8,14 +8,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "device.h"
+#include "devrig.h"
 #include "host_port.h"
 #include "registry.h"
 #include "version.h"
@@ -23,49 +21,27 @@
 static fk_device_t g_dev;
 static uint8_t g_out[65535];
 static size_t g_out_len;
-static char g_dir[64];
 
 static const uint8_t k_hsm_aid[] = {0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01};
 static const uint8_t k_serial[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
 
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 0};
+
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/fk-device-XXXXXX");
-    if (mkdtemp(g_dir) == NULL) return -1;
-    char path[128];
-    snprintf(path, sizeof(path), "%s/flash.bin", g_dir);
-    if (fk_host_flash_open(path, 0) != 0) return -1;
-    snprintf(path, sizeof(path), "%s/otp.bin", g_dir);
-    if (fk_host_otp_open(path) != 0) return -1;
-    fk_host_set_serial(k_serial);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    if (fk_device_init(&g_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) return -1;
-    fk_device_power_on(&g_dev);
-    return 0;
+    return fk_devrig_setup(&g_rig, "device");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fk_device_power_off(&g_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fk_devrig_teardown(&g_rig);
 }
 
-/* Send an APDU copied into an exact-size heap buffer; return the SW. */
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    memcpy(copy, apdu, len);
-    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
-    free(copy);
-    assert_true(g_out_len >= 2);
-    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+    return fk_devrig_xfer(&g_dev, apdu, len, g_out, sizeof(g_out), &g_out_len);
 }
 
 #define XFER(...)                                      \

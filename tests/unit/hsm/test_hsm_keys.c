@@ -9,31 +9,28 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "device.h"
+#include "devrig.h"
 #include "host_port.h"
 #include "hsm_internal.h"
-#include "registry.h"
 #include "tlv.h"
 #include "util.h"
 
 static fk_device_t g_dev;
 static uint8_t g_out[65535];
 static size_t g_out_len;
-static char g_dir[64];
-static char g_flash[128];
 
 static const char k_pin[] = "648219";
 static const uint8_t k_so[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x30};
 static const uint8_t k_serial[8] = {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80};
+
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 0};
 
 /* id-TA-RSA-v1-5-SHA-256 and id-TA-ECDSA-SHA-256 */
 static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
@@ -41,29 +38,15 @@ static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x0
 
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, apdu, len);
-    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
-    free(copy);
-    assert_true(g_out_len >= 2);
-    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+    return fk_devrig_xfer(&g_dev, apdu, len, g_out, sizeof(g_out), &g_out_len);
 }
 
 /* An extended case 4 APDU with data, Le 0000. */
 static uint16_t xfer_ext(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
                          size_t n)
 {
-    size_t len = 4 + 3 + n + 2;
-    uint8_t *a = malloc(len);
-    assert_non_null(a);
-    a[0] = cla, a[1] = ins, a[2] = p1, a[3] = p2, a[4] = 0;
-    a[5] = (uint8_t)(n >> 8), a[6] = (uint8_t)n;
-    memcpy(a + 7, data, n);
-    a[7 + n] = 0, a[8 + n] = 0;
-    uint16_t sw = xfer(a, len);
-    free(a);
-    return sw;
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, p2, data, n, FK_DEVRIG_NE_EXT_MAX, true};
+    return fk_devrig_send(&g_dev, &cmd, g_out, sizeof(g_out), &g_out_len);
 }
 
 static uint16_t verify_pin(void)
@@ -76,16 +59,7 @@ static uint16_t verify_pin(void)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/fk-keys-XXXXXX");
-    if (mkdtemp(g_dir) == NULL) return -1;
-    snprintf(g_flash, sizeof(g_flash), "%s/flash.bin", g_dir);
-    char otp[128];
-    snprintf(otp, sizeof(otp), "%s/otp.bin", g_dir);
-    if (fk_host_flash_open(g_flash, 0) != 0 || fk_host_otp_open(otp) != 0) return -1;
-    fk_host_set_serial(k_serial);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    if (fk_device_init(&g_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) return -1;
-    fk_device_power_on(&g_dev);
+    if (fk_devrig_setup(&g_rig, "keys") != 0) return -1;
     /* INITIALIZE: options 0001, user PIN, SO-PIN, 3 tries. */
     uint8_t init[64];
     size_t n = 0;
@@ -105,12 +79,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    fk_device_power_off(&g_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fk_devrig_teardown(&g_rig);
 }
 
 /* A GENERATE ASYMMETRIC KEY PAIR template like OpenSC's, plus extra TLVs. */
@@ -201,15 +170,9 @@ static void check_request(uint8_t id)
 /* True when needle occurs in the flash image file. */
 static bool in_flash(const uint8_t *needle, size_t len)
 {
-    FILE *f = fopen(g_flash, "rb");
-    assert_non_null(f);
     static uint8_t img[FK_HOST_FLASH_SIZE];
-    size_t got = fread(img, 1, sizeof(img), f);
-    fclose(f);
-    for (size_t i = 0; i + len <= got; i++) {
-        if (memcmp(img + i, needle, len) == 0) return true;
-    }
-    return false;
+    size_t got = fk_devrig_load_file(g_rig.flash, img, sizeof(img));
+    return memmem(img, got, needle, len) != NULL;
 }
 
 static void test_generate_sign_and_dump(void **state)

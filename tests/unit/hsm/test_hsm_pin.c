@@ -20,27 +20,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "device.h"
+#include "devrig.h"
 #include "hal.h"
 #include "host_port.h"
 #include "hsm.h"
 #include "hsm_internal.h"
-#include "registry.h"
 #include "seal/seal.h"
 #include "store/store.h"
 #include "util.h"
 
 #define FLASH_SIZE (512u * 1024u)
 #define COUNTERS_SIZE (FK_COUNTERS_SECTORS * FK_HOST_SECTOR_SIZE)
-#define PATH_CAP 256u
-#define DIR_CAP 64u
-#define APDU_CAP (5u + 255u + 1u)
 
 #define SW_OK 0x9000u
 #define SW_BLOCKED 0x6983u
@@ -62,9 +58,6 @@
 static fk_device_t g_dev;
 static uint8_t g_out[65536 + 2];
 static size_t g_out_len;
-static char g_dir[DIR_CAP];
-static char g_flash[PATH_CAP];
-static char g_otp[PATH_CAP];
 
 static const uint8_t k_hsm_aid[] = {0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01};
 static const uint8_t k_serial[8] = {0x70, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
@@ -74,6 +67,8 @@ static const char k_pin2[] = "123456";
 static const uint8_t k_so[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x30};
 static const uint8_t k_so2[8] = {0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18};
 static const uint8_t k_so_bad[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x31};
+
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, FLASH_SIZE};
 
 /* ---- Flash fault injection and probes (--wrap) ---------------------------- */
 
@@ -149,52 +144,27 @@ int __wrap_fk_pin_verifier_check(fk_store_t *store, uint16_t fid, const void *pi
 
 /* ---- The device ---------------------------------------------------------- */
 
-static void dev_start(void)
-{
-    assert_int_equal(fk_host_flash_open(g_flash, FLASH_SIZE), 0);
-    assert_int_equal(fk_host_otp_open(g_otp), 0);
-    fk_host_set_serial(k_serial);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    assert_int_equal(fk_device_init(&g_dev, fk_registry, fk_registry_len), FK_DEVICE_OK);
-    fk_device_power_on(&g_dev);
-}
-
-static void dev_stop(void)
-{
-    fk_device_power_off(&g_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
-}
-
 /* Power off, and power up a new device on the same flash (mount, recovery). */
 static void dev_cycle(void)
 {
     cut_disarm();
-    dev_stop();
-    dev_start();
+    fk_devrig_stop(&g_rig);
+    fk_devrig_start(&g_rig);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/fk-hsm-pin-XXXXXX");
-    if (mkdtemp(g_dir) == NULL) return -1;
-    snprintf(g_flash, sizeof(g_flash), "%s/flash.bin", g_dir);
-    snprintf(g_otp, sizeof(g_otp), "%s/otp.bin", g_dir);
     cut_disarm();
     g_probe = false;
-    dev_start();
-    return 0;
+    return fk_devrig_setup(&g_rig, "hsm-pin");
 }
 
 static int teardown(void **state)
 {
     (void)state;
     cut_disarm();
-    dev_stop();
-    char cmd[DIR_CAP + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fk_devrig_teardown(&g_rig);
 }
 
 static fk_applet_ctx_t ctx_of(void)
@@ -203,66 +173,29 @@ static fk_applet_ctx_t ctx_of(void)
     return ctx;
 }
 
-/* Copy a file (snapshots of the flash image). */
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    FILE *out = fopen(to, "wb");
-    uint8_t buf[8192];
-    size_t n;
-    assert_non_null(in);
-    assert_non_null(out);
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
-}
-
 /* True when needle occurs anywhere in the flash file. */
 static bool flash_contains(const void *needle, size_t len)
 {
-    FILE *f = fopen(g_flash, "rb");
-    uint8_t *img = malloc(FLASH_SIZE);
-    assert_non_null(f);
-    assert_non_null(img);
-    assert_int_equal(fread(img, 1, FLASH_SIZE, f), FLASH_SIZE);
-    fclose(f);
-    bool found = memmem(img, FLASH_SIZE, needle, len) != NULL;
-    free(img);
-    return found;
+    static uint8_t img[FLASH_SIZE];
+    assert_int_equal(fk_devrig_load_file(g_rig.flash, img, sizeof(img)), FLASH_SIZE);
+    return memmem(img, FLASH_SIZE, needle, len) != NULL;
 }
 
 /* ---- APDUs --------------------------------------------------------------- */
 
-/* Send an APDU copied into an exact-size heap buffer; return the SW. */
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, apdu, len);
-    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
-    free(copy);
-    assert_true(g_out_len >= 2);
-    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+    return fk_devrig_xfer(&g_dev, apdu, len, g_out, sizeof(g_out), &g_out_len);
 }
 
-/* Short APDU; le < 0: no Le. */
+/* Short APDU; le < 0: no Le (0 asks for up to 256 bytes). */
 static uint16_t send(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const void *data, size_t nc,
                      int le)
 {
-    uint8_t a[APDU_CAP];
-    size_t n = 0;
     assert_true(nc <= 255u);
-    a[n++] = cla;
-    a[n++] = ins;
-    a[n++] = p1;
-    a[n++] = p2;
-    if (nc > 0) {
-        a[n++] = (uint8_t)nc;
-        memcpy(a + n, data, nc);
-        n += nc;
-    }
-    if (le >= 0) a[n++] = (uint8_t)le;
-    return xfer(a, n);
+    const size_t ne = le < 0 ? 0u : le == 0 ? FK_DEVRIG_NE_SHORT_MAX : (size_t)le;
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, p2, data, nc, ne, false};
+    return fk_devrig_send(&g_dev, &cmd, g_out, sizeof(g_out), &g_out_len);
 }
 
 static uint16_t select_hsm(void)
@@ -1065,7 +998,7 @@ static void test_no_secret_in_flash(void **state)
     assert_int_equal(change_user(pin_a, pin_b), SW_OK);
     assert_int_equal(change(REF_SO, so_a, 8, so_b, 8), SW_OK);
     assert_int_equal(reset_retry(0x00, so_b, pin_a), SW_OK);
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     const void *secrets[] = {pin_a, pin_b, so_a, so_b, mk, key};
     const size_t lens[] = {strlen(pin_a), strlen(pin_b), 8, 8, sizeof(mk), 16};
     for (size_t i = 0; i < FK_ARRAY_SIZE(secrets); i++) {
@@ -1073,7 +1006,7 @@ static void test_no_secret_in_flash(void **state)
         /* no half of it either */
         assert_false(flash_contains((const uint8_t *)secrets[i] + lens[i] / 2, lens[i] / 2));
     }
-    dev_start();
+    fk_devrig_start(&g_rig);
     /* Control: the scan does find what is stored in the clear. */
     store_put(&g_dev.store, 0xCF42);
     const uint8_t marker[4] = {0xCF, 0x42, 0x5A, 0xA5};
@@ -1164,20 +1097,20 @@ static void powercut_pin_write(bool by_so)
     static const uint8_t blob[] = "key material";
     uint8_t out[32];
     size_t len;
-    char snap[PATH_CAP + 8];
+    char snap[FK_DEVRIG_PATH_CAP + 8];
 
     assert_int_equal(initialize(OPT_RRC, k_pin, k_so, 3), SW_OK);
     assert_int_equal(verify_user(k_pin), SW_OK);
     assert_int_equal(hsm_key_write(&ctx, 5, blob, sizeof(blob)), SW_OK);
-    snprintf(snap, sizeof(snap), "%s.snap", g_flash);
-    dev_stop();
-    copy_file(g_flash, snap);
-    dev_start();
+    snprintf(snap, sizeof(snap), "%s.snap", g_rig.flash);
+    fk_devrig_stop(&g_rig);
+    fk_devrig_copy_file(g_rig.flash, snap);
+    fk_devrig_start(&g_rig);
     int olds = 0, news = 0;
     for (long n = 0;; n++) {
-        dev_stop();
-        copy_file(snap, g_flash);
-        dev_start();
+        fk_devrig_stop(&g_rig);
+        fk_devrig_copy_file(snap, g_rig.flash);
+        fk_devrig_start(&g_rig);
         cut_after(n);
         uint16_t sw = by_so ? reset_retry(0x00, k_so, k_pin2) : change_user(k_pin, k_pin2);
         bool was_cut = g_cut;
@@ -1220,19 +1153,19 @@ static void test_powercut_reset_retry(void **state)
 static void test_powercut_reinit(void **state)
 {
     (void)state;
-    char snap[PATH_CAP + 8];
+    char snap[FK_DEVRIG_PATH_CAP + 8];
     int olds = 0, blanks = 0, news = 0;
 
     init_default();
     put_objects();
-    snprintf(snap, sizeof(snap), "%s.snap", g_flash);
-    dev_stop();
-    copy_file(g_flash, snap);
-    dev_start();
+    snprintf(snap, sizeof(snap), "%s.snap", g_rig.flash);
+    fk_devrig_stop(&g_rig);
+    fk_devrig_copy_file(g_rig.flash, snap);
+    fk_devrig_start(&g_rig);
     for (long n = 0;; n++) {
-        dev_stop();
-        copy_file(snap, g_flash);
-        dev_start();
+        fk_devrig_stop(&g_rig);
+        fk_devrig_copy_file(snap, g_rig.flash);
+        fk_devrig_start(&g_rig);
         cut_after(n);
         uint16_t sw = initialize(OPT_RRC | OPT_TRANSPORT, k_pin2, k_so, 4);
         bool was_cut = g_cut;

@@ -14,17 +14,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "device.h"
+#include "devrig.h"
 #include "host_port.h"
 #include "hsm/hsm_internal.h"
-#include "registry.h"
 #include "seal/seal.h"
 #include "util.h"
 
@@ -48,7 +46,6 @@
 static fk_device_t g_dev;
 static uint8_t g_out[EXT_NE_MAX + 2]; /* room for a whole 65536-byte answer */
 static size_t g_out_len;
-static char g_dir[64];
 
 static const uint8_t k_hsm_aid[] = {0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01};
 static const uint8_t k_serial[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
@@ -58,47 +55,25 @@ static const uint8_t k_default_tokeninfo[] = {
     0x30, 0x19, 0x02, 0x01, 0x00, 0x0C, 0x07, 'f', 'u', 's', 'e', 'k', 'e', 'y', 0x80,
     0x07, 'f',  'u',  's',  'e',  'k',  'e',  'y', 0x03, 0x02, 0x05, 0x20};
 
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 0};
+
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/fk-hsmfiles-XXXXXX");
-    if (mkdtemp(g_dir) == NULL) return -1;
-    char path[128];
-    snprintf(path, sizeof(path), "%s/flash.bin", g_dir);
-    if (fk_host_flash_open(path, 0) != 0) return -1;
-    snprintf(path, sizeof(path), "%s/otp.bin", g_dir);
-    if (fk_host_otp_open(path) != 0) return -1;
-    fk_host_set_serial(k_serial);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    if (fk_device_init(&g_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) return -1;
-    fk_device_power_on(&g_dev);
-    return 0;
+    return fk_devrig_setup(&g_rig, "hsmfiles");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fk_device_power_off(&g_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fk_devrig_teardown(&g_rig);
 }
 
 /* ---- APDU helpers -------------------------------------------------------- */
 
-/* Send an APDU copied into an exact-size heap buffer (so ASan sees any
- * overread); return the SW. */
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, apdu, len);
-    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
-    free(copy);
-    assert_true(g_out_len >= 2);
-    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+    return fk_devrig_xfer(&g_dev, apdu, len, g_out, sizeof(g_out), &g_out_len);
 }
 
 #define XFER(...)                                  \
@@ -109,39 +84,13 @@ static uint16_t xfer(const uint8_t *apdu, size_t len)
 
 static size_t resp_len(void) { return g_out_len - 2; }
 
-/* Build and send CLA INS P1 P2 [Lc data] [Le]: short lengths unless `ext`
- * or the sizes need the extended form. ne 0 = no Le. */
+/* Send CLA INS P1 P2 [Lc data] [Le]: short lengths unless `ext` or the
+ * sizes need the extended form. ne 0 = no Le. */
 static uint16_t send_apdu(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
                           size_t nc, size_t ne, bool ext)
 {
-    static uint8_t buf[4 + 3 + 65535 + 2];
-    size_t n = 0;
-    if (nc > 255 || ne > 256) ext = true;
-    buf[n++] = cla;
-    buf[n++] = ins;
-    buf[n++] = p1;
-    buf[n++] = p2;
-    if (nc) {
-        if (ext) {
-            buf[n++] = 0;
-            buf[n++] = (uint8_t)(nc >> 8);
-            buf[n++] = (uint8_t)nc;
-        } else {
-            buf[n++] = (uint8_t)nc;
-        }
-        memcpy(buf + n, data, nc);
-        n += nc;
-    }
-    if (ne) {
-        if (ext) {
-            if (!nc) buf[n++] = 0;
-            buf[n++] = (uint8_t)(ne >> 8); /* 65536 -> 00 00 */
-            buf[n++] = (uint8_t)ne;
-        } else {
-            buf[n++] = (uint8_t)ne; /* 256 -> 00 */
-        }
-    }
-    return xfer(buf, n);
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, p2, data, nc, ne, ext};
+    return fk_devrig_send(&g_dev, &cmd, g_out, sizeof(g_out), &g_out_len);
 }
 
 static uint16_t select_hsm(void)

@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,11 +34,11 @@
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "device.h"
+#include "devrig.h"
 #include "hal.h"
 #include "host_port.h"
 #include "hsm_internal.h"
 #include "otp_map.h"
-#include "registry.h"
 #include "seal/seal.h"
 #include "sim_flash.h"
 #include "store/store.h"
@@ -48,7 +47,6 @@
 
 #define FLASH_SIZE (512u * 1024u)
 #define COUNTERS_SIZE (FK_COUNTERS_SECTORS * FK_HOST_SECTOR_SIZE)
-#define PATH_CAP 256u
 #define SEED_LEN 32u
 
 #define SW_OK 0x9000u
@@ -83,9 +81,6 @@
 static fk_device_t g_dev;
 static uint8_t g_out[65536 + 2];
 static size_t g_out_len;
-static char g_dir[64];
-static char g_flash[PATH_CAP];
-static char g_otp[PATH_CAP];
 
 static const uint8_t k_serial[8] = {0x5E, 0xA1, 0x0F, 0x7B, 0x22, 0x91, 0x3C, 0x04};
 static const char k_pin[] = "648219";
@@ -94,6 +89,8 @@ static const char k_pin_bad[] = "000000";
 static const uint8_t k_so[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x30};
 static const uint8_t k_so_bad[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x31};
 static const char k_message[] = "migrated message";
+
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, FLASH_SIZE};
 
 /* id-TA-RSA-v1-5-SHA-256 and id-TA-ECDSA-SHA-256 */
 static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
@@ -231,38 +228,15 @@ int __wrap_fk_hal_flash_erase(uint32_t offset)
 
 static void set_paths(const char *dir, const char *otp_name)
 {
-    snprintf(g_flash, sizeof(g_flash), "%s/flash.bin", dir);
-    snprintf(g_otp, sizeof(g_otp), "%s/%s", dir, otp_name);
-}
-
-/* Open the files and run fk_device_init (the migration), without asserting. */
-static int dev_boot(void)
-{
-    assert_int_equal(fk_host_flash_open(g_flash, FLASH_SIZE), 0);
-    fk_host_set_serial(k_serial);
-    assert_int_equal(fk_host_otp_open(g_otp), 0);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    return fk_device_init(&g_dev, fk_registry, fk_registry_len);
-}
-
-static void dev_start(void)
-{
-    assert_int_equal(dev_boot(), FK_DEVICE_OK);
-    fk_device_power_on(&g_dev);
-}
-
-static void dev_stop(void)
-{
-    fk_device_power_off(&g_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
+    snprintf(g_rig.flash, sizeof(g_rig.flash), "%s/flash.bin", dir);
+    snprintf(g_rig.otp, sizeof(g_rig.otp), "%s/%s", dir, otp_name);
 }
 
 static void dev_restart(void)
 {
     disarm();
-    dev_stop();
-    dev_start();
+    fk_devrig_stop(&g_rig);
+    fk_devrig_start(&g_rig);
 }
 
 static fk_applet_ctx_t ctx_of(void)
@@ -274,55 +248,32 @@ static fk_applet_ctx_t ctx_of(void)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/fk-migrate-XXXXXX");
-    if (mkdtemp(g_dir) == NULL) return -1;
-    set_paths(g_dir, "otp.bin");
     disarm();
-    dev_start();
-    return 0;
+    return fk_devrig_setup(&g_rig, "migrate");
 }
 
 static int teardown(void **state)
 {
-    char cmd[sizeof(g_dir) + 16];
     (void)state;
     disarm();
-    dev_stop();
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    FILE *out = fopen(to, "wb");
-    uint8_t buf[8192];
-    size_t n;
-    assert_non_null(in);
-    assert_non_null(out);
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
+    return fk_devrig_teardown(&g_rig);
 }
 
 /* Save / restore the stopped device's two files under a name. */
 static void snapshot(const char *name, bool restore)
 {
-    char fsnap[PATH_CAP + 16], osnap[PATH_CAP + 16];
-    snprintf(fsnap, sizeof(fsnap), "%s.%s", g_flash, name);
-    snprintf(osnap, sizeof(osnap), "%s.%s", g_otp, name);
-    copy_file(restore ? fsnap : g_flash, restore ? g_flash : fsnap);
-    copy_file(restore ? osnap : g_otp, restore ? g_otp : osnap);
+    char fsnap[FK_DEVRIG_PATH_CAP + 16], osnap[FK_DEVRIG_PATH_CAP + 16];
+    snprintf(fsnap, sizeof(fsnap), "%s.%s", g_rig.flash, name);
+    snprintf(osnap, sizeof(osnap), "%s.%s", g_rig.otp, name);
+    fk_devrig_copy_file(restore ? fsnap : g_rig.flash, restore ? g_rig.flash : fsnap);
+    fk_devrig_copy_file(restore ? osnap : g_rig.otp, restore ? g_rig.otp : osnap);
 }
 
 /* The whole flash image file (FLASH_SIZE bytes, static). */
 static const uint8_t *flash_image(const char *path)
 {
     static uint8_t img[FLASH_SIZE];
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fread(img, 1, sizeof(img), f), sizeof(img));
-    fclose(f);
+    assert_int_equal(fk_devrig_load_file(path, img, sizeof(img)), sizeof(img));
     return img;
 }
 
@@ -348,46 +299,27 @@ static void burn_mkek(void)
 
 /* ---- APDUs ------------------------------------------------------------------ */
 
-/* Send an APDU copied into an exact-size heap buffer; return the SW. */
-static uint16_t xfer(const uint8_t *apdu, size_t len)
+/* Send cmd to the device; g_out holds the answer. */
+static uint16_t send(const fk_devrig_cmd_t *cmd)
 {
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, apdu, len);
-    g_out_len = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
-    free(copy);
-    assert_true(g_out_len >= 2);
-    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+    return fk_devrig_send(&g_dev, cmd, g_out, sizeof(g_out), &g_out_len);
 }
 
-/* Extended case 4 (case 2/3 forms with n == 0 / no Le are not needed). */
+/* Extended case 4 with Le 0000 (case 2/3 forms with n == 0 / no Le are not needed). */
 static uint16_t xfer_ext(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const void *data,
                          size_t n)
 {
-    const size_t len = 4 + 3 + n + 2;
-    uint8_t *a = malloc(len);
-    uint16_t sw;
-    assert_non_null(a);
-    a[0] = cla, a[1] = ins, a[2] = p1, a[3] = p2, a[4] = 0;
-    a[5] = (uint8_t)(n >> 8), a[6] = (uint8_t)n;
-    memcpy(a + 7, data, n);
-    a[7 + n] = 0, a[8 + n] = 0;
-    sw = xfer(a, len);
-    free(a);
-    return sw;
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, p2, data, n, FK_DEVRIG_NE_EXT_MAX, true};
+    return send(&cmd);
 }
 
 /* Short case 3 (or case 1 without data). */
 static uint16_t send3(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const void *data,
                       size_t nc)
 {
-    uint8_t a[5 + 255];
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, p2, data, nc, 0, false};
     assert_true(nc <= 255);
-    a[0] = cla, a[1] = ins, a[2] = p1, a[3] = p2;
-    if (nc == 0) return xfer(a, 4);
-    a[4] = (uint8_t)nc;
-    memcpy(a + 5, data, nc);
-    return xfer(a, 5 + nc);
+    return send(&cmd);
 }
 
 static uint16_t verify(uint8_t ref, const void *pin, size_t len)
@@ -710,14 +642,14 @@ static void test_migration(void **state)
      * root is in use. */
     for (size_t i = 0; i < g_n_needles; i++) {
         if (strcmp(g_needles[i].what, "a device-root record") == 0)
-            assert_true(image_contains(g_flash, g_needles[i].bytes, g_needles[i].len));
+            assert_true(image_contains(g_rig.flash, g_needles[i].bytes, g_needles[i].len));
     }
-    assert_true(image_contains(g_flash, seed->bytes, seed->len));
+    assert_true(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A restart without an MKEK moves nothing and writes nothing. */
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
     assert_int_equal(g_ops, 0);
     fk_device_power_on(&g_dev);
     expect_state(FK_MIGRATION_NONE, 0, 0);
@@ -727,13 +659,13 @@ static void test_migration(void **state)
     /* Every old device-root record is destroyed, the seed still there. */
     for (size_t i = 0; i < g_n_needles; i++) {
         if (strcmp(g_needles[i].what, "a device-root record") == 0)
-            assert_false(image_contains(g_flash, g_needles[i].bytes, g_needles[i].len));
+            assert_false(image_contains(g_rig.flash, g_needles[i].bytes, g_needles[i].len));
     }
-    assert_true(image_contains(g_flash, seed->bytes, seed->len));
+    assert_true(image_contains(g_rig.flash, seed->bytes, seed->len));
     /* A second start has nothing left to re-seal: it writes nothing. */
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
     assert_int_equal(g_ops, 0);
     fk_device_power_on(&g_dev);
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
@@ -771,7 +703,7 @@ static void test_migration(void **state)
     assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_false(seed_present());
-    assert_false(image_contains(g_flash, seed->bytes, seed->len));
+    assert_false(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A verified PIN under the OTP root is not written again. */
     assert_int_equal(fk_store_read(&g_dev.store, HSM_ID_SO_PIN, 0, before, sizeof(before)),
@@ -788,9 +720,9 @@ static void test_migration(void **state)
     expect_all_works_and_completes(true);
     assert_int_equal(fk_seal_forget_device_root(&g_dev.store), FK_SEAL_OK);
 
-    dev_stop();
-    expect_no_needle(g_flash);
-    dev_start();
+    fk_devrig_stop(&g_rig);
+    expect_no_needle(g_rig.flash);
+    fk_devrig_start(&g_rig);
 }
 
 /* The other successful PIN checks move verifiers too: CHANGE REFERENCE
@@ -843,9 +775,9 @@ static void test_unblock_and_reinitialize_migrate(void **state)
     assert_int_equal(verify_user(k_pin2), SW_OK);
     assert_int_equal(sign_and_check(KEY_EC), SW_OK);
 
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot("burned", true);
-    dev_start();
+    fk_devrig_start(&g_rig);
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
     assert_int_equal(initialize(OPT_RRC), SW_OK);
     expect_state(FK_MIGRATION_DONE, 0, 0);
@@ -868,9 +800,9 @@ static void cut_everywhere(const char *snap, bool started, void (*action)(void),
 {
     unsigned long total;
 
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot(snap, true);
-    if (started) dev_start();
+    if (started) fk_devrig_start(&g_rig);
     arm(-1, CUT_WHOLE, -1);
     action();
     total = g_ops;
@@ -880,9 +812,9 @@ static void cut_everywhere(const char *snap, bool started, void (*action)(void),
     for (unsigned long k = 0; k < total; k++) {
         for (int mode = 0; mode < CUT_MODES; mode++) {
             disarm();
-            dev_stop();
+            fk_devrig_stop(&g_rig);
             snapshot(snap, true);
-            if (started) dev_start();
+            if (started) fk_devrig_start(&g_rig);
             arm((long)k, (cut_mode_t)mode, -1);
             action();
             assert_true(g_dead);
@@ -892,7 +824,7 @@ static void cut_everywhere(const char *snap, bool started, void (*action)(void),
     }
 }
 
-static void action_boot(void) { (void)dev_boot(); }
+static void action_boot(void) { (void)fk_devrig_boot(&g_rig); }
 
 /* After a cut anywhere in the start-up migration, the next start finishes
  * it: every record under the OTP root, both verifiers waiting, the tries
@@ -912,9 +844,9 @@ static void test_powercut_startup(void **state)
     (void)state;
     provision(OPT_RRC, true);
     burn_mkek();
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot("burned", false);
-    dev_start();
+    fk_devrig_start(&g_rig);
     cut_everywhere("burned", false, action_boot, check_boot);
 }
 
@@ -965,22 +897,22 @@ static void test_powercut_lazy_verify(void **state)
     (void)state;
     provision(OPT_RRC, true);
     burn_and_restart(true);
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot("both", false);
-    dev_start();
+    fk_devrig_start(&g_rig);
     cut_everywhere("both", true, action_verify_user, check_verify_user);
 
     /* From a device whose user verifier moved: the SO one, and with it the
      * deletion of the seed. */
     disarm();
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot("both", true);
-    dev_start();
+    fk_devrig_start(&g_rig);
     assert_int_equal(verify_user(k_pin), SW_OK);
     expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot("so", false);
-    dev_start();
+    fk_devrig_start(&g_rig);
     cut_everywhere("so", true, action_verify_so, check_verify_so);
 }
 
@@ -995,18 +927,18 @@ static void test_flash_error_during_migration(void **state)
 
     provision(OPT_RRC, false);
     burn_mkek();
-    dev_stop();
+    fk_devrig_stop(&g_rig);
     snapshot("burned", false);
     arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(dev_boot(), FK_DEVICE_OK);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
     total = g_ops;
     assert_true(total > 0);
     for (unsigned long k = 0; k < total; k++) {
         disarm();
-        dev_stop();
+        fk_devrig_stop(&g_rig);
         snapshot("burned", true);
         arm(-1, CUT_WHOLE, (long)k);
-        assert_int_equal(dev_boot(), FK_DEVICE_OK);
+        assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
         fk_device_power_on(&g_dev);
         fk_device_migration_state(&g_dev, &st);
         assert_int_equal(st.state, FK_MIGRATION_IN_PROGRESS);
@@ -1037,7 +969,7 @@ static void check_copy_opens_nothing(fk_migration_state_t expected)
     uint16_t right, wrong;
     size_t n;
 
-    dev_start();
+    fk_devrig_start(&g_rig);
     expect_state(expected, 0, 0);
     right = verify_user(k_pin);
     wrong = verify_user(k_pin_bad);
@@ -1056,13 +988,13 @@ static void check_copy_opens_nothing(fk_migration_state_t expected)
         assert_int_equal(fk_seal_load(&g_dev.store, k_records[i], buf, sizeof(buf), &n),
                          FK_SEAL_EAUTH);
     }
-    dev_stop();
+    fk_devrig_stop(&g_rig);
 }
 
 static void test_flash_copy_opens_nothing(void **state)
 {
-    char dir2[sizeof(g_dir) + 8];
-    char copy[PATH_CAP], original[PATH_CAP];
+    char dir2[sizeof(g_rig.dir) + 8];
+    char copy[FK_DEVRIG_PATH_CAP], original[FK_DEVRIG_PATH_CAP];
     (void)state;
 
     provision(OPT_RRC, true);
@@ -1071,36 +1003,36 @@ static void test_flash_copy_opens_nothing(void **state)
     assert_int_equal(verify_user(k_pin), SW_OK);
     assert_int_equal(verify_so(k_so), SW_OK);
     expect_state(FK_MIGRATION_DONE, 0, 0);
-    dev_stop();
+    fk_devrig_stop(&g_rig);
 
     /* The original: no secret in the clear, no trace of the device root,
      * and the scan does find what is stored in the clear. */
-    expect_no_needle(g_flash);
-    assert_true(image_contains(g_flash, "FKDICA00001", 11));
+    expect_no_needle(g_rig.flash);
+    assert_true(image_contains(g_rig.flash, "FKDICA00001", 11));
 
-    snprintf(dir2, sizeof(dir2), "%s/copy", g_dir);
+    snprintf(dir2, sizeof(dir2), "%s/copy", g_rig.dir);
     assert_int_equal(mkdir(dir2, 0700), 0);
     snprintf(copy, sizeof(copy), "%s/flash.bin", dir2);
-    snprintf(original, sizeof(original), "%s", g_flash);
+    snprintf(original, sizeof(original), "%s", g_rig.flash);
 
     /* A blank OTP: the device root is current again, a new seed is made. */
-    copy_file(original, copy);
+    fk_devrig_copy_file(original, copy);
     set_paths(dir2, "otp-blank.bin");
     check_copy_opens_nothing(FK_MIGRATION_NONE);
     expect_no_needle(copy);
 
     /* Another chip's MKEK. */
-    copy_file(original, copy);
+    fk_devrig_copy_file(original, copy);
     set_paths(dir2, "otp-other.bin");
-    assert_int_equal(fk_host_otp_open(g_otp), 0);
+    assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
     burn_mkek();
     fk_host_otp_close();
     check_copy_opens_nothing(FK_MIGRATION_DONE);
     expect_no_needle(copy);
 
     /* The original still works on its own chip. */
-    set_paths(g_dir, "otp.bin");
-    dev_start();
+    set_paths(g_rig.dir, "otp.bin");
+    fk_devrig_start(&g_rig);
     expect_all_works_and_completes(true);
 }
 
@@ -1140,11 +1072,11 @@ static void test_unreadable_mkek(void **state)
     provision(OPT_RRC, false);
     burn_and_restart(false);
     damage_mkek_row(5);
-    dev_stop();
-    memcpy(image, flash_image(g_flash), sizeof(image));
+    fk_devrig_stop(&g_rig);
+    memcpy(image, flash_image(g_rig.flash), sizeof(image));
 
     /* The device does not start on the device root instead. */
-    assert_int_equal(dev_boot(), FK_DEVICE_ESEAL);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_ESEAL);
     /* What the firmware would meet on its store: errors, never a fallback. */
     assert_int_equal(fk_store_mount(&g_dev.store, COUNTERS_SIZE, FLASH_SIZE - COUNTERS_SIZE),
                      FK_STORE_OK);
@@ -1167,12 +1099,12 @@ static void test_unreadable_mkek(void **state)
     fk_host_flash_close();
     fk_host_otp_close();
     /* Nothing was written: no record sealed under the device root, no seed. */
-    assert_memory_equal(flash_image(g_flash), image, sizeof(image));
+    assert_memory_equal(flash_image(g_rig.flash), image, sizeof(image));
 
     /* Give the test's teardown a running device on a fresh pair. */
-    set_paths(g_dir, "otp-fresh.bin");
-    assert_int_equal(unlink(g_flash), 0);
-    dev_start();
+    set_paths(g_rig.dir, "otp-fresh.bin");
+    assert_int_equal(unlink(g_rig.flash), 0);
+    fk_devrig_start(&g_rig);
 }
 
 int main(void)

@@ -15,8 +15,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +22,7 @@
 
 #include "crypto/pk.h"
 #include "device.h"
+#include "devrig.h"
 #include "host_port.h"
 #include "otp_map.h"
 #include "registry.h"
@@ -47,8 +46,6 @@
 static fk_device_t g_dev;
 static uint8_t g_out[1024];
 static size_t g_len; /* response data length (without the SW) */
-static char g_dir[64];
-static char g_otp_path[128];
 
 static const uint8_t k_serial[8] = {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE};
 /* secp256k1: the order n, and the generator G = 04 || X || Y (public key of d = 1). */
@@ -61,6 +58,8 @@ static const uint8_t k_generator[65] = {
     0xF8, 0x17, 0x98, 0x48, 0x3A, 0xDA, 0x77, 0x26, 0xA3, 0xC4, 0x65, 0x5D, 0xA4, 0xFB, 0xFC,
     0x0E, 0x11, 0x08, 0xA8, 0xFD, 0x17, 0xB4, 0x48, 0xA6, 0x85, 0x54, 0x19, 0x9C, 0x47, 0xD0,
     0x8F, 0xFB, 0x10, 0xD4, 0xB8};
+
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 0};
 
 /* ---- Rig -------------------------------------------------------------------- */
 
@@ -76,19 +75,9 @@ static uint16_t xfer(const uint8_t *apdu, size_t len);
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/fk-rescue-XXXXXX");
-    if (mkdtemp(g_dir) == NULL) return -1;
-    char path[128];
-    snprintf(path, sizeof(path), "%s/flash.bin", g_dir);
-    if (fk_host_flash_open(path, 0) != 0) return -1;
-    snprintf(g_otp_path, sizeof(g_otp_path), "%s/otp.bin", g_dir);
-    if (fk_host_otp_open(g_otp_path) != 0) return -1;
-    fk_host_set_serial(k_serial);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
     fk_rtc_clear();
     drain_reboot();
-    if (fk_device_init(&g_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) return -1;
-    fk_device_power_on(&g_dev);
+    if (fk_devrig_setup(&g_rig, "rescue") != 0) return -1;
     uint8_t sel[5 + FK_RESCUE_AID_LEN + 1] = {0x00, 0xA4, 0x04, 0x04, FK_RESCUE_AID_LEN};
     memcpy(sel + 5, fk_rescue_aid, FK_RESCUE_AID_LEN);
     return xfer(sel, sizeof(sel)) == SW_OK ? 0 : -1;
@@ -97,27 +86,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    fk_device_power_off(&g_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
+    fk_devrig_stop(&g_rig);
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
     drain_reboot();
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fk_devrig_dir_remove(&g_rig);
 }
 
-/* Send an APDU copied into an exact-size heap buffer; return the SW. */
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    memcpy(copy, apdu, len);
-    size_t n = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
-    free(copy);
-    assert_true(n >= 2);
+    size_t n;
+    uint16_t sw = fk_devrig_xfer(&g_dev, apdu, len, g_out, sizeof(g_out), &n);
     g_len = n - 2;
-    return (uint16_t)((g_out[n - 2] << 8) | g_out[n - 1]);
+    return sw;
 }
 
 /* CLA INS P1 P2 [Lc data] Le=00. */
@@ -125,19 +105,9 @@ static uint16_t apdu_cla(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const
                          size_t nc)
 {
     uint8_t a[5 + 255 + 1];
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, p2, data, nc, FK_DEVRIG_NE_SHORT_MAX, false};
     assert_true(nc <= 255);
-    size_t n = 0;
-    a[n++] = cla;
-    a[n++] = ins;
-    a[n++] = p1;
-    a[n++] = p2;
-    if (nc > 0) {
-        a[n++] = (uint8_t)nc;
-        memcpy(a + n, data, nc);
-        n += nc;
-    }
-    a[n++] = 0x00;
-    return xfer(a, n);
+    return xfer(a, fk_devrig_apdu(a, sizeof(a), &cmd));
 }
 
 static uint16_t apdu(uint8_t ins, uint8_t p1, uint8_t p2, const void *data, size_t nc)
@@ -441,7 +411,7 @@ static void test_devkey_otp_unreadable(void **state)
     uint32_t len;
     assert_int_equal(apdu(0x10, 0x02, 0x00, NULL, 0), SW_EXEC_ERROR);
     assert_false(devkey_record(rec, sizeof(rec), &len));
-    assert_int_equal(fk_host_otp_open(g_otp_path), 0);
+    assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
 }
 
 /* Without a DEVK the migration reseals the flash key under the OTP master
@@ -484,7 +454,7 @@ static void test_migrate_otp_unreadable(void **state)
     get_pubkey(pub);
     fk_host_otp_close();
     assert_int_equal(run_migrate(), SW_EXEC_ERROR);
-    assert_int_equal(fk_host_otp_open(g_otp_path), 0);
+    assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
     assert_true(devkey_record(rec, sizeof(rec), &len));
 }
 
@@ -795,7 +765,7 @@ static void test_status_otp_unreadable(void **state)
     assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_ROLLBACK, 0x00, NULL, 0), SW_EXEC_ERROR);
     assert_int_equal(apdu(0x1B, 0x58, 0x00, FK_RESCUE_MAGIC_LOCK58, 6), SW_EXEC_ERROR);
     assert_int_equal(apdu(0x1B, 0x48, 0x00, FK_RESCUE_MAGIC_ROLLBACK, 6), SW_EXEC_ERROR);
-    assert_int_equal(fk_host_otp_open(g_otp_path), 0);
+    assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
     assert_int_equal(otp_raw(LOCK58_ROW), 0);
 }
 
@@ -827,7 +797,7 @@ static void test_lock58_blank_writes(void **state)
      * secure principal, still reads page 58: its key and its master key. */
     fk_device_power_off(&g_dev);
     fk_host_otp_close();
-    assert_int_equal(fk_host_otp_open(g_otp_path), 0);
+    assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
     assert_int_equal(fk_device_init(&g_dev, fk_registry, fk_registry_len), FK_DEVICE_OK);
     fk_device_power_on(&g_dev);
     assert_int_equal(xfer((const uint8_t *)"\x00\xA4\x04\x0C\x08\xA0\x58\x3F\xC1\x9B\x7E\x4F\x21",

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * devrig.c - the device rig of the unit tests (see devrig.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devrig.h"
+#include "host_port.h"
+#include "registry.h"
+
+#define SHORT_LC_MAX 255u
+#define EXT_LC_MAX 65535u
+#define COPY_CHUNK 8192u
+
+int fk_devrig_dir_create(fk_devrig_t *rig, const char *tag)
+{
+    int n = snprintf(rig->dir, sizeof(rig->dir), "/tmp/fk-%s-XXXXXX", tag);
+    if (n < 0 || (size_t)n >= sizeof(rig->dir) || mkdtemp(rig->dir) == NULL) return -1;
+    snprintf(rig->flash, sizeof(rig->flash), "%s/flash.bin", rig->dir);
+    snprintf(rig->otp, sizeof(rig->otp), "%s/otp.bin", rig->dir);
+    return 0;
+}
+
+int fk_devrig_dir_remove(const fk_devrig_t *rig)
+{
+    char cmd[FK_DEVRIG_DIR_CAP + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rig->dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int fk_devrig_boot(fk_devrig_t *rig)
+{
+    assert_int_equal(rig->flash_open(rig->flash, rig->flash_size), 0);
+    fk_host_set_serial(rig->serial);
+    assert_int_equal(fk_host_otp_open(rig->otp), 0);
+    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
+    return fk_device_init(rig->dev, fk_registry, fk_registry_len);
+}
+
+void fk_devrig_start(fk_devrig_t *rig)
+{
+    assert_int_equal(fk_devrig_boot(rig), FK_DEVICE_OK);
+    fk_device_power_on(rig->dev);
+}
+
+void fk_devrig_stop(fk_devrig_t *rig)
+{
+    fk_device_power_off(rig->dev);
+    rig->flash_close();
+    fk_host_otp_close();
+}
+
+int fk_devrig_setup(fk_devrig_t *rig, const char *tag)
+{
+    if (fk_devrig_dir_create(rig, tag) != 0) return -1;
+    fk_devrig_start(rig);
+    return 0;
+}
+
+int fk_devrig_teardown(fk_devrig_t *rig)
+{
+    fk_devrig_stop(rig);
+    return fk_devrig_dir_remove(rig);
+}
+
+uint16_t fk_devrig_xfer(fk_device_t *dev, const uint8_t *apdu, size_t len, uint8_t *out,
+                        size_t cap, size_t *out_len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    if (len > 0) memcpy(copy, apdu, len);
+    *out_len = fk_device_transceive(dev, copy, len, out, cap);
+    free(copy);
+    assert_true(*out_len >= 2);
+    return (uint16_t)((out[*out_len - 2] << 8) | out[*out_len - 1]);
+}
+
+size_t fk_devrig_apdu(uint8_t *buf, size_t cap, const fk_devrig_cmd_t *cmd)
+{
+    const bool ext = cmd->ext || cmd->nc > SHORT_LC_MAX || cmd->ne > FK_DEVRIG_NE_SHORT_MAX;
+    const size_t lc_len = cmd->nc == 0 ? 0 : ext ? 3 : 1;
+    const size_t le_len = cmd->ne == 0 ? 0 : !ext ? 1 : cmd->nc == 0 ? 3 : 2;
+    size_t n = 0;
+
+    if (cmd->nc > EXT_LC_MAX || cmd->ne > FK_DEVRIG_NE_EXT_MAX) return 0;
+    if (cap < 4 + lc_len + cmd->nc + le_len) return 0;
+    buf[n++] = cmd->cla;
+    buf[n++] = cmd->ins;
+    buf[n++] = cmd->p1;
+    buf[n++] = cmd->p2;
+    if (cmd->nc > 0) {
+        if (ext) {
+            buf[n++] = 0;
+            buf[n++] = (uint8_t)(cmd->nc >> 8);
+        }
+        buf[n++] = (uint8_t)cmd->nc;
+        memcpy(buf + n, cmd->data, cmd->nc);
+        n += cmd->nc;
+    }
+    if (cmd->ne > 0) {
+        /* 256 and 65536 wrap to 00 and 0000. */
+        if (ext) {
+            if (cmd->nc == 0) buf[n++] = 0;
+            buf[n++] = (uint8_t)(cmd->ne >> 8);
+        }
+        buf[n++] = (uint8_t)cmd->ne;
+    }
+    return n;
+}
+
+uint16_t fk_devrig_send(fk_device_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
+                        size_t *out_len)
+{
+    static uint8_t buf[FK_DEVRIG_APDU_MAX];
+    const size_t n = fk_devrig_apdu(buf, sizeof(buf), cmd);
+    assert_true(n > 0);
+    return fk_devrig_xfer(dev, buf, n, out, cap, out_len);
+}
+
+void fk_devrig_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    FILE *out = fopen(to, "wb");
+    uint8_t buf[COPY_CHUNK];
+    size_t n;
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    assert_non_null(f);
+    n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}

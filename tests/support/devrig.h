@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * devrig.h - the device rig of the unit tests: a scratch directory with a
+ * flash and an OTP image, the real device (fk_device_init with the product
+ * registry) over the host port's OTP and the test's flash, and APDU
+ * exchange with exact-size command buffers.
+ *
+ * The rig makes no flash call of its own: it opens and closes the flash
+ * through the two functions the test gives it (fk_host_flash_open and
+ * fk_host_flash_close, or a simulator's), so a test may wrap the flash HAL
+ * (--wrap) or serve it from tests/support/sim_flash.c.
+ *
+ * Failures of the host (a file that does not open) are cmocka assertions;
+ * the device's own answers are returned for the test to assert.
+ */
+#ifndef FUSEKEY_DEVRIG_H
+#define FUSEKEY_DEVRIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+
+#define FK_DEVRIG_DIR_CAP 64u
+#define FK_DEVRIG_PATH_CAP 256u
+
+/* Le values that encode as zero bytes: short 00, extended 0000. */
+#define FK_DEVRIG_NE_SHORT_MAX 256u
+#define FK_DEVRIG_NE_EXT_MAX 65536u
+/* The longest command APDU: header, extended Lc, data, extended Le. */
+#define FK_DEVRIG_APDU_MAX (4u + 3u + 65535u + 2u)
+
+/* One test device. The test fills the first five fields (e.g. with a static
+ * initializer); the rig owns the paths. */
+typedef struct fk_devrig {
+    fk_device_t *dev;                                   /* the device under test */
+    const uint8_t *serial;                              /* 8 bytes: the chip serial */
+    int (*flash_open)(const char *path, uint32_t size); /* 0 on success */
+    void (*flash_close)(void);
+    uint32_t flash_size;                                /* given to flash_open */
+    char dir[FK_DEVRIG_DIR_CAP];                        /* the scratch directory */
+    char flash[FK_DEVRIG_PATH_CAP];                     /* <dir>/flash.bin */
+    char otp[FK_DEVRIG_PATH_CAP];                       /* <dir>/otp.bin */
+} fk_devrig_t;
+
+/* Create /tmp/fk-<tag>-XXXXXX and name flash.bin and otp.bin in it (the
+ * files are created when first opened). Returns 0 or -1. */
+int fk_devrig_dir_create(fk_devrig_t *rig, const char *tag);
+
+/* Remove the scratch directory and all it holds. Returns 0 or -1. */
+int fk_devrig_dir_remove(const fk_devrig_t *rig);
+
+/* Open rig->flash and rig->otp (the serial is set first, so a new OTP
+ * image's CHIPID is the serial), confirm user presence at once, and run
+ * fk_device_init with the product registry. Returns fk_device_init's
+ * result; the card stays powered off. */
+int fk_devrig_boot(fk_devrig_t *rig);
+
+/* fk_devrig_boot, which must succeed, then power the card on. */
+void fk_devrig_start(fk_devrig_t *rig);
+
+/* Power the card off and close the flash and the OTP image. */
+void fk_devrig_stop(fk_devrig_t *rig);
+
+/* cmocka setup and teardown bodies: a new scratch directory and a started
+ * device; the device stopped and the directory removed. 0 or -1. */
+int fk_devrig_setup(fk_devrig_t *rig, const char *tag);
+int fk_devrig_teardown(fk_devrig_t *rig);
+
+/* Send len bytes of apdu, copied into a heap buffer of exactly len bytes
+ * (so ASan reports any overread), to dev. The response (SW included) goes
+ * to out (cap bytes), its length to *out_len; it must hold at least the
+ * SW. Returns the SW. */
+uint16_t fk_devrig_xfer(fk_device_t *dev, const uint8_t *apdu, size_t len, uint8_t *out,
+                        size_t cap, size_t *out_len);
+
+/* A command APDU: CLA INS P1 P2, nc bytes of data, ne bytes expected (0: no
+ * Le). Lengths are short unless ext is set or nc > 255 or ne > 256. */
+typedef struct fk_devrig_cmd {
+    uint8_t cla, ins, p1, p2;
+    const void *data;
+    size_t nc;
+    size_t ne;
+    bool ext;
+} fk_devrig_cmd_t;
+
+/* Encode cmd into buf (cap bytes), ISO/IEC 7816-4 cases 1 to 4. Returns the
+ * length, or 0 when nc > 65535, ne > 65536 or buf is too small. */
+size_t fk_devrig_apdu(uint8_t *buf, size_t cap, const fk_devrig_cmd_t *cmd);
+
+/* Encode cmd (it must be encodable) and send it as fk_devrig_xfer does. */
+uint16_t fk_devrig_send(fk_device_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
+                        size_t *out_len);
+
+/* Copy a file (snapshots of images); asserts that it worked. */
+void fk_devrig_copy_file(const char *from, const char *to);
+
+/* Read up to cap bytes of a file (it must open) into buf; returns how many. */
+size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap);
+
+#endif /* FUSEKEY_DEVRIG_H */
