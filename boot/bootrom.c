@@ -647,22 +647,30 @@ static void inspect_fill(const fk_image_t *img, const cand_t *c, fk_boot_info_t 
     }
 }
 
+/* Start an inspection: clear *info and *p (an ideal secure chip), walk the
+ * block loop. False when there is nothing further to inspect. */
+static bool inspect_start(const fk_image_t *img, fk_boot_info_t *info, pass_t *p,
+                          fk_picobin_loop_t *loop)
+{
+    memset(info, 0, sizeof(*info));
+    if (img == NULL || img->data == NULL) {
+        info->loop = FK_BOOT_EARG;
+        return false;
+    }
+    memset(p, 0, sizeof(*p));
+    p->secure = true;
+    info->loop = fk_picobin_walk(img->data, img->len, img->base, loop);
+    info->blocks = loop->count;
+    return info->loop == FK_BOOT_OK;
+}
+
 void fk_boot_inspect(const fk_image_t *img, fk_boot_info_t *info)
 {
     const view_t ideal = {.otp = NULL, .ov = NULL};
     fk_picobin_loop_t loop;
     pass_t p;
 
-    memset(info, 0, sizeof(*info));
-    if (img == NULL || img->data == NULL) {
-        info->loop = FK_BOOT_EARG;
-        return;
-    }
-    memset(&p, 0, sizeof(p));
-    p.secure = true;
-    info->loop = fk_picobin_walk(img->data, img->len, img->base, &loop);
-    info->blocks = loop.count;
-    if (info->loop != FK_BOOT_OK) return;
+    if (!inspect_start(img, info, &p, &loop)) return;
     (void)choose(&ideal, &p, img, FK_OTP_STEPPING_A3, FK_IMAGE_TYPE_CPU_ARM, &loop);
     if (p.has) inspect_fill(img, &p.chosen, info);
 }
@@ -674,16 +682,7 @@ void fk_boot_inspect_at(const fk_image_t *img, uint32_t addr, fk_boot_info_t *in
     pass_t p;
     cand_t c;
 
-    memset(info, 0, sizeof(*info));
-    if (img == NULL || img->data == NULL) {
-        info->loop = FK_BOOT_EARG;
-        return;
-    }
-    memset(&p, 0, sizeof(p));
-    p.secure = true;
-    info->loop = fk_picobin_walk(img->data, img->len, img->base, &loop);
-    info->blocks = loop.count;
-    if (info->loop != FK_BOOT_OK) return;
+    if (!inspect_start(img, info, &p, &loop)) return;
     for (unsigned n = 0; n < loop.count; n++) {
         if (loop.blocks[n].addr != addr) continue;
         memset(&c, 0, sizeof(c));

@@ -13,29 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fileio.h"
+#include "util.h"
 
 #define ROW_BYTES 4u
 #define RANDID_BYTES 16u
 #define FILE_MODE 0600
 #define TEMP_SUFFIX ".new-XXXXXX"
 #define TEMP_PATH_CAP 4096u
-#define BITS_PER_BYTE 8u
 
-/* The image of one row in the file: 4 bytes, little-endian. */
-static void put_row(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < ROW_BYTES; i++) p[i] = (uint8_t)(v >> (BITS_PER_BYTE * i));
-}
-
-static uint32_t get_row(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < ROW_BYTES; i++) v |= (uint32_t)p[i] << (BITS_PER_BYTE * i);
-    return v;
-}
 
 /* A one-line reason into err (when given). */
 static void __attribute__((format(printf, 3, 4))) set_err(char *err, size_t cap, const char *fmt,
@@ -48,57 +37,17 @@ static void __attribute__((format(printf, 3, 4))) set_err(char *err, size_t cap,
     va_end(ap);
 }
 
-/* Write exactly len bytes at off (retrying short writes and EINTR). */
-static int write_at(int fd, const uint8_t *buf, size_t len, off_t off)
-{
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = pwrite(fd, buf + done, len - done, off + (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
-/* Read exactly len bytes at offset 0; -1 on error or a short file. */
-static int read_all(int fd, uint8_t *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = pread(fd, buf + done, len - done, (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
 
-/* Fill buf from the kernel's random source. */
-static int random_bytes(uint8_t *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = getrandom(buf + done, len - done, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 /* The persistence hook: write the programmed row through to the file. */
 static int persist_row(void *arg, uint16_t row, uint32_t value)
 {
     const fk_otp_file_t *f = (const fk_otp_file_t *)arg;
     uint8_t b[ROW_BYTES];
-    put_row(b, value);
+    fk_put_le32(b, value);
     if (f->fd < 0) return -1;
-    return write_at(f->fd, b, sizeof b, (off_t)row * ROW_BYTES);
+    return fk_file_write_at(f->fd, b, sizeof b, (off_t)row * ROW_BYTES);
 }
 
 /* Create path holding a new chip's OTP (factory state, random RANDID)
@@ -115,7 +64,7 @@ static int create_file(const char *path, const uint8_t chipid[8], char *err, siz
         set_err(err, cap, "OTP file %s does not exist and no chip id was given", path);
         return -1;
     }
-    if (random_bytes(randid, sizeof randid) != 0) {
+    if (fk_file_random(randid, sizeof randid) != 0) {
         set_err(err, cap, "cannot create OTP file %s: no random bytes for RANDID: %s", path,
                 strerror(errno));
         return -1;
@@ -127,7 +76,7 @@ static int create_file(const char *path, const uint8_t chipid[8], char *err, siz
                 fk_otp_strerror(frc));
         return -1;
     }
-    for (unsigned r = 0; r < FK_OTP_MODEL_ROWS; r++) put_row(image + r * ROW_BYTES, fresh.raw[r]);
+    for (unsigned r = 0; r < FK_OTP_MODEL_ROWS; r++) fk_put_le32(image + r * ROW_BYTES, fresh.raw[r]);
 
     char tmp[TEMP_PATH_CAP];
     const int n = snprintf(tmp, sizeof tmp, "%s%s", path, TEMP_SUFFIX);
@@ -141,7 +90,7 @@ static int create_file(const char *path, const uint8_t chipid[8], char *err, siz
         return -1;
     }
     int rc = 0;
-    if (fchmod(fd, FILE_MODE) != 0 || write_at(fd, image, sizeof image, 0) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, FILE_MODE) != 0 || fk_file_write_at(fd, image, sizeof image, 0) != 0 || fsync(fd) != 0) {
         set_err(err, cap, "cannot write OTP file %s: %s", tmp, strerror(errno));
         rc = -1;
     }
@@ -169,13 +118,13 @@ static int load_file(int fd, const char *path, fk_otp_t *otp, char *err, size_t 
         return -1;
     }
     errno = 0;
-    if (read_all(fd, image, sizeof image) != 0) {
+    if (fk_file_read_all(fd, image, sizeof image) != 0) {
         set_err(err, cap, "cannot read OTP file %s: %s", path,
                 errno != 0 ? strerror(errno) : "short file");
         return -1;
     }
     for (unsigned r = 0; r < FK_OTP_MODEL_ROWS; r++) {
-        const uint32_t v = get_row(image + r * ROW_BYTES);
+        const uint32_t v = fk_le32(image + r * ROW_BYTES);
         if ((v & ~FK_OTP_ROW_MASK) != 0u) {
             set_err(err, cap, "OTP file %s: row 0x%03x has bits above bit 23 set: refused", path,
                     r);

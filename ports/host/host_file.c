@@ -3,6 +3,7 @@
  * host_file.c - creation, locking and write-through of the host port's
  * image files.
  */
+#include "fileio.h"
 #include "host_internal.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ static int fill_file(int fd, size_t size, uint8_t fill)
     memset(chunk, fill, sizeof chunk);
     for (size_t done = 0; done < size;) {
         const size_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
-        if (fk_host_file_write_at(fd, chunk, n, (off_t)done) != 0) return -1;
+        if (fk_file_write_at(fd, chunk, n, (off_t)done) != 0) return -1;
         done += n;
     }
     return 0;
@@ -90,34 +91,4 @@ int fk_host_file_open(const char *path, const char *what, size_t size, uint8_t f
         return -1;
     }
     return fd;
-}
-
-int fk_host_file_read_all(int fd, void *buf, size_t len)
-{
-    uint8_t *p = (uint8_t *)buf;
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = pread(fd, p + done, len - done, (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
-
-int fk_host_file_write_at(int fd, const void *buf, size_t len, off_t off)
-{
-    const uint8_t *p = (const uint8_t *)buf;
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = pwrite(fd, p + done, len - done, off + (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hal.h"
+#include "fileio.h"
 #include "host_internal.h"
 #include "host_port.h"
 
@@ -53,7 +54,7 @@ int fk_host_flash_open(const char *path, uint32_t size)
         free(mem);
         return -1;
     }
-    if (fk_host_file_read_all(fd, mem, size) != 0) {
+    if (fk_file_read_all(fd, mem, size) != 0) {
         fk_host_log("cannot read flash image %s", path);
         close(fd);
         free(mem);
@@ -107,7 +108,7 @@ int fk_hal_flash_erase(uint32_t offset)
     /* The size is a multiple of the sector: an aligned sector fits. */
     if (offset % FK_HOST_SECTOR_SIZE != 0u) return FK_HAL_EALIGN;
     memset(erased, FLASH_ERASED, sizeof erased);
-    if (fk_host_file_write_at(flash.fd, erased, sizeof erased, offset) != 0) return FK_HAL_EIO;
+    if (fk_file_write_at(flash.fd, erased, sizeof erased, offset) != 0) return FK_HAL_EIO;
     memset(flash.mem + offset, FLASH_ERASED, FK_HOST_SECTOR_SIZE);
     return FK_HAL_OK;
 }
@@ -123,7 +124,7 @@ int fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
     uint8_t next[FK_HOST_PAGE_SIZE];
     const uint8_t *in = (const uint8_t *)data;
     for (size_t i = 0; i < len; i++) next[i] = (uint8_t)(flash.mem[offset + i] & in[i]);
-    if (fk_host_file_write_at(flash.fd, next, len, offset) != 0) return FK_HAL_EIO;
+    if (fk_file_write_at(flash.fd, next, len, offset) != 0) return FK_HAL_EIO;
     memcpy(flash.mem + offset, next, len);
     return FK_HAL_OK;
 }

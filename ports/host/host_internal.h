@@ -20,11 +20,6 @@ void fk_host_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * -1 with a message on stderr naming what ("flash", "OTP"). */
 int fk_host_file_open(const char *path, const char *what, size_t size, uint8_t fill);
 
-/* Read exactly len bytes at offset 0. Returns 0, or -1 on error or short file. */
-int fk_host_file_read_all(int fd, void *buf, size_t len);
 
-/* Write exactly len bytes at off (retrying short writes and EINTR).
- * Returns 0, or -1 with errno set. */
-int fk_host_file_write_at(int fd, const void *buf, size_t len, off_t off);
 
 #endif /* FUSEKEY_HOST_INTERNAL_H */

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hal.h"
+#include "fileio.h"
 #include "host_internal.h"
 #include "host_port.h"
 #include "util.h"
@@ -75,18 +75,7 @@ int fk_hal_random(void *buf, size_t len)
         fk_wipe(buf, len);
         return FK_HAL_EIO;
     }
-    uint8_t *p = (uint8_t *)buf;
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = getrandom(p + done, len - done, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            fk_wipe(buf, len);
-            return FK_HAL_EIO;
-        }
-        done += (size_t)n;
-    }
-    return FK_HAL_OK;
+    return fk_file_random(buf, len) == 0 ? FK_HAL_OK : FK_HAL_EIO;
 }
 
 uint64_t fk_hal_millis(void)

@@ -95,7 +95,7 @@ static int burn_preflight(fk_run_t *r)
         if (rc != FK_OTP_OK) {
             fk_complain(r, "preflight: reading rows 0x%03x-0x%03x failed: %s (page 58 already "
                            "locked?). Aborted, nothing written.",
-                        spans[s].row, spans[s].row + spans[s].count - 1u, fk_picotool_error(rc));
+                        spans[s].row, spans[s].row + spans[s].count - 1u, fk_otp_strerror(rc));
             result = FK_TOOL_EXIT_FAIL;
             break;
         }
@@ -131,7 +131,7 @@ static int burn_key(fk_run_t *r, uint16_t row, const uint8_t key[FK_TOOL_KEY_LEN
         const int rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, row, chaff, FK_OTP_KEY_ROWS);
         if (rc != FK_OTP_OK) {
             fk_complain(r, "reading back %s for its chaff failed: %s. Stopped.", name,
-                        fk_picotool_error(rc));
+                        fk_otp_strerror(rc));
             result = FK_TOOL_EXIT_FAIL;
         } else {
             for (unsigned i = 0; i < FK_OTP_KEY_ROWS; i++) chaff[i] ^= FK_OTP_ROW_MASK;
@@ -164,7 +164,7 @@ static void burn_lock_attempt(fk_run_t *r)
     }
     fk_say(r, "  PAGE58_LOCK1 (0x%03x): refused from BOOTSEL (%s%s). NOT applied: after the "
               "restart run `fusekey otp lock-page58`, the firmware writes it.",
-           row, fk_picotool_error(rc),
+           row, fk_otp_strerror(rc),
            r->chip->stepping == FK_OTP_STEPPING_A2 ? ", erratum E15 of the A2 stepping" : "");
 }
 
@@ -261,7 +261,7 @@ int fk_cmd_otp_get(fk_run_t *r)
         uint32_t v = 0;
         const int rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, (uint16_t)(row + i), &v, 1);
         if (rc != FK_OTP_OK) {
-            fk_complain(r, "ERROR: %s reading OTP row 0x%03x (page %u)%s", fk_picotool_error(rc),
+            fk_complain(r, "ERROR: %s reading OTP row 0x%03x (page %u)%s", fk_otp_strerror(rc),
                         row + i, FK_OTP_PAGE_OF(row + i),
                         rc == FK_OTP_ENOT_PERMITTED ? ": the page is locked against the bootloader"
                                                     : "");
@@ -318,7 +318,7 @@ int fk_cmd_otp_set(fk_run_t *r)
     uint32_t cur = 0;
     const int rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, (uint16_t)row, &cur, 1);
     if (rc != FK_OTP_OK) {
-        fk_complain(r, "ERROR: %s reading OTP row 0x%03x. Nothing written.", fk_picotool_error(rc),
+        fk_complain(r, "ERROR: %s reading OTP row 0x%03x. Nothing written.", fk_otp_strerror(rc),
                     row);
         return FK_TOOL_EXIT_FAIL;
     }

@@ -87,22 +87,6 @@ bool fk_no_chip(fk_run_t *r)
     return false;
 }
 
-const char *fk_picotool_error(int rc)
-{
-    switch (rc) {
-    case FK_OTP_ENOT_PERMITTED:
-        return "permission failure";
-    case FK_OTP_EINVALID_ARG:
-        return "invalid argument";
-    case FK_OTP_EBAD_ALIGNMENT:
-        return "bad alignment";
-    case FK_OTP_EUNSUPPORTED_MODIFICATION:
-        return "unsupported modification";
-    default:
-        return fk_otp_strerror(rc);
-    }
-}
-
 /* ---- Deriving the state ---------------------------------------------------- */
 
 /* Some of the n rows is not zero. */
@@ -248,7 +232,7 @@ int fk_state(fk_run_t *r, fk_tool_state_t *st)
 {
     const int rc = fk_tool_read_state(r->chip, FK_OTP_BOOTSEL, st);
     if (rc != FK_OTP_OK) {
-        fk_complain(r, "cannot read the chip's OTP from BOOTSEL: %s", fk_picotool_error(rc));
+        fk_complain(r, "cannot read the chip's OTP from BOOTSEL: %s", fk_otp_strerror(rc));
         return FK_TOOL_EXIT_FAIL;
     }
     return FK_TOOL_EXIT_OK;
@@ -326,7 +310,7 @@ static void print_keys(fk_run_t *r, const fk_tool_state_t *st)
         break;
     case FK_KEYS_LOCKED:
         fk_say(r, "  page 58 refused to the bootloader (%s): the lock is in effect; only secure "
-                  "firmware reads the keys", fk_picotool_error(st->page58_read_rc));
+                  "firmware reads the keys", fk_otp_strerror(st->page58_read_rc));
         break;
     }
     if (st->page58_lock1_readable) {
@@ -431,7 +415,7 @@ int fk_write_ecc_verified(fk_run_t *r, uint16_t row, const uint16_t *vals, size_
         const unsigned done = first_unwritten_ecc(r->chip, row, vals, n);
         fk_complain(r, "writing %s (ECC rows 0x%03x-0x%03x) failed at row 0x%03x: %s; %u row(s) "
                        "before it are programmed. Stopped.",
-                    what, row, last, row + done, fk_picotool_error(rc), done);
+                    what, row, last, row + done, fk_otp_strerror(rc), done);
         return FK_TOOL_EXIT_FAIL;
     }
     uint16_t back[ROWS_MAX];
@@ -441,7 +425,7 @@ int fk_write_ecc_verified(fk_run_t *r, uint16_t row, const uint16_t *vals, size_
     if (rc == FK_OTP_OK) rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, row, raw, n);
     int result = FK_TOOL_EXIT_OK;
     if (rc != FK_OTP_OK) {
-        fk_complain(r, "reading back %s failed: %s. Stopped.", what, fk_picotool_error(rc));
+        fk_complain(r, "reading back %s failed: %s. Stopped.", what, fk_otp_strerror(rc));
         result = FK_TOOL_EXIT_FAIL;
     } else {
         for (unsigned i = 0; i < n; i++) {
@@ -473,14 +457,14 @@ int fk_write_raw_verified(fk_run_t *r, uint16_t row, const uint32_t *vals, size_
         while (done < n && r->chip->raw[row + done] == (vals[done] & FK_OTP_ROW_MASK)) done++;
         fk_complain(r, "writing %s (raw rows 0x%03x-0x%03x) failed at row 0x%03x: %s; %u row(s) "
                        "before it are programmed. Stopped.",
-                    what, row, last, row + done, fk_picotool_error(rc), done);
+                    what, row, last, row + done, fk_otp_strerror(rc), done);
         return FK_TOOL_EXIT_FAIL;
     }
     uint32_t back[ROWS_MAX];
     rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, row, back, n);
     int result = FK_TOOL_EXIT_OK;
     if (rc != FK_OTP_OK) {
-        fk_complain(r, "reading back %s failed: %s. Stopped.", what, fk_picotool_error(rc));
+        fk_complain(r, "reading back %s failed: %s. Stopped.", what, fk_otp_strerror(rc));
         result = FK_TOOL_EXIT_FAIL;
     } else {
         for (unsigned i = 0; i < n; i++) {
@@ -528,7 +512,7 @@ static int field_merge(fk_run_t *r, uint16_t first, unsigned copies, uint32_t ma
     const int rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, first, cur, copies);
     if (rc != FK_OTP_OK) {
         fk_complain(r, "reading %s (rows 0x%03x-0x%03x) failed: %s. Nothing written.", what, first,
-                    first + copies - 1u, fk_picotool_error(rc));
+                    first + copies - 1u, fk_otp_strerror(rc));
         return FK_TOOL_EXIT_FAIL;
     }
     *value = (cur[0] & ~mask) | bits;
@@ -567,7 +551,7 @@ int fk_write_field(fk_run_t *r, uint16_t first, unsigned copies, uint32_t mask, 
         if (rc == FK_OTP_OK) rc = fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, row, &back, 1);
         if (rc != FK_OTP_OK) {
             fk_complain(r, "writing %s copy %u (row 0x%03x) failed: %s. Stopped after %u of %u "
-                           "copies.", what, i, row, fk_picotool_error(rc), i, copies);
+                           "copies.", what, i, row, fk_otp_strerror(rc), i, copies);
             return FK_TOOL_EXIT_FAIL;
         }
         if (back != next) {

@@ -92,8 +92,6 @@ bool fk_field_complete(fk_run_t *r, uint16_t first, unsigned copies, uint32_t bi
 /* The state, or FK_TOOL_EXIT_FAIL after printing the read error. */
 int fk_state(fk_run_t *r, fk_tool_state_t *st);
 void fk_print_state(fk_run_t *r, const fk_tool_state_t *st, bool keys, bool boot);
-/* The picotool text of an otp_access error ("permission failure", ...). */
-const char *fk_picotool_error(int rc);
 
 /* ---- Commands ------------------------------------------------------------- */
 int fk_cmd_status(fk_run_t *r);                 /* state.c */
