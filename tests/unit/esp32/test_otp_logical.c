@@ -472,7 +472,8 @@ static void test_rp_boot_rows(void **state)
                          FK_OTP_CRIT1_GLITCH_DETECTOR_SENS_MASK);
     }
     assert_int_equal(fk_lotp_secure_boot_lock(&fx->lotp), FK_LOTP_OK);
-    /* KEY_INVALID = every slot but the live one (not RS-Key's fixed 0xE). */
+    /* KEY_INVALID = every slot but the live one (never a fixed 0xE, which would
+     * revoke a live key outside slot 0). */
     for (unsigned i = 0; i < FK_OTP_RBIT3_COPIES; i++) {
         assert_int_equal(
             (raw(fx, FK_OTP_ROW_BOOT_FLAGS1 + i) & FK_OTP_BOOT_FLAGS1_KEY_INVALID_MASK) >>
