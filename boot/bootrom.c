@@ -322,7 +322,22 @@ static unsigned cand_cpu(const cand_t *c)
     return (c->def.flags & FK_IMAGE_TYPE_CPU_MASK) >> FK_IMAGE_TYPE_CPU_SHIFT;
 }
 
-/* Scan the loop and choose an IMAGE_DEF (spec 7.2). False after a fault or
+/* Parse block blk into a fresh candidate c: true when it is an executable
+ * IMAGE_DEF (c then carries the parse's own rejection, if any). */
+static bool cand_load(const fk_image_t *img, const fk_picobin_block_t *blk, cand_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->blk = *blk;
+    c->key_slot = NO_SLOT;
+    fk_picobin_parse(img->data, &c->blk, &c->def);
+    if (!c->def.image_def || (c->def.flags & FK_IMAGE_TYPE_TYPE_MASK) != FK_IMAGE_TYPE_EXE)
+        return false;
+    c->rejected = c->def.rejected;
+    c->why = c->def.why;
+    return true;
+}
+
+/* Scan the loop and choose an IMAGE_DEF (docs/boot.md). False after a fault or
  * a broken loop (p->verdict / p->reason set). */
 static bool choose(const view_t *v, pass_t *p, const fk_image_t *img, fk_otp_stepping_t stepping,
                    unsigned boot_cpu, fk_picobin_loop_t *loop)
@@ -337,14 +352,7 @@ static bool choose(const view_t *v, pass_t *p, const fk_image_t *img, fk_otp_ste
         return false;
     }
     for (unsigned n = 0; n < loop->count; n++) {
-        memset(&c, 0, sizeof(c));
-        c.blk = loop->blocks[n];
-        c.key_slot = NO_SLOT;
-        fk_picobin_parse(img->data, &c.blk, &c.def);
-        if (!c.def.image_def || (c.def.flags & FK_IMAGE_TYPE_TYPE_MASK) != FK_IMAGE_TYPE_EXE)
-            continue;
-        c.rejected = c.def.rejected;
-        c.why = c.def.why;
+        if (!cand_load(img, &loop->blocks[n], &c)) continue;
         if (!c.rejected && !otp_checks(v, p, img, &c)) return false;
 
         if (p->has) {
@@ -685,14 +693,7 @@ void fk_boot_inspect_at(const fk_image_t *img, uint32_t addr, fk_boot_info_t *in
     if (!inspect_start(img, info, &p, &loop)) return;
     for (unsigned n = 0; n < loop.count; n++) {
         if (loop.blocks[n].addr != addr) continue;
-        memset(&c, 0, sizeof(c));
-        c.blk = loop.blocks[n];
-        c.key_slot = NO_SLOT;
-        fk_picobin_parse(img->data, &c.blk, &c.def);
-        if (!c.def.image_def || (c.def.flags & FK_IMAGE_TYPE_TYPE_MASK) != FK_IMAGE_TYPE_EXE)
-            return;
-        c.rejected = c.def.rejected;
-        c.why = c.def.why;
+        if (!cand_load(img, &loop.blocks[n], &c)) return;
         if (!c.rejected) (void)otp_checks(&ideal, &p, img, &c);
         inspect_fill(img, &c, info);
         return;
