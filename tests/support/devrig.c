@@ -15,6 +15,7 @@
 #include "devrig.h"
 #include "host_port.h"
 #include "registry.h"
+#include "tlv.h"
 
 #define SHORT_LC_MAX 255u
 #define EXT_LC_MAX 65535u
@@ -146,4 +147,56 @@ size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap)
     n = fread(buf, 1, cap, f);
     fclose(f);
     return n;
+}
+
+/* The SmartCard-HSM's key-type OIDs (id-TA-RSA-v1-5-SHA-256, id-TA-ECDSA-SHA-256). */
+static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
+static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
+#define CHR_LEN 11u
+
+/* The common head of a template: 5F29, 42, and 7F49 opened with its OID. */
+static fk_tlv_mark_t template_head(fk_rbuf_t *r, const uint8_t *oid, size_t oid_len)
+{
+    assert_true(fk_tlv_put(r, 0x5F29, "\x00", 1));
+    assert_true(fk_tlv_put(r, 0x42, "UTCA00001", 9));
+    fk_tlv_mark_t m = fk_tlv_begin(r, 0x7F49);
+    assert_true(fk_tlv_put(r, 0x06, oid, oid_len));
+    return m;
+}
+
+/* Close 7F49, then 5F20 chr and the extra TLVs. */
+static size_t template_tail(fk_rbuf_t *r, fk_tlv_mark_t m, const char *chr, const uint8_t *extra,
+                            size_t extra_len)
+{
+    assert_int_equal(strlen(chr), CHR_LEN);
+    assert_true(fk_tlv_end(r, m));
+    assert_true(fk_tlv_put(r, 0x5F20, chr, CHR_LEN));
+    assert_true(fk_rbuf_put(r, extra, extra_len));
+    return r->len;
+}
+
+size_t fk_devrig_rsa_template(uint8_t *t, size_t cap, unsigned bits, const char *chr,
+                              const uint8_t *extra, size_t extra_len)
+{
+    fk_rbuf_t r = {t, 0, cap};
+    fk_tlv_mark_t m = template_head(&r, k_oid_rsa, sizeof(k_oid_rsa));
+    assert_true(fk_tlv_put(&r, 0x82, "\x01\x00\x01", 3));
+    assert_true(fk_tlv_put_uint(&r, 0x02, bits, 2));
+    return template_tail(&r, m, chr, extra, extra_len);
+}
+
+size_t fk_devrig_ec_template(uint8_t *t, size_t cap, fk_curve_t curve, const char *chr,
+                             const uint8_t *extra, size_t extra_len)
+{
+    const fk_curve_info_t *ci = fk_curve_info(curve);
+    fk_rbuf_t r = {t, 0, cap};
+    assert_non_null(ci);
+    fk_tlv_mark_t m = template_head(&r, k_oid_ec, sizeof(k_oid_ec));
+    assert_true(fk_tlv_put(&r, 0x81, ci->p, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x82, ci->a, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x83, ci->b, ci->field_len));
+    assert_true(fk_tlv_put(&r, 0x84, ci->g, ci->g_len));
+    assert_true(fk_tlv_put(&r, 0x85, ci->n, ci->order_len));
+    assert_true(fk_tlv_put(&r, 0x87, "\x01", 1));
+    return template_tail(&r, m, chr, extra, extra_len);
 }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/pk.h"
 #include "device.h"
 
 #define FK_DEVRIG_DIR_CAP 64u
@@ -92,6 +93,16 @@ size_t fk_devrig_apdu(uint8_t *buf, size_t cap, const fk_devrig_cmd_t *cmd);
 /* Encode cmd (it must be encodable) and send it as fk_devrig_xfer does. */
 uint16_t fk_devrig_send(fk_device_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
                         size_t *out_len);
+
+/* GENERATE ASYMMETRIC KEY PAIR (46) data as OpenSC sends it: 5F29 00,
+ * 42 "UTCA00001", 7F49 {06 OID, the key's parameters}, 5F20 chr (11
+ * characters), then extra_len bytes of extra TLVs (may be 0). RSA: exponent
+ * 65537 and `bits`; EC: the curve's full domain parameters and 87 01. The
+ * template must fit cap bytes (asserted). Returns its length. */
+size_t fk_devrig_rsa_template(uint8_t *t, size_t cap, unsigned bits, const char *chr,
+                              const uint8_t *extra, size_t extra_len);
+size_t fk_devrig_ec_template(uint8_t *t, size_t cap, fk_curve_t curve, const char *chr,
+                             const uint8_t *extra, size_t extra_len);
 
 /* Copy a file (snapshots of images); asserts that it worked. */
 void fk_devrig_copy_file(const char *from, const char *to);

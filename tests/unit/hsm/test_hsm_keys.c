@@ -33,8 +33,6 @@ static const uint8_t k_serial[8] = {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x
 static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 0};
 
 /* id-TA-RSA-v1-5-SHA-256 and id-TA-ECDSA-SHA-256 */
-static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
-static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
 
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
@@ -85,37 +83,12 @@ static int teardown(void **state)
 /* A GENERATE ASYMMETRIC KEY PAIR template like OpenSC's, plus extra TLVs. */
 static size_t rsa_template(uint8_t *t, unsigned bits, const uint8_t *extra, size_t extra_len)
 {
-    fk_rbuf_t r = {t, 0, 512};
-    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
-    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
-    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
-    assert_true(fk_tlv_put(&r, 0x06, k_oid_rsa, sizeof(k_oid_rsa)));
-    assert_true(fk_tlv_put(&r, 0x82, "\x01\x00\x01", 3));
-    assert_true(fk_tlv_put_uint(&r, 0x02, bits, 2));
-    assert_true(fk_tlv_end(&r, m));
-    assert_true(fk_tlv_put(&r, 0x5F20, "UTTEST00001", 11));
-    assert_true(fk_rbuf_put(&r, extra, extra_len));
-    return r.len;
+    return fk_devrig_rsa_template(t, 512, bits, "UTTEST00001", extra, extra_len);
 }
 
 static size_t ec_template(uint8_t *t, fk_curve_t curve, const uint8_t *extra, size_t extra_len)
 {
-    const fk_curve_info_t *ci = fk_curve_info(curve);
-    fk_rbuf_t r = {t, 0, 1024};
-    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
-    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
-    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
-    assert_true(fk_tlv_put(&r, 0x06, k_oid_ec, sizeof(k_oid_ec)));
-    assert_true(fk_tlv_put(&r, 0x81, ci->p, ci->field_len));
-    assert_true(fk_tlv_put(&r, 0x82, ci->a, ci->field_len));
-    assert_true(fk_tlv_put(&r, 0x83, ci->b, ci->field_len));
-    assert_true(fk_tlv_put(&r, 0x84, ci->g, ci->g_len));
-    assert_true(fk_tlv_put(&r, 0x85, ci->n, ci->order_len));
-    assert_true(fk_tlv_put(&r, 0x87, "\x01", 1));
-    assert_true(fk_tlv_end(&r, m));
-    assert_true(fk_tlv_put(&r, 0x5F20, "UTTEST00001", 11));
-    assert_true(fk_rbuf_put(&r, extra, extra_len));
-    return r.len;
+    return fk_devrig_ec_template(t, 1024, curve, "UTTEST00001", extra, extra_len);
 }
 
 /* The device certificate's public key, from 2F02. */

@@ -93,8 +93,6 @@ static const char k_message[] = "migrated message";
 static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, FLASH_SIZE};
 
 /* id-TA-RSA-v1-5-SHA-256 and id-TA-ECDSA-SHA-256 */
-static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
-static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
 
 /* ---- Flash cuts and glitches (--wrap) --------------------------------------- */
 
@@ -348,35 +346,12 @@ static uint16_t initialize(uint16_t options)
 /* GENERATE ASYMMETRIC KEY PAIR templates like OpenSC's. */
 static size_t rsa_template(uint8_t *t, size_t cap)
 {
-    fk_rbuf_t r = {t, 0, cap};
-    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
-    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
-    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
-    assert_true(fk_tlv_put(&r, 0x06, k_oid_rsa, sizeof(k_oid_rsa)));
-    assert_true(fk_tlv_put(&r, 0x82, "\x01\x00\x01", 3));
-    assert_true(fk_tlv_put_uint(&r, 0x02, 1024, 2));
-    assert_true(fk_tlv_end(&r, m));
-    assert_true(fk_tlv_put(&r, 0x5F20, "UTMIGRATE01", 11));
-    return r.len;
+    return fk_devrig_rsa_template(t, cap, 1024, "UTMIGRATE01", NULL, 0);
 }
 
 static size_t ec_template(uint8_t *t, size_t cap)
 {
-    const fk_curve_info_t *ci = fk_curve_info(FK_CURVE_SECP256R1);
-    fk_rbuf_t r = {t, 0, cap};
-    assert_true(fk_tlv_put(&r, 0x5F29, "\x00", 1));
-    assert_true(fk_tlv_put(&r, 0x42, "UTCA00001", 9));
-    fk_tlv_mark_t m = fk_tlv_begin(&r, 0x7F49);
-    assert_true(fk_tlv_put(&r, 0x06, k_oid_ec, sizeof(k_oid_ec)));
-    assert_true(fk_tlv_put(&r, 0x81, ci->p, ci->field_len));
-    assert_true(fk_tlv_put(&r, 0x82, ci->a, ci->field_len));
-    assert_true(fk_tlv_put(&r, 0x83, ci->b, ci->field_len));
-    assert_true(fk_tlv_put(&r, 0x84, ci->g, ci->g_len));
-    assert_true(fk_tlv_put(&r, 0x85, ci->n, ci->order_len));
-    assert_true(fk_tlv_put(&r, 0x87, "\x01", 1));
-    assert_true(fk_tlv_end(&r, m));
-    assert_true(fk_tlv_put(&r, 0x5F20, "UTMIGRATE02", 11));
-    return r.len;
+    return fk_devrig_ec_template(t, cap, FK_CURVE_SECP256R1, "UTMIGRATE02", NULL, 0);
 }
 
 /* The public key of key `id`, from the request the card stored in CE<id>
