@@ -564,6 +564,52 @@ def main(description):
     sys.exit(0 if ok else 1)
 
 
+# ---- Client tools and a scratch directory (OpenSC, openssl) ------------------------
+
+OPENSC_MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+
+
+def run_client(args, check=True, stdin=None, timeout=600):
+    """Run a client program (OpenSC's tools, openssl) with OPENSC_* removed from the
+    environment and stdin from `stdin` (bytes; None: empty); returns the CompletedProcess.
+    check: AssertionError with both outputs when it exits non-zero."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSC_")}
+    proc = subprocess.run(args, env=env, input=stdin if stdin is not None else b"",
+                          capture_output=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (
+            " ".join(args), proc.returncode, proc.stdout.decode(errors="replace"),
+            proc.stderr.decode(errors="replace")))
+    return proc
+
+
+class Scratch:
+    """A test class's scratch directory (cls.tmp) and its files."""
+
+    tmp = None
+
+    @classmethod
+    def make_scratch(cls, prefix):
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
+
+    @classmethod
+    def remove_scratch(cls):
+        if cls.tmp is not None:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def write(self, name, data):
+        with open(self.path(name), "wb") as f:
+            f.write(data)
+        return self.path(name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+
 # ---- The fusekey tool (test_fusekey.py, test_production.py) ---------------------------
 
 TOOL_TIMEOUT = 300  # seconds per tool run (ASan builds, RSA key generation in OpenSC)

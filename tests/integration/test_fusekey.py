@@ -11,9 +11,6 @@ order in one rig.
 """
 
 import json
-import os
-import shutil
-import tempfile
 
 import fkit
 
@@ -23,7 +20,7 @@ SW_CONDITIONS = 0x6985
 SW_WRONG_MAGIC = 0x6984
 
 
-class Fusekey(fkit.RigTest):
+class Fusekey(fkit.Scratch, fkit.RigTest):
 
     @classmethod
     def setUpClass(cls):
@@ -31,12 +28,12 @@ class Fusekey(fkit.RigTest):
         cls.card.close()  # the tool connects by itself
         cls.card = None
         cls.tool = fkit.tool_path(fkit.ARGS.sim)
-        cls.tmp = tempfile.mkdtemp(prefix="fk-tool-")
+        cls.make_scratch("fk-tool-")
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.remove_scratch()
 
     # -- helpers --
 
@@ -164,7 +161,7 @@ class Fusekey(fkit.RigTest):
         the firmware then sets ROLLBACK_REQUIRED in the other copies."""
         self.stop()
         fp = list(range(32))
-        path = os.path.join(self.tmp, "otp.json")
+        path = self.path("otp.json")
         with open(path, "w") as f:
             json.dump({"bootkey0": fp, "crit1": {"secure_boot_enable": 1}}, f)
         self.fk_otp("secure-boot", "enable", "--yes-i-understand", "ENABLE-SECURE-BOOT", rc=1)

@@ -8,14 +8,12 @@ encrypted, ECDH gives openssl's shared secret.
 """
 
 import os
-import subprocess
-import tempfile
 
 import fkit
 
 PIN = "648219"
 SO_PIN = "3537363231383830"
-MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+MODULE = fkit.OPENSC_MODULE
 TIMEOUT = 600  # seconds per tool run (RSA-4096 generation under ASan is slow)
 
 RSA_SIZES = (1024, 2048, 3072, 4096)
@@ -26,13 +24,7 @@ MESSAGE = b"fusekey signs what it is given\n" * 3
 
 
 def run(args, check=True, stdin=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSC_")}
-    proc = subprocess.run(args, env=env, input=stdin, capture_output=True, timeout=TIMEOUT)
-    if check and proc.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (
-            " ".join(args), proc.returncode, proc.stdout.decode(errors="replace"),
-            proc.stderr.decode(errors="replace")))
-    return proc
+    return fkit.run_client(args, check=check, stdin=stdin, timeout=TIMEOUT)
 
 
 def p11(*args, check=True):
@@ -40,26 +32,14 @@ def p11(*args, check=True):
                check=check)
 
 
-class Keys(fkit.RigTest):
+class Keys(fkit.Scratch, fkit.RigTest):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="fk-keys-")
+        cls.make_scratch("fk-keys-")
         run(["sc-hsm-tool", "--initialize", "--so-pin", SO_PIN, "--pin", PIN])
         cls.next_id = 1
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, data):
-        with open(self.path(name), "wb") as f:
-            f.write(data)
-        return self.path(name)
-
-    def read(self, name):
-        with open(self.path(name), "rb") as f:
-            return f.read()
 
     def keygen(self, key_type):
         """Generate a key pair on the card; return (hex id, public key PEM path)."""

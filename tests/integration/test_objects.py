@@ -13,8 +13,6 @@ for the public key the card exported, signatures are checked with openssl.
 
 import os
 import shutil
-import subprocess
-import tempfile
 
 import fkit
 from fkit import SW_OK, apdu, hx
@@ -25,7 +23,7 @@ PIN3 = "654321"
 WRONG_PIN = "000000"
 SO_PIN = "3537363231383830"
 WRONG_SO_PIN = "0000000000000000"
-MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+MODULE = fkit.OPENSC_MODULE
 TIMEOUT = 600  # seconds per tool run (ASan build on a loaded machine)
 
 SW_SECURITY = 0x6982
@@ -54,14 +52,8 @@ DATA_MAX = 5000  # pkcs11-tool --write-object reads at most this many bytes of t
 
 def run(args, check=True):
     """Run a tool with OPENSC_* removed from the environment; returns (status, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSC_")}
-    proc = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=TIMEOUT)
-    out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-    if check and proc.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(args), proc.returncode,
-                                                           out, err))
-    return proc.returncode, out, err
+    proc = fkit.run_client(args, check=check, timeout=TIMEOUT)
+    return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
 
 
 def p11(*args, pin=PIN, check=True):
@@ -105,7 +97,7 @@ def read_binary_all(fid):
     return bytes([0x00, 0xB1, fid >> 8, fid & 0xFF]) + apdu("00 00 04 54 02 00 00 00 00")
 
 
-class Objects(fkit.RigTest):
+class Objects(fkit.Scratch, fkit.RigTest):
     """One rig; every test re-initializes the card first."""
 
     @classmethod
@@ -113,12 +105,12 @@ class Objects(fkit.RigTest):
         super().setUpClass()
         cls.card.close()  # the tools get the reader to themselves; raw() connects anew
         cls.card = None
-        cls.tmp = tempfile.mkdtemp(prefix="fk-objects-")
+        cls.make_scratch("fk-objects-")
 
     @classmethod
     def tearDownClass(cls):
         if not cls.rig.failed and not fkit.ARGS.keep:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+            cls.remove_scratch()
         super().tearDownClass()
 
     def setUp(self):
@@ -128,20 +120,6 @@ class Objects(fkit.RigTest):
         if not os.path.exists(MODULE):
             self.fail("OpenSC PKCS#11 module not found: run tools/deps.sh")
         self.fresh_card()
-
-    # -- files in the test's directory --
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, data):
-        with open(self.path(name), "wb") as f:
-            f.write(data)
-        return self.path(name)
-
-    def read(self, name):
-        with open(self.path(name), "rb") as f:
-            return f.read()
 
     # -- the card, raw --
 

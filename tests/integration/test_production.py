@@ -17,14 +17,12 @@ The steps build on each other and run in order in one rig.
 import os
 import shutil
 import struct
-import subprocess
-import tempfile
 
 import fkit
 
 PIN = "648219"
 SO_PIN = "3537363231383830"
-MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+MODULE = fkit.OPENSC_MODULE
 MESSAGE = b"the production ritual keeps every key\n"
 
 # The synthetic RP2350 Arm image: a vector table at 0x10000000 and the IMAGE_DEF block an
@@ -63,14 +61,7 @@ def to_uf2(data, base=IMAGE_BASE, family=UF2_FAMILY_RP2350_ARM_S):
 
 
 def run(args, check=True, stdin=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSC_")}
-    proc = subprocess.run(args, env=env, input=stdin, capture_output=True,
-                          timeout=fkit.TOOL_TIMEOUT)
-    if check and proc.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (
-            " ".join(args), proc.returncode, proc.stdout.decode(errors="replace"),
-            proc.stderr.decode(errors="replace")))
-    return proc
+    return fkit.run_client(args, check=check, stdin=stdin, timeout=fkit.TOOL_TIMEOUT)
 
 
 def p11(*args, check=True):
@@ -78,7 +69,7 @@ def p11(*args, check=True):
                check=check)
 
 
-class Production(fkit.RigTest):
+class Production(fkit.Scratch, fkit.RigTest):
 
     @classmethod
     def setUpClass(cls):
@@ -86,23 +77,15 @@ class Production(fkit.RigTest):
         cls.card.close()
         cls.card = None
         cls.tool = fkit.tool_path(fkit.ARGS.sim)
-        cls.tmp = tempfile.mkdtemp(prefix="fk-production-")
+        cls.make_scratch("fk-production-")
         cls.device_key = None
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.remove_scratch()
 
     # -- helpers --
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, data):
-        with open(self.path(name), "wb") as f:
-            f.write(data)
-        return self.path(name)
 
     def fk(self, *args, stdin=b"", rc=0):
         result = fkit.run_tool(self.tool, args, stdin=stdin)
