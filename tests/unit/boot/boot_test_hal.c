@@ -6,22 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "hal.h"
 #include "util.h"
 
 int fk_hal_random(void *buf, size_t len)
 {
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = getrandom(p, len, 0);
-        if (n <= 0) return FK_HAL_EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return FK_HAL_OK;
+    return fk_file_random(buf, len) == 0 ? FK_HAL_OK : FK_HAL_EIO;
 }
 
 void fk_hal_serial(uint8_t serial[8])

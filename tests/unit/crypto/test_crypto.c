@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
+#include "fileio.h"
 #include "hal.h"
 
 /* ---- The test's HAL ----------------------------------------------------- */
@@ -38,13 +38,7 @@ int fk_hal_random(void *buf, size_t len)
     g_random_calls++;
     switch (g_mode) {
     case SRC_OS:
-        while (len > 0) {
-            ssize_t n = getrandom(p, len, 0);
-            if (n <= 0) return FK_HAL_EIO;
-            p += n;
-            len -= (size_t)n;
-        }
-        return FK_HAL_OK;
+        return fk_file_random(buf, len) == 0 ? FK_HAL_OK : FK_HAL_EIO;
     case SRC_PATTERN:
         for (size_t i = 0; i < len; i++) p[i] = g_pattern++;
         return FK_HAL_OK;

@@ -18,13 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
+#include "fileio.h"
 #include "hal.h"
 #include "util.h"
 
@@ -37,15 +37,8 @@ static uint64_t g_clock_step = 50;
 
 int fk_hal_random(void *buf, size_t len)
 {
-    uint8_t *p = buf;
     if (g_entropy_fails) return FK_HAL_EIO;
-    while (len > 0) {
-        ssize_t n = getrandom(p, len, 0);
-        if (n <= 0) return FK_HAL_EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return FK_HAL_OK;
+    return fk_file_random(buf, len) == 0 ? FK_HAL_OK : FK_HAL_EIO;
 }
 
 void fk_hal_serial(uint8_t serial[8])
