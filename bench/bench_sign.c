@@ -5,10 +5,10 @@
  * In one process, with no transport: the device over the host port (flash
  * and OTP images in a temporary directory), INITIALIZE, VERIFY, and
  * GENERATE ASYMMETRIC KEY PAIR of an EC P-256 and an RSA-2048 key through
- * fk_device_transceive. Then, in interleaved rounds (the side measured
+ * fk_card_transceive. Then, in interleaved rounds (the side measured
  * first alternates), for each case:
  *
- *   applet  N COMPUTE SIGNATURE APDUs through fk_device_transceive;
+ *   applet  N COMPUTE SIGNATURE APDUs through fk_card_transceive;
  *   bare    N signatures by the crypto module itself (fk_pk_ecdsa_sign,
  *           fk_pk_rsa_sign_pkcs1, fk_pk_rsa_private) with the same key,
  *           opened once with hsm_key_read while the PIN is verified;
@@ -34,10 +34,11 @@
 
 #include "bench_util.h"
 #include "crypto/pk.h"
-#include "device.h"
+#include "card/card.h"
+#include "fusekey_product.h"
+#include "services/services.h"
 #include "host_port.h"
 #include "hsm_internal.h"
-#include "registry.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -80,7 +81,9 @@ static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x0
 static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
 static const uint8_t k_rsa_e[] = {0x01, 0x00, 0x01};
 
-static fk_device_t s_dev; /* about 130 KiB: static, as on the device */
+static fk_services_t s_svc;
+static fk_card_t s_dev; /* about 130 KiB: static, as on the device */
+static fk_product_card_state_t s_state;
 static uint8_t s_resp[RESP_MAX];
 static size_t s_resp_len;
 
@@ -104,7 +107,7 @@ typedef struct options {
 /* One APDU through the device; the status word (the response is in s_resp). */
 static uint16_t xfer(const uint8_t *apdu, size_t len)
 {
-    s_resp_len = fk_device_transceive(&s_dev, apdu, len, s_resp, sizeof(s_resp));
+    s_resp_len = fk_card_transceive(&s_dev, apdu, len, s_resp, sizeof(s_resp));
     if (s_resp_len < SW_LEN) return 0;
     return (uint16_t)((s_resp[s_resp_len - 2] << 8) | s_resp[s_resp_len - 1]);
 }
@@ -390,18 +393,19 @@ static bool device_up(workdir_t *w)
     if (fk_host_flash_open(w->flash, 0) != 0 || fk_host_otp_open(w->otp) != 0) return false;
     fk_host_set_serial(k_serial);
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    if (fk_device_init(&s_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) {
+    if (fk_services_init(&s_svc, &fk_product) != FK_SERVICES_OK ||
+        fk_card_init(&s_dev, &s_svc, &s_state, sizeof(s_state)) != FK_CARD_OK) {
         fprintf(stderr, "fk-bench-sign: device does not start\n");
         return false;
     }
-    fk_device_power_on(&s_dev);
+    fk_card_power_on(&s_dev);
     w->device_started = true;
     return true;
 }
 
 static void device_down(workdir_t *w)
 {
-    if (w->device_started) fk_device_power_off(&s_dev);
+    if (w->device_started) fk_card_power_off(&s_dev);
     fk_host_flash_close();
     fk_host_otp_close();
     if (w->dir[0] != '\0') {
@@ -427,7 +431,7 @@ int main(int argc, char **argv)
         {.name = "RSA-2048 raw (20)", .key_id = RSA_KEY_ID, .alg = ALG_RSA_RAW},
     };
     const size_t n_cases = FK_ARRAY_SIZE(cases);
-    const fk_applet_ctx_t ctx = {&s_dev.store, &s_dev.counters, NULL, NULL};
+    fk_applet_ctx_t ctx;
     workdir_t w = {.device_started = false};
     int status = 1;
 
@@ -444,6 +448,7 @@ int main(int argc, char **argv)
         }
     }
     if (!device_up(&w) || !initialize_and_verify()) goto out;
+    ctx = fk_card_applet_ctx(&s_dev, &fk_hsm_applet);
     uint64_t t0 = now_ns();
     if (!generate(EC_KEY_ID, false)) goto out;
     uint64_t t1 = now_ns();

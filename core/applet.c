@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "applet.h"
 
+#include "services/services.h"
+
 fk_sw_t fk_dispatch(const fk_command_t *table, size_t n, const fk_applet_ctx_t *ctx,
                     const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
@@ -12,9 +14,7 @@ fk_sw_t fk_dispatch(const fk_command_t *table, size_t n, const fk_applet_ctx_t *
 
 fk_sw_t fk_applet_presence(const fk_applet_ctx_t *ctx)
 {
-    fk_hal_led(FK_LED_PRESENCE);
-    int rc = fk_hal_presence_wait(FK_PRESENCE_TIMEOUT_MS, ctx->keepalive, ctx->keepalive_arg);
-    fk_hal_led(FK_LED_ACTIVE);
+    const int rc = fk_services_presence(ctx->svc, ctx->keepalive, ctx->keepalive_arg);
     if (rc == FK_HAL_OK) return FK_SW_OK;
     if (rc == FK_HAL_ETIMEOUT) return FK_SW_PRESENCE_TIMEOUT;
     return FK_SW_CONDITIONS_NOT_SATISFIED;

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * applet.h - the contract between the dispatcher and an applet.
+ * applet.h - the contract between an applet, the card endpoints that run
+ * its commands and the services object that runs its migration.
  *
- * The product's registry is a const table of these (applets/registry.c).
- * The dispatcher knows nothing about any applet beyond this structure.
+ * A product lists its applets in a const table (core/product.h). Neither a
+ * card nor the services object knows anything of an applet beyond this
+ * structure, and an applet reaches nothing but what its context gives it:
+ * the shared services, its own store records and its own volatile state.
  */
 #ifndef FUSEKEY_APPLET_H
 #define FUSEKEY_APPLET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,32 +19,43 @@
 #include "hal.h"
 #include "store/store.h"
 
-/* What a handler may use: the services of the device, nothing global. */
+struct fk_services;
+
+/* What a handler may use; nothing global. */
 typedef struct fk_applet_ctx {
-    fk_store_t *store;    /* main partition */
-    fk_store_t *counters; /* high-churn partition (retry and usage counters) */
-    fk_keepalive_fn keepalive; /* call during long operations (may be NULL) */
+    struct fk_services *svc; /* the shared services (core/services/services.h) */
+    fk_store_t *store;       /* main partition */
+    fk_store_t *counters;    /* high-churn partition (retry and usage counters) */
+    /* The applet's volatile state in the card running the command:
+     * fk_applet_t.state_size bytes, all zero after power-on and reset. NULL
+     * outside a card (the start-up migration). */
+    void *state;
+    fk_keepalive_fn keepalive; /* the endpoint's keepalive for long work (may be NULL) */
     void *keepalive_arg;
-    /* Call after moving a deferred secret to the current sealing root (a
-     * PIN verifier on a successful VERIFY): the device finishes the
-     * migration, deleting the old root once nothing needs it any more.
-     * May be NULL (no migration to finish). */
-    void (*migrated)(void *arg);
-    void *migrated_arg;
 } fk_applet_ctx_t;
+
+/* What a card answers when a command without Le (case 1 or 3) produced
+ * response data. */
+typedef enum fk_no_le {
+    FK_NO_LE_ANNOUNCE = 0, /* 61xx: the data waits for GET RESPONSE */
+    FK_NO_LE_DROP,         /* the status alone (9000): no data was asked for (ISO 7816-4) */
+} fk_no_le_t;
 
 typedef struct fk_applet {
     const char *name;
     const uint8_t *aid;
     size_t aid_len;
-    /* Selected by AID (cmd is the SELECT). Clears the applet's volatile state
-     * and writes its FCI/FCP or whatever it answers into resp. */
+    size_t state_size; /* bytes of volatile state a card keeps for it (may be 0) */
+    fk_no_le_t no_le;
+    /* Selected by AID (cmd is the SELECT; NULL for the implicit selection
+     * at power-on). Writes its FCI/FCP or whatever it answers into resp. */
     fk_sw_t (*select)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
     /* Every command while selected (including a re-SELECT of non-AID form). */
     fk_sw_t (*process)(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
-    /* Another applet is being selected. */
+    /* Another applet is being selected (may be NULL). */
     void (*deselect)(const fk_applet_ctx_t *ctx);
-    /* Card power-off or reset: forget every volatile state. */
+    /* Card power-off or reset (may be NULL); the card wipes ctx->state
+     * afterwards in any case. */
     void (*power_off)(const fk_applet_ctx_t *ctx);
     /* Migration to the OTP master key (docs/migration.md), run at start while
      * the device root still exists: re-seal every record this applet sealed
@@ -66,11 +81,9 @@ typedef struct fk_command {
 fk_sw_t fk_dispatch(const fk_command_t *table, size_t n, const fk_applet_ctx_t *ctx,
                     const fk_apdu_t *cmd, fk_rbuf_t *resp);
 
-/* How long an applet waits for the user to confirm presence. */
-#define FK_PRESENCE_TIMEOUT_MS 15000u
-
-/* Ask the user to confirm presence (LED shows it, the transport is kept
- * alive): FK_SW_OK when confirmed, 6600 on timeout, 6985 when declined. */
+/* Ask the user to confirm presence (core/services/services.h), keeping the
+ * endpoint alive: FK_SW_OK when confirmed, 6600 on timeout, 6985 when
+ * declined. */
 fk_sw_t fk_applet_presence(const fk_applet_ctx_t *ctx);
 
 #endif /* FUSEKEY_APPLET_H */

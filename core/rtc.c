@@ -4,8 +4,8 @@
  *
  * IMPLEMENTATION NOTE: within 1970-2099 a year is a leap year exactly when
  * it is divisible by four (2000 is one, 2100 is out of range), so the
- * calendar arithmetic below needs no century rules. The clock state is one
- * static object: the core is single-threaded (hal.h).
+ * calendar arithmetic below needs no century rules. The clock state is an
+ * fk_rtc_t owned by the services object.
  */
 #include "rtc.h"
 
@@ -36,11 +36,6 @@ _Static_assert(FK_RTC_EPOCH_MAX ==
 static const uint16_t k_days_before_month[MONTHS] = {0,   31,  59,  90,  120, 151,
                                                      181, 212, 243, 273, 304, 334};
 static const uint8_t k_days_in_month[MONTHS] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-static struct {
-    bool set;
-    int64_t offset_ms; /* Unix time in ms = fk_hal_millis() + offset_ms */
-} s_clock;
 
 static bool is_leap(unsigned year) { return year % LEAP_CYCLE == 0u; }
 
@@ -123,43 +118,45 @@ int fk_rtc_epoch_to_civil(uint32_t epoch, fk_rtc_civil_t *t)
     return FK_RTC_OK;
 }
 
-int fk_rtc_set_epoch(uint32_t epoch)
+void fk_rtc_init(fk_rtc_t *rtc) { fk_rtc_clear(rtc); }
+
+int fk_rtc_set_epoch(fk_rtc_t *rtc, uint32_t epoch)
 {
     if (epoch > FK_RTC_EPOCH_MAX) return FK_RTC_EINVAL;
-    s_clock.offset_ms = (int64_t)epoch * MS_PER_S - (int64_t)fk_hal_millis();
-    s_clock.set = true;
+    rtc->offset_ms = (int64_t)epoch * MS_PER_S - (int64_t)fk_hal_millis();
+    rtc->set = true;
     return FK_RTC_OK;
 }
 
-int fk_rtc_set_civil(const fk_rtc_civil_t *t)
+int fk_rtc_set_civil(fk_rtc_t *rtc, const fk_rtc_civil_t *t)
 {
     uint32_t epoch;
     if (fk_rtc_civil_to_epoch(t, &epoch) != FK_RTC_OK) return FK_RTC_EINVAL;
-    return fk_rtc_set_epoch(epoch);
+    return fk_rtc_set_epoch(rtc, epoch);
 }
 
-int fk_rtc_now_epoch(uint32_t *epoch)
+int fk_rtc_now_epoch(const fk_rtc_t *rtc, uint32_t *epoch)
 {
-    if (!s_clock.set) return FK_RTC_EUNSET;
+    if (!rtc->set) return FK_RTC_EUNSET;
     /* fk_hal_millis never goes back, so the sum stays >= the time set. */
-    const int64_t now_s = ((int64_t)fk_hal_millis() + s_clock.offset_ms) / MS_PER_S;
+    const int64_t now_s = ((int64_t)fk_hal_millis() + rtc->offset_ms) / MS_PER_S;
     if (now_s < 0 || now_s > (int64_t)FK_RTC_EPOCH_MAX) return FK_RTC_ERANGE;
     *epoch = (uint32_t)now_s;
     return FK_RTC_OK;
 }
 
-int fk_rtc_now_civil(fk_rtc_civil_t *t)
+int fk_rtc_now_civil(const fk_rtc_t *rtc, fk_rtc_civil_t *t)
 {
     uint32_t epoch;
-    const int rc = fk_rtc_now_epoch(&epoch);
+    const int rc = fk_rtc_now_epoch(rtc, &epoch);
     if (rc != FK_RTC_OK) return rc;
     return fk_rtc_epoch_to_civil(epoch, t);
 }
 
-bool fk_rtc_is_set(void) { return s_clock.set; }
+bool fk_rtc_is_set(const fk_rtc_t *rtc) { return rtc->set; }
 
-void fk_rtc_clear(void)
+void fk_rtc_clear(fk_rtc_t *rtc)
 {
-    s_clock.set = false;
-    s_clock.offset_ms = 0;
+    rtc->set = false;
+    rtc->offset_ms = 0;
 }

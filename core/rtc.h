@@ -5,7 +5,8 @@
  * later certificate validity checks).
  *
  * The clock is volatile: it is kept as an offset to fk_hal_millis() and is
- * "never set" after every start of the firmware. It counts UTC seconds
+ * "never set" after every start of the firmware. The device's clock lives in
+ * the services object. It counts UTC seconds
  * without leap seconds (Unix time) and covers 1970-01-01 00:00:00 to
  * 2099-12-31 23:59:59, the range in which every year divisible by four is a
  * leap year. Conversions between Unix time and the civil date are pure
@@ -61,24 +62,34 @@ int fk_rtc_epoch_to_civil(uint32_t epoch, fk_rtc_civil_t *t);
 
 /* ---- The clock ------------------------------------------------------------ */
 
+/* A clock: an offset to fk_hal_millis(). The device has one, owned by the
+ * services object (core/services/services.h). */
+typedef struct fk_rtc {
+    bool set;
+    int64_t offset_ms; /* Unix time in ms = fk_hal_millis() + offset_ms */
+} fk_rtc_t;
+
+/* A clock that was never set. */
+void fk_rtc_init(fk_rtc_t *rtc);
+
 /* Set the clock to a Unix time (FK_RTC_EINVAL above FK_RTC_EPOCH_MAX, the
  * clock unchanged). */
-int fk_rtc_set_epoch(uint32_t epoch);
+int fk_rtc_set_epoch(fk_rtc_t *rtc, uint32_t epoch);
 
 /* Set the clock to a civil date (checked; the clock unchanged on error). */
-int fk_rtc_set_civil(const fk_rtc_civil_t *t);
+int fk_rtc_set_civil(fk_rtc_t *rtc, const fk_rtc_civil_t *t);
 
 /* The current Unix time: FK_RTC_EUNSET before the first set, FK_RTC_ERANGE
  * once the clock has run past FK_RTC_EPOCH_MAX. */
-int fk_rtc_now_epoch(uint32_t *epoch);
+int fk_rtc_now_epoch(const fk_rtc_t *rtc, uint32_t *epoch);
 
 /* The current civil date, with the same errors as fk_rtc_now_epoch. */
-int fk_rtc_now_civil(fk_rtc_civil_t *t);
+int fk_rtc_now_civil(const fk_rtc_t *rtc, fk_rtc_civil_t *t);
 
 /* Whether the clock was set since the firmware started (or the last clear). */
-bool fk_rtc_is_set(void);
+bool fk_rtc_is_set(const fk_rtc_t *rtc);
 
 /* Forget the time, as a reboot does. */
-void fk_rtc_clear(void);
+void fk_rtc_clear(fk_rtc_t *rtc);
 
 #endif /* FUSEKEY_RTC_H */

@@ -27,11 +27,15 @@ const uint8_t fk_hsm_aid[FK_HSM_AID_LEN] = {0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01,
 #define LIFECYCLE_ACTIVATED 0x05u
 #define APPLET_TYPE_GENERIC 0xFFu
 
-static hsm_state_t s_state;
+_Static_assert(sizeof(hsm_state_t) <= FK_HSM_STATE_SIZE, "the session fits its state area");
 
-hsm_state_t *hsm_state(void) { return &s_state; }
+hsm_state_t *hsm_state(const fk_applet_ctx_t *ctx)
+{
+    FK_ASSERT(ctx->state != NULL);
+    return (hsm_state_t *)ctx->state;
+}
 
-void hsm_session_clear(void) { fk_wipe(&s_state, sizeof(s_state)); }
+void hsm_session_clear(const fk_applet_ctx_t *ctx) { fk_wipe(hsm_state(ctx), sizeof(hsm_state_t)); }
 
 /* The application FCP: 85 must be a direct child of 62 and exactly 5 bytes
  * (options, applet type, version), and no A5 may follow it. */
@@ -53,7 +57,7 @@ static fk_sw_t write_fcp(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
 
 static fk_sw_t hsm_select(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    hsm_session_clear();
+    hsm_session_clear(ctx);
     /* The device identity is made on the first start; a failure here (no
      * entropy, full flash) shows later as a missing 2F02, not as a card
      * that cannot be selected. */
@@ -110,16 +114,17 @@ static fk_sw_t hsm_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_
     return FK_SW_INS_NOT_SUPPORTED;
 }
 
-static void hsm_deselect(const fk_applet_ctx_t *ctx)
-{
-    (void)ctx;
-    hsm_session_clear();
-}
+static void hsm_deselect(const fk_applet_ctx_t *ctx) { hsm_session_clear(ctx); }
 
 const fk_applet_t fk_hsm_applet = {
     .name = "hsm",
     .aid = fk_hsm_aid,
     .aid_len = sizeof(fk_hsm_aid),
+    .state_size = FK_HSM_STATE_SIZE,
+    /* A SmartCard-HSM answers a command sent without Le with its status
+     * alone: CardContact's PKCS#11 module sends GENERATE ASYMMETRIC KEY PAIR
+     * that way and reads the request from CE<id> afterwards. */
+    .no_le = FK_NO_LE_DROP,
     .select = hsm_select,
     .process = hsm_process,
     .deselect = hsm_deselect,

@@ -15,6 +15,9 @@ extern const uint8_t fk_hsm_aid[FK_HSM_AID_LEN];
 #define FK_HSM_VERSION_MAJOR 4u
 #define FK_HSM_VERSION_MINOR 0u
 
+/* Bytes of volatile state a card keeps for this applet (its session). */
+#define FK_HSM_STATE_SIZE 64u
+
 extern const fk_applet_t fk_hsm_applet;
 
 #endif /* FUSEKEY_HSM_H */

@@ -149,15 +149,15 @@ static fk_sw_t file_size(const fk_applet_ctx_t *ctx, uint16_t fid, uint32_t *siz
 
 /* The FID a command addresses: P1P2, or the selected EF for 0000 (6986
  * when none is selected). */
-static fk_sw_t target_fid(uint16_t p1p2, uint16_t *fid)
+static fk_sw_t target_fid(const fk_applet_ctx_t *ctx, uint16_t p1p2, uint16_t *fid)
 {
-    *fid = p1p2 == FID_CURRENT ? hsm_state()->current_ef : p1p2;
+    *fid = p1p2 == FID_CURRENT ? hsm_state(ctx)->current_ef : p1p2;
     return *fid == FID_CURRENT ? FK_SW_COMMAND_NOT_ALLOWED : FK_SW_OK;
 }
 
 /* Read access: keys never, private data with the user PIN, the rest free;
  * 6A82 for anything that is not a host file. */
-static fk_sw_t check_read(uint16_t fid)
+static fk_sw_t check_read(const fk_applet_ctx_t *ctx, uint16_t fid)
 {
     switch (fid_class(fid)) {
     case FID_NONE:
@@ -165,7 +165,7 @@ static fk_sw_t check_read(uint16_t fid)
     case FID_KEY:
         return FK_SW_SECURITY_NOT_SATISFIED;
     case FID_PRIVATE:
-        return hsm_state()->user_verified ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
+        return hsm_state(ctx)->user_verified ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
     case FID_STATIC:
     case FID_PUBLIC:
         break;
@@ -174,11 +174,11 @@ static fk_sw_t check_read(uint16_t fid)
 }
 
 /* Write and delete access: host files other than keys, with the user PIN. */
-static fk_sw_t check_write(uint16_t fid)
+static fk_sw_t check_write(const fk_applet_ctx_t *ctx, uint16_t fid)
 {
     fid_class_t c = fid_class(fid);
     if (c == FID_NONE || c == FID_KEY) return FK_SW_SECURITY_NOT_SATISFIED;
-    return hsm_state()->user_verified ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
+    return hsm_state(ctx)->user_verified ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
 }
 
 /* ---- SELECT ------------------------------------------------------------ */
@@ -199,12 +199,12 @@ static fk_sw_t put_ef_fcp(fk_rbuf_t *resp, uint16_t fid, uint32_t size)
 }
 
 /* Select the MF: no EF is current any more. */
-static fk_sw_t select_mf(uint8_t p2, fk_rbuf_t *resp)
+static fk_sw_t select_mf(const fk_applet_ctx_t *ctx, uint8_t p2, fk_rbuf_t *resp)
 {
     const uint8_t descriptor = FCP_DESCRIPTOR_DF;
     const uint8_t lifecycle = LIFECYCLE_ACTIVATED;
 
-    hsm_state()->current_ef = 0;
+    hsm_state(ctx)->current_ef = 0;
     if (p2 == FK_SELECT_P2_NONE) return FK_SW_OK;
     fk_tlv_mark_t m = fk_tlv_begin(resp, TAG_FCP);
     bool ok = m.ok && fk_tlv_put_uint(resp, TAG_FCP_SIZE, 0, FCP_SIZE_SHORT) &&
@@ -219,13 +219,13 @@ static fk_sw_t select_mf(uint8_t p2, fk_rbuf_t *resp)
  * unchanged. */
 static fk_sw_t select_ef(const fk_applet_ctx_t *ctx, uint16_t fid, uint8_t p2, fk_rbuf_t *resp)
 {
-    if (fid == FID_MF) return select_mf(p2, resp);
+    if (fid == FID_MF) return select_mf(ctx, p2, resp);
     if (fid_class(fid) == FID_NONE) return FK_SW_FILE_NOT_FOUND;
     uint32_t size;
     bool synthetic;
     fk_sw_t sw = file_size(ctx, fid, &size, &synthetic);
     if (sw != FK_SW_OK) return sw;
-    hsm_state()->current_ef = fid;
+    hsm_state(ctx)->current_ef = fid;
     if (p2 == FK_SELECT_P2_NONE) return FK_SW_OK;
     return put_ef_fcp(resp, fid, size);
 }
@@ -239,7 +239,7 @@ static fk_sw_t cmd_select_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
         return FK_SW_INCORRECT_P1P2;
 
     if (cmd->p1 == FK_SELECT_P1_FID) {
-        if (cmd->nc == 0) return select_mf(cmd->p2, resp);
+        if (cmd->nc == 0) return select_mf(ctx, cmd->p2, resp);
         if (cmd->nc != FID_LEN) return FK_SW_WRONG_LENGTH;
         return select_ef(ctx, fk_be16(cmd->data), cmd->p2, resp);
     }
@@ -253,7 +253,7 @@ static fk_sw_t cmd_select_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
         path += PATH_COMPONENT_LEN;
         len -= PATH_COMPONENT_LEN;
     }
-    if (len == 0) return select_mf(cmd->p2, resp);
+    if (len == 0) return select_mf(ctx, cmd->p2, resp);
     if (len != PATH_COMPONENT_LEN || fk_be16(path) == FID_MF) return FK_SW_FILE_NOT_FOUND;
     return select_ef(ctx, fk_be16(path), cmd->p2, resp);
 }
@@ -332,13 +332,13 @@ static fk_sw_t cmd_read_binary_odd(const fk_applet_ctx_t *ctx, const fk_apdu_t *
 {
     uint16_t p1p2 = (uint16_t)((cmd->p1 << 8) | cmd->p2);
     uint16_t fid;
-    fk_sw_t sw = target_fid(p1p2, &fid);
+    fk_sw_t sw = target_fid(ctx, p1p2, &fid);
     if (sw != FK_SW_OK) return sw;
-    if ((sw = check_read(fid)) != FK_SW_OK) return sw;
+    if ((sw = check_read(ctx, fid)) != FK_SW_OK) return sw;
     odd_args_t a;
     if ((sw = parse_odd_args(cmd, false, &a)) != FK_SW_OK) return sw;
     sw = read_slice(ctx, fid, a.offset, cmd->ne, FK_SW_END_OF_FILE, resp);
-    if (sw == FK_SW_OK) hsm_state()->current_ef = fid;
+    if (sw == FK_SW_OK) hsm_state(ctx)->current_ef = fid;
     return sw;
 }
 
@@ -349,9 +349,9 @@ static fk_sw_t cmd_read_binary(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
     if (cmd->p1 & B0_P1_SFI) return FK_SW_FUNC_NOT_SUPPORTED;
     if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
     uint16_t fid;
-    fk_sw_t sw = target_fid(FID_CURRENT, &fid);
+    fk_sw_t sw = target_fid(ctx, FID_CURRENT, &fid);
     if (sw != FK_SW_OK) return sw;
-    if ((sw = check_read(fid)) != FK_SW_OK) return sw;
+    if ((sw = check_read(ctx, fid)) != FK_SW_OK) return sw;
     uint32_t offset = ((uint32_t)cmd->p1 << 8 | cmd->p2) & B0_OFFSET_MASK;
     return read_slice(ctx, fid, offset, cmd->ne, FK_SW_WRONG_P1P2, resp);
 }
@@ -387,13 +387,13 @@ static fk_sw_t cmd_update_binary(const fk_applet_ctx_t *ctx, const fk_apdu_t *cm
     (void)resp;
     uint16_t p1p2 = (uint16_t)((cmd->p1 << 8) | cmd->p2);
     uint16_t fid;
-    fk_sw_t sw = target_fid(p1p2, &fid);
+    fk_sw_t sw = target_fid(ctx, p1p2, &fid);
     if (sw != FK_SW_OK) return sw;
-    if ((sw = check_write(fid)) != FK_SW_OK) return sw;
+    if ((sw = check_write(ctx, fid)) != FK_SW_OK) return sw;
     odd_args_t a;
     if ((sw = parse_odd_args(cmd, true, &a)) != FK_SW_OK) return sw;
     sw = write_file(ctx, fid, a.offset, a.data, a.len);
-    if (sw == FK_SW_OK) hsm_state()->current_ef = fid;
+    if (sw == FK_SW_OK) hsm_state(ctx)->current_ef = fid;
     return sw;
 }
 
@@ -422,7 +422,7 @@ static fk_sw_t cmd_delete_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
     uint16_t fid;
     fk_sw_t sw;
     if (cmd->nc == 0) {
-        sw = target_fid(FID_CURRENT, &fid);
+        sw = target_fid(ctx, FID_CURRENT, &fid);
         if (sw != FK_SW_OK) return sw;
     } else if (cmd->nc == FID_LEN) {
         fid = fk_be16(cmd->data);
@@ -430,7 +430,7 @@ static fk_sw_t cmd_delete_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
         return FK_SW_WRONG_LENGTH;
     }
     fid_class_t c = fid_class(fid);
-    if (c == FID_NONE || !hsm_state()->user_verified) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (c == FID_NONE || !hsm_state(ctx)->user_verified) return FK_SW_SECURITY_NOT_SATISFIED;
     if (fid == HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID)) return FK_SW_SECURITY_NOT_SATISFIED;
 
     if (c == FID_KEY) {
@@ -438,7 +438,7 @@ static fk_sw_t cmd_delete_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
     } else {
         sw = store_sw(fk_store_delete(ctx->store, fid));
     }
-    if (sw == FK_SW_OK && hsm_state()->current_ef == fid) hsm_state()->current_ef = 0;
+    if (sw == FK_SW_OK && hsm_state(ctx)->current_ef == fid) hsm_state(ctx)->current_ef = 0;
     return sw;
 }
 

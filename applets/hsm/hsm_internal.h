@@ -65,8 +65,10 @@ typedef struct hsm_state {
     uint8_t mk[HSM_MK_LEN];
 } hsm_state_t;
 
-hsm_state_t *hsm_state(void);
-void hsm_session_clear(void); /* wipes the master key too */
+/* The session of the card running the command (ctx->state; never NULL
+ * inside a command). */
+hsm_state_t *hsm_state(const fk_applet_ctx_t *ctx);
+void hsm_session_clear(const fk_applet_ctx_t *ctx); /* wipes the master key too */
 
 /* ---- Module command tables (dispatched by hsm.c) ------------------------- */
 extern const fk_command_t hsm_pin_commands[];

@@ -238,7 +238,7 @@ static fk_sw_t key_begin(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk
     if (id == HSM_DEVICE_KEY_ID) return FK_SW_SECURITY_NOT_SATISFIED;
     if (fk_store_size(ctx->store, HSM_FID(HSM_PREFIX_KEY, id), &size) != FK_STORE_OK)
         return FK_SW_FILE_NOT_FOUND;
-    if (!hsm_state()->user_verified || !hsm_state()->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (!hsm_state(ctx)->user_verified || !hsm_state(ctx)->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
 
     key_meta_t meta;
     meta_read(ctx, id, &meta);
@@ -637,7 +637,7 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
 {
     const uint8_t id = cmd->p1;
     if (id == HSM_DEVICE_KEY_ID || cmd->p2 != HSM_DEVICE_KEY_ID) return FK_SW_INCORRECT_P1P2;
-    if (!hsm_state()->user_verified || !hsm_state()->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (!hsm_state(ctx)->user_verified || !hsm_state(ctx)->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
 
     gen_template_t g;
     fk_sw_t sw = parse_template(ctx, cmd, &g);

@@ -48,6 +48,7 @@
 
 #include "crypto/crypto.h"
 #include "seal/seal.h"
+#include "services/services.h"
 #include "store/store.h"
 #include "tlv.h"
 #include "util.h"
@@ -483,7 +484,7 @@ static fk_sw_t pin_try(const fk_applet_ctx_t *ctx, const pin_ref_t *ref, const u
  * secret the device root was kept for, the device deletes it now. */
 static void notify_migrated(const fk_applet_ctx_t *ctx)
 {
-    if (ctx->migrated != NULL) ctx->migrated(ctx->migrated_arg);
+    fk_services_migrated(ctx->svc);
 }
 
 /* True when the verifier in rec is under another root than the current one
@@ -560,9 +561,9 @@ fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
 /* ---- Session ---------------------------------------------------------------- */
 
 /* Forget that `ref` was verified; the MK goes when no PIN holds it. */
-static void session_drop(const pin_ref_t *ref)
+static void session_drop(const fk_applet_ctx_t *ctx, const pin_ref_t *ref)
 {
-    hsm_state_t *st = hsm_state();
+    hsm_state_t *st = hsm_state(ctx);
 
     if (ref == &k_user) {
         st->user_verified = false;
@@ -575,9 +576,9 @@ static void session_drop(const pin_ref_t *ref)
 }
 
 /* `ref` is verified and mk is the MK it opened. */
-static void session_grant(const pin_ref_t *ref, const uint8_t mk[HSM_MK_LEN])
+static void session_grant(const fk_applet_ctx_t *ctx, const pin_ref_t *ref, const uint8_t mk[HSM_MK_LEN])
 {
-    hsm_state_t *st = hsm_state();
+    hsm_state_t *st = hsm_state(ctx);
 
     memcpy(st->mk, mk, HSM_MK_LEN);
     if (ref == &k_user) {
@@ -602,7 +603,7 @@ static const pin_ref_t *pin_ref_of(uint8_t p2)
  * 6983 blocked, 6984 transport PIN not yet changed. */
 static fk_sw_t verify_status(const fk_applet_ctx_t *ctx, const pin_ref_t *ref)
 {
-    const hsm_state_t *st = hsm_state();
+    const hsm_state_t *st = hsm_state(ctx);
     uint8_t left;
 
     if (ref == &k_user ? st->user_verified : st->so_verified) return FK_SW_OK;
@@ -645,13 +646,13 @@ static fk_sw_t cmd_verify(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     /* The length bounds are public: refusing outside them reveals nothing. */
     if (cmd->nc < ref->min_len || cmd->nc > ref->max_len) return FK_SW_WRONG_LENGTH;
 
-    session_drop(ref);
+    session_drop(ctx, ref);
     sw = pin_try(ctx, ref, cmd->data, cmd->nc, false, rec, &used);
     if (sw == FK_SW_OK) sw = pinrec_unwrap(ref, rec, cmd->data, cmd->nc, mk);
     if (sw == FK_SW_OK && !ctr_write(ctx, ref->ctr_id, max_tries(ref, &cfg)))
         sw = FK_SW_MEMORY_FAILURE;
     if (sw == FK_SW_OK) {
-        session_grant(ref, mk);
+        session_grant(ctx, ref, mk);
         /* After the tries are restored: a cut in the rewrite costs none. */
         verifier_migrate(ctx, ref, rec, cmd->data, cmd->nc);
     }
@@ -685,7 +686,7 @@ static fk_sw_t cmd_change(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
 
     sw = pin_try(ctx, ref, cmd->data, cmd->nc, true, rec, &used);
     if (sw != FK_SW_OK) {
-        session_drop(ref);
+        session_drop(ctx, ref);
         return sw;
     }
     new_len = cmd->nc - used;
@@ -704,7 +705,7 @@ static fk_sw_t cmd_change(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
         sw = FK_SW_MEMORY_FAILURE;
     if (sw == FK_SW_OK) sw = pinrec_store(ctx, ref, rec);
     if (sw == FK_SW_OK) {
-        session_grant(ref, mk);
+        session_grant(ctx, ref, mk);
         notify_migrated(ctx); /* the new verifier is under the current root */
     }
 out:
@@ -726,7 +727,7 @@ static fk_sw_t so_prove(const fk_applet_ctx_t *ctx, const uint8_t *so_pin, uint8
     if (sw == FK_SW_OK && mk != NULL) sw = pinrec_unwrap(&k_so, rec, so_pin, SO_PIN_LEN, mk);
     if (sw == FK_SW_OK && !ctr_write(ctx, k_so.ctr_id, SO_TRIES)) sw = FK_SW_MEMORY_FAILURE;
     if (sw == FK_SW_OK) verifier_migrate(ctx, &k_so, rec, so_pin, SO_PIN_LEN);
-    if (sw != FK_SW_OK) session_drop(&k_so);
+    if (sw != FK_SW_OK) session_drop(ctx, &k_so);
     fk_wipe(rec, sizeof(rec));
     return sw;
 }
@@ -757,7 +758,7 @@ static fk_sw_t user_pin_set(const fk_applet_ctx_t *ctx, const hsm_config_t *cfg,
  * usable. Grants no user rights. */
 static fk_sw_t cmd_reset_retry(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    const hsm_state_t *st = hsm_state();
+    const hsm_state_t *st = hsm_state(ctx);
     uint8_t mk[HSM_MK_LEN];
     hsm_config_t cfg;
     fk_sw_t sw;
@@ -941,7 +942,7 @@ static fk_sw_t cmd_initialize(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
         sw = pin_try(ctx, &k_so, req.so_pin, SO_PIN_LEN, false, so_rec, &used);
         fk_wipe(so_rec, PINREC_LEN);
         if (sw != FK_SW_OK) {
-            session_drop(&k_so);
+            session_drop(ctx, &k_so);
             return sw;
         }
         proven = true;
@@ -956,8 +957,8 @@ static fk_sw_t cmd_initialize(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
     fk_wipe(mk, sizeof(mk));
     if (sw != FK_SW_OK && proven) (void)ctr_write(ctx, k_so.ctr_id, SO_TRIES);
     if (sw == FK_SW_OK) {
-        session_drop(&k_user);
-        session_drop(&k_so);
+        session_drop(ctx, &k_user);
+        session_drop(ctx, &k_so);
         sw = init_commit(ctx, &req.cfg, user_rec, so_rec);
     }
     fk_wipe(&s_work, sizeof(s_work));
@@ -995,9 +996,9 @@ static void blob_aad(uint8_t version, uint16_t fid, uint8_t aad[BLOB_AAD_LEN])
 }
 
 /* Checks shared by hsm_key_write and hsm_key_read. */
-static fk_sw_t blob_access(uint8_t key_id)
+static fk_sw_t blob_access(const fk_applet_ctx_t *ctx, uint8_t key_id)
 {
-    if (!hsm_state()->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (!hsm_state(ctx)->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
     /* The device key is sealed without the MK (it outlives re-initialization). */
     if (key_id == HSM_DEVICE_KEY_ID) return FK_SW_INCORRECT_P1P2;
     return FK_SW_OK;
@@ -1008,7 +1009,7 @@ fk_sw_t hsm_key_write(const fk_applet_ctx_t *ctx, uint8_t key_id, const uint8_t 
     const uint16_t fid = HSM_FID(HSM_PREFIX_KEY, key_id);
     uint8_t key[KEY_LEN];
     uint8_t aad[BLOB_AAD_LEN];
-    fk_sw_t sw = blob_access(key_id);
+    fk_sw_t sw = blob_access(ctx, key_id);
 
     if (sw != FK_SW_OK) return sw;
     if (blob == NULL || len == 0) return FK_SW_WRONG_DATA;
@@ -1018,7 +1019,7 @@ fk_sw_t hsm_key_write(const fk_applet_ctx_t *ctx, uint8_t key_id, const uint8_t 
     s_work.blob[0] = KEYBLOB_VERSION;
     blob_aad(KEYBLOB_VERSION, fid, aad);
     if (fk_rng_bytes(s_work.blob + KEYBLOB_OFF_NONCE, FK_AEAD_NONCE_LEN) == FK_CRYPTO_OK &&
-        blob_key(hsm_state()->mk, fid, key) &&
+        blob_key(hsm_state(ctx)->mk, fid, key) &&
         fk_aead_seal(key, s_work.blob + KEYBLOB_OFF_NONCE, aad, sizeof(aad), blob, len,
                      s_work.blob + KEYBLOB_OFF_CT, s_work.blob + KEYBLOB_OFF_CT + len) ==
             FK_CRYPTO_OK) {
@@ -1038,7 +1039,7 @@ fk_sw_t hsm_key_read(const fk_applet_ctx_t *ctx, uint8_t key_id, uint8_t *blob, 
     uint8_t key[KEY_LEN];
     uint8_t aad[BLOB_AAD_LEN];
     size_t n = 0, pt_len;
-    fk_sw_t sw = blob_access(key_id);
+    fk_sw_t sw = blob_access(ctx, key_id);
     int rc;
 
     *len = 0;
@@ -1051,7 +1052,7 @@ fk_sw_t hsm_key_read(const fk_applet_ctx_t *ctx, uint8_t key_id, uint8_t *blob, 
     pt_len = n - KEYBLOB_OVERHEAD;
     if (blob == NULL || cap < pt_len) goto out;
     blob_aad(KEYBLOB_VERSION, fid, aad);
-    if (blob_key(hsm_state()->mk, fid, key) &&
+    if (blob_key(hsm_state(ctx)->mk, fid, key) &&
         fk_aead_open(key, s_work.blob + KEYBLOB_OFF_NONCE, aad, sizeof(aad),
                      s_work.blob + KEYBLOB_OFF_CT, pt_len, s_work.blob + KEYBLOB_OFF_CT + pt_len,
                      blob) == FK_CRYPTO_OK) {

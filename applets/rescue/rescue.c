@@ -11,6 +11,7 @@
 #include "hal.h"
 #include "rescue_internal.h"
 #include "rtc.h"
+#include "services/services.h"
 #include "store/store.h"
 #include "util.h"
 #include "version.h"
@@ -113,7 +114,7 @@ static fk_sw_t cmd_write(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rb
 {
     (void)resp;
     if (cmd->p1 == FK_RESCUE_CONFIG_PHY) return write_config(ctx, cmd);
-    if (cmd->p1 == FK_RESCUE_CONFIG_RTC) return rescue_rtc_set(cmd);
+    if (cmd->p1 == FK_RESCUE_CONFIG_RTC) return rescue_rtc_set(ctx, cmd);
     return FK_SW_INCORRECT_P1P2;
 }
 
@@ -154,7 +155,7 @@ static fk_sw_t read_flash_info(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
  * secure-boot or anti-rollback status, or the clock. */
 static fk_sw_t cmd_read(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    if (cmd->p1 == FK_RESCUE_INFO_RTC) return rescue_rtc_get(cmd, resp);
+    if (cmd->p1 == FK_RESCUE_INFO_RTC) return rescue_rtc_get(ctx, cmd, resp);
     const bool known = cmd->p1 == FK_RESCUE_CONFIG_PHY || cmd->p1 == FK_RESCUE_INFO_FLASH ||
                        cmd->p1 == FK_RESCUE_INFO_BOOT || cmd->p1 == FK_RESCUE_INFO_ROLLBACK;
     if (!known || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
@@ -184,7 +185,7 @@ static fk_sw_t cmd_reboot(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
         if (sw != FK_SW_OK) return sw;
         mode = FK_REBOOT_BOOTLOADER;
     }
-    fk_rtc_clear();
+    fk_rtc_clear(&ctx->svc->rtc);
     fk_hal_reboot(mode);
     return FK_SW_OK;
 }
@@ -208,6 +209,8 @@ const fk_applet_t fk_rescue_applet = {
     .name = "rescue",
     .aid = fk_rescue_aid,
     .aid_len = sizeof(fk_rescue_aid),
+    .state_size = FK_RESCUE_STATE_SIZE,
+    .no_le = FK_NO_LE_ANNOUNCE,
     .select = rescue_select,
     .process = rescue_process,
     .deselect = NULL,

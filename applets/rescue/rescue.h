@@ -62,6 +62,9 @@ extern const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN];
 #define FK_RESCUE_REBOOT_NORMAL 0x00u   /* P1 */
 #define FK_RESCUE_REBOOT_BOOTSEL 0x01u  /* P1 (user presence) */
 
+/* The applet keeps no volatile state. */
+#define FK_RESCUE_STATE_SIZE 0u
+
 extern const fk_applet_t fk_rescue_applet;
 
 #endif /* FUSEKEY_RESCUE_H */

@@ -29,7 +29,7 @@ fk_sw_t rescue_boot_status(fk_rbuf_t *resp);
 fk_sw_t rescue_rollback_status(fk_rbuf_t *resp);
 
 /* 80 1C 02 P2 and 80 1E 04 P2 (P1 already dispatched). */
-fk_sw_t rescue_rtc_set(const fk_apdu_t *cmd);
-fk_sw_t rescue_rtc_get(const fk_apdu_t *cmd, fk_rbuf_t *resp);
+fk_sw_t rescue_rtc_set(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd);
+fk_sw_t rescue_rtc_get(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
 
 #endif /* FUSEKEY_RESCUE_INTERNAL_H */

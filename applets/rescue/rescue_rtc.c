@@ -9,6 +9,7 @@
 #include "rescue.h"
 #include "rescue_internal.h"
 #include "rtc.h"
+#include "services/services.h"
 #include "util.h"
 
 #define CIVIL_OFF_YEAR 0u
@@ -26,12 +27,12 @@ static bool rtc_form_ok(uint8_t p2)
     return p2 == FK_RESCUE_RTC_CIVIL || p2 == FK_RESCUE_RTC_EPOCH;
 }
 
-fk_sw_t rescue_rtc_set(const fk_apdu_t *cmd)
+fk_sw_t rescue_rtc_set(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd)
 {
     if (!rtc_form_ok(cmd->p2)) return FK_SW_INCORRECT_P1P2;
     if (cmd->p2 == FK_RESCUE_RTC_EPOCH) {
         if (cmd->nc != FK_RESCUE_RTC_EPOCH_LEN) return FK_SW_WRONG_LENGTH;
-        return fk_rtc_set_epoch(fk_be32(cmd->data)) == FK_RTC_OK ? FK_SW_OK : FK_SW_WRONG_DATA;
+        return fk_rtc_set_epoch(&ctx->svc->rtc, fk_be32(cmd->data)) == FK_RTC_OK ? FK_SW_OK : FK_SW_WRONG_DATA;
     }
     if (cmd->nc != FK_RESCUE_RTC_CIVIL_LEN) return FK_SW_WRONG_LENGTH;
     const uint8_t *d = cmd->data;
@@ -44,17 +45,17 @@ fk_sw_t rescue_rtc_set(const fk_apdu_t *cmd)
         .minute = d[CIVIL_OFF_MINUTE],
         .second = d[CIVIL_OFF_SECOND],
     };
-    return fk_rtc_set_civil(&t) == FK_RTC_OK ? FK_SW_OK : FK_SW_WRONG_DATA;
+    return fk_rtc_set_civil(&ctx->svc->rtc, &t) == FK_RTC_OK ? FK_SW_OK : FK_SW_WRONG_DATA;
 }
 
-fk_sw_t rescue_rtc_get(const fk_apdu_t *cmd, fk_rbuf_t *resp)
+fk_sw_t rescue_rtc_get(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     if (!rtc_form_ok(cmd->p2)) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
     fk_rtc_civil_t t;
     uint32_t epoch;
     /* Never set, or run past the last representable second: no time to give. */
-    if (fk_rtc_now_epoch(&epoch) != FK_RTC_OK) return FK_SW_CONDITIONS_NOT_SATISFIED;
+    if (fk_rtc_now_epoch(&ctx->svc->rtc, &epoch) != FK_RTC_OK) return FK_SW_CONDITIONS_NOT_SATISFIED;
     if (cmd->p2 == FK_RESCUE_RTC_EPOCH) {
         uint8_t *p = fk_rbuf_reserve(resp, FK_RESCUE_RTC_EPOCH_LEN);
         if (p == NULL) return FK_SW_UNKNOWN;

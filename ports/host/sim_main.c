@@ -14,11 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "card/card.h"
+#include "fusekey_product.h"
 #include "hal.h"
 #include "host_port.h"
 #include "otp_map.h"
-#include "registry.h"
+#include "services/services.h"
 #include "util.h"
 #include "version.h"
 #include "vpcd.h"
@@ -51,8 +52,11 @@ typedef struct sim_options {
     int verbose;
 } sim_options_t;
 
-/* The device holds ~130 KiB of APDU buffers: a static object, never on the stack. */
-static fk_device_t device;
+/* The device: its services and its one card (~130 KiB of APDU buffers):
+ * static objects, never on the stack. */
+static fk_services_t services;
+static fk_card_t card;
+static fk_product_card_state_t card_state;
 static volatile sig_atomic_t stop_flag;
 static bool fatal_stop;
 
@@ -330,19 +334,18 @@ static int otp_open(const char *path, fk_otp_stepping_t stepping)
 
 /* ---- The device behind vpcd -------------------------------------------- */
 
-static void card_power_on(void *ctx) { fk_device_power_on((fk_device_t *)ctx); }
-static void card_power_off(void *ctx) { fk_device_power_off((fk_device_t *)ctx); }
+static void card_power_on(void *ctx) { fk_card_power_on((fk_card_t *)ctx); }
+static void card_power_off(void *ctx) { fk_card_power_off((fk_card_t *)ctx); }
 
 static size_t card_atr(void *ctx, const uint8_t **atr)
 {
-    (void)ctx;
-    return fk_device_atr(atr);
+    return fk_card_atr((const fk_card_t *)ctx, atr);
 }
 
 static size_t card_transceive(void *ctx, const uint8_t *in, size_t len, uint8_t *out,
                               size_t out_cap)
 {
-    return fk_device_transceive((fk_device_t *)ctx, in, len, out, out_cap);
+    return fk_card_transceive((fk_card_t *)ctx, in, len, out, out_cap);
 }
 
 /* The device's keepalive hook. The vpcd protocol has no message that asks
@@ -358,15 +361,19 @@ static void vpcd_keepalive(void *arg)
 
 static int device_start(void)
 {
-    const int rc = fk_device_init(&device, fk_registry, fk_registry_len);
-    if (rc != FK_DEVICE_OK) {
+    const int rc = fk_services_init(&services, &fk_product);
+    if (rc != FK_SERVICES_OK) {
         fprintf(stderr, PROG ": cannot start the device (%s)\n",
-                rc == FK_DEVICE_ESTORE ? "the flash store could not be mounted"
-                : rc == FK_DEVICE_ESEAL ? "sealing could not be prepared"
-                                        : "unknown error");
+                rc == FK_SERVICES_ESTORE ? "the flash store could not be mounted"
+                : rc == FK_SERVICES_ESEAL ? "sealing could not be prepared"
+                                          : "unknown error");
         return -1;
     }
-    fk_device_set_keepalive(&device, vpcd_keepalive, NULL);
+    if (fk_card_init(&card, &services, &card_state, sizeof card_state) != FK_CARD_OK) {
+        fprintf(stderr, PROG ": cannot start the device (applet state area too small)\n");
+        return -1;
+    }
+    fk_card_set_keepalive(&card, vpcd_keepalive, NULL);
     return 0;
 }
 
@@ -376,7 +383,7 @@ static fk_vpcd_action_t after_frame(void *ctx)
     (void)ctx;
     fk_reboot_mode_t mode;
     if (!fk_host_take_reboot(&mode)) return FK_VPCD_CONTINUE;
-    fk_device_power_off(&device);
+    fk_card_power_off(&card);
     if (mode == FK_REBOOT_BOOTLOADER) {
         fprintf(stderr, PROG ": the device asked for the bootloader (BOOTSEL), which the "
                         "simulator does not have: exiting\n");
@@ -449,8 +456,8 @@ int main(int argc, char **argv)
                 PROG " " FK_VERSION_STRING ": flash %s, OTP %s (%s), presence %s, vpcd %s:%u\n",
                 fp, op, o.stepping == FK_OTP_STEPPING_A3 ? "A3" : "A2",
                 presence_names[o.presence], o.host, (unsigned)o.port);
-        const fk_vpcd_card_t card = {
-            .ctx = &device,
+        const fk_vpcd_card_t vcard = {
+            .ctx = &card,
             .power_on = card_power_on,
             .power_off = card_power_off,
             .atr = card_atr,
@@ -462,8 +469,8 @@ int main(int argc, char **argv)
             .stop = &stop_flag,
             .after_frame = after_frame,
         };
-        if (fk_vpcd_serve(&card, &vopt) == 0 && !fatal_stop) status = EXIT_SUCCESS;
-        fk_device_power_off(&device);
+        if (fk_vpcd_serve(&vcard, &vopt) == 0 && !fatal_stop) status = EXIT_SUCCESS;
+        fk_card_power_off(&card);
     }
     fk_host_otp_close();
     fk_host_flash_close();

@@ -225,7 +225,9 @@ static const char *serve_connection(int fd, const fk_vpcd_card_t *card,
     *action = FK_VPCD_CONTINUE;
     for (;;) {
         size_t len = 0;
-        switch (read_frame(fd, opt, rx, &len)) {
+        const read_result_t rr = read_frame(fd, opt, rx, &len);
+        if (rr != READ_OK) fk_wipe(rx, sizeof rx); /* a partial frame may hold a PIN */
+        switch (rr) {
         case READ_OK:
             break;
         case READ_STOP:
@@ -239,8 +241,13 @@ static const char *serve_connection(int fd, const fk_vpcd_card_t *card,
             return strerror(errno);
         }
         const int n = fk_vpcd_process(card, rx, len, tx, sizeof tx);
+        /* Frames carry PINs and response secrets: neither buffer keeps a
+         * frame once it is answered. */
+        fk_wipe(rx, len);
+        const bool sent = n <= 0 || send_all(fd, tx, (size_t)n) == 0;
+        if (n > 0) fk_wipe(tx, (size_t)n);
         if (n < 0) return "malformed frame";
-        if (n > 0 && send_all(fd, tx, (size_t)n) != 0) return "send failed";
+        if (!sent) return "send failed";
         if (opt->after_frame != NULL) {
             *action = opt->after_frame(opt->after_ctx);
             if (*action == FK_VPCD_STOP) return "stopping";

@@ -32,7 +32,7 @@
 #define FK_VPCD_CTRL_RESET 0x02u /* warm reset, no reply */
 #define FK_VPCD_CTRL_ATR 0x04u   /* reply with the ATR (empty: no card) */
 
-/* The card behind the transport. fk_device is adapted to this by the host
+/* The card behind the transport. A card endpoint (core/card/card.h) is adapted to this by the host
  * program; tests plug in a fake. power_on also serves as warm reset. */
 typedef struct fk_vpcd_card {
     void *ctx;

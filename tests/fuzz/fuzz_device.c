@@ -12,11 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "card/card.h"
+#include "fusekey_product.h"
 #include "host_port.h"
-#include "registry.h"
+#include "services/services.h"
 
-static fk_device_t g_dev;
+static fk_services_t g_svc;
+static fk_card_t g_dev;
+static fk_product_card_state_t g_state;
 static uint8_t g_out[65535];
 static int g_ready;
 
@@ -31,7 +34,8 @@ static void init_once(void)
     unlink(path);
     if (fk_host_otp_open(path) != 0) abort();
     unlink(path);
-    if (fk_device_init(&g_dev, fk_registry, fk_registry_len) != FK_DEVICE_OK) abort();
+    if (fk_services_init(&g_svc, &fk_product) != FK_SERVICES_OK) abort();
+    if (fk_card_init(&g_dev, &g_svc, &g_state, sizeof(g_state)) != FK_CARD_OK) abort();
     g_ready = 1;
 }
 
@@ -40,25 +44,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!g_ready) init_once();
-    fk_device_power_on(&g_dev);
+    fk_card_power_on(&g_dev);
     size_t i = 0;
     while (i + 2 <= size) {
         size_t n = ((size_t)data[i] << 8) | data[i + 1];
         i += 2;
         if (n > size - i) n = size - i;
         if (n == 0) {
-            fk_device_power_off(&g_dev);
-            fk_device_power_on(&g_dev);
+            fk_card_power_off(&g_dev);
+            fk_card_power_on(&g_dev);
             continue;
         }
         uint8_t *apdu = malloc(n);
         if (apdu == NULL) abort();
         memcpy(apdu, data + i, n);
-        size_t r = fk_device_transceive(&g_dev, apdu, n, g_out, sizeof(g_out));
+        size_t r = fk_card_transceive(&g_dev, apdu, n, g_out, sizeof(g_out));
         free(apdu);
         if (r < 2 || r > sizeof(g_out)) abort();
         i += n;
     }
-    fk_device_power_off(&g_dev);
+    fk_card_power_off(&g_dev);
     return 0;
 }

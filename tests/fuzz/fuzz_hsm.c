@@ -7,12 +7,15 @@
  * INITIALIZE (user PIN 648219, SO-PIN 3537363231383830, options 0001, 3
  * tries), VERIFY, an EC P-256 key 01 and an RSA-1024 key 02 generated with
  * OpenSC's templates, a public data file CF01 and a private one CD01. The
- * flash and OTP images are then saved. Every input starts from exactly that
- * state: the images are written back, the host port reopens them, the
- * device mounts them and powers on.
+ * flash and OTP images are then saved, with the services object as it
+ * stands (the store indexes) and the HSM's session with the user PIN
+ * verified. Every input starts from exactly that state: the images are
+ * written back, the host port reopens them, the services object is put
+ * back, and a card over it powers on.
  *
- * Input: byte 0 bit 0 set sends VERIFY with the user PIN first (so that
- * authenticated commands are reachable; the other bits are ignored). The
+ * Input: byte 0 bit 0 set starts with the user PIN verified (the saved
+ * session is put back into the card: no PBKDF2 per input, so the fuzzer
+ * spends its time in the commands; the other bits are ignored). The
  * rest is a sequence of APDUs, each prefixed by a 2-byte big-endian length,
  * each copied into a heap buffer of exactly its length so the sanitizers
  * catch any over-read; length 0 power-cycles the card. Every response must
@@ -20,7 +23,7 @@
  * must still mount (no command sequence may leave an unmountable store).
  *
  * RSA key generation above 1024 bits takes seconds under the sanitizers, so
- * the harness puts a filter in front of the applet (a copy of its registry
+ * the harness puts a filter in front of the applet (a copy of its product
  * entry): a GENERATE ASYMMETRIC KEY PAIR whose template asks for more than
  * 1024 bits is answered 6A81 without reaching the applet. The filter sees
  * the command as the applet would, after chaining and length decoding.
@@ -37,15 +40,15 @@
 
 #include "crypto/pk.h"
 #include "cvc.h"
-#include "device.h"
+#include "card/card.h"
+#include "fusekey_product.h"
 #include "host_port.h"
 #include "hsm/hsm.h"
-#include "registry.h"
+#include "services/services.h"
 #include "tlv.h"
 
 #define FZ_FLASH_SIZE (256u * 1024u) /* > 2 x the 64 KiB counters partition */
 #define FZ_OTP_SIZE (FK_OTP_ROWS * 4u) /* 4 bytes a row (host_port.h) */
-#define FZ_REGISTRY_MAX 8u
 #define FZ_FLAG_VERIFY 0x01u
 #define FZ_LEN_PREFIX 2u
 #define FZ_RSA_BITS_MAX 1024u
@@ -73,7 +76,11 @@ static const char k_chr[] = "UTFUZZ00001";
 static const char k_public_data[] = "fusekey fuzz public data object";
 static const char k_private_data[] = "fusekey fuzz private data object";
 
-static fk_device_t g_dev;
+static fk_services_t g_svc;
+static fk_services_t g_svc_saved;
+static fk_card_t g_dev;
+static fk_product_card_state_t g_state;
+static fk_product_card_state_t g_state_verified;
 static uint8_t g_out[65535];
 static int g_ready;
 
@@ -83,8 +90,8 @@ static uint8_t g_flash_image[FZ_FLASH_SIZE];
 static uint8_t g_otp_image[FZ_OTP_SIZE];
 
 static fk_applet_t g_hsm_filtered;
-static const fk_applet_t *g_registry[FZ_REGISTRY_MAX];
-static size_t g_registry_len;
+static const fk_applet_t *g_applets[FK_PRODUCT_APPLETS_MAX];
+static fk_product_t g_product;
 
 /* Report a broken harness or a broken promise of the device, and stop. */
 static void fail(const char *what)
@@ -125,15 +132,24 @@ static fk_sw_t filtered_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd
     return fk_hsm_applet.process(ctx, cmd, resp);
 }
 
-/* The product's registry with the HSM entry behind the filter. */
-static void build_registry(void)
+/* The fusekey product with the HSM entry behind the filter. */
+static void build_product(void)
 {
-    if (fk_registry_len > FZ_REGISTRY_MAX) fail("registry larger than FZ_REGISTRY_MAX");
     g_hsm_filtered = fk_hsm_applet;
     g_hsm_filtered.process = filtered_process;
-    for (size_t i = 0; i < fk_registry_len; i++)
-        g_registry[i] = fk_registry[i] == &fk_hsm_applet ? &g_hsm_filtered : fk_registry[i];
-    g_registry_len = fk_registry_len;
+    for (size_t i = 0; i < fk_product.n_applets; i++)
+        g_applets[i] = fk_product.applets[i] == &fk_hsm_applet ? &g_hsm_filtered
+                                                               : fk_product.applets[i];
+    g_product = fk_product;
+    g_product.applets = g_applets;
+}
+
+/* Start the services on the open images and a powered card over them. */
+static void start(const char *what)
+{
+    if (fk_services_init(&g_svc, &g_product) != FK_SERVICES_OK) fail(what);
+    if (fk_card_init(&g_dev, &g_svc, &g_state, sizeof(g_state)) != FK_CARD_OK) fail(what);
+    fk_card_power_on(&g_dev);
 }
 
 /* ---- APDUs ---------------------------------------------------------------- */
@@ -145,7 +161,7 @@ static uint16_t transceive(const uint8_t *apdu, size_t len)
     uint8_t *copy = malloc(len);
     if (copy == NULL) fail("out of memory");
     memcpy(copy, apdu, len);
-    size_t r = fk_device_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
+    size_t r = fk_card_transceive(&g_dev, copy, len, g_out, sizeof(g_out));
     free(copy);
     if (r < 2 || r > sizeof(g_out)) fail("response length out of bounds");
     return (uint16_t)((g_out[r - 2] << 8) | g_out[r - 1]);
@@ -276,15 +292,14 @@ static void close_images(void)
 /* Personalize the device once and save the images every input starts from. */
 static void init_once(void)
 {
-    build_registry();
+    build_product();
     g_flash_fd = make_image("fk-fuzz-hsm-flash", FZ_FLASH_SIZE, 0xFF, g_flash_path,
                             sizeof(g_flash_path));
     g_otp_fd = make_image("fk-fuzz-hsm-otp", FZ_OTP_SIZE, 0x00, g_otp_path, sizeof(g_otp_path));
     fk_host_set_serial(k_serial);
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
     open_images();
-    if (fk_device_init(&g_dev, g_registry, g_registry_len) != FK_DEVICE_OK) fail("device init");
-    fk_device_power_on(&g_dev);
+    start("device init");
 
     initialize();
     if (verify_user_pin() != FK_SW_OK) fail("VERIFY");
@@ -292,8 +307,17 @@ static void init_once(void)
     generate(0x02, FZ_RSA_BITS_MAX);
     write_file(0xCF01, k_public_data);
     write_file(0xCD01, k_private_data);
+    /* A fresh start on the saved images, then the PIN verified once: the
+     * session every VERIFY-flagged input begins with. */
+    fk_card_power_off(&g_dev);
+    close_images();
+    open_images();
+    start("restart");
+    if (verify_user_pin() != FK_SW_OK) fail("VERIFY");
+    g_state_verified = g_state;
+    g_svc_saved = g_svc;
 
-    fk_device_power_off(&g_dev);
+    fk_card_power_off(&g_dev);
     close_images();
     save(g_flash_fd, g_flash_image, sizeof(g_flash_image));
     save(g_otp_fd, g_otp_image, sizeof(g_otp_image));
@@ -309,10 +333,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     restore(g_flash_fd, g_flash_image, sizeof(g_flash_image));
     restore(g_otp_fd, g_otp_image, sizeof(g_otp_image));
     open_images();
-    if (fk_device_init(&g_dev, g_registry, g_registry_len) != FK_DEVICE_OK) fail("mount");
-    fk_device_power_on(&g_dev);
-    if (size > 0 && (data[0] & FZ_FLAG_VERIFY) && verify_user_pin() != FK_SW_OK)
-        fail("VERIFY of the personalized image");
+    /* The services as the personalization left them (the same flash, so
+     * the same store indexes), and a card over them. */
+    g_svc = g_svc_saved;
+    if (fk_card_init(&g_dev, &g_svc, &g_state, sizeof(g_state)) != FK_CARD_OK) fail("card");
+    fk_card_power_on(&g_dev);
+    if (size > 0 && (data[0] & FZ_FLAG_VERIFY)) g_state = g_state_verified;
 
     size_t i = 1;
     while (i + FZ_LEN_PREFIX <= size) {
@@ -320,20 +346,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         i += FZ_LEN_PREFIX;
         if (n > size - i) n = size - i;
         if (n == 0) {
-            fk_device_power_off(&g_dev);
-            fk_device_power_on(&g_dev);
+            fk_card_power_off(&g_dev);
+            fk_card_power_on(&g_dev);
             continue;
         }
         (void)transceive(data + i, n);
         i += n;
     }
-    fk_device_power_off(&g_dev);
+    fk_card_power_off(&g_dev);
 
     /* Whatever the commands did, the flash still mounts. */
-    if (fk_device_init(&g_dev, g_registry, g_registry_len) != FK_DEVICE_OK)
-        fail("mount after the input");
-    fk_device_power_on(&g_dev);
-    fk_device_power_off(&g_dev);
+    start("mount after the input");
+    fk_card_power_off(&g_dev);
     close_images();
     return 0;
 }

@@ -31,6 +31,11 @@ CHAIN_DATA_MAX = 65535  # largest command data after chaining
 GET_CHALLENGE_SHORT_MAX = 256
 
 
+
+def select_aid_le1():
+    """SELECT of the HSM applet with Le 1: one byte of the FCP, the rest pending (61xx)."""
+    return bytes([0x00, 0xA4, 0x04, 0x00, len(fkit.HSM_AID)]) + fkit.HSM_AID + b"\x01"
+
 def get_challenge(n, cla=0x00):
     """GET CHALLENGE for n bytes: short Le up to 256 (00 = 256), extended Le above."""
     if n <= GET_CHALLENGE_SHORT_MAX:
@@ -67,15 +72,11 @@ class Apdu(fkit.RigTest):
             self.assertEqual(fcp, self.fcp, "P2=%02X FCP differs from P2=00" % p2)
 
     def test_select_case3(self):
-        """Case-3 SELECT (no Le) is accepted: 9000, or 61xx whose GET RESPONSE is the FCP."""
+        """Case-3 SELECT (no Le): 9000 and no data, as a SmartCard-HSM answers a command
+        sent without Le; nothing waits for GET RESPONSE."""
         data, sw = self.card.transmit(select_aid(fkit.HSM_AID, le=False))
-        self.assertTrue(sw == SW_OK or sw >> 8 == fkit.SW1_BYTES_REMAINING,
-                        "case-3 SELECT -> %04X" % sw)
-        if sw >> 8 == fkit.SW1_BYTES_REMAINING:
-            self.assertEqual(data, b"")
-            full, sw, _ = self.card.get_response_all(data, sw)
-            self.assertEqual(sw, SW_OK)
-            self.assertEqual(full, self.fcp)
+        self.assertEqual((data, sw), (b"", SW_OK), "case-3 SELECT -> %04X" % sw)
+        self.assertEqual(self.sw_is(apdu("00 C0 00 00 08"), SW_NOTHING_PENDING), b"")
         self.sw_is(get_challenge(8), SW_OK)  # the HSM applet is selected
 
     def test_foreign_aids_keep_hsm_selected(self):
@@ -153,26 +154,26 @@ class Apdu(fkit.RigTest):
     def test_get_response_chunks(self):
         """GET RESPONSE with Le 8 delivers the rest 8 bytes at a time, 61xx counting down."""
         chunk = 8
-        data, sw = self.card.transmit(select_aid(fkit.HSM_AID, le=False))
-        self.assertEqual(sw, 0x6100 | len(self.fcp))
+        data, sw = self.card.transmit(select_aid_le1())
+        self.assertEqual(sw, 0x6100 | (len(self.fcp) - 1))
         full, sw, links = self.card.get_response_all(data, sw, chunk=chunk)
         self.assertEqual(sw, SW_OK)
         self.assertEqual(full, self.fcp)
-        self.assertEqual(links, -(-len(self.fcp) // chunk))
+        self.assertEqual(links, -(-(len(self.fcp) - 1) // chunk))
 
     def test_get_response_dropped_by_next_command(self):
         """Another command discards the pending response: GET RESPONSE then fails."""
-        _, sw = self.card.transmit(select_aid(fkit.HSM_AID, le=False))
+        _, sw = self.card.transmit(select_aid_le1())
         self.assertEqual(sw >> 8, fkit.SW1_BYTES_REMAINING)
         self.sw_is(get_challenge(8), SW_OK)
         self.assertEqual(self.sw_is(apdu("00 C0 00 00 08"), SW_NOTHING_PENDING), b"")
 
     def test_get_response_bad_p1p2(self):
         """GET RESPONSE with P1/P2 not zero gets 6B00 and leaves the pending data alone."""
-        _, sw = self.card.transmit(select_aid(fkit.HSM_AID, le=False))
+        first, sw = self.card.transmit(select_aid_le1())
         self.assertEqual(sw >> 8, fkit.SW1_BYTES_REMAINING)
         self.sw_is(apdu("00 C0 01 00 08"), fkit.SW_WRONG_P1P2)
-        full, sw, _ = self.card.get_response_all(b"", sw)
+        full, sw, _ = self.card.get_response_all(first, sw)
         self.assertEqual((full, sw), (self.fcp, SW_OK))
 
     def test_response_larger_than_a_frame(self):

@@ -15,6 +15,8 @@ from fkit import SW_OK, select_aid
 
 GET_CHALLENGE_8 = bytes.fromhex("0084000008")
 GET_RESPONSE_8 = bytes.fromhex("00C0000008")
+# SELECT of the HSM applet with Le 1: one FCP byte now, the rest pending (61xx).
+SELECT_HSM_LE1 = select_aid(fkit.HSM_AID)[:-1] + b"\x01"
 SW_NOTHING_PENDING = 0x6985  # GET RESPONSE with no response pending
 SW_RESCUE_CLA_00 = fkit.SW_CLA_NOT_SUPPORTED  # the rescue applet takes CLA 80 only
 
@@ -49,17 +51,17 @@ class PowerCycle(fkit.RigTest):
 
     def test_pending_response_cleared(self):
         """A response waiting for GET RESPONSE is gone after a reset (6985, no data)."""
-        _, sw = self.card.transmit(select_aid(fkit.HSM_AID, le=False))
-        self.assertEqual(sw >> 8, fkit.SW1_BYTES_REMAINING, "case-3 SELECT -> %04X" % sw)
+        _, sw = self.card.transmit(SELECT_HSM_LE1)
+        self.assertEqual(sw >> 8, fkit.SW1_BYTES_REMAINING, "SELECT Le 1 -> %04X" % sw)
         self.card.reconnect(scard.SCARD_RESET_CARD)
         self.assertEqual(self.sw_is(GET_RESPONSE_8, SW_NOTHING_PENDING), b"")
 
     def test_pending_response_survives_leave(self):
         """Control: without a reset the pending response is still there."""
-        _, sw = self.card.transmit(select_aid(fkit.HSM_AID, le=False))
-        self.assertEqual(sw >> 8, fkit.SW1_BYTES_REMAINING, "case-3 SELECT -> %04X" % sw)
+        first, sw = self.card.transmit(SELECT_HSM_LE1)
+        self.assertEqual(sw >> 8, fkit.SW1_BYTES_REMAINING, "SELECT Le 1 -> %04X" % sw)
         self.card.reconnect(scard.SCARD_LEAVE_CARD)
-        data, sw, _ = self.card.get_response_all(b"", sw)
+        data, sw, _ = self.card.get_response_all(first, sw)
         self.assertEqual(sw, SW_OK)
         self.assertEqual(data[:1], b"\x62")
 

@@ -14,7 +14,6 @@
 
 #include "devrig.h"
 #include "host_port.h"
-#include "registry.h"
 #include "tlv.h"
 
 #define SHORT_LC_MAX 255u
@@ -43,18 +42,34 @@ int fk_devrig_boot(fk_devrig_t *rig)
     fk_host_set_serial(rig->serial);
     assert_int_equal(fk_host_otp_open(rig->otp), 0);
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    return fk_device_init(rig->dev, fk_registry, fk_registry_len);
+    return fk_devrig_init(rig->dev);
+}
+
+int fk_devrig_init(fk_testdev_t *dev)
+{
+    const int rc = fk_services_init(&dev->svc, &fk_product);
+    if (rc != FK_SERVICES_OK) return rc;
+    assert_int_equal(fk_card_init(&dev->card, &dev->svc, &dev->state, sizeof(dev->state)),
+                     FK_CARD_OK);
+    return rc;
+}
+
+const void *fk_devrig_applet_state(fk_testdev_t *dev, const fk_applet_t *applet)
+{
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&dev->card, applet);
+    assert_non_null(ctx.state);
+    return ctx.state;
 }
 
 void fk_devrig_start(fk_devrig_t *rig)
 {
-    assert_int_equal(fk_devrig_boot(rig), FK_DEVICE_OK);
-    fk_device_power_on(rig->dev);
+    assert_int_equal(fk_devrig_boot(rig), FK_SERVICES_OK);
+    fk_card_power_on(&rig->dev->card);
 }
 
 void fk_devrig_stop(fk_devrig_t *rig)
 {
-    fk_device_power_off(rig->dev);
+    fk_card_power_off(&rig->dev->card);
     rig->flash_close();
     fk_host_otp_close();
 }
@@ -72,13 +87,13 @@ int fk_devrig_teardown(fk_devrig_t *rig)
     return fk_devrig_dir_remove(rig);
 }
 
-uint16_t fk_devrig_xfer(fk_device_t *dev, const uint8_t *apdu, size_t len, uint8_t *out,
+uint16_t fk_devrig_xfer(fk_testdev_t *dev, const uint8_t *apdu, size_t len, uint8_t *out,
                         size_t cap, size_t *out_len)
 {
     uint8_t *copy = malloc(len ? len : 1);
     assert_non_null(copy);
     if (len > 0) memcpy(copy, apdu, len);
-    *out_len = fk_device_transceive(dev, copy, len, out, cap);
+    *out_len = fk_card_transceive(&dev->card, copy, len, out, cap);
     free(copy);
     assert_true(*out_len >= 2);
     return (uint16_t)((out[*out_len - 2] << 8) | out[*out_len - 1]);
@@ -117,7 +132,7 @@ size_t fk_devrig_apdu(uint8_t *buf, size_t cap, const fk_devrig_cmd_t *cmd)
     return n;
 }
 
-uint16_t fk_devrig_send(fk_device_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
+uint16_t fk_devrig_send(fk_testdev_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
                         size_t *out_len)
 {
     static uint8_t buf[FK_DEVRIG_APDU_MAX];

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devrig.h - the device rig of the unit tests: a scratch directory with a
- * flash and an OTP image, the real device (fk_device_init with the product
- * registry) over the host port's OTP and the test's flash, and APDU
- * exchange with exact-size command buffers.
+ * flash and an OTP image, the real device (the services object of the
+ * fusekey product and one card over it) over the host port's OTP and the
+ * test's flash, and APDU exchange with exact-size command buffers.
  *
  * The rig makes no flash call of its own: it opens and closes the flash
  * through the two functions the test gives it (fk_host_flash_open and
@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "card/card.h"
 #include "crypto/pk.h"
-#include "device.h"
+#include "fusekey_product.h"
+#include "services/services.h"
 
 #define FK_DEVRIG_DIR_CAP 64u
 #define FK_DEVRIG_PATH_CAP 256u
@@ -32,10 +34,27 @@
 /* The longest command APDU: header, extended Lc, data, extended Le. */
 #define FK_DEVRIG_APDU_MAX (4u + 3u + 65535u + 2u)
 
+/* The device under test: the services object, one card over it and the
+ * card's applet-state area (about 160 KiB: keep it static). */
+typedef struct fk_testdev {
+    fk_services_t svc;
+    fk_card_t card;
+    fk_product_card_state_t state;
+} fk_testdev_t;
+
+/* Start dev on the HAL's flash and OTP as they are open now: the services
+ * (fk_services_init with the fusekey product, whose result is returned) and,
+ * when that worked, the card (asserted), powered off. */
+int fk_devrig_init(fk_testdev_t *dev);
+
+/* The volatile state `applet` has in dev's card (read it, never write it:
+ * tests change state only through APDUs). */
+const void *fk_devrig_applet_state(fk_testdev_t *dev, const fk_applet_t *applet);
+
 /* One test device. The test fills the first five fields (e.g. with a static
  * initializer); the rig owns the paths. */
 typedef struct fk_devrig {
-    fk_device_t *dev;                                   /* the device under test */
+    fk_testdev_t *dev;                                  /* the device under test */
     const uint8_t *serial;                              /* 8 bytes: the chip serial */
     int (*flash_open)(const char *path, uint32_t size); /* 0 on success */
     void (*flash_close)(void);
@@ -53,9 +72,9 @@ int fk_devrig_dir_create(fk_devrig_t *rig, const char *tag);
 int fk_devrig_dir_remove(const fk_devrig_t *rig);
 
 /* Open rig->flash and rig->otp (the serial is set first, so a new OTP
- * image's CHIPID is the serial), confirm user presence at once, and run
- * fk_device_init with the product registry. Returns fk_device_init's
- * result; the card stays powered off. */
+ * image's CHIPID is the serial), confirm user presence at once, and start
+ * the device (fk_devrig_init, whose result is returned); the card stays
+ * powered off. */
 int fk_devrig_boot(fk_devrig_t *rig);
 
 /* fk_devrig_boot, which must succeed, then power the card on. */
@@ -73,7 +92,7 @@ int fk_devrig_teardown(fk_devrig_t *rig);
  * (so ASan reports any overread), to dev. The response (SW included) goes
  * to out (cap bytes), its length to *out_len; it must hold at least the
  * SW. Returns the SW. */
-uint16_t fk_devrig_xfer(fk_device_t *dev, const uint8_t *apdu, size_t len, uint8_t *out,
+uint16_t fk_devrig_xfer(fk_testdev_t *dev, const uint8_t *apdu, size_t len, uint8_t *out,
                         size_t cap, size_t *out_len);
 
 /* A command APDU: CLA INS P1 P2, nc bytes of data, ne bytes expected (0: no
@@ -91,7 +110,7 @@ typedef struct fk_devrig_cmd {
 size_t fk_devrig_apdu(uint8_t *buf, size_t cap, const fk_devrig_cmd_t *cmd);
 
 /* Encode cmd (it must be encodable) and send it as fk_devrig_xfer does. */
-uint16_t fk_devrig_send(fk_device_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
+uint16_t fk_devrig_send(fk_testdev_t *dev, const fk_devrig_cmd_t *cmd, uint8_t *out, size_t cap,
                         size_t *out_len);
 
 /* GENERATE ASYMMETRIC KEY PAIR (46) data as OpenSC sends it: 5F29 00,

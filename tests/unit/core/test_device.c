@@ -12,13 +12,11 @@
 
 #include <cmocka.h>
 
-#include "device.h"
 #include "devrig.h"
 #include "host_port.h"
-#include "registry.h"
 #include "version.h"
 
-static fk_device_t g_dev;
+static fk_testdev_t g_dev;
 static uint8_t g_out[65535];
 static size_t g_out_len;
 
@@ -62,7 +60,7 @@ static void test_atr(void **state)
 {
     (void)state;
     const uint8_t *atr;
-    size_t n = fk_device_atr(&atr);
+    size_t n = fk_card_atr(&g_dev.card, &atr);
     assert_int_equal(n, 24);
     uint8_t x = 0;
     for (size_t i = 1; i < n; i++) x ^= atr[i];
@@ -115,18 +113,29 @@ static void test_select_hsm_fcp(void **state)
     assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
 }
 
-static void test_case3_select_then_get_response(void **state)
+/* A command without Le that produces data: the HSM answers its status
+ * alone, as a SmartCard-HSM does (CardContact's PKCS#11 module relies on it
+ * for GENERATE); the rescue applet announces the data with 61xx and gives
+ * it with GET RESPONSE. */
+static void test_case3_no_le(void **state)
 {
     (void)state;
     uint8_t a[5 + sizeof(k_hsm_aid)] = {0x00, 0xA4, 0x04, 0x00, sizeof(k_hsm_aid)};
     memcpy(a + 5, k_hsm_aid, sizeof(k_hsm_aid));
-    uint16_t sw = xfer(a, sizeof(a));
+    assert_int_equal(xfer(a, sizeof(a)), 0x9000);
+    assert_int_equal(g_out_len, 2);
+    /* Nothing is pending: GET RESPONSE is refused. */
+    assert_int_equal(XFER(0x00, 0xC0, 0x00, 0x00, 0x00), 0x6985);
+    /* GET CHALLENGE with Le still answers data. */
+    assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
+    assert_int_equal(g_out_len, 10);
+
+    uint16_t sw = XFER(0x00, 0xA4, 0x04, 0x00, 0x08, 0xA0, 0x58, 0x3F, 0xC1, 0x9B, 0x7E, 0x4F, 0x21);
     assert_int_equal(sw & 0xFF00, 0x6100);
     uint8_t avail = (uint8_t)sw;
     uint8_t gr[] = {0x00, 0xC0, 0x00, 0x00, avail};
     assert_int_equal(xfer(gr, sizeof(gr)), 0x9000);
     assert_int_equal(g_out_len, avail + 2u);
-    assert_int_equal(g_out[0], 0x62);
     /* Nothing left: another GET RESPONSE is refused. */
     assert_int_equal(XFER(0x00, 0xC0, 0x00, 0x00, 0x00), 0x6985);
 }
@@ -203,8 +212,8 @@ static void test_unknown_aid_keeps_selection(void **state)
     assert_int_equal(XFER(0x00, 0xA4, 0x04, 0x00, 0x06, 0xA0, 0x00, 0x00, 0x00, 0x01, 0x01), 0x6A82);
     assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x6E00);
     /* Power cycle: the default applet (HSM) is selected again. */
-    fk_device_power_off(&g_dev);
-    fk_device_power_on(&g_dev);
+    fk_card_power_off(&g_dev.card);
+    fk_card_power_on(&g_dev.card);
     assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
 }
 
@@ -272,9 +281,9 @@ static void test_rescue_config(void **state)
     assert_int_equal(g_out_len, 14 + 2);
 
     /* The record survives a re-initialisation (a reboot). */
-    fk_device_power_off(&g_dev);
-    assert_int_equal(fk_device_init(&g_dev, fk_registry, fk_registry_len), FK_DEVICE_OK);
-    fk_device_power_on(&g_dev);
+    fk_card_power_off(&g_dev.card);
+    assert_int_equal(fk_devrig_init(&g_dev), FK_SERVICES_OK);
+    fk_card_power_on(&g_dev.card);
     assert_int_equal(select_rescue(), 0x9000);
     assert_int_equal(XFER(0x80, 0x1E, 0x01, 0x00, 0x00), 0x9000);
     assert_memory_equal(g_out, "\x00\x04\x20\xA0\x42\x42", 6);
@@ -356,10 +365,62 @@ static void test_persistent_across_reinit(void **state)
 {
     (void)state;
     /* A second init over the same flash mounts what the first one wrote. */
-    fk_device_power_off(&g_dev);
-    assert_int_equal(fk_device_init(&g_dev, fk_registry, fk_registry_len), FK_DEVICE_OK);
-    fk_device_power_on(&g_dev);
+    fk_card_power_off(&g_dev.card);
+    assert_int_equal(fk_devrig_init(&g_dev), FK_SERVICES_OK);
+    fk_card_power_on(&g_dev.card);
     assert_int_equal(select_hsm(0x00), 0x9000);
+}
+
+/* A second endpoint over the same services object shares the stores but
+ * none of the first card's state: selection, sessions, chaining, pending
+ * responses. */
+static fk_card_t g_card2;
+static fk_product_card_state_t g_state2;
+
+static uint16_t xfer2(const uint8_t *apdu, size_t len)
+{
+    g_out_len = fk_card_transceive(&g_card2, apdu, len, g_out, sizeof(g_out));
+    assert_true(g_out_len >= 2);
+    return (uint16_t)((g_out[g_out_len - 2] << 8) | g_out[g_out_len - 1]);
+}
+
+#define XFER2(...)                                     \
+    ({                                                 \
+        static const uint8_t a_[] = {__VA_ARGS__};     \
+        xfer2(a_, sizeof(a_));                         \
+    })
+
+static void test_second_endpoint(void **state)
+{
+    (void)state;
+    assert_int_equal(fk_card_init(&g_card2, &g_dev.svc, &g_state2, sizeof(g_state2)), FK_CARD_OK);
+    fk_card_power_on(&g_card2);
+
+    /* INITIALIZE and VERIFY on the first card. */
+    assert_int_equal(XFER(0x80, 0x50, 0x00, 0x00, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81, 0x06, '6',
+                          '4', '8', '2', '1', '9', 0x82, 0x08, '5', '7', '6', '2', '1', '8', '8',
+                          '0', 0x91, 0x01, 0x03),
+                     0x9000);
+    assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81, 0x06, '6', '4', '8', '2', '1', '9'), 0x9000);
+    assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81), 0x9000);
+    /* The second card sees the initialized device but no verified PIN. */
+    assert_int_equal(XFER2(0x00, 0x20, 0x00, 0x81), 0x63C3);
+    /* The rescue applet selected on the second card leaves the first alone. */
+    assert_int_equal(XFER2(0x00, 0xA4, 0x04, 0x04, 0x08, 0xA0, 0x58, 0x3F, 0xC1, 0x9B, 0x7E, 0x4F,
+                           0x21, 0x00),
+                     0x9000);
+    assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81), 0x9000);
+    /* A pending response and an open chain of one card are not the other's. */
+    assert_int_equal(select_hsm(0x01) & 0xFF00, 0x6100);
+    assert_int_equal(XFER2(0x00, 0xC0, 0x00, 0x00, 0x00), 0x6985);
+    assert_int_equal(XFER2(0x90, 0xA4, 0x04, 0x00, 0x05, 0xE8, 0x2B, 0x06, 0x01, 0x04), 0x9000);
+    assert_int_equal(XFER(0x00, 0xC0, 0x00, 0x00, 0x00), 0x9000);
+    assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
+    /* (That SELECT logged the first card out.) Powering the second card off
+     * does not log the first out. */
+    assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81, 0x06, '6', '4', '8', '2', '1', '9'), 0x9000);
+    fk_card_power_off(&g_card2);
+    assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81), 0x9000);
 }
 
 int main(void)
@@ -367,7 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_atr),
         cmocka_unit_test(test_select_hsm_fcp),
-        cmocka_unit_test(test_case3_select_then_get_response),
+        cmocka_unit_test(test_case3_no_le),
         cmocka_unit_test(test_response_longer_than_le),
         cmocka_unit_test(test_get_challenge),
         cmocka_unit_test(test_unknown_aid_keeps_selection),
@@ -378,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_chaining),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_persistent_across_reinit),
+        cmocka_unit_test(test_second_endpoint), /* last: it initializes the HSM */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

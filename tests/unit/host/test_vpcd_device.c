@@ -12,27 +12,29 @@
 
 #include <cmocka.h>
 
-#include "device.h"
+#include "card/card.h"
+#include "fusekey_product.h"
 #include "host_port.h"
-#include "registry.h"
+#include "services/services.h"
 #include "tmpdir.h"
 #include "vpcd.h"
 
-static fk_device_t device;
+static fk_services_t services;
+static fk_card_t device;
+static fk_product_card_state_t device_state;
 static tmpdir_t tmp;
 static uint8_t frame[FK_VPCD_FRAME_MAX];
 static uint8_t reply[FK_VPCD_FRAME_MAX];
 
-static void dev_on(void *ctx) { fk_device_power_on(ctx); }
-static void dev_off(void *ctx) { fk_device_power_off(ctx); }
+static void dev_on(void *ctx) { fk_card_power_on(ctx); }
+static void dev_off(void *ctx) { fk_card_power_off(ctx); }
 static size_t dev_atr(void *ctx, const uint8_t **atr)
 {
-    (void)ctx;
-    return fk_device_atr(atr);
+    return fk_card_atr(ctx, atr);
 }
 static size_t dev_transceive(void *ctx, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
-    return fk_device_transceive(ctx, in, len, out, cap);
+    return fk_card_transceive(ctx, in, len, out, cap);
 }
 
 static const fk_vpcd_card_t card = {
@@ -51,7 +53,9 @@ static int setup(void **state)
     if (fk_host_flash_open(tmpdir_path(&tmp, "flash.bin", path), 0) != 0) return -1;
     if (fk_host_otp_open(tmpdir_path(&tmp, "otp.bin", path)) != 0) return -1;
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    return fk_device_init(&device, fk_registry, fk_registry_len) == FK_DEVICE_OK ? 0 : -1;
+    if (fk_services_init(&services, &fk_product) != FK_SERVICES_OK) return -1;
+    return fk_card_init(&device, &services, &device_state, sizeof device_state) == FK_CARD_OK ? 0
+                                                                                            : -1;
 }
 
 static int teardown(void **state)
@@ -78,7 +82,7 @@ static void test_atr_and_unknown_aid(void **state)
     const uint8_t on = FK_VPCD_CTRL_ON, get_atr = FK_VPCD_CTRL_ATR;
     assert_int_equal(exchange(&on, 1), 0);
     const uint8_t *atr = NULL;
-    const size_t atr_len = fk_device_atr(&atr);
+    const size_t atr_len = fk_card_atr(&device, &atr);
     assert_true(atr_len >= 2);
     assert_int_equal(exchange(&get_atr, 1), (int)(2 + atr_len));
     assert_memory_equal(reply + 2, atr, atr_len);

@@ -15,14 +15,19 @@
 
 #include "crypto/pk.h"
 #include "cvc.h"
-#include "device.h"
 #include "devrig.h"
 #include "host_port.h"
 #include "hsm_internal.h"
 #include "tlv.h"
 #include "util.h"
 
-static fk_device_t g_dev;
+static fk_testdev_t g_dev;
+
+/* The HSM's session in the card under test (read only). */
+static const hsm_state_t *session(void)
+{
+    return (const hsm_state_t *)fk_devrig_applet_state(&g_dev, &fk_hsm_applet);
+}
 static uint8_t g_out[65535];
 static size_t g_out_len;
 
@@ -94,12 +99,12 @@ static size_t ec_template(uint8_t *t, fk_curve_t curve, const uint8_t *extra, si
 /* The device certificate's public key, from 2F02. */
 static void device_public(uint8_t *buf, size_t cap, fk_pk_public_t *pub)
 {
-    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     (void)ctx;
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID_DEVAUT, &size), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID_DEVAUT, &size), FK_STORE_OK);
     assert_true(size <= cap);
-    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID_DEVAUT, 0, buf, size), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID_DEVAUT, 0, buf, size), FK_STORE_OK);
     fk_cvc_t dev, dica;
     fk_cvc_alg_t alg;
     assert_int_equal(fk_cvc_parse(buf, size, &dev), 0);
@@ -135,9 +140,9 @@ static void check_request(uint8_t id)
                                              rq.outer_sig.p, rq.outer_sig.len),
                      0);
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, id), &size), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), &size), FK_STORE_OK);
     assert_int_equal(size, n);
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_PRKD, id), &size), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_PRKD, id), &size), FK_STORE_OK);
 }
 
 /* True when needle occurs in the flash image file. */
@@ -165,7 +170,7 @@ static void test_generate_sign_and_dump(void **state)
     /* Sign a SHA-256 digest with both keys and verify. */
     uint8_t digest[32];
     fk_sha256("message", 7, digest);
-    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     static uint8_t blob[FK_PK_BLOB_MAX];
     size_t blen;
     fk_pk_key_t key;
@@ -182,8 +187,8 @@ static void test_generate_sign_and_dump(void **state)
     assert_false(in_flash(key.d.p, key.d.len));
     assert_false(in_flash((const uint8_t *)k_pin, sizeof(k_pin) - 1));
     assert_false(in_flash(k_so, sizeof(k_so)));
-    assert_true(hsm_state()->mk_loaded);
-    assert_false(in_flash(hsm_state()->mk, HSM_MK_LEN));
+    assert_true(session()->mk_loaded);
+    assert_false(in_flash(session()->mk, HSM_MK_LEN));
 
     assert_int_equal(xfer_ext(0x80, 0x68, 0x01, 0x33, (const uint8_t *)"message", 7), 0x9000);
     assert_int_equal(g_out_len - 2, 128);
@@ -280,8 +285,8 @@ static void test_template_errors(void **state)
     assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, t, n - 3), 0x6A80);
     /* Nothing was created for key 6. */
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, 6), &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, 6), &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, 6), &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, 6), &size), FK_STORE_ENOENT);
 }
 
 /* A Montgomery key template as pico's tools send it: id-RI-ECDH, 81 p,
@@ -308,7 +313,7 @@ static void test_ecdh_every_curve(void **state)
 {
     (void)state;
     static uint8_t t[1024], blob[FK_PK_BLOB_MAX], peer_blob[512];
-    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     assert_int_equal(verify_pin(), 0x9000);
     for (int c = FK_CURVE_FIRST; c <= FK_CURVE_LAST; c++) {
         const fk_curve_info_t *ci = fk_curve_info((fk_curve_t)c);
@@ -365,18 +370,18 @@ static void test_device_identity_survives_initialize(void **state)
     (void)state;
     static uint8_t before[1024], after[1024];
     uint32_t s1, s2;
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID_DEVAUT, &s1), FK_STORE_OK);
-    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID_DEVAUT, 0, before, s1), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID_DEVAUT, &s1), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID_DEVAUT, 0, before, s1), FK_STORE_OK);
     /* Re-initialize with the SO-PIN. */
     uint8_t init[40] = {0x80, 0x50, 0x00, 0x00, 0x00, 0x81, 0x06, '1', '1', '1', '1', '1', '1', 0x82, 0x08};
     memcpy(init + 15, k_so, 8);
     init[4] = 18;
     assert_int_equal(xfer(init, 23), 0x9000);
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID_DEVAUT, &s2), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID_DEVAUT, &s2), FK_STORE_OK);
     assert_int_equal(s1, s2);
-    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID_DEVAUT, 0, after, s2), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID_DEVAUT, 0, after, s2), FK_STORE_OK);
     assert_memory_equal(before, after, s1);
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, 0), &s2), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, 0), &s2), FK_STORE_OK);
 }
 
 int main(void)

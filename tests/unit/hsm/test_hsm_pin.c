@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the HSM applet's PIN module (applets/hsm/hsm_pin.c): the
- * real device (fk_device_transceive, the product registry) over the host
+ * real device (fk_card_transceive, the fusekey product) over the host
  * port's file-backed flash and OTP, driven by APDUs.
  *
  * Power cuts: the program is linked with --wrap for fk_hal_flash_program and
  * fk_hal_flash_erase (see CMakeLists.txt). After a chosen number of flash
  * operations the wrappers fail every further one, as a device that lost
  * power would never complete them; the test then "powers up" a new device
- * on the same flash file (fk_device_init mounts and recovers). Because the
+ * on the same flash file (fk_services_init mounts and recovers). Because the
  * host flash writes each operation through to the file, the file then holds
  * exactly what the chip's flash would hold after a cut between two flash
  * operations (a cut inside one operation is the store's concern, covered by
@@ -25,7 +25,6 @@
 
 #include <cmocka.h>
 
-#include "device.h"
 #include "devrig.h"
 #include "hal.h"
 #include "host_port.h"
@@ -55,7 +54,13 @@
 #define OPT_TRANSPORT 0x0002u
 #define OPT_RRC_COUNTER_ONLY 0x0020u
 
-static fk_device_t g_dev;
+static fk_testdev_t g_dev;
+
+/* The HSM's session in the card under test (read only). */
+static const hsm_state_t *session(void)
+{
+    return (const hsm_state_t *)fk_devrig_applet_state(&g_dev, &fk_hsm_applet);
+}
 static uint8_t g_out[65536 + 2];
 static size_t g_out_len;
 
@@ -169,7 +174,7 @@ static int teardown(void **state)
 
 static fk_applet_ctx_t ctx_of(void)
 {
-    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL};
+    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     return ctx;
 }
 
@@ -319,7 +324,7 @@ static void test_blank_card(void **state)
 {
     (void)state;
     assert_int_equal(fcp_options(), 0x0000);
-    assert_false(hsm_initialized(&(fk_applet_ctx_t){&g_dev.store, &g_dev.counters, NULL, NULL}));
+    assert_false(hsm_initialized(&(fk_applet_ctx_t[]){fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet)}[0]));
     assert_int_equal(status_user(), SW_REF_NOT_FOUND);
     assert_int_equal(status_so(), SW_REF_NOT_FOUND);
     assert_int_equal(verify_user(k_pin), SW_REF_NOT_FOUND);
@@ -338,7 +343,7 @@ static void test_version_info(void **state)
     /* Case 1, short Le and the extended form pypicohsm sends. */
     assert_int_equal(send(0x80, 0x50, 0x00, 0x00, NULL, 0, 0), SW_OK);
     assert_int_equal(g_out_len, 7 + 2);
-    fk_store_stats(&g_dev.store, &st);
+    fk_store_stats(&g_dev.svc.store, &st);
     assert_int_equal(((uint32_t)g_out[0] << 24) | ((uint32_t)g_out[1] << 16) |
                          ((uint32_t)g_out[2] << 8) | g_out[3],
                      st.free);
@@ -350,14 +355,15 @@ static void test_version_info(void **state)
     assert_int_equal(xfer(ext, sizeof(ext)), SW_OK);
     assert_int_equal(g_out_len, 7 + 2);
     assert_int_equal(g_out[5], FK_HSM_VERSION_MAJOR);
-    /* Case 1 announces the 7 bytes. */
-    assert_int_equal(send(0x80, 0x50, 0x00, 0x00, NULL, 0, -1), 0x6107);
+    /* Case 1 (no Le): the status alone, as a SmartCard-HSM answers. */
+    assert_int_equal(send(0x80, 0x50, 0x00, 0x00, NULL, 0, -1), SW_OK);
+    assert_int_equal(g_out_len, 2);
     /* Wrong P1/P2. */
     assert_int_equal(send(0x80, 0x50, 0x01, 0x00, NULL, 0, 0), 0x6A86);
     /* Also after initialization; less free memory then. */
     init_default();
     assert_int_equal(send(0x80, 0x50, 0x00, 0x00, NULL, 0, 0), SW_OK);
-    fk_store_stats(&g_dev.store, &st);
+    fk_store_stats(&g_dev.svc.store, &st);
     assert_int_equal(((uint32_t)g_out[0] << 24) | ((uint32_t)g_out[1] << 16) |
                          ((uint32_t)g_out[2] << 8) | g_out[3],
                      st.free);
@@ -597,18 +603,18 @@ static void test_verify_errors_and_session(void **state)
 
     /* Verified, then a failed VERIFY clears it. CLA 80 works too. */
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_true(hsm_state()->user_verified && hsm_state()->mk_loaded);
+    assert_true(session()->user_verified && session()->mk_loaded);
     assert_int_equal(send(0x80, 0x20, 0x00, REF_USER, NULL, 0, -1), SW_OK);
     assert_int_equal(verify_user("999999"), SW_TRIES(2));
-    assert_false(hsm_state()->user_verified || hsm_state()->mk_loaded);
+    assert_false(session()->user_verified || session()->mk_loaded);
     assert_int_equal(status_user(), SW_TRIES(2));
     /* SELECT logs out; so does a power cycle. */
     assert_int_equal(verify_user(k_pin), SW_OK);
     assert_int_equal(select_hsm(), SW_OK);
     assert_int_equal(status_user(), SW_TRIES(3));
     assert_int_equal(verify_user(k_pin), SW_OK);
-    fk_device_power_off(&g_dev);
-    fk_device_power_on(&g_dev);
+    fk_card_power_off(&g_dev.card);
+    fk_card_power_on(&g_dev.card);
     assert_int_equal(status_user(), SW_TRIES(3));
 
     /* The SO-PIN: 15 tries, VERIFY opens an SO session without user rights. */
@@ -617,10 +623,10 @@ static void test_verify_errors_and_session(void **state)
     assert_int_equal(verify(REF_SO, k_so, 8), SW_OK);
     assert_int_equal(status_so(), SW_OK);
     assert_int_equal(status_user(), SW_TRIES(3));
-    assert_false(hsm_state()->mk_loaded);
-    assert_true(hsm_state()->so_mk_loaded);
+    assert_false(session()->mk_loaded);
+    assert_true(session()->so_mk_loaded);
     assert_int_equal(verify(REF_SO, k_so_bad, 8), SW_TRIES(14));
-    assert_false(hsm_state()->so_verified || hsm_state()->so_mk_loaded);
+    assert_false(session()->so_verified || session()->so_mk_loaded);
     assert_int_equal(select_hsm(), SW_OK);
     assert_int_equal(verify(REF_SO, k_so, 8), SW_OK);
     assert_int_equal(status_so(), SW_OK);
@@ -794,13 +800,13 @@ static const uint16_t k_device_counters[] = {HSM_CTR_KEY_USE(HSM_DEVICE_KEY_ID),
 
 static void put_objects(void)
 {
-    for (size_t i = 0; i < FK_ARRAY_SIZE(k_user_objects); i++) store_put(&g_dev.store, k_user_objects[i]);
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_user_objects); i++) store_put(&g_dev.svc.store, k_user_objects[i]);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_device_objects); i++)
-        store_put(&g_dev.store, k_device_objects[i]);
+        store_put(&g_dev.svc.store, k_device_objects[i]);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_user_counters); i++)
-        store_put(&g_dev.counters, k_user_counters[i]);
+        store_put(&g_dev.svc.counters, k_user_counters[i]);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_device_counters); i++)
-        store_put(&g_dev.counters, k_device_counters[i]);
+        store_put(&g_dev.svc.counters, k_device_counters[i]);
 }
 
 /* How many of the user objects and counters are present. */
@@ -808,9 +814,9 @@ static size_t user_objects_present(void)
 {
     size_t n = 0;
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_user_objects); i++)
-        n += store_has(&g_dev.store, k_user_objects[i]);
+        n += store_has(&g_dev.svc.store, k_user_objects[i]);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_user_counters); i++)
-        n += store_has(&g_dev.counters, k_user_counters[i]);
+        n += store_has(&g_dev.svc.counters, k_user_counters[i]);
     return n;
 }
 
@@ -819,10 +825,10 @@ static size_t user_objects_present(void)
 static void assert_device_objects_kept(void)
 {
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_device_objects); i++)
-        assert_true(store_has(&g_dev.store, k_device_objects[i]));
+        assert_true(store_has(&g_dev.svc.store, k_device_objects[i]));
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_device_counters); i++)
-        assert_true(store_has(&g_dev.counters, k_device_counters[i]));
-    assert_true(store_has(&g_dev.store, FK_ID_DEVICE_SEED));
+        assert_true(store_has(&g_dev.svc.counters, k_device_counters[i]));
+    assert_true(store_has(&g_dev.svc.store, FK_ID_DEVICE_SEED));
 }
 
 static void test_reinit_wrong_so_changes_nothing(void **state)
@@ -866,9 +872,9 @@ static void test_reinit_wipes_user_objects(void **state)
     assert_int_equal(verify_user("000000"), SW_TRIES(4));
     assert_int_equal(verify_user(k_pin), SW_OK);
     assert_int_equal(initialize(OPT_RRC | OPT_RRC_COUNTER_ONLY, k_pin2, k_so, 3), SW_OK);
-    assert_false(hsm_state()->user_verified || hsm_state()->mk_loaded);
+    assert_false(session()->user_verified || session()->mk_loaded);
     assert_int_equal(user_objects_present(), 0);
-    assert_false(store_has(&g_dev.store, 0xCC02));
+    assert_false(store_has(&g_dev.svc.store, 0xCC02));
     assert_device_objects_kept();
     assert_int_equal(fcp_options(), 0x0021);
     assert_int_equal(status_user(), SW_TRIES(3));
@@ -895,7 +901,7 @@ static void test_mk_survives_change_and_unblock(void **state)
     init_default();
     assert_int_equal(hsm_key_write(&ctx, 1, blob, sizeof(blob)), SW_SECURITY);
     assert_int_equal(verify_user(k_pin), SW_OK);
-    memcpy(mk, hsm_state()->mk, sizeof(mk));
+    memcpy(mk, session()->mk, sizeof(mk));
     assert_int_equal(hsm_key_write(&ctx, 1, blob, sizeof(blob)), SW_OK);
     assert_int_equal(hsm_key_write(&ctx, 0xFF, blob, 1), SW_OK);
 
@@ -905,7 +911,7 @@ static void test_mk_survives_change_and_unblock(void **state)
     assert_int_equal(hsm_key_read(&ctx, 1, out, sizeof(out), &len), SW_SECURITY);
     dev_cycle();
     assert_int_equal(verify_user(k_pin2), SW_OK);
-    assert_memory_equal(hsm_state()->mk, mk, sizeof(mk));
+    assert_memory_equal(session()->mk, mk, sizeof(mk));
     assert_int_equal(hsm_key_read(&ctx, 1, out, sizeof(out), &len), SW_OK);
     assert_int_equal(len, sizeof(blob));
     assert_memory_equal(out, blob, sizeof(blob));
@@ -926,7 +932,7 @@ static void test_mk_survives_change_and_unblock(void **state)
     assert_int_equal(reset_retry(0x02, NULL, "13579135"), SW_OK);
     assert_int_equal(select_hsm(), SW_OK);
     assert_int_equal(verify_user("13579135"), SW_OK);
-    assert_memory_equal(hsm_state()->mk, mk, sizeof(mk));
+    assert_memory_equal(session()->mk, mk, sizeof(mk));
     assert_int_equal(hsm_key_read(&ctx, 1, out, sizeof(out), &len), SW_OK);
     assert_memory_equal(out, blob, sizeof(blob));
     assert_int_equal(hsm_key_read(&ctx, 0xFF, out, sizeof(out), &len), SW_OK);
@@ -935,7 +941,7 @@ static void test_mk_survives_change_and_unblock(void **state)
     /* A re-initialize makes a new MK. */
     assert_int_equal(initialize(OPT_RRC, k_pin, k_so2, 3), SW_OK);
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_memory_not_equal(hsm_state()->mk, mk, sizeof(mk));
+    assert_memory_not_equal(session()->mk, mk, sizeof(mk));
 }
 
 static void test_key_blob_errors(void **state)
@@ -959,7 +965,7 @@ static void test_key_blob_errors(void **state)
     assert_int_equal(hsm_key_read(&ctx, 7, out, sizeof(out), &len), 0x6A82);
     assert_int_equal(hsm_key_write(&ctx, 7, big, 0), SW_WRONG_DATA);
     assert_int_equal(hsm_key_write(&ctx, 7, big, sizeof(big)), 0x6A84);
-    assert_false(store_has(&g_dev.store, 0xCC07));
+    assert_false(store_has(&g_dev.svc.store, 0xCC07));
     for (size_t i = 0; i < sizeof(big); i++) big[i] = (uint8_t)(i ^ (i >> 8));
     assert_int_equal(hsm_key_write(&ctx, 7, big, HSM_KEY_BLOB_MAX), SW_OK);
     assert_int_equal(hsm_key_read(&ctx, 7, out, sizeof(out), &len), SW_OK);
@@ -970,13 +976,13 @@ static void test_key_blob_errors(void **state)
 
     /* A blob moved to another key id does not open. */
     assert_int_equal(hsm_key_write(&ctx, 8, big, 20), SW_OK);
-    assert_int_equal(fk_store_size(&g_dev.store, 0xCC08, &size), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, 0xCC08, &size), FK_STORE_OK);
     assert_true(size <= sizeof(raw));
-    assert_int_equal(fk_store_read(&g_dev.store, 0xCC08, 0, raw, size), FK_STORE_OK);
-    assert_int_equal(fk_store_write(&g_dev.store, 0xCC09, raw, size), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, 0xCC08, 0, raw, size), FK_STORE_OK);
+    assert_int_equal(fk_store_write(&g_dev.svc.store, 0xCC09, raw, size), FK_STORE_OK);
     assert_int_equal(hsm_key_read(&ctx, 9, out, sizeof(out), &len), 0x6400);
     /* Nor one sealed directly with the right id but without the MK layer. */
-    assert_int_equal(fk_seal_store(&g_dev.store, 0xCC0A, big, 40), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_dev.svc.store, 0xCC0A, big, 40), FK_SEAL_OK);
     assert_int_equal(hsm_key_read(&ctx, 0x0A, out, sizeof(out), &len), 0x6400);
 }
 
@@ -993,7 +999,7 @@ static void test_no_secret_in_flash(void **state)
 
     assert_int_equal(initialize(OPT_RRC, pin_a, so_a, 3), SW_OK);
     assert_int_equal(verify_user(pin_a), SW_OK);
-    memcpy(mk, hsm_state()->mk, sizeof(mk));
+    memcpy(mk, session()->mk, sizeof(mk));
     assert_int_equal(hsm_key_write(&ctx, 3, key, sizeof(key)), SW_OK);
     assert_int_equal(change_user(pin_a, pin_b), SW_OK);
     assert_int_equal(change(REF_SO, so_a, 8, so_b, 8), SW_OK);
@@ -1008,7 +1014,7 @@ static void test_no_secret_in_flash(void **state)
     }
     fk_devrig_start(&g_rig);
     /* Control: the scan does find what is stored in the clear. */
-    store_put(&g_dev.store, 0xCF42);
+    store_put(&g_dev.svc.store, 0xCF42);
     const uint8_t marker[4] = {0xCF, 0x42, 0x5A, 0xA5};
     assert_true(flash_contains(marker, sizeof(marker)));
 }
@@ -1057,8 +1063,8 @@ static void powercut_verify(const char *pin, bool correct)
         cut_after(n);
         uint16_t sw = verify_user(pin);
         bool was_cut = g_cut;
-        assert_int_equal(hsm_state()->user_verified, sw == SW_OK);
-        assert_int_equal(hsm_state()->mk_loaded, sw == SW_OK);
+        assert_int_equal(session()->user_verified, sw == SW_OK);
+        assert_int_equal(session()->mk_loaded, sw == SW_OK);
         dev_cycle();
         int left = user_tries_on_flash();
         if (!was_cut) {
@@ -1179,9 +1185,9 @@ static void test_powercut_reinit(void **state)
             assert_false(hsm_initialized(&ctx));
             assert_int_equal(fcp_options(), 0);
             assert_int_equal(user_objects_present(), 0);
-            assert_false(store_has(&g_dev.store, HSM_ID_CONFIG));
-            assert_false(store_has(&g_dev.store, HSM_ID_USER_PIN));
-            assert_false(store_has(&g_dev.store, HSM_ID_SO_PIN));
+            assert_false(store_has(&g_dev.svc.store, HSM_ID_CONFIG));
+            assert_false(store_has(&g_dev.svc.store, HSM_ID_USER_PIN));
+            assert_false(store_has(&g_dev.svc.store, HSM_ID_SO_PIN));
             /* A blank device: a first INITIALIZE needs no SO-PIN. */
             assert_int_equal(initialize(OPT_RRC, k_pin, k_so2, 3), SW_OK);
             assert_int_equal(verify_user(k_pin), SW_OK);
@@ -1226,8 +1232,8 @@ static void test_powercut_first_initialize(void **state)
         }
         assert_true(status == SW_REF_NOT_FOUND || status == SW_TRIES(3));
         if (status == SW_REF_NOT_FOUND) {
-            assert_false(store_has(&g_dev.store, HSM_ID_SO_PIN));
-            assert_false(store_has(&g_dev.counters, HSM_CTR_USER_PIN));
+            assert_false(store_has(&g_dev.svc.store, HSM_ID_SO_PIN));
+            assert_false(store_has(&g_dev.svc.counters, HSM_CTR_USER_PIN));
         } else {
             /* complete although the last write's clean-up was cut */
             assert_int_equal(verify_user(k_pin), SW_OK);

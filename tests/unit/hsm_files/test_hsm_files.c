@@ -2,12 +2,12 @@
 /*
  * Unit tests of the HSM applet's file commands (SELECT of files, READ BINARY
  * B0/B1, UPDATE BINARY D7, DELETE FILE, ENUMERATE OBJECTS, hsm_file_put),
- * sent through fk_device_transceive to the product's applets over the host
+ * sent through fk_card_transceive to the product's applets over the host
  * port's file-backed flash. Each test starts from a fresh flash image.
  *
- * Until the PIN module can verify a PIN, the tests that need a verified user
- * PIN set hsm_state()->user_verified directly; a SELECT of the applet clears
- * it again, as it clears a PIN verified by VERIFY.
+ * Each device is initialized (INITIALIZE as sc-hsm-tool sends it); the tests
+ * that need a verified user PIN send VERIFY, and a SELECT of the applet
+ * clears it again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +19,6 @@
 
 #include <cmocka.h>
 
-#include "device.h"
 #include "devrig.h"
 #include "host_port.h"
 #include "hsm/hsm_internal.h"
@@ -43,7 +42,7 @@
 #define KIB64 (64u * 1024u)
 #define EXT_NE_MAX 65536u
 
-static fk_device_t g_dev;
+static fk_testdev_t g_dev;
 static uint8_t g_out[EXT_NE_MAX + 2]; /* room for a whole 65536-byte answer */
 static size_t g_out_len;
 
@@ -57,10 +56,14 @@ static const uint8_t k_default_tokeninfo[] = {
 
 static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 0};
 
+static void initialize(void);
+
 static int setup(void **state)
 {
     (void)state;
-    return fk_devrig_setup(&g_rig, "hsmfiles");
+    if (fk_devrig_setup(&g_rig, "hsmfiles") != 0) return -1;
+    initialize();
+    return 0;
 }
 
 static int teardown(void **state)
@@ -208,12 +211,23 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
     }
 }
 
-static void login(void) { hsm_state()->user_verified = true; }
+/* INITIALIZE as sc-hsm-tool sends it: options 0001, user PIN 648219,
+ * SO-PIN 3537363231383830, 3 tries. */
+static void initialize(void)
+{
+    static const uint8_t init[] = {0x80, 0x50, 0x00, 0x00, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81,
+                                   0x06, '6',  '4',  '8',  '2',  '1',  '9',  0x82, 0x08, '5',
+                                   '7',  '6',  '2',  '1',  '8',  '8',  '0',  0x91, 0x01, 0x03};
+    assert_int_equal(xfer(init, sizeof(init)), SW_OK);
+}
+
+/* VERIFY the user PIN. */
+static void login(void) { assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81, 0x06, '6', '4', '8', '2', '1', '9'), SW_OK); }
 
 static uint32_t stored_size(uint16_t id)
 {
     uint32_t size = 0xFFFFFFFFu;
-    if (fk_store_size(&g_dev.store, id, &size) != FK_STORE_OK) return 0xFFFFFFFFu;
+    if (fk_store_size(&g_dev.svc.store, id, &size) != FK_STORE_OK) return 0xFFFFFFFFu;
     return size;
 }
 
@@ -231,7 +245,7 @@ static void assert_stored(uint16_t id, const uint8_t *data, size_t len)
     assert_int_equal(stored_size(id), len);
     uint8_t *buf = malloc(len ? len : 1);
     assert_non_null(buf);
-    assert_int_equal(fk_store_read(&g_dev.store, id, 0, buf, len), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, id, 0, buf, len), FK_STORE_OK);
     assert_memory_equal(buf, data, len);
     free(buf);
 }
@@ -279,8 +293,11 @@ static void test_select_ef_fcp(void **state)
     assert_int_equal(g_out[11], 0xC4);
     assert_int_equal(g_out[12], 0x01);
 
-    /* Case 3 (no Le): the FCP comes through 61xx. */
-    assert_int_equal(XFER(0x00, 0xA4, 0x00, 0x00, 0x02, 0xCF, 0x00), 0x6100 | sizeof(cf00_fcp));
+    /* Case 3 (no Le): the status alone, as a SmartCard-HSM answers; the EF
+     * is selected all the same. */
+    assert_int_equal(XFER(0x00, 0xA4, 0x00, 0x00, 0x02, 0xCF, 0x00), SW_OK);
+    assert_int_equal(resp_len(), 0);
+    assert_int_equal(XFER(0x00, 0xC0, 0x00, 0x00, 0x00), 0x6985);
 
     /* P2 0C: no data, and the EF is selected. */
     assert_int_equal(XFER(0x00, 0xA4, 0x00, 0x0C, 0x02, 0xCF, 0x00), SW_OK);
@@ -302,7 +319,7 @@ static void test_select_ef_fcp(void **state)
                  {0xFFFF, {0x81, 0x03, 0x00, 0xFF, 0xFF}},
                  {0x10000, {0x81, 0x03, 0x01, 0x00, 0x00}}};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        assert_int_equal(hsm_file_put(&(fk_applet_ctx_t){.store = &g_dev.store}, 0xCF70, big,
+        assert_int_equal(hsm_file_put(&(fk_applet_ctx_t[]){fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet)}[0], 0xCF70, big,
                                       sizes[i].size),
                          SW_OK);
         assert_int_equal(select_fid(0xCF70), SW_OK);
@@ -481,7 +498,7 @@ static void test_key_never_readable(void **state)
     /* A key record as hsm_pin.c stores it (content irrelevant here). */
     uint8_t key[200];
     fill(key, sizeof(key), 42);
-    assert_int_equal(fk_store_write(&g_dev.store, 0xCC01, key, sizeof(key)), FK_STORE_OK);
+    assert_int_equal(fk_store_write(&g_dev.svc.store, 0xCC01, key, sizeof(key)), FK_STORE_OK);
 
     for (int pin = 0; pin < 2; pin++) {
         if (pin) login();
@@ -599,9 +616,12 @@ static void test_read_binary_odd(void **state)
     assert_int_equal(XFER(0x00, 0xB1, 0x00, 0x00, 0x05, 0x54, 0x01, 0x00, 0x53, 0x00, 0x00),
                      SW_WRONG_DATA);
 
-    /* Case 3 (no Le): up to 256 bytes announced with 61xx. */
-    assert_int_equal(XFER(0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, 0x03, 0x00), 0x6100 | 232);
-    assert_int_equal(XFER(0x00, 0xC0, 0x00, 0x00, 0x00), SW_OK);
+    /* Case 3 (no Le): no data asked for, the status alone; nothing pending. */
+    assert_int_equal(XFER(0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, 0x03, 0x00), SW_OK);
+    assert_int_equal(resp_len(), 0);
+    assert_int_equal(XFER(0x00, 0xC0, 0x00, 0x00, 0x00), 0x6985);
+    /* A short Le 00 after the same data: up to 256 bytes. */
+    assert_int_equal(XFER(0x00, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02, 0x03, 0x00, 0x00), SW_OK);
     assert_int_equal(resp_len(), 232);
     assert_memory_equal(g_out, data + 768, 232);
 
@@ -738,7 +758,7 @@ static void test_update_data_forms(void **state)
     static const uint8_t after[] = {0xAA, 0xBB};
     assert_int_equal(stored_size(0xCF20), 60000);
     uint8_t got[3];
-    assert_int_equal(fk_store_read(&g_dev.store, 0xCF20, 0, got, 3), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, 0xCF20, 0, got, 3), FK_STORE_OK);
     assert_int_equal(got[0], data[9]);
     assert_memory_equal(got + 1, after, 2);
 
@@ -751,7 +771,7 @@ static void test_update_data_forms(void **state)
 
     /* Malformed data: nothing changes. */
     uint8_t before[4];
-    assert_int_equal(fk_store_read(&g_dev.store, 0xCF21, 0, before, 4), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, 0xCF21, 0, before, 4), FK_STORE_OK);
     /* no 54 */
     assert_int_equal(XFER(0x00, 0xD7, 0xCF, 0x21, 0x03, 0x53, 0x01, 0x00), SW_WRONG_LENGTH);
     /* 54 of 5 bytes, of 0 bytes */
@@ -949,14 +969,14 @@ static void test_delete_key(void **state)
 {
     (void)state;
     /* Key 1 with metadata, usage counter, description and certificate. */
-    store_put(&g_dev.store, 0xCC00, 64, 1);
-    store_put(&g_dev.store, 0xCC01, 64, 2);
-    store_put(&g_dev.store, HSM_ID_KEY_META(1), 12, 3);
-    store_put(&g_dev.counters, HSM_CTR_KEY_USE(1), 4, 4);
-    store_put(&g_dev.store, 0xC401, 40, 5);
-    store_put(&g_dev.store, 0xCE01, 90, 6);
-    store_put(&g_dev.store, 0xCC02, 64, 7); /* key 2: no metadata, no counter */
-    store_put(&g_dev.store, HSM_ID_KEY_META(2) + 0x100, 4, 8); /* an unrelated record */
+    store_put(&g_dev.svc.store, 0xCC00, 64, 1);
+    store_put(&g_dev.svc.store, 0xCC01, 64, 2);
+    store_put(&g_dev.svc.store, HSM_ID_KEY_META(1), 12, 3);
+    store_put(&g_dev.svc.counters, HSM_CTR_KEY_USE(1), 4, 4);
+    store_put(&g_dev.svc.store, 0xC401, 40, 5);
+    store_put(&g_dev.svc.store, 0xCE01, 90, 6);
+    store_put(&g_dev.svc.store, 0xCC02, 64, 7); /* key 2: no metadata, no counter */
+    store_put(&g_dev.svc.store, HSM_ID_KEY_META(2) + 0x100, 4, 8); /* an unrelated record */
     uint32_t sz;
 
     /* Without the PIN nothing is deleted. */
@@ -974,7 +994,7 @@ static void test_delete_key(void **state)
     assert_int_equal(XFER(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x01), SW_OK);
     assert_int_equal(stored_size(0xCC01), 0xFFFFFFFFu);
     assert_int_equal(stored_size(HSM_ID_KEY_META(1)), 0xFFFFFFFFu);
-    assert_int_equal(fk_store_size(&g_dev.counters, HSM_CTR_KEY_USE(1), &sz), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_dev.svc.counters, HSM_CTR_KEY_USE(1), &sz), FK_STORE_ENOENT);
     assert_int_equal(stored_size(0xC401), 40);
     assert_int_equal(stored_size(0xCE01), 90);
     assert_int_equal(XFER(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x01), SW_NOT_FOUND);
@@ -1000,13 +1020,13 @@ static void test_enumerate(void **state)
 
     static const uint16_t listed[] = {0xC400, 0xC401, 0xC800, 0xC900, 0xC901, 0xCA00,
                                       0xCC00, 0xCC01, 0xCC7F, 0xCD01, 0xCE01, 0xCF00, 0xCFFF};
-    static const uint16_t hidden[] = {0x0010, 0x1000, HSM_ID_KEY_META(1), 0x2F02, 0x2F03,
+    static const uint16_t hidden[] = {0x0010, 0x1001, HSM_ID_KEY_META(1), 0x2F02, 0x2F03,
                                       0x2F10, 0x3F00, 0xC000, 0xC3FF, 0xCB00, 0xD000, 0xFFFE};
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-        store_put(&g_dev.store, hidden[i], 8, (uint32_t)i);
+        store_put(&g_dev.svc.store, hidden[i], 8, (uint32_t)i);
     for (size_t i = sizeof(listed) / sizeof(listed[0]); i-- > 0;)
-        store_put(&g_dev.store, listed[i], 8, (uint32_t)i);
-    store_put(&g_dev.counters, 0xCC05, 4, 1); /* the counters partition is not listed */
+        store_put(&g_dev.svc.store, listed[i], 8, (uint32_t)i);
+    store_put(&g_dev.svc.counters, 0xCC05, 4, 1); /* the counters partition is not listed */
 
     uint8_t expect[2 * sizeof(listed) / sizeof(listed[0])];
     for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++) {
@@ -1022,7 +1042,9 @@ static void test_enumerate(void **state)
     assert_memory_equal(g_out, expect, sizeof(expect));
     assert_int_equal(XFER(0x00, 0x58, 0x00, 0x00, 0x00), SW_OK);
     assert_memory_equal(g_out, expect, sizeof(expect));
-    assert_int_equal(XFER(0x80, 0x58, 0x00, 0x00), 0x6100 | sizeof(expect));
+    /* Case 1 (no Le): the status alone. */
+    assert_int_equal(XFER(0x80, 0x58, 0x00, 0x00), SW_OK);
+    assert_int_equal(resp_len(), 0);
     /* Le shorter than the list: the rest through GET RESPONSE. */
     assert_int_equal(XFER(0x80, 0x58, 0x00, 0x00, 0x04), 0x6100 | (sizeof(expect) - 4));
     assert_memory_equal(g_out, expect, 4);
@@ -1054,10 +1076,10 @@ static void test_file_put(void **state)
     (void)state;
     static uint8_t data[FILE_MAX + 1];
     fill(data, sizeof(data), 61);
-    fk_applet_ctx_t ctx = {.store = &g_dev.store, .counters = &g_dev.counters};
+    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
 
     /* No PIN needed: the card writes its own files. */
-    assert_false(hsm_state()->user_verified);
+    assert_false(((const hsm_state_t *)fk_devrig_applet_state(&g_dev, &fk_hsm_applet))->user_verified);
     assert_int_equal(hsm_file_put(&ctx, 0xCE05, data, 300), SW_OK);
     assert_int_equal(read_odd(0xCE05, 0, EXT_NE_MAX), SW_OK);
     assert_int_equal(resp_len(), 300);

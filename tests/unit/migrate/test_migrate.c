@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the migration from the device root to the OTP root
- * (docs/migration.md): the real device (fk_device_init, the product
- * registry, fk_device_transceive) over the host port's file-backed flash
+ * (docs/migration.md): the real device (fk_services_init, the fusekey
+ * product, fk_card_transceive) over the host port's file-backed flash
  * and OTP, driven by APDUs as a host would.
  *
  * A "device" is a pair of files (flash image, OTP image). Restarting it is
- * closing both and running fk_device_init again on the same files, which is
+ * closing both and running fk_services_init again on the same files, which is
  * where the migration runs.
  *
  * Power cuts: the program is linked with --wrap for fk_hal_flash_program and
@@ -33,7 +33,6 @@
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
 #include "cvc.h"
-#include "device.h"
 #include "devrig.h"
 #include "hal.h"
 #include "host_port.h"
@@ -78,7 +77,13 @@
 #define PINREC_LEN 129u
 #define PINREC_OFF_VERIFIER 3u
 
-static fk_device_t g_dev;
+static fk_testdev_t g_dev;
+
+/* The HSM's session in the card under test (read only). */
+static const hsm_state_t *session(void)
+{
+    return (const hsm_state_t *)fk_devrig_applet_state(&g_dev, &fk_hsm_applet);
+}
 static uint8_t g_out[65536 + 2];
 static size_t g_out_len;
 
@@ -239,7 +244,7 @@ static void dev_restart(void)
 
 static fk_applet_ctx_t ctx_of(void)
 {
-    fk_applet_ctx_t ctx = {&g_dev.store, &g_dev.counters, NULL, NULL, NULL, NULL};
+    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     return ctx;
 }
 
@@ -361,10 +366,10 @@ static void key_public(uint8_t id, uint8_t *buf, size_t cap, fk_pk_public_t *pub
     fk_cvc_request_t rq;
     fk_cvc_alg_t alg;
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, id), &size),
+    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), &size),
                      FK_STORE_OK);
     assert_true(size <= cap);
-    assert_int_equal(fk_store_read(&g_dev.store, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
+    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
                      FK_STORE_OK);
     assert_int_equal(fk_cvc_parse_request(buf, size, &rq), 0);
     assert_int_equal(fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, pub, &alg), 0);
@@ -401,14 +406,14 @@ static uint16_t sign_and_check(uint8_t id)
 static uint8_t tries_left(uint16_t ctr_id)
 {
     uint8_t b[2];
-    assert_int_equal(fk_store_read(&g_dev.counters, ctr_id, 0, b, sizeof(b)), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.counters, ctr_id, 0, b, sizeof(b)), FK_STORE_OK);
     return b[1];
 }
 
 static fk_root_t record_root(uint16_t fid)
 {
     fk_root_t root = 0;
-    assert_int_equal(fk_seal_record_root(&g_dev.store, fid, &root), FK_SEAL_OK);
+    assert_int_equal(fk_seal_record_root(&g_dev.svc.store, fid, &root), FK_SEAL_OK);
     return root;
 }
 
@@ -418,7 +423,7 @@ static fk_root_t verifier_root(uint16_t rec_id)
     uint8_t rec[PINREC_LEN];
     size_t n = 0;
     fk_root_t root = 0;
-    assert_int_equal(fk_seal_load(&g_dev.store, rec_id, rec, sizeof(rec), &n), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_dev.svc.store, rec_id, rec, sizeof(rec), &n), FK_SEAL_OK);
     assert_int_equal(n, PINREC_LEN);
     assert_int_equal(fk_pin_verifier_root(rec + PINREC_OFF_VERIFIER, &root), FK_SEAL_OK);
     fk_wipe(rec, sizeof(rec));
@@ -428,14 +433,14 @@ static fk_root_t verifier_root(uint16_t rec_id)
 static bool seed_present(void)
 {
     bool present = false;
-    assert_int_equal(fk_seal_device_root_present(&g_dev.store, &present), FK_SEAL_OK);
+    assert_int_equal(fk_seal_device_root_present(&g_dev.svc.store, &present), FK_SEAL_OK);
     return present;
 }
 
 static void expect_state(fk_migration_state_t state, unsigned pending, unsigned failed)
 {
     fk_migration_status_t st;
-    fk_device_migration_state(&g_dev, &st);
+    fk_services_migration_state(&g_dev.svc, &st);
     assert_int_equal(st.state, state);
     assert_int_equal(st.pending, pending);
     assert_int_equal(st.failed, failed);
@@ -513,8 +518,8 @@ static void collect_needles(bool device_root)
     g_n_needles = 0;
     needle_add("user PIN", k_pin, sizeof(k_pin) - 1);
     needle_add("SO-PIN", k_so, sizeof(k_so));
-    assert_true(hsm_state()->mk_loaded);
-    needle_add("master key", hsm_state()->mk, HSM_MK_LEN);
+    assert_true(session()->mk_loaded);
+    needle_add("master key", session()->mk, HSM_MK_LEN);
 
     assert_int_equal(hsm_key_read(&ctx, KEY_RSA, blob, sizeof(blob), &len), SW_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
@@ -524,7 +529,7 @@ static void collect_needles(bool device_root)
     assert_int_equal(hsm_key_read(&ctx, KEY_EC, blob, sizeof(blob), &len), SW_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("EC scalar", key.d.p, key.d.len);
-    assert_int_equal(fk_seal_load(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob,
+    assert_int_equal(fk_seal_load(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob,
                                   sizeof(blob), &len),
                      FK_SEAL_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
@@ -534,13 +539,13 @@ static void collect_needles(bool device_root)
     if (device_root) {
         uint8_t seed[SEED_LEN];
         uint8_t rec[SEAL_HEADER_LEN + RECORD_PIECE_LEN];
-        assert_int_equal(fk_store_read(&g_dev.store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
+        assert_int_equal(fk_store_read(&g_dev.svc.store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
                          FK_STORE_OK);
         needle_add("device seed", seed, sizeof(seed));
         /* A piece of the ciphertext of each device-root record: superseded
          * versions must be destroyed. */
         for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
-            assert_int_equal(fk_store_read(&g_dev.store, k_sealed[i], 0, rec, sizeof(rec)),
+            assert_int_equal(fk_store_read(&g_dev.svc.store, k_sealed[i], 0, rec, sizeof(rec)),
                              FK_STORE_OK);
             assert_int_equal(rec[SEAL_OFF_ROOT], FK_ROOT_DEVICE);
             needle_add("a device-root record", rec + SEAL_HEADER_LEN, RECORD_PIECE_LEN);
@@ -624,9 +629,9 @@ static void test_migration(void **state)
     /* A restart without an MKEK moves nothing and writes nothing. */
     fk_devrig_stop(&g_rig);
     arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
     assert_int_equal(g_ops, 0);
-    fk_device_power_on(&g_dev);
+    fk_card_power_on(&g_dev.card);
     expect_state(FK_MIGRATION_NONE, 0, 0);
     expect_records_under(FK_ROOT_DEVICE, true);
 
@@ -640,9 +645,9 @@ static void test_migration(void **state)
     /* A second start has nothing left to re-seal: it writes nothing. */
     fk_devrig_stop(&g_rig);
     arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
     assert_int_equal(g_ops, 0);
-    fk_device_power_on(&g_dev);
+    fk_card_power_on(&g_dev.card);
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
 
     /* Keys need the PIN, as before. */
@@ -681,10 +686,10 @@ static void test_migration(void **state)
     assert_false(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A verified PIN under the OTP root is not written again. */
-    assert_int_equal(fk_store_read(&g_dev.store, HSM_ID_SO_PIN, 0, before, sizeof(before)),
+    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_ID_SO_PIN, 0, before, sizeof(before)),
                      FK_STORE_OK);
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(fk_store_read(&g_dev.store, HSM_ID_SO_PIN, 0, after, sizeof(after)),
+    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_ID_SO_PIN, 0, after, sizeof(after)),
                      FK_STORE_OK);
     assert_memory_equal(before, after, sizeof(before));
 
@@ -693,7 +698,7 @@ static void test_migration(void **state)
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_false(seed_present());
     expect_all_works_and_completes(true);
-    assert_int_equal(fk_seal_forget_device_root(&g_dev.store), FK_SEAL_OK);
+    assert_int_equal(fk_seal_forget_device_root(&g_dev.svc.store), FK_SEAL_OK);
 
     fk_devrig_stop(&g_rig);
     expect_no_needle(g_rig.flash);
@@ -905,7 +910,7 @@ static void test_flash_error_during_migration(void **state)
     fk_devrig_stop(&g_rig);
     snapshot("burned", false);
     arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
     total = g_ops;
     assert_true(total > 0);
     for (unsigned long k = 0; k < total; k++) {
@@ -913,9 +918,9 @@ static void test_flash_error_during_migration(void **state)
         fk_devrig_stop(&g_rig);
         snapshot("burned", true);
         arm(-1, CUT_WHOLE, (long)k);
-        assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_OK);
-        fk_device_power_on(&g_dev);
-        fk_device_migration_state(&g_dev, &st);
+        assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
+        fk_card_power_on(&g_dev.card);
+        fk_services_migration_state(&g_dev.svc, &st);
         assert_int_equal(st.state, FK_MIGRATION_IN_PROGRESS);
         assert_true(st.failed > 0);
         assert_true(seed_present());
@@ -923,7 +928,7 @@ static void test_flash_error_during_migration(void **state)
         assert_int_equal(sign_and_check(KEY_EC), SW_OK);
         dev_restart();
         expect_records_under(FK_ROOT_OTP, false);
-        fk_device_migration_state(&g_dev, &st);
+        fk_services_migration_state(&g_dev.svc, &st);
         assert_int_equal(st.state, FK_MIGRATION_IN_PROGRESS);
         assert_int_equal(st.failed, 0);
     }
@@ -955,12 +960,12 @@ static void check_copy_opens_nothing(fk_migration_state_t expected)
     wrong = verify_so(k_so_bad);
     assert_int_not_equal(right, SW_OK);
     assert_int_equal(right, wrong);
-    assert_false(hsm_state()->mk_loaded);
+    assert_false(session()->mk_loaded);
     assert_int_equal(sign_and_check(KEY_RSA), SW_SECURITY);
     assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_records); i++) {
         assert_int_equal(record_root(k_records[i]), FK_ROOT_OTP);
-        assert_int_equal(fk_seal_load(&g_dev.store, k_records[i], buf, sizeof(buf), &n),
+        assert_int_equal(fk_seal_load(&g_dev.svc.store, k_records[i], buf, sizeof(buf), &n),
                          FK_SEAL_EAUTH);
     }
     fk_devrig_stop(&g_rig);
@@ -1051,22 +1056,22 @@ static void test_unreadable_mkek(void **state)
     memcpy(image, flash_image(g_rig.flash), sizeof(image));
 
     /* The device does not start on the device root instead. */
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_DEVICE_ESEAL);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_ESEAL);
     /* What the firmware would meet on its store: errors, never a fallback. */
-    assert_int_equal(fk_store_mount(&g_dev.store, COUNTERS_SIZE, FLASH_SIZE - COUNTERS_SIZE),
+    assert_int_equal(fk_store_mount(&g_dev.svc.store, COUNTERS_SIZE, FLASH_SIZE - COUNTERS_SIZE),
                      FK_STORE_OK);
-    assert_int_equal(fk_store_mount(&g_dev.counters, 0, COUNTERS_SIZE), FK_STORE_OK);
+    assert_int_equal(fk_store_mount(&g_dev.svc.counters, 0, COUNTERS_SIZE), FK_STORE_OK);
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
         if (k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
         assert_int_equal(record_root(k_sealed[i]), FK_ROOT_OTP);
-        assert_int_equal(fk_seal_load(&g_dev.store, k_sealed[i], buf, sizeof(buf), &n),
+        assert_int_equal(fk_seal_load(&g_dev.svc.store, k_sealed[i], buf, sizeof(buf), &n),
                          FK_SEAL_EOTP);
-        assert_int_equal(fk_seal_reseal(&g_dev.store, k_sealed[i], NULL), FK_SEAL_EOTP);
+        assert_int_equal(fk_seal_reseal(&g_dev.svc.store, k_sealed[i], NULL), FK_SEAL_EOTP);
     }
-    assert_int_equal(fk_seal_store(&g_dev.store, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
+    assert_int_equal(fk_seal_store(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
                      FK_SEAL_EOTP);
-    assert_int_equal(fk_seal_forget_device_root(&g_dev.store), FK_SEAL_EOTP);
+    assert_int_equal(fk_seal_forget_device_root(&g_dev.svc.store), FK_SEAL_EOTP);
     ctx = ctx_of();
     assert_int_not_equal(hsm_migrate(&ctx, &pending), SW_OK);
     assert_int_equal(pending, 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the rescue applet (docs/rescue.md) through the device
- * (fk_device_transceive), over the host port's file-backed flash and OTP.
+ * (fk_card_transceive), over the host port's file-backed flash and OTP.
  * Every test starts from a blank flash and a new OTP image; OTP states are
  * set up with the HAL's raw and ECC writes, the way the fusekey tool or the
  * bootrom would have left them.
@@ -21,11 +21,9 @@
 #include <cmocka.h>
 
 #include "crypto/pk.h"
-#include "device.h"
 #include "devrig.h"
 #include "host_port.h"
 #include "otp_map.h"
-#include "registry.h"
 #include "rescue/rescue.h"
 #include "rtc.h"
 #include "seal/seal.h"
@@ -43,7 +41,7 @@
 #define LOCK58_ROW ((uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS))
 #define RR FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED
 
-static fk_device_t g_dev;
+static fk_testdev_t g_dev;
 static uint8_t g_out[1024];
 static size_t g_len; /* response data length (without the SW) */
 
@@ -75,7 +73,7 @@ static uint16_t xfer(const uint8_t *apdu, size_t len);
 static int setup(void **state)
 {
     (void)state;
-    fk_rtc_clear();
+    fk_rtc_clear(&g_dev.svc.rtc);
     drain_reboot();
     if (fk_devrig_setup(&g_rig, "rescue") != 0) return -1;
     uint8_t sel[5 + FK_RESCUE_AID_LEN + 1] = {0x00, 0xA4, 0x04, 0x04, FK_RESCUE_AID_LEN};
@@ -199,15 +197,15 @@ static void sign_and_verify(const uint8_t pub[65])
 
 static bool devkey_record(uint8_t *buf, size_t cap, uint32_t *len)
 {
-    if (fk_store_size(&g_dev.store, FK_ID_RESCUE_DEVKEY, len) != FK_STORE_OK) return false;
+    if (fk_store_size(&g_dev.svc.store, FK_ID_RESCUE_DEVKEY, len) != FK_STORE_OK) return false;
     assert_true(*len <= cap);
-    assert_int_equal(fk_store_read(&g_dev.store, FK_ID_RESCUE_DEVKEY, 0, buf, *len), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_dev.svc.store, FK_ID_RESCUE_DEVKEY, 0, buf, *len), FK_STORE_OK);
     return true;
 }
 
 static fk_sw_t run_migrate(void)
 {
-    fk_applet_ctx_t ctx = {.store = &g_dev.store, .counters = &g_dev.counters};
+    fk_applet_ctx_t ctx = fk_services_applet_ctx(&g_dev.svc, &fk_rescue_applet);
     unsigned pending = 0;
     assert_non_null(fk_rescue_applet.migrate);
     fk_sw_t sw = fk_rescue_applet.migrate(&ctx, &pending);
@@ -273,9 +271,9 @@ static void test_devkey_flash_form(void **state)
     assert_int_equal(verify(pub, hash, s1), FK_CRYPTO_OK);
     assert_int_equal(verify(pub, hash, g_out), FK_CRYPTO_OK);
     /* The key survives a restart of the device. */
-    fk_device_power_off(&g_dev);
-    assert_int_equal(fk_device_init(&g_dev, fk_registry, fk_registry_len), FK_DEVICE_OK);
-    fk_device_power_on(&g_dev);
+    fk_card_power_off(&g_dev.card);
+    assert_int_equal(fk_devrig_init(&g_dev), FK_SERVICES_OK);
+    fk_card_power_on(&g_dev.card);
     assert_int_equal(xfer((const uint8_t *)"\x00\xA4\x04\x0C\x08\xA0\x58\x3F\xC1\x9B\x7E\x4F\x21",
                           13),
                      SW_OK);
@@ -300,9 +298,9 @@ static void test_devkey_command_errors(void **state)
     /* 10 03 (certificate chain write) is refused and touches no file: the
      * HSM applet's chain 2F02, if it has made one, is what it was. */
     uint32_t before = 0, after = 0;
-    const int had_chain = fk_store_size(&g_dev.store, 0x2F02, &before);
+    const int had_chain = fk_store_size(&g_dev.svc.store, 0x2F02, &before);
     assert_int_equal(apdu(0x10, FK_RESCUE_DEVKEY_CHAIN, 0x00, data, sizeof(data)), SW_P1P2);
-    assert_int_equal(fk_store_size(&g_dev.store, 0x2F02, &after), had_chain);
+    assert_int_equal(fk_store_size(&g_dev.svc.store, 0x2F02, &after), had_chain);
     assert_int_equal(after, before);
     /* None of these created the key. */
     assert_false(devkey_record(rec, sizeof(rec), &len));
@@ -546,7 +544,7 @@ static void test_rtc_invalid(void **state)
 {
     (void)state;
     fk_store_stats_t before;
-    fk_store_stats(&g_dev.store, &before);
+    fk_store_stats(&g_dev.svc.store, &before);
     uint8_t b[9] = {0x07, 0xE8, 2, 29, 4, 12, 34, 56, 0};
     /* Lengths, P2. */
     assert_int_equal(apdu(0x1C, 0x02, 0x01, b, 7), SW_WRONG_LENGTH);
@@ -588,7 +586,7 @@ static void test_rtc_invalid(void **state)
     assert_clock_near(1234567890u, t0, read_epoch());
     /* The clock is volatile: nothing of this reached the store. */
     fk_store_stats_t after;
-    fk_store_stats(&g_dev.store, &after);
+    fk_store_stats(&g_dev.svc.store, &after);
     assert_int_equal(after.used, before.used);
     assert_int_equal(after.files, before.files);
 }
@@ -638,8 +636,8 @@ static void test_flash_info(void **state)
     uint32_t f[5];
     for (int i = 0; i < 5; i++) f[i] = be32_at(g_out + 4 * i);
     fk_store_stats_t a, b;
-    fk_store_stats(&g_dev.store, &a);
-    fk_store_stats(&g_dev.counters, &b);
+    fk_store_stats(&g_dev.svc.store, &a);
+    fk_store_stats(&g_dev.svc.counters, &b);
     assert_int_equal(f[0], a.free + b.free);
     assert_int_equal(f[1], a.used + b.used);
     assert_int_equal(f[2], a.total + b.total);
@@ -795,11 +793,11 @@ static void test_lock58_blank_writes(void **state)
 
     /* After a restart (the lock loaded at the OTP reset) the firmware, the
      * secure principal, still reads page 58: its key and its master key. */
-    fk_device_power_off(&g_dev);
+    fk_card_power_off(&g_dev.card);
     fk_host_otp_close();
     assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
-    assert_int_equal(fk_device_init(&g_dev, fk_registry, fk_registry_len), FK_DEVICE_OK);
-    fk_device_power_on(&g_dev);
+    assert_int_equal(fk_devrig_init(&g_dev), FK_SERVICES_OK);
+    fk_card_power_on(&g_dev.card);
     assert_int_equal(xfer((const uint8_t *)"\x00\xA4\x04\x0C\x08\xA0\x58\x3F\xC1\x9B\x7E\x4F\x21",
                           13),
                      SW_OK);

@@ -23,6 +23,7 @@
 #define DAYS_1970_2099 47482u /* 1970-01-01 .. 2099-12-31 */
 
 static uint64_t g_millis;
+static fk_rtc_t g_rtc; /* the clock under test */
 
 uint64_t fk_hal_millis(void) { return g_millis; }
 
@@ -35,7 +36,7 @@ void fk_hal_panic(const char *file, int line)
 static int setup(void **state)
 {
     (void)state;
-    fk_rtc_clear();
+    fk_rtc_clear(&g_rtc);
     g_millis = 123456789u; /* an arbitrary origin, as on a device that has run a while */
     return 0;
 }
@@ -139,8 +140,8 @@ static void test_invalid_civil(void **state)
         assert_int_equal(fk_rtc_civil_check(&bad[i]), FK_RTC_EINVAL);
         assert_int_equal(fk_rtc_civil_to_epoch(&bad[i], &e), FK_RTC_EINVAL);
         assert_int_equal(e, 77); /* untouched */
-        assert_int_equal(fk_rtc_set_civil(&bad[i]), FK_RTC_EINVAL);
-        assert_false(fk_rtc_is_set());
+        assert_int_equal(fk_rtc_set_civil(&g_rtc, &bad[i]), FK_RTC_EINVAL);
+        assert_false(fk_rtc_is_set(&g_rtc));
     }
     fk_rtc_civil_t c;
     assert_int_equal(fk_rtc_epoch_to_civil(FK_RTC_EPOCH_MAX + 1u, &c), FK_RTC_EINVAL);
@@ -159,46 +160,46 @@ static void test_clock_unset_then_set(void **state)
     (void)state;
     uint32_t e = 5;
     fk_rtc_civil_t c;
-    assert_false(fk_rtc_is_set());
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_EUNSET);
-    assert_int_equal(fk_rtc_now_civil(&c), FK_RTC_EUNSET);
+    assert_false(fk_rtc_is_set(&g_rtc));
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_EUNSET);
+    assert_int_equal(fk_rtc_now_civil(&g_rtc, &c), FK_RTC_EUNSET);
     assert_int_equal(e, 5);
 
-    assert_int_equal(fk_rtc_set_epoch(1700000000u), FK_RTC_OK);
-    assert_true(fk_rtc_is_set());
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_OK);
+    assert_int_equal(fk_rtc_set_epoch(&g_rtc, 1700000000u), FK_RTC_OK);
+    assert_true(fk_rtc_is_set(&g_rtc));
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_OK);
     assert_int_equal(e, 1700000000u);
 
     /* The clock follows the millisecond counter, whole seconds only. */
     g_millis += 999;
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_OK);
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_OK);
     assert_int_equal(e, 1700000000u);
     g_millis += 1;
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_OK);
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_OK);
     assert_int_equal(e, 1700000001u);
     g_millis += 86400u * 1000u;
-    assert_int_equal(fk_rtc_now_civil(&c), FK_RTC_OK);
+    assert_int_equal(fk_rtc_now_civil(&g_rtc, &c), FK_RTC_OK);
     const fk_rtc_civil_t want = libc_civil(1700000001u + 86400u);
     assert_civil_equal(&c, &want);
 
     /* A failed set leaves the clock as it was. */
-    assert_int_equal(fk_rtc_set_epoch(FK_RTC_EPOCH_MAX + 1u), FK_RTC_EINVAL);
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_OK);
+    assert_int_equal(fk_rtc_set_epoch(&g_rtc, FK_RTC_EPOCH_MAX + 1u), FK_RTC_EINVAL);
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_OK);
     assert_int_equal(e, 1700000001u + 86400u);
 
-    fk_rtc_clear();
-    assert_false(fk_rtc_is_set());
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_EUNSET);
+    fk_rtc_clear(&g_rtc);
+    assert_false(fk_rtc_is_set(&g_rtc));
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_EUNSET);
 }
 
 static void test_clock_set_civil(void **state)
 {
     (void)state;
     const fk_rtc_civil_t t = {2031, 12, 31, 3, 23, 59, 58};
-    assert_int_equal(fk_rtc_set_civil(&t), FK_RTC_OK);
+    assert_int_equal(fk_rtc_set_civil(&g_rtc, &t), FK_RTC_OK);
     g_millis += 2000;
     fk_rtc_civil_t c;
-    assert_int_equal(fk_rtc_now_civil(&c), FK_RTC_OK);
+    assert_int_equal(fk_rtc_now_civil(&g_rtc, &c), FK_RTC_OK);
     const fk_rtc_civil_t want = {2032, 1, 1, 4, 0, 0, 0};
     assert_civil_equal(&c, &want);
 }
@@ -207,17 +208,17 @@ static void test_clock_runs_out_of_range(void **state)
 {
     (void)state;
     uint32_t e;
-    assert_int_equal(fk_rtc_set_epoch(FK_RTC_EPOCH_MAX), FK_RTC_OK);
+    assert_int_equal(fk_rtc_set_epoch(&g_rtc, FK_RTC_EPOCH_MAX), FK_RTC_OK);
     g_millis += 999;
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_OK);
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_OK);
     assert_int_equal(e, FK_RTC_EPOCH_MAX);
     g_millis += 1;
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_ERANGE);
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_ERANGE);
     fk_rtc_civil_t c;
-    assert_int_equal(fk_rtc_now_civil(&c), FK_RTC_ERANGE);
+    assert_int_equal(fk_rtc_now_civil(&g_rtc, &c), FK_RTC_ERANGE);
     /* Setting it again brings it back. */
-    assert_int_equal(fk_rtc_set_epoch(0), FK_RTC_OK);
-    assert_int_equal(fk_rtc_now_epoch(&e), FK_RTC_OK);
+    assert_int_equal(fk_rtc_set_epoch(&g_rtc, 0), FK_RTC_OK);
+    assert_int_equal(fk_rtc_now_epoch(&g_rtc, &e), FK_RTC_OK);
     assert_int_equal(e, 0);
 }
 

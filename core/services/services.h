@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * services.h - the services object: what every applet and every endpoint of
+ * the device shares. It owns the two store partitions, sealing and the
+ * migration to the OTP root, user presence and the wall clock; the PIN and
+ * key-object services work on the store records it hands each applet.
+ *
+ *   endpoints (cards, later a CTAP endpoint)      transports move bytes into them
+ *        |  one fk_services_t, shared
+ *   services: stores | sealing + migration | presence | clock
+ *        |
+ *   store, crypto, HAL
+ *
+ * One object per device, usually static (the store indexes make it about
+ * 25 KiB); nothing here allocates. Endpoints keep their own protocol state
+ * (a card's APDU buffers, chaining, selected applet) and never share it.
+ */
+#ifndef FUSEKEY_SERVICES_H
+#define FUSEKEY_SERVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "applet.h"
+#include "hal.h"
+#include "product.h"
+#include "rtc.h"
+#include "store/store.h"
+
+/* Size of the counters partition at the start of the data region. */
+#define FK_COUNTERS_SECTORS 16u
+
+enum {
+    FK_SERVICES_OK = 0,
+    FK_SERVICES_ESTORE = -1, /* a store partition could not be mounted */
+    FK_SERVICES_ESEAL = -2,  /* sealing could not be prepared */
+};
+
+/* The migration of sealed secrets from the device root to the OTP root
+ * (docs/migration.md), as of its last run: at fk_services_init and whenever
+ * an applet reports a deferred secret moved (fk_services_migrated). */
+typedef enum fk_migration_state {
+    FK_MIGRATION_UNKNOWN = 0, /* not run yet, or the OTP or the store could not be read */
+    FK_MIGRATION_NONE,        /* no OTP master key: the device root is current */
+    FK_MIGRATION_IN_PROGRESS, /* OTP root current; the device seed is still kept */
+    FK_MIGRATION_DONE,        /* OTP root current; the device seed is deleted */
+} fk_migration_state_t;
+
+typedef struct fk_migration_status {
+    fk_migration_state_t state;
+    unsigned pending; /* in progress: secrets that move only later (PIN verifiers) */
+    unsigned failed;  /* in progress: applet hooks (or the seed deletion) that failed */
+} fk_migration_status_t;
+
+typedef struct fk_services {
+    const fk_product_t *product; /* its applets' migration hooks */
+    fk_store_t store;            /* main partition */
+    fk_store_t counters;         /* high-churn partition */
+    fk_rtc_t rtc;                /* the wall clock (volatile) */
+    fk_migration_status_t migration; /* outcome of the last migration run */
+    bool migrating;                  /* a run is under way (no nested run) */
+} fk_services_t;
+
+/* Mount both store partitions, prepare sealing, and run the migration to
+ * the OTP root when it is due (docs/migration.md). A migration that fails
+ * does not fail the start: the device works with what it has and retries at
+ * the next start. FK_SERVICES_OK, FK_SERVICES_ESTORE or FK_SERVICES_ESEAL. */
+int fk_services_init(fk_services_t *svc, const fk_product_t *product);
+
+/* The migration's state as of its last run (FK_MIGRATION_UNKNOWN before
+ * fk_services_init). Reads nothing from flash or OTP. */
+void fk_services_migration_state(const fk_services_t *svc, fk_migration_status_t *st);
+
+/* An applet moved a deferred secret to the current root (a PIN verifier on
+ * a successful check): finish the migration at once if it was the last. */
+void fk_services_migrated(fk_services_t *svc);
+
+/* The context the services give `applet` outside any endpoint: its store
+ * records, no volatile state, no keepalive. */
+fk_applet_ctx_t fk_services_applet_ctx(fk_services_t *svc, const fk_applet_t *applet);
+
+/* How long the device waits for the user to confirm presence. */
+#define FK_PRESENCE_TIMEOUT_MS 15000u
+
+/* Wait for the user to confirm presence, showing it on the LED and calling
+ * keepalive (may be NULL) while waiting: FK_HAL_OK, FK_HAL_ETIMEOUT or
+ * FK_HAL_EDENIED. */
+int fk_services_presence(fk_services_t *svc, fk_keepalive_fn keepalive, void *arg);
+
+#endif /* FUSEKEY_SERVICES_H */
