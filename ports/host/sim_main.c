@@ -57,6 +57,9 @@ typedef struct sim_options {
 static fk_services_t services;
 static fk_card_t card;
 static fk_product_card_state_t card_state;
+/* The vpcd frame buffers (the transport wipes them after every frame). */
+static uint8_t vpcd_rx[FK_VPCD_FRAME_MAX];
+static uint8_t vpcd_tx[FK_VPCD_FRAME_MAX];
 static volatile sig_atomic_t stop_flag;
 static bool fatal_stop;
 
@@ -468,6 +471,8 @@ int main(int argc, char **argv)
             .port = o.port,
             .stop = &stop_flag,
             .after_frame = after_frame,
+            .rx = vpcd_rx,
+            .tx = vpcd_tx,
         };
         if (fk_vpcd_serve(&vcard, &vopt) == 0 && !fatal_stop) status = EXIT_SUCCESS;
         fk_card_power_off(&card);

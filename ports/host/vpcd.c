@@ -220,13 +220,13 @@ static int connect_once(const char *host, const char *port, int *fd_out)
 static const char *serve_connection(int fd, const fk_vpcd_card_t *card,
                                     const fk_vpcd_options_t *opt, fk_vpcd_action_t *action)
 {
-    static uint8_t rx[FK_VPCD_FRAME_MAX];
-    static uint8_t tx[FK_VPCD_FRAME_MAX];
+    uint8_t *const rx = opt->rx;
+    uint8_t *const tx = opt->tx;
     *action = FK_VPCD_CONTINUE;
     for (;;) {
         size_t len = 0;
         const read_result_t rr = read_frame(fd, opt, rx, &len);
-        if (rr != READ_OK) fk_wipe(rx, sizeof rx); /* a partial frame may hold a PIN */
+        if (rr != READ_OK) fk_wipe(rx, FK_VPCD_FRAME_MAX); /* a partial frame may hold a PIN */
         switch (rr) {
         case READ_OK:
             break;
@@ -240,7 +240,7 @@ static const char *serve_connection(int fd, const fk_vpcd_card_t *card,
         case READ_ERROR:
             return strerror(errno);
         }
-        const int n = fk_vpcd_process(card, rx, len, tx, sizeof tx);
+        const int n = fk_vpcd_process(card, rx, len, tx, FK_VPCD_FRAME_MAX);
         /* Frames carry PINs and response secrets: neither buffer keeps a
          * frame once it is answered. */
         fk_wipe(rx, len);
@@ -259,6 +259,7 @@ static const char *serve_connection(int fd, const fk_vpcd_card_t *card,
 int fk_vpcd_serve(const fk_vpcd_card_t *card, const fk_vpcd_options_t *opt)
 {
     static const int one = 1;
+    FK_ASSERT(opt->rx != NULL && opt->tx != NULL);
     const char *host = opt->host != NULL ? opt->host : FK_VPCD_DEFAULT_HOST;
     char port[VPCD_PORT_STR_LEN];
     (void)snprintf(port, sizeof port, "%u", opt->port != 0u ? opt->port : FK_VPCD_DEFAULT_PORT);

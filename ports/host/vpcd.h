@@ -78,6 +78,12 @@ typedef struct fk_vpcd_options {
     /* Optional: called after each frame has been answered. */
     fk_vpcd_action_t (*after_frame)(void *ctx);
     void *after_ctx;
+    /* The frame buffers, FK_VPCD_FRAME_MAX bytes each, owned by the caller
+     * (static in a host program). Frames carry PINs and response secrets:
+     * the loop wipes both buffers after every frame, so that between frames
+     * (and whenever after_frame runs) they hold only zeros. */
+    uint8_t *rx;
+    uint8_t *tx;
 } fk_vpcd_options_t;
 
 /* Serve the card over vpcd until stopped: connect (retrying every

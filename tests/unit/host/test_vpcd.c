@@ -84,8 +84,23 @@ static size_t fake_transceive(void *ctx, const uint8_t *in, size_t len, uint8_t 
     return n + 2;
 }
 
+/* The loop's frame buffers (vpcd.h: the caller's). */
+static uint8_t loop_rx[FK_VPCD_FRAME_MAX];
+static uint8_t loop_tx[FK_VPCD_FRAME_MAX];
+static int dirty_after_frame; /* frames after which a buffer still held bytes */
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < len; i++) acc |= p[i];
+    return acc == 0;
+}
+
+/* After each frame: the buffers hold nothing of it any more. */
 static fk_vpcd_action_t fake_after(void *ctx)
 {
+    if (!all_zero(loop_rx, sizeof loop_rx) || !all_zero(loop_tx, sizeof loop_tx))
+        dirty_after_frame++;
     return ((fake_card_t *)ctx)->stop ? FK_VPCD_STOP : FK_VPCD_CONTINUE;
 }
 
@@ -310,6 +325,8 @@ static void *client_main(void *arg)
         .stop = a->stop,
         .after_frame = fake_after,
         .after_ctx = &fake,
+        .rx = loop_rx,
+        .tx = loop_tx,
     };
     a->rc = fk_vpcd_serve(&card, &opt);
     return NULL;
@@ -379,6 +396,9 @@ static void test_socket_loop(void **state)
     fk_host_set_verbose(0);
 
     assert_int_equal(args.rc, 0);
+    /* No frame (a PIN, a response secret) stays in the transport's buffers. */
+    assert_int_equal(dirty_after_frame, 0);
+    assert_true(all_zero(loop_rx, sizeof loop_rx) && all_zero(loop_tx, sizeof loop_tx));
     assert_int_equal(fake.power_on, 1);
     assert_int_equal(fake.power_off, 4); /* one per connection that ended */
     assert_int_equal(fake.last_len, sizeof stop);
@@ -407,7 +427,8 @@ static void test_signal_stops_loop(void **state)
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_term; /* no SA_RESTART */
         sigaction(SIGTERM, &sa, NULL);
-        const fk_vpcd_options_t opt = {.host = "127.0.0.1", .port = port, .stop = &child_stop};
+        const fk_vpcd_options_t opt = {.host = "127.0.0.1", .port = port, .stop = &child_stop,
+                                       .rx = loop_rx, .tx = loop_tx};
         const int rc = fk_vpcd_serve(&card, &opt);
         _exit(rc == 0 && fake.power_off == 1 ? 0 : 1);
     }
