@@ -26,6 +26,8 @@ enum {
     FK_HAL_ENOTSUP = -5,  /* the port cannot do this at all */
     FK_HAL_ETIMEOUT = -6, /* a deadline passed */
     FK_HAL_EDENIED = -7,  /* the user said no */
+    FK_HAL_ENOENT = -8,   /* the thing asked for does not exist (e.g. a key never programmed) */
+    FK_HAL_ESTATE = -9,   /* refused in this state; nothing was written */
 };
 
 /* ---------------------------------------------------------------------------
@@ -59,46 +61,65 @@ int fk_hal_flash_erase(uint32_t offset);
 int fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
 
 /* ---------------------------------------------------------------------------
- * OTP: 4096 rows of 24 bits in 64 pages of 64 rows; bits only go 0 -> 1
- * (docs/otp.md). Raw view: all 24 bits. ECC view: 16 data bits protected by
- * 6 parity bits and 2 bit-repair bits, as the RP2350 bootrom encodes them.
- *
- * The firmware is the chip's secure code calling the bootrom's otp_access():
- * rows are processed one at a time, each checked against the secure lock
- * level of its page; the first row that fails stops the call with its
- * error, and the rows before it stay done (a write can be torn). A page
- * lock written to OTP takes effect only at the next reset.
+ * OTP: what the device keeps in its one-time-programmable memory, not where
+ * (docs/otp.md). The port knows its chip's fuse map; the core asks for the
+ * two root keys, reads the state the boot ROM acts on, and makes the only
+ * two OTP writes the firmware ever makes. Bits only ever get set: every
+ * write is irreversible.
  * ------------------------------------------------------------------------- */
 
-#define FK_OTP_ROWS 4096u
+#define FK_HAL_OTP_KEY_LEN 32u
 
-/* **Required.** Read `count` raw rows starting at `row` into out[] (each
- * value in bits 23:0). FK_HAL_ERANGE when the span passes the last row,
- * FK_HAL_EPERM at the first row whose page the firmware may not read. */
-int fk_hal_otp_read_raw(uint16_t row, uint32_t *out, size_t count);
+typedef enum fk_hal_otp_key {
+    FK_HAL_OTP_MKEK = 0, /* master key-encryption key: the sealing root (32 random bytes) */
+    FK_HAL_OTP_DEVK = 1, /* device key: secp256k1 scalar, big-endian */
+} fk_hal_otp_key_t;
 
-/* **Required.** Program `count` raw values into rows starting at `row`, one
- * row at a time; bits 31:24 of a value are ignored. A row holding cur takes
- * v only when cur & ~v == 0 and then holds v (nothing is ORed for the
- * caller: to add a bit, write cur | bit); rewriting what a row holds
- * succeeds. Stops at the first failing row, the rows before it stay
- * programmed: FK_HAL_EIO when it would need a 1->0 change, FK_HAL_EPERM when
- * its page is not writable by the firmware, FK_HAL_ERANGE (nothing written)
- * when the span passes the last row. */
-int fk_hal_otp_write_raw(uint16_t row, const uint32_t *vals, size_t count);
+/* **Required.** Read a root key: FK_HAL_OK and the bytes when programmed;
+ * FK_HAL_ENOENT when never programmed; FK_HAL_EIO when programmed but
+ * damaged (never a fallback); FK_HAL_EPERM when a lock forbids the firmware
+ * the read. out is all zero on every result but FK_HAL_OK. The caller
+ * wipes the key after use. */
+int fk_hal_otp_key(fk_hal_otp_key_t which, uint8_t out[FK_HAL_OTP_KEY_LEN]);
 
-/* **Required.** Read `count` rows through the ECC view (16 data bits each;
- * single-bit errors corrected; an all-ones row reads 0x0000). FK_HAL_EIO
- * when any row is uncorrectable (the guarded view's strictness: a damaged
- * key is never used), FK_HAL_EPERM and FK_HAL_ERANGE as for raw reads. */
-int fk_hal_otp_read_ecc(uint16_t row, uint16_t *out, size_t count);
+typedef enum fk_hal_keys_lock {
+    FK_HAL_KEYS_UNLOCKED = 0, /* the key storage is readable by the bootloader / non-secure code */
+    FK_HAL_KEYS_LOCKED,       /* this product's lock is programmed (may take effect at the next
+                                 reset) */
+    FK_HAL_KEYS_LOCK_OTHER,   /* some other lock value is programmed: never written over */
+} fk_hal_keys_lock_t;
 
-/* **Required.** Write `count` 16-bit values through the ECC view: a row
- * takes the value's codeword or, when that needs a 1->0 change, its
- * complement with both bit-repair bits set (bit repair by polarity).
- * Rewriting the value a row holds succeeds. Per-row failures as for the raw
- * write (FK_HAL_EIO when neither form fits, rows before it stay written). */
-int fk_hal_otp_write_ecc(uint16_t row, const uint16_t *vals, size_t count);
+#define FK_HAL_NO_BOOT_KEY 0xFFu
+
+typedef struct fk_hal_otp_state {
+    fk_hal_keys_lock_t keys_lock;
+    bool secure_boot;          /* the boot ROM verifies images */
+    bool boot_locked;          /* boot keys/flags closed to the bootloader */
+    uint8_t boot_key;          /* first valid boot-key slot, FK_HAL_NO_BOOT_KEY when none */
+    bool rollback_required;    /* images without a version are refused */
+    uint8_t rollback_floor;    /* images below this version are refused */
+    uint8_t rollback_capacity; /* versions the chip can count */
+} fk_hal_otp_state_t;
+
+/* **Required.** The OTP state as the firmware reads it now;
+ * FK_HAL_EIO/EPERM when it cannot be read. */
+int fk_hal_otp_state(fk_hal_otp_state_t *st);
+
+/* The two OTP writes the firmware itself makes (docs/rescue.md). Both are
+ * idempotent, read back what they wrote, and refuse without writing when
+ * their precondition does not hold. User presence is the caller's. */
+
+/* **Required.** Lock the key storage against every reader but the secure
+ * firmware: FK_HAL_OK when the lock is in place afterwards (also when it
+ * already was); FK_HAL_ESTATE (nothing written) without an MKEK or when
+ * another lock value is there; FK_HAL_EIO when the write or read-back
+ * failed. */
+int fk_hal_otp_lock_keys(void);
+
+/* **Required.** Refuse images without a rollback version from now on:
+ * FK_HAL_OK when the flag reads set afterwards; FK_HAL_ESTATE (nothing
+ * written) without secure boot; FK_HAL_EIO otherwise. */
+int fk_hal_otp_require_rollback(void);
 
 /* ---------------------------------------------------------------------------
  * Entropy, time, identity.

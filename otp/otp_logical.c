@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * otp_logical.c - the logical OTP interface of otp_logical.h, for the
- * RP2350 (over otp_model.h and core/otp_map.h) and the ESP32-S3 (over
- * esp32s3_efuse.h). The mapping of each operation is docs/esp32s3.md.
+ * RP2350 (over a row access, otp_rows.h, with the fuse map of otp_map.h)
+ * and the ESP32-S3 (over esp32s3_efuse.h). The mapping of each operation
+ * is docs/esp32s3.md.
  *
  * Each operation runs in three phases: read the state and refuse what is
  * out of order; preflight every row or fuse it will program (blank where it
@@ -15,6 +16,8 @@
 
 #include <string.h>
 
+#include "otp_ecc.h"
+#include "otp_map.h"
 #include "util.h"
 
 #define BITS_PER_BYTE 8u
@@ -65,16 +68,14 @@ static unsigned popcount32(uint32_t v)
 
 /* ==== RP2350 ================================================================ */
 
-/* A model result as a logical one. EINVALID_ARG on the product's fixed rows
- * only arises for a principal that has no access right now (BOOTSEL while
- * the chip is not in BOOTSEL). */
+/* A row-access result as a logical one. Rows and pages of the fuse map are
+ * never out of range, so anything but a refusal is the chip failing. */
 static int rp_err(int rc)
 {
     switch (rc) {
-    case FK_OTP_OK:
+    case FK_OTP_ROWS_OK:
         return FK_LOTP_OK;
-    case FK_OTP_ENOT_PERMITTED:
-    case FK_OTP_EINVALID_ARG:
+    case FK_OTP_ROWS_EPERM:
         return FK_LOTP_EPERM;
     default:
         return FK_LOTP_EIO;
@@ -83,12 +84,14 @@ static int rp_err(int rc)
 
 static int rp_read_raw(const fk_lotp_t *c, unsigned row, uint32_t *out, size_t count)
 {
-    return rp_err(fk_otp_read_raw(c->u.rp2350.otp, c->u.rp2350.who, (uint16_t)row, out, count));
+    const fk_otp_rows_t *r = &c->u.rp2350;
+    return rp_err(r->ops->read_raw(r->ctx, (uint16_t)row, out, count));
 }
 
 static int rp_write_raw(const fk_lotp_t *c, unsigned row, uint32_t value)
 {
-    return rp_err(fk_otp_write_raw(c->u.rp2350.otp, c->u.rp2350.who, (uint16_t)row, &value, 1));
+    const fk_otp_rows_t *r = &c->u.rp2350;
+    return rp_err(r->ops->write_raw(r->ctx, (uint16_t)row, &value, 1));
 }
 
 /* Whether this accessor may program `row` now: rewriting what the row holds
@@ -102,36 +105,64 @@ static int rp_probe_write(const fk_lotp_t *c, unsigned row)
     return rc;
 }
 
+/* The vote of a redundant field: RBIT-3 over 3 copies, RBIT-8 over 8. */
+static uint32_t rp_vote(const uint32_t *copies, unsigned count)
+{
+    return count == FK_OTP_RBIT3_COPIES ? fk_otp_rbit3(copies) : fk_otp_rbit8(copies);
+}
+
+/* Read the `count` raw copies of a redundant field and vote them. */
+static int rp_read_voted(const fk_lotp_t *c, unsigned first, unsigned count, uint32_t *v)
+{
+    uint32_t copies[FK_OTP_CRIT_COPIES] = {0};
+    const int rc = rp_read_raw(c, first, copies, count);
+    if (rc == FK_LOTP_OK) *v = rp_vote(copies, count);
+    return rc;
+}
+
 static int rp_flags1(const fk_lotp_t *c, uint32_t *v)
 {
-    return rp_err(fk_otp_read_rbit3(c->u.rp2350.otp, c->u.rp2350.who, FK_OTP_ROW_BOOT_FLAGS1, v));
+    return rp_read_voted(c, FK_OTP_ROW_BOOT_FLAGS1, FK_OTP_RBIT3_COPIES, v);
 }
 
 static int rp_crit1(const fk_lotp_t *c, uint32_t *v)
 {
-    return rp_err(fk_otp_read_rbit8(c->u.rp2350.otp, c->u.rp2350.who, FK_OTP_ROW_CRIT1, v));
+    return rp_read_voted(c, FK_OTP_ROW_CRIT1, FK_OTP_CRIT_COPIES, v);
+}
+
+/* The voted LOCK1 byte of a page as programmed (not the soft lock). */
+static int rp_lock1(const fk_lotp_t *c, unsigned page, uint8_t *lock1)
+{
+    uint32_t raw = 0;
+    const int rc = rp_read_raw(c, FK_OTP_ROW_PAGE_LOCK1(page), &raw, 1);
+    if (rc == FK_LOTP_OK) *lock1 = fk_otp_lock_byte(raw);
+    return rc;
 }
 
 /* Add `bits` to a redundant field of `copies` rows: each copy lacking one
  * of them is written cur|bits (the bootrom API never ORs). Nothing is
- * written when the vote already has them all. Verified by a new vote. */
+ * written when the vote already has them all, or when the first copy is
+ * not writable by this accessor. A copy whose write fails stays as it was
+ * and the others are still written: what counts, here and for the bootrom,
+ * is the vote read back afterwards (FK_LOTP_OK when it has every bit). */
 static int rp_burn_copies(const fk_lotp_t *c, unsigned first, unsigned copies, uint32_t bits)
 {
     uint32_t cur[FK_OTP_CRIT_COPIES] = {0};
-    uint32_t voted = 0;
     int rc = rp_read_raw(c, first, cur, copies);
     if (rc != FK_LOTP_OK) return rc;
-    voted = copies == FK_OTP_RBIT3_COPIES ? fk_otp_rbit3(cur) : fk_otp_rbit8(cur);
-    if ((voted & bits) == bits) return FK_LOTP_OK;
+    if ((rp_vote(cur, copies) & bits) == bits) return FK_LOTP_OK;
     rc = rp_probe_write(c, first);
-    for (unsigned i = 0; i < copies && rc == FK_LOTP_OK; i++) {
-        if ((cur[i] & bits) != bits) rc = rp_write_raw(c, first + i, cur[i] | bits);
-    }
     if (rc != FK_LOTP_OK) return rc;
+    int first_err = FK_LOTP_OK;
+    for (unsigned i = 0; i < copies; i++) {
+        if ((cur[i] & bits) == bits) continue;
+        rc = rp_write_raw(c, first + i, cur[i] | bits);
+        if (first_err == FK_LOTP_OK) first_err = rc;
+    }
     rc = rp_read_raw(c, first, cur, copies);
     if (rc != FK_LOTP_OK) return rc;
-    voted = copies == FK_OTP_RBIT3_COPIES ? fk_otp_rbit3(cur) : fk_otp_rbit8(cur);
-    return (voted & bits) == bits ? FK_LOTP_OK : FK_LOTP_EIO;
+    if ((rp_vote(cur, copies) & bits) == bits) return FK_LOTP_OK;
+    return first_err != FK_LOTP_OK ? first_err : FK_LOTP_EIO;
 }
 
 static unsigned rp_key_row(fk_lotp_key_t which)
@@ -156,11 +187,9 @@ static void rows_to_bytes(const uint16_t *rows, uint8_t *b, size_t count)
 /* Read 16 ECC rows into 32 bytes; FK_LOTP_EIO when one is uncorrectable. */
 static int rp_read_ecc_bytes(const fk_lotp_t *c, unsigned row, uint8_t out[FK_LOTP_KEY_BYTES])
 {
-    uint16_t data[FK_OTP_KEY_ROWS];
-    fk_otp_ecc_status_t worst = FK_OTP_ECC_OK;
-    int rc = rp_err(fk_otp_read_ecc(c->u.rp2350.otp, c->u.rp2350.who, (uint16_t)row, data,
-                                    FK_OTP_KEY_ROWS, &worst));
-    if (rc == FK_LOTP_OK && worst == FK_OTP_ECC_UNCORRECTABLE) rc = FK_LOTP_EIO;
+    const fk_otp_rows_t *r = &c->u.rp2350;
+    uint16_t data[FK_OTP_KEY_ROWS] = {0};
+    const int rc = rp_err(r->ops->read_ecc(r->ctx, (uint16_t)row, data, FK_OTP_KEY_ROWS));
     if (rc == FK_LOTP_OK) rows_to_bytes(data, out, FK_OTP_KEY_ROWS);
     fk_wipe(data, sizeof(data));
     return rc;
@@ -169,11 +198,11 @@ static int rp_read_ecc_bytes(const fk_lotp_t *c, unsigned row, uint8_t out[FK_LO
 /* Program 32 bytes as 16 ECC rows and read them back. */
 static int rp_write_ecc_bytes(const fk_lotp_t *c, unsigned row, const uint8_t in[FK_LOTP_KEY_BYTES])
 {
+    const fk_otp_rows_t *r = &c->u.rp2350;
     uint16_t data[FK_OTP_KEY_ROWS];
     uint8_t back[FK_LOTP_KEY_BYTES];
     bytes_to_rows(in, data, FK_OTP_KEY_ROWS);
-    int rc = rp_err(
-        fk_otp_write_ecc(c->u.rp2350.otp, c->u.rp2350.who, (uint16_t)row, data, FK_OTP_KEY_ROWS));
+    int rc = rp_err(r->ops->write_ecc(r->ctx, (uint16_t)row, data, FK_OTP_KEY_ROWS));
     if (rc == FK_LOTP_OK) rc = rp_read_ecc_bytes(c, row, back);
     if (rc == FK_LOTP_OK && !fk_ct_equal(back, in, sizeof(back))) rc = FK_LOTP_EIO;
     fk_wipe(data, sizeof(data));
@@ -203,6 +232,9 @@ static int rp_rows_blank(const fk_lotp_t *c, unsigned row, size_t count, bool *b
     return FK_LOTP_OK;
 }
 
+/* A key is absent only while every raw row is blank; programmed rows that
+ * do not decode, or decode to zero (e.g. destroyed to all ones), are a
+ * damaged key (FK_LOTP_EIO), never an absent one. */
 static int rp_key_read(fk_lotp_t *c, fk_lotp_key_t which, uint8_t key[FK_LOTP_KEY_BYTES],
                        fk_lotp_key_state_t *state)
 {
@@ -214,7 +246,6 @@ static int rp_key_read(fk_lotp_t *c, fk_lotp_key_t which, uint8_t key[FK_LOTP_KE
         return FK_LOTP_OK;
     }
     if (rc == FK_LOTP_OK) rc = rp_read_ecc_bytes(c, row, key);
-    /* Programmed rows that decode to zero (e.g. all ones) are a destroyed key. */
     if (rc == FK_LOTP_OK && all_zero(key, FK_LOTP_KEY_BYTES)) rc = FK_LOTP_EIO;
     if (rc != FK_LOTP_OK) {
         fk_wipe(key, FK_LOTP_KEY_BYTES);
@@ -228,15 +259,15 @@ static int rp_key_read(fk_lotp_t *c, fk_lotp_key_t which, uint8_t key[FK_LOTP_KE
 /* Write the raw complement of a key's 16 rows (as read back) 32 rows later. */
 static int rp_write_chaff(const fk_lotp_t *c, unsigned row)
 {
-    uint32_t raw[FK_OTP_KEY_ROWS];
+    const fk_otp_rows_t *r = &c->u.rp2350;
+    uint32_t raw[FK_OTP_KEY_ROWS] = {0};
     uint32_t chaff[FK_OTP_KEY_ROWS];
-    uint32_t back[FK_OTP_KEY_ROWS];
+    uint32_t back[FK_OTP_KEY_ROWS] = {0};
     int rc = rp_read_raw(c, row, raw, FK_OTP_KEY_ROWS);
     for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) chaff[i] = ~raw[i] & FK_OTP_ROW_MASK;
     if (rc == FK_LOTP_OK) {
-        rc =
-            rp_err(fk_otp_write_raw(c->u.rp2350.otp, c->u.rp2350.who,
-                                    (uint16_t)(row + FK_OTP_CHAFF_OFFSET), chaff, FK_OTP_KEY_ROWS));
+        rc = rp_err(r->ops->write_raw(r->ctx, (uint16_t)(row + FK_OTP_CHAFF_OFFSET), chaff,
+                                      FK_OTP_KEY_ROWS));
     }
     if (rc == FK_LOTP_OK) rc = rp_read_raw(c, row + FK_OTP_CHAFF_OFFSET, back, FK_OTP_KEY_ROWS);
     if (rc == FK_LOTP_OK && !fk_ct_equal(back, chaff, sizeof(back))) rc = FK_LOTP_EIO;
@@ -269,6 +300,14 @@ static int rp_keys_provision(fk_lotp_t *c, const uint8_t mkek[FK_LOTP_KEY_BYTES]
     return rc;
 }
 
+/* The lock value of the key page, compared raw and whole: one copy of
+ * three is another value, not ours. */
+static fk_lotp_lock_value_t rp_lock_value(uint32_t raw)
+{
+    if (raw == 0u) return FK_LOTP_LOCK_NONE;
+    return raw == FK_OTP_LOCK1_PAGE58 ? FK_LOTP_LOCK_OURS : FK_LOTP_LOCK_OTHER;
+}
+
 static int rp_keys_lock(fk_lotp_t *c)
 {
     uint8_t key[FK_LOTP_KEY_BYTES];
@@ -281,8 +320,14 @@ static int rp_keys_lock(fk_lotp_t *c)
     if (state != FK_LOTP_KEY_PRESENT) return FK_LOTP_ESTATE;
     rc = rp_read_raw(c, row, &cur, 1);
     if (rc != FK_LOTP_OK) return rc;
-    if (cur == FK_OTP_LOCK1_PAGE58) return FK_LOTP_OK;
-    if (cur != 0u) return FK_LOTP_ESTATE; /* never OR into another lock value */
+    switch (rp_lock_value(cur)) {
+    case FK_LOTP_LOCK_OURS:
+        return FK_LOTP_OK;
+    case FK_LOTP_LOCK_OTHER:
+        return FK_LOTP_ESTATE; /* never OR into another lock value */
+    default:
+        break;
+    }
     rc = rp_write_raw(c, row, FK_OTP_LOCK1_PAGE58);
     if (rc == FK_LOTP_OK) rc = rp_read_raw(c, row, &cur, 1);
     if (rc == FK_LOTP_OK && cur != FK_OTP_LOCK1_PAGE58) rc = FK_LOTP_EIO;
@@ -293,55 +338,76 @@ static bool level_hides(unsigned level) { return (level & 2u) != 0u; }
 
 static int rp_keys_lock_state(fk_lotp_t *c, fk_lotp_keys_lock_t *out)
 {
-    const uint8_t lock1 = fk_otp_page_lock1(c->u.rp2350.otp, FK_OTP_PAGE_KEYS);
+    const fk_otp_rows_t *r = &c->u.rp2350;
+    uint32_t raw = 0;
+    uint8_t soft = 0;
+    int rc = rp_read_raw(c, FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS), &raw, 1);
+    if (rc == FK_LOTP_OK) rc = rp_err(r->ops->read_soft_lock(r->ctx, FK_OTP_PAGE_KEYS, &soft));
+    if (rc != FK_LOTP_OK) return rc;
+    const uint8_t lock1 = fk_otp_lock_byte(raw);
     const unsigned ns = fk_otp_lock_field(lock1, FK_OTP_LOCK1_NS_SHIFT);
     const unsigned bl = fk_otp_lock_field(lock1, FK_OTP_LOCK1_BL_SHIFT);
     out->read_locked = level_hides(ns) && level_hides(bl);
     out->write_locked = ns != FK_OTP_LOCK_RW && bl != FK_OTP_LOCK_RW;
-    /* The non-secure soft lock is loaded from LOCK1 at reset. */
+    /* The non-secure soft lock (SW_LOCK.NSEC, where LOCK1's NS field sits)
+     * is loaded from LOCK1 at reset. */
     out->pending_reset =
-        out->read_locked &&
-        !level_hides(fk_otp_level(c->u.rp2350.otp, FK_OTP_NONSECURE, FK_OTP_PAGE_KEYS));
+        out->read_locked && !level_hides(fk_otp_lock_field(soft, FK_OTP_LOCK1_NS_SHIFT));
+    out->value = rp_lock_value(raw);
     return FK_LOTP_OK;
 }
 
-/* One slot's state; *usable = valid, present and its rows decode. */
-static int rp_slot(const fk_lotp_t *c, unsigned s, uint32_t flags1, fk_lotp_slot_t *out,
-                   bool *usable)
+/* One slot's state; *usable = valid, present and its rows decode. Digest
+ * rows this accessor cannot read: an error when `strict`, else the slot is
+ * reported unreadable (present and usable unknown, both false). */
+static int rp_slot(const fk_lotp_t *c, unsigned s, uint32_t flags1, bool strict,
+                   fk_lotp_slot_t *out, bool *usable)
 {
     uint8_t digest[FK_LOTP_DIGEST_BYTES];
     bool blank = false;
     const unsigned row = FK_OTP_ROW_BOOTKEY(s);
-    int rc = rp_rows_blank(c, row, FK_OTP_BOOTKEY_ROWS, &blank);
-    if (rc != FK_LOTP_OK) return rc;
-    out->present = !blank;
+    memset(out, 0, sizeof(*out));
+    *usable = false;
     out->valid = ((fk_otp_valid_key_slots(flags1) >> s) & 1u) != 0u;
     out->revoked = ((flags1 >> (FK_OTP_BOOT_FLAGS1_KEY_INVALID_SHIFT + s)) & 1u) != 0u;
+    const int rc = rp_rows_blank(c, row, FK_OTP_BOOTKEY_ROWS, &blank);
+    if (rc != FK_LOTP_OK) {
+        out->unreadable = true;
+        return strict ? rc : FK_LOTP_OK;
+    }
+    out->present = !blank;
     out->where = out->present ? (uint16_t)row : 0u;
     *usable = out->present && out->valid && rp_read_ecc_bytes(c, row, digest) == FK_LOTP_OK;
     return FK_LOTP_OK;
 }
 
 /* The slots usable now (bit s = slot s) and, optionally, each slot's state. */
-static int rp_slots(const fk_lotp_t *c, uint32_t flags1, fk_lotp_slot_t *slots, unsigned *usable)
+static int rp_slots(const fk_lotp_t *c, uint32_t flags1, bool strict, fk_lotp_slot_t *slots,
+                    unsigned *usable)
 {
     *usable = 0;
     for (unsigned s = 0; s < FK_OTP_BOOTKEY_SLOTS; s++) {
         fk_lotp_slot_t tmp;
         bool ok = false;
-        const int rc = rp_slot(c, s, flags1, slots != NULL ? &slots[s] : &tmp, &ok);
+        const int rc = rp_slot(c, s, flags1, strict, slots != NULL ? &slots[s] : &tmp, &ok);
         if (rc != FK_LOTP_OK) return rc;
         if (ok) *usable |= 1u << s;
     }
     return FK_LOTP_OK;
 }
 
-static bool rp_boot_pages_locked(const fk_lotp_t *c)
+/* Page 1 or 2 closed to the bootloader: the BL field of either LOCK1 byte
+ * (2-of-3 vote) is not read-write. */
+static int rp_boot_pages_locked(const fk_lotp_t *c, bool *locked)
 {
-    const uint8_t l1 = fk_otp_page_lock1(c->u.rp2350.otp, RP_PAGE_LOCK_BOOT1);
-    const uint8_t l2 = fk_otp_page_lock1(c->u.rp2350.otp, RP_PAGE_LOCK_BOOT2);
-    return fk_otp_lock_field(l1, FK_OTP_LOCK1_BL_SHIFT) != FK_OTP_LOCK_RW ||
-           fk_otp_lock_field(l2, FK_OTP_LOCK1_BL_SHIFT) != FK_OTP_LOCK_RW;
+    uint8_t l1 = 0;
+    uint8_t l2 = 0;
+    int rc = rp_lock1(c, RP_PAGE_LOCK_BOOT1, &l1);
+    if (rc == FK_LOTP_OK) rc = rp_lock1(c, RP_PAGE_LOCK_BOOT2, &l2);
+    if (rc != FK_LOTP_OK) return rc;
+    *locked = fk_otp_lock_field(l1, FK_OTP_LOCK1_BL_SHIFT) != FK_OTP_LOCK_RW ||
+              fk_otp_lock_field(l2, FK_OTP_LOCK1_BL_SHIFT) != FK_OTP_LOCK_RW;
+    return FK_LOTP_OK;
 }
 
 static int rp_boot_state(fk_lotp_t *c, fk_lotp_boot_t *out)
@@ -349,12 +415,14 @@ static int rp_boot_state(fk_lotp_t *c, fk_lotp_boot_t *out)
     uint32_t crit1 = 0;
     uint32_t flags1 = 0;
     unsigned usable = 0;
+    bool locked = false;
     int rc = rp_crit1(c, &crit1);
+    if (rc == FK_LOTP_OK) rc = rp_boot_pages_locked(c, &locked);
     if (rc == FK_LOTP_OK) rc = rp_flags1(c, &flags1);
-    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, out->slot, &usable);
+    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, false, out->slot, &usable);
     if (rc != FK_LOTP_OK) return rc;
     out->secure_boot = (crit1 & FK_OTP_CRIT1_SECURE_BOOT_ENABLE) != 0u;
-    out->locked = rp_boot_pages_locked(c);
+    out->locked = locked;
     out->slot_count = FK_OTP_BOOTKEY_SLOTS;
     return FK_LOTP_OK;
 }
@@ -368,7 +436,7 @@ static int rp_bootkey_load(fk_lotp_t *c, unsigned slot, const uint8_t digest[FK_
     unsigned s = FK_OTP_BOOTKEY_SLOTS;
     if (slot != FK_LOTP_SLOT_ANY && slot >= FK_OTP_BOOTKEY_SLOTS) return FK_LOTP_EARG;
     int rc = rp_flags1(c, &flags1);
-    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, slots, &usable);
+    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, true, slots, &usable);
     if (rc != FK_LOTP_OK) return rc;
     for (unsigned i = 0; i < FK_OTP_BOOTKEY_SLOTS; i++) {
         const bool free_slot = !slots[i].present && !slots[i].valid && !slots[i].revoked;
@@ -399,7 +467,7 @@ static int rp_usable(const fk_lotp_t *c, unsigned *usable)
 {
     uint32_t flags1 = 0;
     int rc = rp_flags1(c, &flags1);
-    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, NULL, usable);
+    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, true, NULL, usable);
     return rc;
 }
 
@@ -426,7 +494,7 @@ static int rp_secure_boot_lock(fk_lotp_t *c)
     unsigned usable = 0;
     int rc = rp_crit1(c, &crit1);
     if (rc == FK_LOTP_OK) rc = rp_flags1(c, &flags1);
-    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, NULL, &usable);
+    if (rc == FK_LOTP_OK) rc = rp_slots(c, flags1, true, NULL, &usable);
     if (rc != FK_LOTP_OK) return rc;
     if ((crit1 & FK_OTP_CRIT1_SECURE_BOOT_ENABLE) == 0u || usable == 0u) return FK_LOTP_ESTATE;
     const uint32_t invalid = ((~usable & RP_SLOT_MASK) << FK_OTP_BOOT_FLAGS1_KEY_INVALID_SHIFT);
@@ -463,7 +531,7 @@ static int rp_bootkey_revoke(fk_lotp_t *c, unsigned slot)
     if (rc != FK_LOTP_OK) return rc;
     const uint32_t bit = 1u << (FK_OTP_BOOT_FLAGS1_KEY_INVALID_SHIFT + slot);
     if ((flags1 & bit) != 0u) return FK_LOTP_OK;
-    rc = rp_slots(c, flags1, NULL, &usable);
+    rc = rp_slots(c, flags1, true, NULL, &usable);
     if (rc != FK_LOTP_OK) return rc;
     if ((usable & ~(1u << slot)) == 0u) return FK_LOTP_ESTATE;
     return rp_burn_copies(c, FK_OTP_ROW_BOOT_FLAGS1, FK_OTP_RBIT3_COPIES, bit);
@@ -471,20 +539,31 @@ static int rp_bootkey_revoke(fk_lotp_t *c, unsigned slot)
 
 static int rp_rollback(fk_lotp_t *c, fk_lotp_rollback_t *out)
 {
-    fk_otp_t *otp = c->u.rp2350.otp;
-    const fk_otp_principal_t who = c->u.rp2350.who;
     uint32_t v0 = 0;
     uint32_t v1 = 0;
     uint32_t flags0 = 0;
-    int rc = rp_err(fk_otp_read_rbit3(otp, who, FK_OTP_ROW_BOOT_VERSION0, &v0));
-    if (rc == FK_LOTP_OK) rc = rp_err(fk_otp_read_rbit3(otp, who, FK_OTP_ROW_BOOT_VERSION1, &v1));
-    if (rc == FK_LOTP_OK) rc = rp_err(fk_otp_read_rbit3(otp, who, FK_OTP_ROW_BOOT_FLAGS0, &flags0));
+    int rc = rp_read_voted(c, FK_OTP_ROW_BOOT_VERSION0, FK_OTP_RBIT3_COPIES, &v0);
+    if (rc == FK_LOTP_OK) rc = rp_read_voted(c, FK_OTP_ROW_BOOT_VERSION1, FK_OTP_RBIT3_COPIES, &v1);
+    if (rc == FK_LOTP_OK) rc = rp_read_voted(c, FK_OTP_ROW_BOOT_FLAGS0, FK_OTP_RBIT3_COPIES, &flags0);
     if (rc != FK_LOTP_OK) return rc;
     out->supported = true;
     out->required = (flags0 & FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED) != 0u;
     out->floor = fk_otp_rollback_floor(v0, v1);
     out->capacity = FK_OTP_ROLLBACK_BITS;
     return FK_LOTP_OK;
+}
+
+/* ROLLBACK_REQUIRED in BOOT_FLAGS0, only with secure boot on (the A2
+ * bootrom applies it either way: on an open board it would only refuse a
+ * developer's unversioned images). */
+static int rp_rollback_require(fk_lotp_t *c)
+{
+    uint32_t crit1 = 0;
+    const int rc = rp_crit1(c, &crit1);
+    if (rc != FK_LOTP_OK) return rc;
+    if ((crit1 & FK_OTP_CRIT1_SECURE_BOOT_ENABLE) == 0u) return FK_LOTP_ESTATE;
+    return rp_burn_copies(c, FK_OTP_ROW_BOOT_FLAGS0, FK_OTP_RBIT3_COPIES,
+                          FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED);
 }
 
 static int rp_debug(fk_lotp_t *c, fk_lotp_debug_t *out)
@@ -611,6 +690,11 @@ static int esp_keys_lock_state(fk_lotp_t *c, fk_lotp_keys_lock_t *out)
     out->read_locked = fk_efuse_bit(e, FK_EFUSE_RD_DIS_KEY(ESP_KEY_MKEK)) &&
                        fk_efuse_bit(e, FK_EFUSE_RD_DIS_KEY(ESP_KEY_DEVK));
     out->pending_reset = false;
+    /* This product never read-disables them (fk_lotp_keys_lock is unsupported). */
+    out->value = fk_efuse_bit(e, FK_EFUSE_RD_DIS_KEY(ESP_KEY_MKEK)) ||
+                         fk_efuse_bit(e, FK_EFUSE_RD_DIS_KEY(ESP_KEY_DEVK))
+                     ? FK_LOTP_LOCK_OTHER
+                     : FK_LOTP_LOCK_NONE;
     return FK_LOTP_OK;
 }
 
@@ -634,8 +718,9 @@ static void esp_slot(const fk_efuse_t *e, unsigned n, fk_lotp_slot_t *out, unsig
     out->valid = out->present && !out->revoked;
     if (!out->present) return;
     out->where = (uint16_t)FK_EFUSE_BLOCK_KEY(*key);
-    *usable = out->valid && fk_efuse_read_block(e, out->where, digest) == FK_EFUSE_OK &&
-              !all_zero(digest, sizeof(digest));
+    const bool readable = fk_efuse_read_block(e, out->where, digest) == FK_EFUSE_OK;
+    out->unreadable = !readable;
+    *usable = out->valid && readable && !all_zero(digest, sizeof(digest));
 }
 
 static unsigned esp_usable(const fk_efuse_t *e)
@@ -809,15 +894,16 @@ static int esp_debug_disable(fk_lotp_t *c)
 
 /* ==== Public interface ====================================================== */
 
-int fk_lotp_init_rp2350(fk_lotp_t *ctx, fk_otp_t *otp, fk_otp_principal_t who)
+int fk_lotp_init_rp2350(fk_lotp_t *ctx, const fk_otp_rows_t *rows)
 {
-    if (ctx == NULL || otp == NULL) return FK_LOTP_EARG;
-    if (who != FK_OTP_SECURE && who != FK_OTP_NS_GATEWAY && who != FK_OTP_BOOTSEL)
+    if (ctx == NULL || rows == NULL || rows->ops == NULL) return FK_LOTP_EARG;
+    const fk_otp_rows_ops_t *ops = rows->ops;
+    if (ops->read_raw == NULL || ops->write_raw == NULL || ops->read_ecc == NULL ||
+        ops->write_ecc == NULL || ops->read_soft_lock == NULL)
         return FK_LOTP_EARG;
     memset(ctx, 0, sizeof(*ctx));
     ctx->chip = FK_LOTP_CHIP_RP2350;
-    ctx->u.rp2350.otp = otp;
-    ctx->u.rp2350.who = who;
+    ctx->u.rp2350 = *rows;
     return FK_LOTP_OK;
 }
 
@@ -929,6 +1015,13 @@ int fk_lotp_rollback(fk_lotp_t *ctx, fk_lotp_rollback_t *out)
     memset(out, 0, sizeof(*out));
     if (is_rp(ctx)) return rp_rollback(ctx, out);
     if (is_esp(ctx)) return esp_rollback(ctx, out);
+    return FK_LOTP_EARG;
+}
+
+int fk_lotp_rollback_require(fk_lotp_t *ctx)
+{
+    if (is_rp(ctx)) return rp_rollback_require(ctx);
+    if (is_esp(ctx)) return FK_LOTP_EUNSUPPORTED;
     return FK_LOTP_EARG;
 }
 

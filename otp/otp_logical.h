@@ -5,11 +5,15 @@
  * slots and secure boot, the rollback floor and the debug fuses.
  *
  * Two implementations, chosen when the handle is made:
- *   RP2350    over the OTP model (otp_model.h) with the fuse map of
- *             core/otp_map.h, as one principal (secure firmware, the NS
- *             gateway or BOOTSEL);
+ *   RP2350    over one caller's row access (otp_rows.h: the bootrom's
+ *             otp_access for the firmware, or the OTP model as any of its
+ *             principals) with the fuse map of otp_map.h;
  *   ESP32-S3  over the eFuse model (esp32s3_efuse.h) with the mapping of
  *             docs/esp32s3.md.
+ *
+ * The ports put it behind hal.h (fk_hal_otp_key, fk_hal_otp_state and the
+ * two firmware writes, docs/otp.md); the fusekey tool and the tests use it
+ * directly.
  *
  * Every write is irreversible on a chip, so every operation checks its
  * preconditions and everything it will touch before it programs a bit; a
@@ -27,7 +31,7 @@
 #include <stdint.h>
 
 #include "esp32s3_efuse.h"
-#include "otp_model.h"
+#include "otp_rows.h"
 
 #define FK_LOTP_KEY_BYTES 32u
 #define FK_LOTP_DIGEST_BYTES 32u /* SHA-256 of the boot public key (block) */
@@ -74,19 +78,30 @@ typedef struct fk_lotp_caps {
     bool glitch_detector;        /* a fused glitch detector (RP2350) */
 } fk_lotp_caps_t;
 
+/* Which read lock the key storage holds, as fk_lotp_keys_lock sees it. */
+typedef enum fk_lotp_lock_value {
+    FK_LOTP_LOCK_NONE = 0, /* none programmed */
+    FK_LOTP_LOCK_OURS,     /* exactly the value fk_lotp_keys_lock writes (RP2350: the raw
+                              PAGE58_LOCK1 row is 0x3C3C3C) */
+    FK_LOTP_LOCK_OTHER,    /* anything else (one copy of three, another value, an ESP32-S3
+                              RD_DIS bit): fk_lotp_keys_lock never writes over it */
+} fk_lotp_lock_value_t;
+
 /* How the key storage is protected. */
 typedef struct fk_lotp_keys_lock {
     bool write_locked;  /* no accessor outside secure firmware can change the keys */
     bool read_locked;   /* the bootloader and non-secure code cannot read them (programmed) */
     bool pending_reset; /* read_locked is programmed but takes effect at the next reset */
+    fk_lotp_lock_value_t value;
 } fk_lotp_keys_lock_t;
 
 /* One boot-key slot. */
 typedef struct fk_lotp_slot {
-    bool present;   /* a digest is programmed */
-    bool valid;     /* the boot ROM accepts images signed by this key */
-    bool revoked;   /* revoked for good */
-    uint16_t where; /* RP2350: first OTP row; ESP32-S3: eFuse block; 0 when not present */
+    bool present;    /* a digest is programmed */
+    bool valid;      /* the boot ROM accepts images signed by this key (RP2350: by the flags) */
+    bool revoked;    /* revoked for good */
+    bool unreadable; /* this accessor cannot read the digest: present unknown (false) */
+    uint16_t where;  /* RP2350: first OTP row; ESP32-S3: eFuse block; 0 when not present */
 } fk_lotp_slot_t;
 
 typedef struct fk_lotp_boot {
@@ -109,21 +124,19 @@ typedef struct fk_lotp_debug {
     bool glitch_detector; /* the glitch detector is armed */
 } fk_lotp_debug_t;
 
-/* The handle: which chip, and the model it drives (owned by the caller). */
+/* The handle: which chip, and the access it drives (its context is owned
+ * by the caller and must outlive the handle). */
 typedef struct fk_lotp {
     fk_lotp_chip_t chip;
     union {
-        struct {
-            fk_otp_t *otp;
-            fk_otp_principal_t who;
-        } rp2350;
+        fk_otp_rows_t rp2350;
         fk_efuse_t *esp32s3;
     } u;
 } fk_lotp_t;
 
-/* An RP2350 handle acting as `who` (SECURE, NS_GATEWAY or BOOTSEL: the
- * principals of otp_access). FK_LOTP_EARG for another principal. */
-int fk_lotp_init_rp2350(fk_lotp_t *ctx, fk_otp_t *otp, fk_otp_principal_t who);
+/* An RP2350 handle over one caller's row access (copied into the handle).
+ * FK_LOTP_EARG when an operation of *rows is missing. */
+int fk_lotp_init_rp2350(fk_lotp_t *ctx, const fk_otp_rows_t *rows);
 
 /* An ESP32-S3 handle (the firmware's own view: software eFuse access). */
 int fk_lotp_init_esp32s3(fk_lotp_t *ctx, fk_efuse_t *efuse);
@@ -156,12 +169,16 @@ int fk_lotp_keys_provision(fk_lotp_t *ctx, const uint8_t mkek[FK_LOTP_KEY_BYTES]
  * firmware too). */
 int fk_lotp_keys_lock(fk_lotp_t *ctx);
 
-/* How the key storage is protected right now. */
+/* How the key storage is protected right now (RP2350: from the raw and
+ * voted PAGE58_LOCK1 row and the page's soft lock). */
 int fk_lotp_keys_lock_state(fk_lotp_t *ctx, fk_lotp_keys_lock_t *out);
 
 /* ---- Secure boot ------------------------------------------------------------- */
 
-/* The state of secure boot and of every boot-key slot. */
+/* The state of secure boot and of every boot-key slot. RP2350: `locked`
+ * is the BL field of PAGE1_LOCK1 or PAGE2_LOCK1 (byte vote) not read-write;
+ * a slot whose digest rows this accessor cannot read is reported with
+ * `unreadable` (its flags still count) instead of failing the call. */
 int fk_lotp_boot_state(fk_lotp_t *ctx, fk_lotp_boot_t *out);
 
 /* Program a boot-key digest into `slot` (or the first free slot with
@@ -193,6 +210,14 @@ int fk_lotp_bootkey_revoke(fk_lotp_t *ctx, unsigned slot);
 /* The anti-rollback state (RP2350: thermometer rows and ROLLBACK_REQUIRED;
  * ESP32-S3: SECURE_VERSION, counted in ones as ESP-IDF does). */
 int fk_lotp_rollback(fk_lotp_t *ctx, fk_lotp_rollback_t *out);
+
+/* Refuse versionless images from now on. RP2350: ROLLBACK_REQUIRED in
+ * BOOT_FLAGS0, only with secure boot on (FK_LOTP_ESTATE, nothing written);
+ * already set by the vote: FK_LOTP_OK, nothing written; else every copy
+ * lacking it gets cur|bit, and the vote read back decides (a copy whose
+ * write failed does not matter when two of three have it). ESP32-S3: no
+ * such fuse, FK_LOTP_EUNSUPPORTED. */
+int fk_lotp_rollback_require(fk_lotp_t *ctx);
 
 /* The debug fuses. */
 int fk_lotp_debug(fk_lotp_t *ctx, fk_lotp_debug_t *out);

@@ -358,6 +358,82 @@ int fk_otp_read_rbit8(fk_otp_t *otp, fk_otp_principal_t who, uint16_t first_row,
     return rc;
 }
 
+/* ---- Row access ---------------------------------------------------------------- */
+
+/* A model result of otp_access as a row-access result. */
+static int rows_result(uint16_t row, size_t count, int rc)
+{
+    switch (rc) {
+    case FK_OTP_OK:
+        return FK_OTP_ROWS_OK;
+    case FK_OTP_ENOT_PERMITTED:
+        return FK_OTP_ROWS_EPERM;
+    case FK_OTP_EINVALID_ARG:
+        /* Out of range, or a principal without access now (BOOTSEL). */
+        return row >= FK_OTP_MODEL_ROWS || count > FK_OTP_MODEL_ROWS - row ? FK_OTP_ROWS_ERANGE
+                                                                            : FK_OTP_ROWS_EPERM;
+    default:
+        return FK_OTP_ROWS_EIO;
+    }
+}
+
+static int rows_read_raw(void *ctx, uint16_t row, uint32_t *out, size_t count)
+{
+    const fk_otp_accessor_t *a = ctx;
+    return rows_result(row, count, fk_otp_read_raw(a->otp, a->who, row, out, count));
+}
+
+static int rows_write_raw(void *ctx, uint16_t row, const uint32_t *vals, size_t count)
+{
+    const fk_otp_accessor_t *a = ctx;
+    return rows_result(row, count, fk_otp_write_raw(a->otp, a->who, row, vals, count));
+}
+
+static int rows_read_ecc(void *ctx, uint16_t row, uint16_t *out, size_t count)
+{
+    const fk_otp_accessor_t *a = ctx;
+    fk_otp_ecc_status_t worst = FK_OTP_ECC_OK;
+    const int rc = rows_result(row, count,
+                               fk_otp_read_ecc(a->otp, a->who, row, out, count, &worst));
+    if (rc != FK_OTP_ROWS_OK) return rc;
+    return worst == FK_OTP_ECC_UNCORRECTABLE ? FK_OTP_ROWS_EIO : FK_OTP_ROWS_OK;
+}
+
+static int rows_write_ecc(void *ctx, uint16_t row, const uint16_t *vals, size_t count)
+{
+    const fk_otp_accessor_t *a = ctx;
+    return rows_result(row, count, fk_otp_write_ecc(a->otp, a->who, row, vals, count));
+}
+
+static int rows_read_soft_lock(void *ctx, unsigned page, uint8_t *value)
+{
+    const fk_otp_accessor_t *a = ctx;
+    if (page >= FK_OTP_PAGES) return FK_OTP_ROWS_ERANGE;
+    *value = a->otp->sw_lock[page];
+    return FK_OTP_ROWS_OK;
+}
+
+static const fk_otp_rows_ops_t k_rows_ops = {
+    .read_raw = rows_read_raw,
+    .write_raw = rows_write_raw,
+    .read_ecc = rows_read_ecc,
+    .write_ecc = rows_write_ecc,
+    .read_soft_lock = rows_read_soft_lock,
+};
+
+int fk_otp_rows_of(fk_otp_rows_t *rows, fk_otp_accessor_t *acc, fk_otp_t *otp,
+                   fk_otp_principal_t who)
+{
+    if (rows == NULL || acc == NULL || otp == NULL) return FK_OTP_EINVALID_ARG;
+    if (who != FK_OTP_SECURE && who != FK_OTP_NS_GATEWAY && who != FK_OTP_BOOTSEL)
+        return FK_OTP_EINVALID_ARG;
+    acc->otp = otp;
+    acc->who = who;
+    rows->ops = &k_rows_ops;
+    rows->ctx = acc;
+    return FK_OTP_OK;
+}
+
 const char *fk_otp_strerror(int rc)
 {
     switch (rc) {

@@ -20,6 +20,7 @@
 
 #include "otp_ecc.h"
 #include "otp_map.h"
+#include "otp_rows.h"
 
 #define FK_OTP_MODEL_ROWS 4096u
 
@@ -129,6 +130,26 @@ int fk_otp_read_rbit3(fk_otp_t *otp, fk_otp_principal_t who, uint16_t first_row,
 int fk_otp_read_rbit8(fk_otp_t *otp, fk_otp_principal_t who, uint16_t first_row, uint32_t *value);
 /* The voted LOCK1 byte of a page as programmed (not the soft lock). */
 uint8_t fk_otp_page_lock1(const fk_otp_t *otp, unsigned page);
+
+/* ---- Row access (otp_rows.h) ---------------------------------------------
+ * The model as one otp_access principal behind the row-access interface of
+ * the logical OTP layer: reads and writes go through fk_otp_read_raw /
+ * _write_raw / _read_ecc / _write_ecc as `who` (ECC reads strict: an
+ * uncorrectable row is FK_OTP_ROWS_EIO), soft locks are the model's
+ * SW_LOCKp. Results: ENOT_PERMITTED, and a principal without access now
+ * (BOOTSEL outside BOOTSEL), are FK_OTP_ROWS_EPERM; rows or pages past the
+ * end FK_OTP_ROWS_ERANGE; a 1 -> 0 change or a failed persistence hook
+ * FK_OTP_ROWS_EIO. */
+typedef struct fk_otp_accessor {
+    fk_otp_t *otp;
+    fk_otp_principal_t who;
+} fk_otp_accessor_t;
+
+/* Fill *rows with the access of `who` on otp; *acc (the caller's) holds the
+ * pair and must outlive every use of *rows. FK_OTP_EINVALID_ARG (nothing
+ * filled) for NULL arguments or FK_OTP_NONSECURE, which has no otp_access. */
+int fk_otp_rows_of(fk_otp_rows_t *rows, fk_otp_accessor_t *acc, fk_otp_t *otp,
+                   fk_otp_principal_t who);
 
 /* A short name for an error code ("permission failure", ...). */
 const char *fk_otp_strerror(int rc);

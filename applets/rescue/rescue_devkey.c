@@ -4,13 +4,13 @@
  * presence, give the public key, and move to the OTP key at migration.
  *
  * Two forms (docs/rescue.md):
- *   OTP    the 32-byte scalar in the DEVK rows (FK_OTP_ROW_DEVK, 16 ECC
- *          rows, big-endian bytes, byte 2i in bits 7:0 of row i), burnt by
- *          `fusekey otp burn`. It wins as soon as any DEVK row is non-zero.
- *   flash  while the DEVK rows are blank: a key generated on first need and
- *          kept sealed in store record FK_ID_RESCUE_DEVKEY as
+ *   OTP    the 32-byte big-endian scalar the port reads as the OTP DEVK
+ *          (fk_hal_otp_key), burnt by `fusekey otp burn`. It wins as soon as
+ *          it is programmed at all: damaged counts as programmed.
+ *   flash  while the OTP DEVK was never programmed: a key generated on first
+ *          need and kept sealed in store record FK_ID_RESCUE_DEVKEY as
  *          version(1) = 1 || scalar(32).
- * A DEVK that cannot be read, does not decode or is not a valid scalar is an
+ * A DEVK that cannot be read, is damaged or is not a valid scalar is an
  * error (6400), never a reason to fall back to the flash key. Every key is
  * opened for one operation and wiped before the handler returns.
  */
@@ -18,7 +18,6 @@
 
 #include "crypto/pk.h"
 #include "hal.h"
-#include "otp_map.h"
 #include "rescue.h"
 #include "rescue_internal.h"
 #include "seal/seal.h"
@@ -33,39 +32,9 @@
 /* A secp256k1 key blob: header(4), scalar(2 + 32), point(2 + 65). */
 #define DEVKEY_BLOB_MAX 128u
 
-_Static_assert(2u * FK_OTP_KEY_ROWS == DEVKEY_LEN, "the DEVK is 16 ECC rows of 16 bits");
+_Static_assert(FK_HAL_OTP_KEY_LEN == DEVKEY_LEN, "the OTP DEVK is a 32-byte scalar");
 _Static_assert(FK_RESCUE_SIG_LEN == 2u * DEVKEY_LEN, "r || s");
 _Static_assert(FK_RESCUE_PUBKEY_LEN == 1u + 2u * DEVKEY_LEN, "04 || X || Y");
-
-/* Whether any DEVK row holds a bit (raw view, so that a row destroyed to
- * all ones, which the ECC view reads as zero, still counts). -1 when the
- * rows cannot be read. */
-static int otp_devk_present(bool *present)
-{
-    uint32_t raw[FK_OTP_KEY_ROWS] = {0};
-    uint32_t any = 0;
-    const int rc = fk_hal_otp_read_raw(FK_OTP_ROW_DEVK, raw, FK_OTP_KEY_ROWS);
-    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) any |= raw[i];
-    fk_wipe(raw, sizeof(raw));
-    if (rc != FK_HAL_OK) return -1;
-    *present = any != 0;
-    return 0;
-}
-
-/* The DEVK scalar through the ECC view; false (d wiped) on a read error or
- * an uncorrectable row. */
-static bool otp_devk_read(uint8_t d[DEVKEY_LEN])
-{
-    uint16_t rows[FK_OTP_KEY_ROWS] = {0};
-    const bool ok = fk_hal_otp_read_ecc(FK_OTP_ROW_DEVK, rows, FK_OTP_KEY_ROWS) == FK_HAL_OK;
-    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) {
-        d[2 * i] = (uint8_t)rows[i];
-        d[2 * i + 1] = (uint8_t)(rows[i] >> 8);
-    }
-    fk_wipe(rows, sizeof(rows));
-    if (!ok) fk_wipe(d, DEVKEY_LEN);
-    return ok;
-}
 
 /* A new secp256k1 scalar, sealed into the store; d wiped on failure. */
 static fk_sw_t flash_devk_create(fk_store_t *store, uint8_t d[DEVKEY_LEN])
@@ -120,15 +89,14 @@ static fk_sw_t devkey_open(const fk_applet_ctx_t *ctx, uint8_t blob[DEVKEY_BLOB_
                            fk_pk_key_t *key)
 {
     uint8_t d[DEVKEY_LEN];
-    bool in_otp = false;
     size_t len = 0;
     fk_sw_t sw;
 
-    if (otp_devk_present(&in_otp) != 0) return FK_SW_EXEC_ERROR;
-    if (in_otp)
-        sw = otp_devk_read(d) ? FK_SW_OK : FK_SW_EXEC_ERROR;
-    else
+    const int rc = fk_hal_otp_key(FK_HAL_OTP_DEVK, d);
+    if (rc == FK_HAL_ENOENT)
         sw = flash_devk_read(ctx->store, d);
+    else
+        sw = rc == FK_HAL_OK ? FK_SW_OK : FK_SW_EXEC_ERROR;
     /* The import refuses 0 and scalars >= n. */
     if (sw == FK_SW_OK && (fk_pk_ec_import(DEVKEY_CURVE, d, sizeof(d), blob, DEVKEY_BLOB_MAX,
                                            &len) != FK_CRYPTO_OK ||
@@ -203,16 +171,19 @@ fk_sw_t rescue_cmd_devkey(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
 
 fk_sw_t rescue_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
 {
-    bool in_otp = false;
+    uint8_t d[DEVKEY_LEN];
     int rc;
 
     (void)pending; /* nothing here waits for a PIN */
-    if (otp_devk_present(&in_otp) != 0) return FK_SW_EXEC_ERROR;
-    if (in_otp) {
-        /* The OTP key is the device key now: the flash one is obsolete. */
+    rc = fk_hal_otp_key(FK_HAL_OTP_DEVK, d);
+    fk_wipe(d, sizeof(d));
+    /* Programmed, damaged or not, the OTP key is the device key now: the
+     * flash one is obsolete. A DEVK that cannot be read fails the hook. */
+    if (rc == FK_HAL_OK || rc == FK_HAL_EIO) {
         rc = fk_store_delete(ctx->store, FK_ID_RESCUE_DEVKEY);
         return rc == FK_STORE_OK || rc == FK_STORE_ENOENT ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
     }
+    if (rc != FK_HAL_ENOENT) return FK_SW_EXEC_ERROR;
     rc = fk_seal_reseal(ctx->store, FK_ID_RESCUE_DEVKEY, NULL);
     if (rc == FK_SEAL_OK || rc == FK_SEAL_ENOENT) return FK_SW_OK;
     return rc == FK_SEAL_ESTORE ? FK_SW_MEMORY_FAILURE : FK_SW_EXEC_ERROR;

@@ -40,7 +40,7 @@
 
 #define SEED_LEN 32u
 #define SERIAL_LEN 8u
-#define MKEK_LEN (2u * FK_OTP_KEY_ROWS)
+#define MKEK_LEN FK_HAL_OTP_KEY_LEN
 #define KEY_LEN 32u
 
 /* Sealed record layout. */
@@ -64,7 +64,7 @@
 
 _Static_assert(FK_SEAL_OVERHEAD == REC_OFF_CT + FK_AEAD_TAG_LEN, "sealed record layout");
 _Static_assert(FK_PIN_VERIFIER_LEN == PIN_OFF_TAG + FK_SHA256_LEN, "PIN verifier layout");
-_Static_assert(MKEK_LEN == 32u, "the MKEK is 16 ECC rows of 16 bits");
+_Static_assert(MKEK_LEN == 32u, "the MKEK is 32 bytes");
 _Static_assert(FK_SEAL_MAX_PLAINTEXT + FK_SEAL_OVERHEAD <= FK_STORE_MAX_RECORD,
                "sealed records must fit a store record");
 
@@ -84,27 +84,17 @@ static uint8_t s_scratch[FK_SEAL_MAX_PLAINTEXT + FK_SEAL_OVERHEAD];
 
 static bool root_known(uint8_t root) { return root == FK_ROOT_DEVICE || root == FK_ROOT_OTP; }
 
-/* Read the MKEK rows (row i gives bytes 2i, 2i+1, low byte first).
- * *present is false, and mkek zero, when every row is blank. */
+/* Read the MKEK through the HAL. *present is false, and mkek zero, when it
+ * was never programmed; a damaged or unreadable one is FK_SEAL_EOTP (mkek
+ * zero), never "absent". */
 static int read_mkek(uint8_t mkek[MKEK_LEN], bool *present)
 {
-    uint16_t rows[FK_OTP_KEY_ROWS];
-    uint16_t any = 0;
+    const int rc = fk_hal_otp_key(FK_HAL_OTP_MKEK, mkek);
 
-    if (fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS) != FK_HAL_OK) {
-        fk_wipe(rows, sizeof(rows));
-        fk_wipe(mkek, MKEK_LEN);
-        return FK_SEAL_EOTP;
-    }
-    for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) {
-        mkek[2 * i] = (uint8_t)rows[i];
-        mkek[2 * i + 1] = (uint8_t)(rows[i] >> 8);
-        any |= rows[i];
-    }
-    fk_wipe(rows, sizeof(rows));
-    *present = any != 0;
-    if (!*present) fk_wipe(mkek, MKEK_LEN);
-    return FK_SEAL_OK;
+    *present = rc == FK_HAL_OK;
+    if (rc == FK_HAL_OK || rc == FK_HAL_ENOENT) return FK_SEAL_OK;
+    fk_wipe(mkek, MKEK_LEN);
+    return FK_SEAL_EOTP;
 }
 
 int fk_seal_current_root(fk_root_t *root)

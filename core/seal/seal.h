@@ -6,11 +6,11 @@
  * associated data, so a record cannot be moved to another id or replayed as
  * another format. The scheme and its threat model are in docs/sealing.md.
  *
- * kbase = HKDF-SHA256 over the OTP master key (MKEK, OTP rows 0xE90-0xE9F,
- * ECC) when it is provisioned, else over device-bound material (a random
- * seed kept in the store plus the chip serial: weaker, a flash dump together
- * with the serial opens everything). kbase is derived for each operation and
- * wiped before the function returns; it never stays in RAM.
+ * kbase = HKDF-SHA256 over the OTP master key (MKEK, fk_hal_otp_key) when
+ * it is provisioned, else over device-bound material (a random seed kept in
+ * the store plus the chip serial: weaker, a flash dump together with the
+ * serial opens everything). kbase is derived for each operation and wiped
+ * before the function returns; it never stays in RAM.
  */
 #ifndef FUSEKEY_SEAL_H
 #define FUSEKEY_SEAL_H
@@ -19,7 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "otp_map.h"
 #include "store/store.h"
 
 #define FK_SEAL_VERSION 1u
@@ -35,8 +34,6 @@
 
 /* Store id of the device-bound seed (main partition, 32 random bytes). */
 #define FK_ID_DEVICE_SEED 0x0001u
-
-/* The master key's OTP rows: FK_OTP_ROW_MKEK, FK_OTP_KEY_ROWS ECC rows. */
 
 typedef enum fk_root {
     FK_ROOT_DEVICE = 1, /* device-bound material (no OTP master key yet) */

@@ -1,33 +1,51 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * host_otp.c - the OTP rows of hal.h on the OTP model (otp/otp_model.h),
- * kept in an OTP file (otp/otp_file.h).
+ * host_otp.c - the OTP functions of hal.h on the RP2350 OTP model
+ * (otp/otp_model.h), kept in an OTP file (otp/otp_file.h).
  *
- * The firmware is the model's secure principal and calls the bootrom's
- * otp_access(): rows are processed one at a time, each checked against its
- * page's lock, and the first failure stops the call with the rows before it
- * programmed (and written through to the file). Reading through ECC is
- * strict, like the guarded alias: an uncorrectable row fails the read.
+ * The firmware is the model's secure principal calling the bootrom's
+ * otp_access(). Every HAL function is the logical OTP interface
+ * (otp/otp_logical.h) over that principal's row access, so the fuse map,
+ * its votes and the order of checks, writes and read-backs live in one
+ * place, shared with the tools and a hardware port. Programmed rows are
+ * written through to the file as each is programmed.
+ *
+ * While no OTP image is open the firmware cannot read its OTP: the reads
+ * answer FK_HAL_EPERM (as a page locked against it would), the writes
+ * FK_HAL_EIO.
  */
+#include <string.h>
+
 #include "hal.h"
 #include "host_internal.h"
 #include "host_port.h"
 #include "otp_file.h"
+#include "otp_logical.h"
 #include "otp_model.h"
+#include "util.h"
 
 #define ERR_CAP 512u
 #define SERIAL_LEN 8u
+#define BITS_PER_BYTE 8u
+
+_Static_assert(FK_HAL_OTP_KEY_LEN == FK_LOTP_KEY_BYTES, "one key length");
+_Static_assert(FK_OTP_BOOTKEY_SLOTS < FK_HAL_NO_BOOT_KEY, "a slot number is not 'none'");
+_Static_assert(FK_OTP_ROLLBACK_BITS <= UINT8_MAX, "the rollback figures fit a byte");
+_Static_assert(SERIAL_LEN == 2u * FK_OTP_CHIPID_ROWS, "the CHIPID is 4 ECC rows");
 
 static struct {
     bool open;
     fk_otp_file_t file;
     fk_otp_t model;
+    fk_otp_accessor_t secure; /* the firmware: the model's secure principal */
+    fk_lotp_t lotp;
 } otp = {.open = false, .file = {.fd = -1}};
 
 int fk_host_otp_open_chip(const char *path, fk_otp_stepping_t stepping, const uint8_t chipid[8])
 {
     char err[ERR_CAP];
     uint8_t serial[SERIAL_LEN];
+    fk_otp_rows_t rows;
     if (otp.open) {
         fk_host_log("OTP image already open");
         return -1;
@@ -38,6 +56,12 @@ int fk_host_otp_open_chip(const char *path, fk_otp_stepping_t stepping, const ui
     }
     if (fk_otp_file_open(&otp.file, path, &otp.model, stepping, chipid, err, sizeof err) != 0) {
         fk_host_log("%s", err);
+        return -1;
+    }
+    if (fk_otp_rows_of(&rows, &otp.secure, &otp.model, FK_OTP_SECURE) != FK_OTP_OK ||
+        fk_lotp_init_rp2350(&otp.lotp, &rows) != FK_LOTP_OK) {
+        fk_otp_file_close(&otp.file);
+        fk_host_log("OTP image: no row access");
         return -1;
     }
     otp.open = true;
@@ -58,58 +82,104 @@ void fk_host_otp_close(void)
 
 fk_otp_t *fk_host_otp_model(void) { return otp.open ? &otp.model : NULL; }
 
-/* FK_HAL_OK when the file is open and rows [row, row+count) exist. */
-static int check_rows(uint16_t row, size_t count)
+int fk_host_otp_chipid(uint8_t chipid[8])
 {
-    if (!otp.open) return FK_HAL_EIO;
-    if (row >= FK_OTP_ROWS || count > FK_OTP_ROWS - row) return FK_HAL_ERANGE;
+    uint16_t rows[FK_OTP_CHIPID_ROWS] = {0};
+    fk_otp_ecc_status_t worst = FK_OTP_ECC_OK;
+    memset(chipid, 0, SERIAL_LEN);
+    if (!otp.open) return -1;
+    if (fk_otp_read_ecc(&otp.model, FK_OTP_SECURE, FK_OTP_ROW_CHIPID, rows, FK_OTP_CHIPID_ROWS,
+                        &worst) != FK_OTP_OK ||
+        worst == FK_OTP_ECC_UNCORRECTABLE)
+        return -1;
+    for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) { /* row 0 = bits 15:0 */
+        chipid[SERIAL_LEN - 1u - 2u * i] = (uint8_t)rows[i];
+        chipid[SERIAL_LEN - 2u - 2u * i] = (uint8_t)(rows[i] >> BITS_PER_BYTE);
+    }
+    return 0;
+}
+
+/* A logical result of a read as a HAL result. */
+static int read_result(int rc)
+{
+    return rc == FK_LOTP_OK ? FK_HAL_OK : rc == FK_LOTP_EPERM ? FK_HAL_EPERM : FK_HAL_EIO;
+}
+
+/* A logical result of one of the two writes as a HAL result. */
+static int write_result(int rc)
+{
+    return rc == FK_LOTP_OK ? FK_HAL_OK : rc == FK_LOTP_ESTATE ? FK_HAL_ESTATE : FK_HAL_EIO;
+}
+
+int fk_hal_otp_key(fk_hal_otp_key_t which, uint8_t out[FK_HAL_OTP_KEY_LEN])
+{
+    fk_lotp_key_state_t state = FK_LOTP_KEY_UNREADABLE;
+    fk_lotp_key_t key;
+    memset(out, 0, FK_HAL_OTP_KEY_LEN);
+    switch (which) {
+    case FK_HAL_OTP_MKEK:
+        key = FK_LOTP_MKEK;
+        break;
+    case FK_HAL_OTP_DEVK:
+        key = FK_LOTP_DEVK;
+        break;
+    default:
+        return FK_HAL_ENOENT; /* no such key on this device */
+    }
+    if (!otp.open) return FK_HAL_EPERM;
+    const int rc = fk_lotp_key_read(&otp.lotp, key, out, &state);
+    if (rc == FK_LOTP_OK && state == FK_LOTP_KEY_PRESENT) return FK_HAL_OK;
+    fk_wipe(out, FK_HAL_OTP_KEY_LEN);
+    if (rc == FK_LOTP_OK && state == FK_LOTP_KEY_ABSENT) return FK_HAL_ENOENT;
+    return read_result(rc == FK_LOTP_OK ? FK_LOTP_EIO : rc);
+}
+
+int fk_hal_otp_state(fk_hal_otp_state_t *st)
+{
+    fk_lotp_keys_lock_t keys;
+    fk_lotp_boot_t boot;
+    fk_lotp_rollback_t rb;
+    memset(st, 0, sizeof(*st));
+    st->boot_key = FK_HAL_NO_BOOT_KEY;
+    if (!otp.open) return FK_HAL_EPERM;
+    int rc = fk_lotp_keys_lock_state(&otp.lotp, &keys);
+    if (rc == FK_LOTP_OK) rc = fk_lotp_boot_state(&otp.lotp, &boot);
+    if (rc == FK_LOTP_OK) rc = fk_lotp_rollback(&otp.lotp, &rb);
+    if (rc != FK_LOTP_OK) return read_result(rc);
+
+    switch (keys.value) {
+    case FK_LOTP_LOCK_NONE:
+        st->keys_lock = FK_HAL_KEYS_UNLOCKED;
+        break;
+    case FK_LOTP_LOCK_OURS:
+        st->keys_lock = FK_HAL_KEYS_LOCKED;
+        break;
+    default:
+        st->keys_lock = FK_HAL_KEYS_LOCK_OTHER;
+        break;
+    }
+    st->secure_boot = boot.secure_boot;
+    st->boot_locked = boot.locked;
+    for (unsigned s = 0; s < boot.slot_count && s < FK_LOTP_MAX_SLOTS; s++) {
+        if (boot.slot[s].valid) {
+            st->boot_key = (uint8_t)s;
+            break;
+        }
+    }
+    st->rollback_required = rb.required;
+    st->rollback_floor = (uint8_t)rb.floor;
+    st->rollback_capacity = (uint8_t)rb.capacity;
     return FK_HAL_OK;
 }
 
-/* A bootrom result as a HAL result. */
-static int hal_result(int rc)
+int fk_hal_otp_lock_keys(void)
 {
-    switch (rc) {
-    case FK_OTP_OK:
-        return FK_HAL_OK;
-    case FK_OTP_ENOT_PERMITTED:
-        return FK_HAL_EPERM;
-    case FK_OTP_EINVALID_ARG:
-        return FK_HAL_ERANGE;
-    case FK_OTP_EBAD_ALIGNMENT:
-        return FK_HAL_EALIGN;
-    default: /* a 1 -> 0 change, a failed write-through */
-        return FK_HAL_EIO;
-    }
+    if (!otp.open) return FK_HAL_EIO;
+    return write_result(fk_lotp_keys_lock(&otp.lotp));
 }
 
-int fk_hal_otp_read_raw(uint16_t row, uint32_t *out, size_t count)
+int fk_hal_otp_require_rollback(void)
 {
-    const int rc = check_rows(row, count);
-    if (rc != FK_HAL_OK) return rc;
-    return hal_result(fk_otp_read_raw(&otp.model, FK_OTP_SECURE, row, out, count));
-}
-
-int fk_hal_otp_write_raw(uint16_t row, const uint32_t *vals, size_t count)
-{
-    const int rc = check_rows(row, count);
-    if (rc != FK_HAL_OK) return rc;
-    return hal_result(fk_otp_write_raw(&otp.model, FK_OTP_SECURE, row, vals, count));
-}
-
-int fk_hal_otp_read_ecc(uint16_t row, uint16_t *out, size_t count)
-{
-    const int rc = check_rows(row, count);
-    if (rc != FK_HAL_OK) return rc;
-    fk_otp_ecc_status_t worst = FK_OTP_ECC_OK;
-    const int mrc = fk_otp_read_ecc(&otp.model, FK_OTP_SECURE, row, out, count, &worst);
-    if (mrc != FK_OTP_OK) return hal_result(mrc);
-    return worst == FK_OTP_ECC_UNCORRECTABLE ? FK_HAL_EIO : FK_HAL_OK;
-}
-
-int fk_hal_otp_write_ecc(uint16_t row, const uint16_t *vals, size_t count)
-{
-    const int rc = check_rows(row, count);
-    if (rc != FK_HAL_OK) return rc;
-    return hal_result(fk_otp_write_ecc(&otp.model, FK_OTP_SECURE, row, vals, count));
+    if (!otp.open) return FK_HAL_EIO;
+    return write_result(fk_lotp_rollback_require(&otp.lotp));
 }

@@ -33,12 +33,14 @@ int fk_host_flash_open(const char *path, uint32_t size);
 void fk_host_flash_close(void);
 
 /* Open (creating if absent) the OTP image into the port's OTP model
- * (otp/otp_file.h: FK_OTP_ROWS rows of 4 bytes, little-endian, bits 31:24
- * zero; a new file gets the factory state with CHIPID = chipid and a random
- * RANDID). chipid NULL means the serial fk_hal_serial returns now. The
- * firmware's HAL calls are the model's secure principal (docs/otp.md). A
- * file of another size, with a bit set above bit 23, held by another
- * program, or a second open are refused (-1, message on stderr). */
+ * (otp/otp_file.h: FK_OTP_MODEL_ROWS rows of 4 bytes, little-endian, bits
+ * 31:24 zero; a new file gets the factory state with CHIPID = chipid and a
+ * random RANDID). chipid NULL means the serial fk_hal_serial returns now.
+ * The firmware's HAL calls are the model's secure principal (docs/otp.md);
+ * while no image is open, its OTP reads answer FK_HAL_EPERM and its OTP
+ * writes FK_HAL_EIO. A file of another size, with a bit set above bit 23,
+ * held by another program, or a second open are refused (-1, message on
+ * stderr). */
 int fk_host_otp_open_chip(const char *path, fk_otp_stepping_t stepping, const uint8_t chipid[8]);
 /* fk_host_otp_open_chip(path, FK_OTP_STEPPING_A2, NULL). */
 int fk_host_otp_open(const char *path);
@@ -48,6 +50,10 @@ void fk_host_otp_close(void);
  * that act as another principal on the same chip (e.g. the bootrom model).
  * Valid until fk_host_otp_close. */
 fk_otp_t *fk_host_otp_model(void);
+/* The open image's CHIPID as the firmware reads it (ECC, an uncorrectable
+ * row refused), most significant byte first like the chip serial: 0, or -1
+ * (chipid zeroed) when no image is open or a row cannot be read. */
+int fk_host_otp_chipid(uint8_t chipid[8]);
 
 /* The chip serial returned by fk_hal_serial (default: derived from the
  * machine id so that each host has a stable, distinct serial). */

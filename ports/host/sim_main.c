@@ -18,7 +18,6 @@
 #include "fusekey_product.h"
 #include "hal.h"
 #include "host_port.h"
-#include "otp_map.h"
 #include "services/services.h"
 #include "util.h"
 #include "version.h"
@@ -29,7 +28,6 @@
 #define PATH_CAP 4096u
 #define SERIAL_LEN 8u
 #define SERIAL_HEX_LEN (2u * SERIAL_LEN)
-#define BITS_PER_BYTE 8u
 #define PORT_MAX 65535ul
 #define PRESENCE_TIMEOUT_MAX_S 3600ul
 #define MS_PER_S 1000u
@@ -319,15 +317,10 @@ static int otp_open(const char *path, fk_otp_stepping_t stepping)
     uint8_t serial[SERIAL_LEN];
     fk_hal_serial(serial);
     if (fk_host_otp_open_chip(path, stepping, serial) != 0) return -1;
-    uint16_t rows[FK_OTP_CHIPID_ROWS];
-    if (fk_hal_otp_read_ecc(FK_OTP_ROW_CHIPID, rows, FK_OTP_CHIPID_ROWS) != FK_HAL_OK) return 0;
     uint8_t chipid[SERIAL_LEN];
+    if (fk_host_otp_chipid(chipid) != 0) return 0;
     bool blank = true;
-    for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) { /* row 0 = bits 15:0, big-endian bytes */
-        chipid[SERIAL_LEN - 1u - 2u * i] = (uint8_t)rows[i];
-        chipid[SERIAL_LEN - 2u - 2u * i] = (uint8_t)(rows[i] >> BITS_PER_BYTE);
-        blank = blank && rows[i] == 0u;
-    }
+    for (unsigned i = 0; i < SERIAL_LEN; i++) blank = blank && chipid[i] == 0u;
     if (!blank && memcmp(chipid, serial, SERIAL_LEN) != 0) {
         fprintf(stderr, PROG ": warning: OTP image %s holds another chip id than the serial "
                         "in use (--serial)\n", path);

@@ -48,7 +48,7 @@
 #include "tlv.h"
 
 #define FZ_FLASH_SIZE (256u * 1024u) /* > 2 x the 64 KiB counters partition */
-#define FZ_OTP_SIZE (FK_OTP_ROWS * 4u) /* 4 bytes a row (host_port.h) */
+#define FZ_OTP_SIZE (FK_OTP_MODEL_ROWS * 4u) /* 4 bytes a row (host_port.h) */
 #define FZ_FLAG_VERIFY 0x01u
 #define FZ_LEN_PREFIX 2u
 #define FZ_RSA_BITS_MAX 1024u

@@ -2,7 +2,8 @@
 /*
  * confirm.c - the typed confirmation every irreversible command needs: the
  * command's token typed on the input (compared after trimming blanks) or
- * given with --yes-i-understand. Anything else aborts before a write.
+ * given with --yes-i-understand (compared whole: exactly the token, nothing
+ * around it). Anything else aborts before a write.
  */
 #include <ctype.h>
 #include <string.h>
@@ -24,9 +25,7 @@ static char *trim(char *s)
 bool fk_confirm(fk_run_t *r, const char *token, const char *what)
 {
     if (r->yes != NULL) {
-        char given[ANSWER_CAP];
-        (void)snprintf(given, sizeof given, "%s", r->yes);
-        if (strcmp(trim(given), token) == 0) {
+        if (strcmp(r->yes, token) == 0) {
             fk_say(r, "confirmed with --yes-i-understand %s", token);
             return true;
         }

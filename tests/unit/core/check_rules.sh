@@ -4,8 +4,12 @@
 #  1. core/, applets/ and the portable OTP model (otp/, except the host-only
 #     image file otp_file.c) include only freestanding C headers and their
 #     own; only core/crypto/ includes mbedTLS.
-#  2. The core, applet and OTP model libraries call no allocator.
-#  3. Every source file carries an SPDX line.
+#  2. core/ and applets/ know no chip's fuse map: they include neither
+#     otp_map.h nor any header of otp/ (they ask hal.h what the device has),
+#     and the logical OTP interface (otp/otp_logical.*) does not include the
+#     host-only OTP model or its file (it runs over otp_rows.h on a chip).
+#  3. The core, applet and OTP libraries call no allocator.
+#  4. Every source file carries an SPDX line.
 # Usage: check_rules.sh SOURCE_DIR LIB...
 set -u
 src=$1
@@ -19,6 +23,27 @@ bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$src/core" "$s
       grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <mbedtls/")
 if [ -n "$bad" ]; then
     echo "forbidden includes in core/applets/otp:"
+    echo "$bad"
+    fail=1
+fi
+
+# An #include of any of the given header names (with or without a path).
+includes_of() {
+    names=$1
+    shift
+    grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]([^\">]*/)?($names)[\">]" "$@" \
+         --include='*.c' --include='*.h'
+}
+otp_headers=$(cd "$src/otp" && ls *.h | sed 's/\./\\./g' | tr '\n' '|')
+bad=$(includes_of "${otp_headers}otp_map\.h" "$src/core" "$src/applets")
+if [ -n "$bad" ]; then
+    echo "core/applets include the fuse map or an otp/ header (use hal.h):"
+    echo "$bad"
+    fail=1
+fi
+bad=$(includes_of 'otp_model\.h|otp_file\.h' "$src/otp/otp_logical.c" "$src/otp/otp_logical.h")
+if [ -n "$bad" ]; then
+    echo "the logical OTP interface includes the host-only OTP model:"
     echo "$bad"
     fail=1
 fi

@@ -7,8 +7,9 @@
  * boot configuration, read the rollback state - runs unchanged against the
  * RP2350 and the ESP32-S3 implementation, asserting where the chips differ
  * through what fk_lotp_caps() reports. Then the RP2350 mapping is checked
- * row by row against core/otp_map.h (the ESP32-S3 mapping is checked bit by
- * bit in test_esp32s3_efuse.c).
+ * row by row against otp/otp_map.h (the ESP32-S3 mapping is checked bit by
+ * bit in test_esp32s3_efuse.c), over the OTP model's row access and over a
+ * row access that fails or loses chosen writes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "otp_logical.h"
+#include "otp_model.h"
 
 #define DIGEST_A 0xA1u
 #define DIGEST_B 0xB2u
@@ -31,6 +33,8 @@
 
 typedef struct {
     fk_otp_t otp;
+    fk_otp_accessor_t secure; /* the access behind lotp on the RP2350 */
+    unsigned programmed;      /* RP2350 rows programmed (changed) since setup */
     fk_efuse_t efuse;
     fk_lotp_t lotp;
 } fixture_t;
@@ -62,13 +66,26 @@ static void make_digest(uint8_t d[FK_LOTP_DIGEST_BYTES], uint8_t seed)
     fill(d, FK_LOTP_DIGEST_BYTES, seed);
 }
 
+/* The model's persistence hook: counts the rows programmed. */
+static int count_programmed(void *arg, uint16_t row, uint32_t value)
+{
+    (void)row;
+    (void)value;
+    (*(unsigned *)arg)++;
+    return 0;
+}
+
 /* A factory-fresh RP2350 (A2), driven as secure firmware. */
 static int setup_rp2350(void **state)
 {
     memset(&g_fx, 0, sizeof(g_fx));
     fk_otp_init(&g_fx.otp, FK_OTP_STEPPING_A2);
     assert_int_equal(fk_otp_factory(&g_fx.otp, k_chipid, k_randid), FK_OTP_OK);
-    assert_int_equal(fk_lotp_init_rp2350(&g_fx.lotp, &g_fx.otp, FK_OTP_SECURE), FK_LOTP_OK);
+    g_fx.otp.persist = count_programmed;
+    g_fx.otp.persist_arg = &g_fx.programmed;
+    fk_otp_rows_t rows;
+    assert_int_equal(fk_otp_rows_of(&rows, &g_fx.secure, &g_fx.otp, FK_OTP_SECURE), FK_OTP_OK);
+    assert_int_equal(fk_lotp_init_rp2350(&g_fx.lotp, &rows), FK_LOTP_OK);
     *state = &g_fx;
     return 0;
 }
@@ -105,12 +122,32 @@ static void test_caps(void **state)
     }
 }
 
+/* An RP2350 handle over the fixture's model as `who`; *acc holds the access. */
+static void rp_handle(fixture_t *fx, fk_lotp_t *l, fk_otp_accessor_t *acc, fk_otp_principal_t who)
+{
+    fk_otp_rows_t rows;
+    assert_int_equal(fk_otp_rows_of(&rows, acc, &fx->otp, who), FK_OTP_OK);
+    assert_int_equal(fk_lotp_init_rp2350(l, &rows), FK_LOTP_OK);
+}
+
 static void test_init_refuses_alias_principal(void **state)
 {
     fixture_t *fx = *state;
     fk_lotp_t other;
-    assert_int_equal(fk_lotp_init_rp2350(&other, &fx->otp, FK_OTP_NONSECURE), FK_LOTP_EARG);
-    assert_int_equal(fk_lotp_init_rp2350(&other, NULL, FK_OTP_SECURE), FK_LOTP_EARG);
+    fk_otp_accessor_t acc;
+    fk_otp_rows_t rows;
+    /* Non-secure code has only the aliases, no otp_access. */
+    assert_int_equal(fk_otp_rows_of(&rows, &acc, &fx->otp, FK_OTP_NONSECURE), FK_OTP_EINVALID_ARG);
+    assert_int_equal(fk_otp_rows_of(&rows, &acc, NULL, FK_OTP_SECURE), FK_OTP_EINVALID_ARG);
+    assert_int_equal(fk_lotp_init_rp2350(&other, NULL), FK_LOTP_EARG);
+    /* A row access without every operation is refused. */
+    assert_int_equal(fk_otp_rows_of(&rows, &acc, &fx->otp, FK_OTP_SECURE), FK_OTP_OK);
+    fk_otp_rows_ops_t partial = *rows.ops;
+    partial.read_soft_lock = NULL;
+    rows.ops = &partial;
+    assert_int_equal(fk_lotp_init_rp2350(&other, &rows), FK_LOTP_EARG);
+    rows.ops = NULL;
+    assert_int_equal(fk_lotp_init_rp2350(&other, &rows), FK_LOTP_EARG);
     assert_int_equal(fk_lotp_init_esp32s3(&other, NULL), FK_LOTP_EARG);
 }
 
@@ -182,6 +219,8 @@ static void test_logical_sequence(void **state)
     assert_int_equal(fk_lotp_bootkey_revoke(l, 0), FK_LOTP_ESTATE);
     assert_int_equal(fk_lotp_keys_lock(l),
                      caps.key_read_lock ? FK_LOTP_ESTATE : FK_LOTP_EUNSUPPORTED);
+    assert_int_equal(fk_lotp_rollback_require(l),
+                     caps.rollback_required_flag ? FK_LOTP_ESTATE : FK_LOTP_EUNSUPPORTED);
 
     /* Keys: written once, read back, a second provisioning refused. */
     assert_int_equal(fk_lotp_keys_provision(l, mkek, devk), FK_LOTP_OK);
@@ -194,6 +233,7 @@ static void test_logical_sequence(void **state)
     /* Protection of the keys: the chips differ here. */
     assert_int_equal(fk_lotp_keys_lock_state(l, &kl), FK_LOTP_OK);
     assert_false(kl.read_locked);
+    assert_int_equal(kl.value, FK_LOTP_LOCK_NONE);
     assert_int_equal(kl.write_locked, !caps.key_read_lock); /* ESP32-S3: WR_DIS at provisioning */
     assert_int_equal(fk_lotp_keys_lock(l), caps.key_read_lock ? FK_LOTP_OK : FK_LOTP_EUNSUPPORTED);
     assert_int_equal(fk_lotp_keys_lock(l), caps.key_read_lock ? FK_LOTP_OK : FK_LOTP_EUNSUPPORTED);
@@ -201,6 +241,7 @@ static void test_logical_sequence(void **state)
     assert_int_equal(kl.read_locked, caps.key_read_lock);
     assert_true(kl.write_locked);
     assert_int_equal(kl.pending_reset, caps.key_lock_at_reset);
+    assert_int_equal(kl.value, caps.key_read_lock ? FK_LOTP_LOCK_OURS : FK_LOTP_LOCK_NONE);
     expect_key(l, FK_LOTP_MKEK, mkek); /* the firmware itself still reads them */
 
     /* Boot keys. */
@@ -263,6 +304,13 @@ static void test_logical_sequence(void **state)
     assert_false(rb.required);
     assert_int_equal(rb.floor, 0);
     assert_int_equal(rb.capacity, caps.rollback_capacity);
+    /* With secure boot on, versionless images can be refused where the chip
+     * has the fuse for it; twice is once. */
+    const int want = caps.rollback_required_flag ? FK_LOTP_OK : FK_LOTP_EUNSUPPORTED;
+    assert_int_equal(fk_lotp_rollback_require(l), want);
+    assert_int_equal(fk_lotp_rollback_require(l), want);
+    assert_int_equal(fk_lotp_rollback(l, &rb), FK_LOTP_OK);
+    assert_int_equal(rb.required, caps.rollback_required_flag);
 
     /* The keys survived all of it. */
     expect_key(l, FK_LOTP_MKEK, mkek);
@@ -361,6 +409,8 @@ static void test_rp_provision_bootsel_then_lock(void **state)
     fixture_t *fx = *state;
     fk_lotp_t bootsel;
     fk_lotp_t secure;
+    fk_otp_accessor_t acc_bootsel;
+    fk_otp_accessor_t acc_secure;
     fk_lotp_keys_lock_t kl;
     uint8_t mkek[FK_LOTP_KEY_BYTES];
     uint8_t devk[FK_LOTP_KEY_BYTES];
@@ -371,7 +421,7 @@ static void test_rp_provision_bootsel_then_lock(void **state)
 
     /* `otp burn` runs from BOOTSEL. */
     fk_otp_enter_bootsel(&fx->otp);
-    assert_int_equal(fk_lotp_init_rp2350(&bootsel, &fx->otp, FK_OTP_BOOTSEL), FK_LOTP_OK);
+    rp_handle(fx, &bootsel, &acc_bootsel, FK_OTP_BOOTSEL);
     assert_int_equal(fk_lotp_keys_provision(&bootsel, mkek, devk), FK_LOTP_OK);
     expect_key(&bootsel, FK_LOTP_MKEK, mkek);
     /* A2 (E15): the bootloader cannot write PAGE58_LOCK1. */
@@ -380,7 +430,7 @@ static void test_rp_provision_bootsel_then_lock(void **state)
 
     /* The firmware can; the lock counts from the next reset on. */
     fk_otp_reset(&fx->otp);
-    assert_int_equal(fk_lotp_init_rp2350(&secure, &fx->otp, FK_OTP_SECURE), FK_LOTP_OK);
+    rp_handle(fx, &secure, &acc_secure, FK_OTP_SECURE);
     assert_int_equal(fk_lotp_keys_lock(&secure), FK_LOTP_OK);
     assert_int_equal(raw(fx, lock_row), FK_OTP_LOCK1_PAGE58);
     assert_int_equal(fk_lotp_keys_lock_state(&secure, &kl), FK_LOTP_OK);
@@ -403,12 +453,13 @@ static void test_rp_keys_lock_a3_bootsel(void **state)
 {
     fixture_t *fx = *state;
     fk_lotp_t bootsel;
+    fk_otp_accessor_t acc_bootsel;
     uint8_t mkek[FK_LOTP_KEY_BYTES];
     uint8_t devk[FK_LOTP_KEY_BYTES];
     make_keys(mkek, devk);
     fx->otp.stepping = FK_OTP_STEPPING_A3;
     fk_otp_enter_bootsel(&fx->otp);
-    assert_int_equal(fk_lotp_init_rp2350(&bootsel, &fx->otp, FK_OTP_BOOTSEL), FK_LOTP_OK);
+    rp_handle(fx, &bootsel, &acc_bootsel, FK_OTP_BOOTSEL);
     assert_int_equal(fk_lotp_keys_provision(&bootsel, mkek, devk), FK_LOTP_OK);
     assert_int_equal(fk_lotp_keys_lock(&bootsel), FK_LOTP_OK);
     assert_int_equal(raw(fx, FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS)), FK_OTP_LOCK1_PAGE58);
@@ -516,6 +567,7 @@ static void test_rp_bootsel_after_boot_lock(void **state)
 {
     fixture_t *fx = *state;
     fk_lotp_t bootsel;
+    fk_otp_accessor_t acc_bootsel;
     fk_lotp_boot_t boot;
     uint8_t d[FK_LOTP_DIGEST_BYTES];
     make_digest(d, DIGEST_A);
@@ -526,7 +578,7 @@ static void test_rp_bootsel_after_boot_lock(void **state)
     assert_int_equal(fk_lotp_secure_boot_lock(&fx->lotp), FK_LOTP_OK);
     fk_otp_reset(&fx->otp);
     fk_otp_enter_bootsel(&fx->otp);
-    assert_int_equal(fk_lotp_init_rp2350(&bootsel, &fx->otp, FK_OTP_BOOTSEL), FK_LOTP_OK);
+    rp_handle(fx, &bootsel, &acc_bootsel, FK_OTP_BOOTSEL);
     /* Pages 1 and 2 are bootloader read-only now: reads work, writes do not. */
     assert_int_equal(fk_lotp_boot_state(&bootsel, &boot), FK_LOTP_OK);
     assert_true(boot.locked && boot.slot[1].valid);
@@ -556,6 +608,271 @@ static void test_rp_rollback_state(void **state)
     assert_int_equal(fk_lotp_rollback(&fx->lotp, &rb), FK_LOTP_OK);
     assert_true(rb.required);
     assert_int_equal(rb.capacity, FK_OTP_ROLLBACK_BITS);
+}
+
+/* ---- RP2350: the logical layer over a row access that fails ------------------ */
+
+/* A row access passing everything to the fixture's secure access, except
+ * writes that would change rows [first, first + count): refused
+ * (FK_OTP_ROWS_EIO, nothing written) or, with `lose`, reported done without
+ * being written. Rewriting what such a row holds still succeeds. */
+typedef struct {
+    fk_otp_rows_t inner;
+    unsigned first;
+    unsigned count;
+    bool lose;
+} faulty_t;
+
+static bool faulty_hit(const faulty_t *f, unsigned row)
+{
+    return row >= f->first && row - f->first < f->count;
+}
+
+static int faulty_read_raw(void *ctx, uint16_t row, uint32_t *out, size_t count)
+{
+    const faulty_t *f = ctx;
+    return f->inner.ops->read_raw(f->inner.ctx, row, out, count);
+}
+
+static int faulty_read_ecc(void *ctx, uint16_t row, uint16_t *out, size_t count)
+{
+    const faulty_t *f = ctx;
+    return f->inner.ops->read_ecc(f->inner.ctx, row, out, count);
+}
+
+static int faulty_read_soft_lock(void *ctx, unsigned page, uint8_t *value)
+{
+    const faulty_t *f = ctx;
+    return f->inner.ops->read_soft_lock(f->inner.ctx, page, value);
+}
+
+static int faulty_write_raw(void *ctx, uint16_t row, const uint32_t *vals, size_t count)
+{
+    faulty_t *f = ctx;
+    for (size_t i = 0; i < count; i++) {
+        const uint16_t r = (uint16_t)(row + i);
+        uint32_t cur = 0;
+        int rc = f->inner.ops->read_raw(f->inner.ctx, r, &cur, 1);
+        if (rc != FK_OTP_ROWS_OK) return rc;
+        if (faulty_hit(f, r) && cur != (vals[i] & ROW_ALL_ONES)) {
+            if (f->lose) continue;
+            return FK_OTP_ROWS_EIO;
+        }
+        rc = f->inner.ops->write_raw(f->inner.ctx, r, &vals[i], 1);
+        if (rc != FK_OTP_ROWS_OK) return rc;
+    }
+    return FK_OTP_ROWS_OK;
+}
+
+static int faulty_write_ecc(void *ctx, uint16_t row, const uint16_t *vals, size_t count)
+{
+    faulty_t *f = ctx;
+    for (size_t i = 0; i < count; i++) {
+        const uint16_t r = (uint16_t)(row + i);
+        if (faulty_hit(f, r)) {
+            if (f->lose) continue;
+            return FK_OTP_ROWS_EIO;
+        }
+        const int rc = f->inner.ops->write_ecc(f->inner.ctx, r, &vals[i], 1);
+        if (rc != FK_OTP_ROWS_OK) return rc;
+    }
+    return FK_OTP_ROWS_OK;
+}
+
+static const fk_otp_rows_ops_t k_faulty_ops = {
+    .read_raw = faulty_read_raw,
+    .write_raw = faulty_write_raw,
+    .read_ecc = faulty_read_ecc,
+    .write_ecc = faulty_write_ecc,
+    .read_soft_lock = faulty_read_soft_lock,
+};
+
+/* *l: a handle whose writes to `count` rows from `first` fail (or are lost). */
+static void faulty_handle(fixture_t *fx, faulty_t *f, fk_lotp_t *l, unsigned first,
+                          unsigned count, bool lose)
+{
+    memset(f, 0, sizeof(*f));
+    f->inner = fx->lotp.u.rp2350;
+    f->first = first;
+    f->count = count;
+    f->lose = lose;
+    const fk_otp_rows_t rows = {&k_faulty_ops, f};
+    assert_int_equal(fk_lotp_init_rp2350(l, &rows), FK_LOTP_OK);
+}
+
+/* A chip with secure boot on: a digest in slot 0, KEY_VALID, CRIT1. */
+static void rp_secure_boot_on(fixture_t *fx)
+{
+    uint8_t d[FK_LOTP_DIGEST_BYTES];
+    make_digest(d, DIGEST_A);
+    assert_int_equal(fk_lotp_bootkey_load(&fx->lotp, 0, d, NULL), FK_LOTP_OK);
+    assert_int_equal(fk_lotp_secure_boot_enable(&fx->lotp), FK_LOTP_OK);
+}
+
+static uint32_t rr_copies(const fixture_t *fx)
+{
+    uint32_t got = 0;
+    for (unsigned i = 0; i < FK_OTP_RBIT3_COPIES; i++) {
+        if (raw(fx, FK_OTP_ROW_BOOT_FLAGS0 + i) & FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED)
+            got |= 1u << i;
+    }
+    return got;
+}
+
+static void test_rp_rollback_require_rows(void **state)
+{
+    fixture_t *fx = *state;
+    uint32_t other = 1u; /* another BOOT_FLAGS0 option in copy 1 */
+    assert_int_equal(
+        fk_otp_write_raw(&fx->otp, FK_OTP_SECURE, FK_OTP_ROW_BOOT_FLAGS0 + 1, &other, 1),
+        FK_OTP_OK);
+    /* Without secure boot: refused, nothing written. */
+    fx->programmed = 0;
+    assert_int_equal(fk_lotp_rollback_require(&fx->lotp), FK_LOTP_ESTATE);
+    assert_int_equal(fx->programmed, 0);
+    assert_int_equal(rr_copies(fx), 0);
+
+    rp_secure_boot_on(fx);
+    fx->programmed = 0;
+    assert_int_equal(fk_lotp_rollback_require(&fx->lotp), FK_LOTP_OK);
+    assert_int_equal(fx->programmed, FK_OTP_RBIT3_COPIES);
+    assert_int_equal(rr_copies(fx), 7);
+    /* Each copy got cur | bit: copy 1 keeps its option. */
+    assert_int_equal(raw(fx, FK_OTP_ROW_BOOT_FLAGS0 + 1),
+                     FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED | other);
+    /* Already set: nothing written. */
+    fx->programmed = 0;
+    assert_int_equal(fk_lotp_rollback_require(&fx->lotp), FK_LOTP_OK);
+    assert_int_equal(fx->programmed, 0);
+}
+
+/* Two copies of three are the flag, here and for the bootrom: set by the
+ * vote means done, nothing written. */
+static void test_rp_rollback_require_vote(void **state)
+{
+    fixture_t *fx = *state;
+    const uint32_t rr = FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED;
+    rp_secure_boot_on(fx);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(fk_otp_write_raw(&fx->otp, FK_OTP_SECURE,
+                                          (uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + 1 + i), &rr, 1),
+                         FK_OTP_OK);
+    }
+    fx->programmed = 0;
+    assert_int_equal(fk_lotp_rollback_require(&fx->lotp), FK_LOTP_OK);
+    assert_int_equal(fx->programmed, 0);
+    assert_int_equal(rr_copies(fx), 6); /* copy 0 left as it was */
+}
+
+/* A copy that cannot be written does not matter while the two others take
+ * the bit. */
+static void test_rp_rollback_require_torn(void **state)
+{
+    fixture_t *fx = *state;
+    faulty_t f;
+    fk_lotp_t l;
+    rp_secure_boot_on(fx);
+    /* Copy 0 refuses the write: copies 1 and 2 still carry the vote. */
+    faulty_handle(fx, &f, &l, FK_OTP_ROW_BOOT_FLAGS0, 1, false);
+    assert_int_equal(fk_lotp_rollback_require(&l), FK_LOTP_OK);
+    assert_int_equal(rr_copies(fx), 6);
+}
+
+static void test_rp_rollback_require_lost(void **state)
+{
+    fixture_t *fx = *state;
+    faulty_t f;
+    fk_lotp_t l;
+    fk_lotp_rollback_t rb;
+    rp_secure_boot_on(fx);
+    /* Copies 0 and 1 lose their writes: one copy of three is not the flag,
+     * the read-back says so. */
+    faulty_handle(fx, &f, &l, FK_OTP_ROW_BOOT_FLAGS0, 2, true);
+    assert_int_equal(fk_lotp_rollback_require(&l), FK_LOTP_EIO);
+    assert_int_equal(rr_copies(fx), 4);
+    assert_int_equal(fk_lotp_rollback(&fx->lotp, &rb), FK_LOTP_OK);
+    assert_false(rb.required);
+    /* Copies 0 and 1 refuse: the first error is what the caller hears. */
+    faulty_handle(fx, &f, &l, FK_OTP_ROW_BOOT_FLAGS0, 2, false);
+    assert_int_equal(fk_lotp_rollback_require(&l), FK_LOTP_EIO);
+    /* A working chip finishes the job from there. */
+    assert_int_equal(fk_lotp_rollback_require(&fx->lotp), FK_LOTP_OK);
+    assert_int_equal(rr_copies(fx), 7);
+}
+
+static void test_rp_keys_lock_lost_write(void **state)
+{
+    fixture_t *fx = *state;
+    faulty_t f;
+    fk_lotp_t l;
+    uint8_t mkek[FK_LOTP_KEY_BYTES];
+    uint8_t devk[FK_LOTP_KEY_BYTES];
+    const unsigned lock_row = FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS);
+    make_keys(mkek, devk);
+    assert_int_equal(fk_lotp_keys_provision(&fx->lotp, mkek, devk), FK_LOTP_OK);
+    faulty_handle(fx, &f, &l, lock_row, 1, true);
+    assert_int_equal(fk_lotp_keys_lock(&l), FK_LOTP_EIO);
+    assert_int_equal(raw(fx, lock_row), 0);
+    faulty_handle(fx, &f, &l, lock_row, 1, false);
+    assert_int_equal(fk_lotp_keys_lock(&l), FK_LOTP_EIO);
+    assert_int_equal(raw(fx, lock_row), 0);
+    assert_int_equal(fk_lotp_keys_lock(&fx->lotp), FK_LOTP_OK);
+}
+
+/* The lock value is compared raw and whole, as fk_lotp_keys_lock writes it:
+ * one copy of three, or two, is another value, whatever the vote says. */
+static void test_rp_keys_lock_value(void **state)
+{
+    fixture_t *fx = *state;
+    fk_lotp_keys_lock_t kl;
+    uint8_t mkek[FK_LOTP_KEY_BYTES];
+    uint8_t devk[FK_LOTP_KEY_BYTES];
+    const uint16_t lock_row = (uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS);
+    const uint32_t two_copies = FK_OTP_LOCK1_PAGE58 & 0x00FFFFu;
+    make_keys(mkek, devk);
+    assert_int_equal(fk_lotp_keys_provision(&fx->lotp, mkek, devk), FK_LOTP_OK);
+    assert_int_equal(fk_otp_write_raw(&fx->otp, FK_OTP_SECURE, lock_row, &two_copies, 1),
+                     FK_OTP_OK);
+    assert_int_equal(fk_lotp_keys_lock_state(&fx->lotp, &kl), FK_LOTP_OK);
+    assert_true(kl.read_locked); /* the vote already says 0x3C */
+    assert_int_equal(kl.value, FK_LOTP_LOCK_OTHER);
+    assert_int_equal(fk_lotp_keys_lock(&fx->lotp), FK_LOTP_ESTATE);
+    assert_int_equal(raw(fx, lock_row), two_copies);
+}
+
+/* A damaged MKEK is not an MKEK to lock the page over. */
+static void test_rp_keys_lock_damaged_mkek(void **state)
+{
+    fixture_t *fx = *state;
+    const uint32_t ones = ROW_ALL_ONES;
+    assert_int_equal(fk_otp_write_raw(&fx->otp, FK_OTP_SECURE, FK_OTP_ROW_MKEK, &ones, 1),
+                     FK_OTP_OK);
+    assert_int_equal(fk_lotp_keys_lock(&fx->lotp), FK_LOTP_ESTATE);
+    assert_int_equal(raw(fx, FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS)), 0);
+}
+
+/* Boot-key rows the accessor cannot read: the state is still read (the
+ * flags count), the slots say so, and nothing is loaded or enabled. */
+static void test_rp_unreadable_slots(void **state)
+{
+    fixture_t *fx = *state;
+    fk_lotp_boot_t boot;
+    uint8_t d[FK_LOTP_DIGEST_BYTES];
+    make_digest(d, DIGEST_B);
+    assert_int_equal(fk_lotp_bootkey_load(&fx->lotp, 1, d, NULL), FK_LOTP_OK);
+    /* The secure level of page 2 (boot-key rows) raised to inaccessible. */
+    assert_int_equal(fk_otp_sw_lock(&fx->otp, FK_OTP_SECURE, FK_OTP_PAGE_OF(FK_OTP_ROW_BOOTKEY(0)),
+                                    FK_OTP_LOCK_INACCESSIBLE),
+                     FK_OTP_OK);
+    assert_int_equal(fk_lotp_boot_state(&fx->lotp, &boot), FK_LOTP_OK);
+    for (unsigned s = 0; s < boot.slot_count; s++) {
+        assert_true(boot.slot[s].unreadable);
+        assert_false(boot.slot[s].present);
+        assert_int_equal(boot.slot[s].valid, s == 1);
+    }
+    assert_false(boot.secure_boot);
+    assert_int_equal(fk_lotp_bootkey_load(&fx->lotp, FK_LOTP_SLOT_ANY, d, NULL), FK_LOTP_EPERM);
+    assert_int_equal(fk_lotp_secure_boot_enable(&fx->lotp), FK_LOTP_EPERM);
 }
 
 /* ---- ESP32-S3: the interface's own answers ------------------------------------ */
@@ -589,10 +906,14 @@ static void test_esp_foreign_key_block(void **state)
                      FK_EFUSE_OK);
     assert_int_equal(fk_lotp_key_read(&fx->lotp, FK_LOTP_MKEK, got, &st), FK_LOTP_ESTATE);
     assert_int_equal(st, FK_LOTP_KEY_UNREADABLE);
-    /* A read-protected KEY4. */
+    /* A read-protected KEY4: not readable, and a lock this product never
+     * writes. */
     assert_int_equal(fk_efuse_burn_field(&fx->efuse, FK_EFUSE_RD_DIS_KEY(4), 1, 1), FK_EFUSE_OK);
     assert_int_equal(fk_lotp_key_read(&fx->lotp, FK_LOTP_DEVK, got, &st), FK_LOTP_EPERM);
     assert_int_equal(st, FK_LOTP_KEY_UNREADABLE);
+    fk_lotp_keys_lock_t kl;
+    assert_int_equal(fk_lotp_keys_lock_state(&fx->lotp, &kl), FK_LOTP_OK);
+    assert_int_equal(kl.value, FK_LOTP_LOCK_OTHER);
 }
 
 #define BOTH(fn) cmocka_unit_test_setup(fn, setup_rp2350), cmocka_unit_test_setup(fn, setup_esp32s3)
@@ -617,6 +938,14 @@ int main(void)
         cmocka_unit_test_setup(test_rp_interrupted_key_valid, setup_rp2350),
         cmocka_unit_test_setup(test_rp_bootsel_after_boot_lock, setup_rp2350),
         cmocka_unit_test_setup(test_rp_rollback_state, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_rollback_require_rows, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_rollback_require_vote, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_rollback_require_torn, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_rollback_require_lost, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_keys_lock_lost_write, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_keys_lock_value, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_keys_lock_damaged_mkek, setup_rp2350),
+        cmocka_unit_test_setup(test_rp_unreadable_slots, setup_rp2350),
         cmocka_unit_test_setup(test_esp_rollback_state, setup_esp32s3),
         cmocka_unit_test_setup(test_esp_foreign_key_block, setup_esp32s3),
     };

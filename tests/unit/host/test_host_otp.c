@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_host_otp.c - the host port's OTP: a new file in the factory state,
- * raw and ECC views, the only-set-bits rule row by row (torn writes), page
- * locks as the secure firmware sees them, file format and persistence.
+ * the OTP functions of hal.h over the RP2350 OTP model (the root keys
+ * absent, present, damaged and locked; the state against crafted rows; the
+ * two firmware writes with their preconditions, idempotence, a foreign
+ * lock, torn writes and lost writes), file format and persistence.
+ *
+ * Rows are set up through the model (fk_host_otp_model()): keys as the
+ * bootloader burns them (`fusekey otp burn` from BOOTSEL, then a reset),
+ * flags and damage as raw writes of the secure principal.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -15,23 +21,30 @@
 
 #include "hal.h"
 #include "host_port.h"
+#include "otp_model.h"
 #include "tmpdir.h"
+#include "util.h"
 
 #define ROW_BYTES 4u
-#define OTP_BYTES (FK_OTP_ROWS * ROW_BYTES)
-#define LAST_ROW (FK_OTP_ROWS - 1u)
+#define OTP_BYTES (FK_OTP_MODEL_ROWS * ROW_BYTES)
 #define SERIAL_LEN 8u
-#define LOCK1_PAGE0 0x000F81u
-#define LOCK1_PAGE1 0x000F83u
-#define LOCK1_PAGE2 0x000F85u
-#define LOCK1_PAGE10 0x000F95u
-#define LOCK1_PAGE11 0x000F97u
-#define LOCK1_PAGE58 0x000FF5u
-#define LOCK1_PAGE62 0x000FFDu
-#define LOCK1_PAGE63 0x000FFFu
-#define ROW_PAGE10 0x280u
-#define ROW_PAGE11 0x2C0u
-#define ROW_MKEK 0xE90u
+#define KEY_LEN FK_HAL_OTP_KEY_LEN
+#define FILL 0xA5u
+#define TWO_BIT_ERROR 0x000003u /* two data bits of a zero codeword: uncorrectable */
+#define ONE_BIT_ERROR 0x000001u /* one data bit: corrected */
+#define ALL_ONES 0xFFFFFFu
+#define LOCK1_OTHER 0x3D3D3Du  /* a lock value this product never writes */
+#define LOCK1_ONE_COPY 0x00003Cu
+#define LOCK1_ALL_CLOSED 0x3F3F3Fu /* S, NS and BL inaccessible */
+#define LOCK1_BL_RO_TWO 0x001010u /* BL read-only in two byte copies of three */
+#define LOCK1_BL_RO_ONE 0x000010u
+#define THERMO_BITS_0_AND_2 0x000005u
+#define THERMO_BIT_6 0x000040u /* in VERSION1: version bit 30 */
+#define SLOT_VALID(s) (1u << (s))
+#define SLOT_INVALID(s) (1u << (FK_OTP_BOOT_FLAGS1_KEY_INVALID_SHIFT + (s)))
+#define ROLLBACK_CAPACITY 48u
+#define LOCK_ROW_58 ((uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS))
+#define PAGE_BOOTKEYS 2u
 
 static const uint8_t k_serial[SERIAL_LEN] = {0xF0, 0x5E, 0x0B, 0x1E, 0x5E, 0x21, 0xA1, 0xC0};
 
@@ -39,6 +52,8 @@ typedef struct {
     tmpdir_t tmp;
     char path[TMPPATH_CAP];
 } fixture_t;
+
+/* ---- Rig ------------------------------------------------------------------ */
 
 static int setup(void **state)
 {
@@ -61,6 +76,13 @@ static int teardown(void **state)
     return 0;
 }
 
+static fk_otp_t *model(void)
+{
+    fk_otp_t *m = fk_host_otp_model();
+    assert_non_null(m);
+    return m;
+}
+
 /* The raw row as stored in the file (4 bytes little-endian). */
 static uint32_t file_row(const char *path, uint16_t row)
 {
@@ -72,245 +94,512 @@ static uint32_t file_row(const char *path, uint16_t row)
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-static uint32_t raw_row(uint16_t row)
+static uint32_t raw_row(uint16_t row) { return model()->raw[row]; }
+
+/* Add bits to a raw row as secure firmware writes it (cur | bits). */
+static void or_row(uint16_t row, uint32_t bits)
 {
-    uint32_t v = 0xDEADBEEF;
-    assert_int_equal(fk_hal_otp_read_raw(row, &v, 1), FK_HAL_OK);
-    return v;
+    const uint32_t v = raw_row(row) | bits;
+    assert_int_equal(fk_otp_write_raw(model(), FK_OTP_SECURE, row, &v, 1), FK_OTP_OK);
 }
+
+/* The same bits in each of `copies` rows from `first` on. */
+static void or_copies(uint16_t first, unsigned copies, uint32_t bits)
+{
+    for (unsigned i = 0; i < copies; i++) or_row((uint16_t)(first + i), bits);
+}
+
+static void make_key(uint8_t key[KEY_LEN], uint8_t seed)
+{
+    for (unsigned i = 0; i < KEY_LEN; i++) key[i] = (uint8_t)(seed + 13u * i + 1u);
+}
+
+/* Burn a key as `fusekey otp burn` does: BOOTSEL, ECC rows (bytes 2i, 2i+1
+ * low byte first), then the reset of the next start. */
+static void burn_key(uint16_t row, const uint8_t key[KEY_LEN])
+{
+    uint16_t rows[FK_OTP_KEY_ROWS];
+    for (unsigned i = 0; i < FK_OTP_KEY_ROWS; i++)
+        rows[i] = (uint16_t)(key[2 * i] | key[2 * i + 1] << 8);
+    fk_otp_enter_bootsel(model());
+    assert_int_equal(fk_otp_write_ecc(model(), FK_OTP_BOOTSEL, row, rows, FK_OTP_KEY_ROWS),
+                     FK_OTP_OK);
+    fk_otp_reset(model());
+}
+
+static void expect_zero(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) assert_int_equal(p[i], 0);
+}
+
+/* fk_hal_otp_key's result for `which`; a failure leaves out all zero. */
+static int read_key(fk_hal_otp_key_t which, uint8_t out[KEY_LEN])
+{
+    memset(out, FILL, KEY_LEN);
+    const int rc = fk_hal_otp_key(which, out);
+    if (rc != FK_HAL_OK) expect_zero(out, KEY_LEN);
+    return rc;
+}
+
+static fk_hal_otp_state_t read_state(void)
+{
+    fk_hal_otp_state_t st;
+    memset(&st, FILL, sizeof st);
+    assert_int_equal(fk_hal_otp_state(&st), FK_HAL_OK);
+    return st;
+}
+
+/* A chip with secure boot on, as `fusekey secure-boot enable` leaves it. */
+static void secure_boot_on(void)
+{
+    or_copies(FK_OTP_ROW_BOOT_FLAGS1, FK_OTP_RBIT3_COPIES, SLOT_VALID(0));
+    or_copies(FK_OTP_ROW_CRIT1, FK_OTP_CRIT_COPIES, FK_OTP_CRIT1_SECURE_BOOT_ENABLE);
+}
+
+/* ---- A persistence hook that counts, fails or loses chosen rows ------------ */
+
+static struct {
+    fk_otp_persist_fn file;  /* the port's write-through */
+    void *file_arg;
+    uint16_t first;          /* rows [first, first + count) misbehave */
+    unsigned count;
+    uint32_t lose;           /* bits of such a write that do not take */
+    bool fail;               /* and the write reports an error */
+    unsigned programmed;     /* rows programmed since the hook was put in */
+} g_hook;
+
+static int hook(void *arg, uint16_t row, uint32_t value)
+{
+    (void)arg;
+    fk_otp_t *m = model();
+    g_hook.programmed++;
+    if (row < g_hook.first || (unsigned)(row - g_hook.first) >= g_hook.count)
+        return g_hook.file(g_hook.file_arg, row, value);
+    m->raw[row] = value & ~g_hook.lose;
+    const int rc = g_hook.file(g_hook.file_arg, row, m->raw[row]);
+    return g_hook.fail ? -1 : rc;
+}
+
+/* Put the hook between the model and the file; rows [first, first+count)
+ * lose `lose` and, with `fail`, report the write as failed. */
+static void hook_rows(uint16_t first, unsigned count, uint32_t lose, bool fail)
+{
+    fk_otp_t *m = model();
+    if (m->persist != hook) {
+        g_hook.file = m->persist;
+        g_hook.file_arg = m->persist_arg;
+        m->persist = hook;
+    }
+    g_hook.first = first;
+    g_hook.count = count;
+    g_hook.lose = lose;
+    g_hook.fail = fail;
+    g_hook.programmed = 0;
+}
+
+/* ---- Factory state ---------------------------------------------------------- */
 
 /* A new file is a new chip: CHIPID = the serial (big-endian, row 0 =
  * bits 15:0), 128 random RANDID bits, the factory page locks, the rest
- * blank. */
+ * blank; the firmware sees no key, no lock, no secure boot. */
 static void test_factory_state(void **state)
 {
     fixture_t *f = *state;
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_size, OTP_BYTES);
-    assert_non_null(fk_host_otp_model());
 
-    uint16_t chipid[4] = {0};
-    assert_int_equal(fk_hal_otp_read_ecc(0, chipid, 4), FK_HAL_OK);
-    for (unsigned i = 0; i < 4; i++) {
-        const unsigned lo = SERIAL_LEN - 1u - 2u * i;
-        assert_int_equal(chipid[i], k_serial[lo] | k_serial[lo - 1u] << 8);
-    }
-    uint16_t randid[8] = {0};
-    assert_int_equal(fk_hal_otp_read_ecc(4, randid, 8), FK_HAL_OK);
+    uint8_t chipid[SERIAL_LEN];
+    assert_int_equal(fk_host_otp_chipid(chipid), 0);
+    assert_memory_equal(chipid, k_serial, SERIAL_LEN);
+    uint16_t randid[FK_OTP_RANDID_ROWS] = {0};
+    assert_int_equal(fk_otp_read_ecc(model(), FK_OTP_SECURE, FK_OTP_ROW_RANDID, randid,
+                                     FK_OTP_RANDID_ROWS, NULL),
+                     FK_OTP_OK);
     uint16_t any = 0;
-    for (unsigned i = 0; i < 8; i++) any |= randid[i];
+    for (unsigned i = 0; i < FK_OTP_RANDID_ROWS; i++) any |= randid[i];
     assert_int_not_equal(any, 0);
 
-    static uint32_t rows[FK_OTP_ROWS];
-    assert_int_equal(fk_hal_otp_read_raw(0, rows, FK_OTP_ROWS), FK_HAL_OK);
-    assert_int_equal(rows[LOCK1_PAGE0], 0x151515);
-    assert_int_equal(rows[LOCK1_PAGE1], 0x040404);
-    assert_int_equal(rows[LOCK1_PAGE2], 0x040404);
-    assert_int_equal(rows[LOCK1_PAGE62], 0x040404);
-    assert_int_equal(rows[LOCK1_PAGE63], 0x141414);
-    for (unsigned i = 0x0C; i < FK_OTP_ROWS; i++) {
-        const bool factory = i == LOCK1_PAGE0 || i == LOCK1_PAGE1 || i == LOCK1_PAGE2 ||
-                             i == LOCK1_PAGE62 || i == LOCK1_PAGE63;
-        if (!factory) assert_int_equal(rows[i], 0);
+    static const struct {
+        unsigned page;
+        uint32_t lock1;
+    } factory[] = {{0, 0x151515}, {1, 0x040404}, {2, 0x040404}, {62, 0x040404}, {63, 0x141414}};
+    for (size_t i = 0; i < FK_ARRAY_SIZE(factory); i++)
+        assert_int_equal(raw_row((uint16_t)FK_OTP_ROW_PAGE_LOCK1(factory[i].page)),
+                         factory[i].lock1);
+    for (unsigned r = FK_OTP_ROW_RANDID + FK_OTP_RANDID_ROWS; r < FK_OTP_MODEL_ROWS; r++) {
+        bool is_factory = false;
+        for (size_t i = 0; i < FK_ARRAY_SIZE(factory); i++)
+            is_factory = is_factory || r == FK_OTP_ROW_PAGE_LOCK1(factory[i].page);
+        if (!is_factory) assert_int_equal(raw_row((uint16_t)r), 0);
     }
-    for (unsigned i = 0; i < FK_OTP_ROWS; i++) {
-        assert_int_equal(file_row(f->path, (uint16_t)i), rows[i]);
-    }
-    /* Below the lock words every row reads 0 through ECC. */
-    static uint16_t ecc[FK_OTP_ROWS];
-    assert_int_equal(fk_hal_otp_read_ecc(0x0C, ecc, LOCK1_PAGE0 - 1u - 0x0C), FK_HAL_OK);
-    for (unsigned i = 0; i < LOCK1_PAGE0 - 1u - 0x0C; i++) assert_int_equal(ecc[i], 0);
+    for (unsigned r = 0; r < FK_OTP_MODEL_ROWS; r++)
+        assert_int_equal(file_row(f->path, (uint16_t)r), raw_row((uint16_t)r));
+
+    uint8_t key[KEY_LEN];
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, key), FK_HAL_ENOENT);
+    assert_int_equal(read_key(FK_HAL_OTP_DEVK, key), FK_HAL_ENOENT);
+    const fk_hal_otp_state_t s = read_state();
+    assert_int_equal(s.keys_lock, FK_HAL_KEYS_UNLOCKED);
+    assert_false(s.secure_boot);
+    assert_false(s.boot_locked); /* factory 0x040404: the bootloader may still write */
+    assert_int_equal(s.boot_key, FK_HAL_NO_BOOT_KEY);
+    assert_false(s.rollback_required);
+    assert_int_equal(s.rollback_floor, 0);
+    assert_int_equal(s.rollback_capacity, ROLLBACK_CAPACITY);
 }
 
-static void test_raw_write(void **state)
-{
-    fixture_t *f = *state;
-    const uint32_t one = 0x000001;
-    assert_int_equal(fk_hal_otp_write_raw(0x100, &one, 1), FK_HAL_OK);
-    assert_int_equal(file_row(f->path, 0x100), 0x000001);
+/* ---- Root keys -------------------------------------------------------------- */
 
-    /* The API never ORs for the caller: 000800 would clear bit 0. */
-    const uint32_t bit11 = 0x000800;
-    assert_int_equal(fk_hal_otp_write_raw(0x100, &bit11, 1), FK_HAL_EIO);
-    assert_int_equal(raw_row(0x100), 0x000001);
-    const uint32_t both = 0x000801;
-    assert_int_equal(fk_hal_otp_write_raw(0x100, &both, 1), FK_HAL_OK);
-    assert_int_equal(raw_row(0x100), 0x000801);
-    assert_int_equal(fk_hal_otp_write_raw(0x100, &both, 1), FK_HAL_OK); /* idempotent */
-
-    /* Bits 31:24 are ignored, as by the bootrom. */
-    const uint32_t high = 0xFF800000;
-    assert_int_equal(fk_hal_otp_write_raw(0x101, &high, 1), FK_HAL_OK);
-    assert_int_equal(raw_row(0x101), 0x800000);
-    assert_int_equal(file_row(f->path, 0x101), 0x800000);
-}
-
-/* Rows are written one at a time, like the bootrom's otp_access: the first
- * row that would need a 1 -> 0 change stops the write with FK_HAL_EIO, and
- * the rows before it stay programmed, in memory and in the file. */
-static void test_raw_write_torn(void **state)
-{
-    fixture_t *f = *state;
-    const uint32_t setup_rows[3] = {0x000000, 0x000000, 0x0000F0};
-    assert_int_equal(fk_hal_otp_write_raw(0x200, setup_rows, 3), FK_HAL_OK);
-    const uint32_t vals[4] = {0x111111, 0x222222, 0x00000F, 0x333333}; /* row 2 would lose 0xF0 */
-    assert_int_equal(fk_hal_otp_write_raw(0x200, vals, 4), FK_HAL_EIO);
-    assert_int_equal(raw_row(0x200), 0x111111);
-    assert_int_equal(raw_row(0x201), 0x222222);
-    assert_int_equal(raw_row(0x202), 0x0000F0);
-    assert_int_equal(raw_row(0x203), 0);
-    assert_int_equal(file_row(f->path, 0x200), 0x111111);
-    assert_int_equal(file_row(f->path, 0x201), 0x222222);
-    assert_int_equal(file_row(f->path, 0x202), 0x0000F0);
-    assert_int_equal(file_row(f->path, 0x203), 0);
-}
-
-static void test_ecc_write_read(void **state)
-{
-    fixture_t *f = *state;
-    const uint16_t vals[3] = {0x1234, 0xBEEF, 0x0000};
-    assert_int_equal(fk_hal_otp_write_ecc(0x300, vals, 3), FK_HAL_OK);
-    assert_int_equal(raw_row(0x300), 0x191234);
-    assert_int_equal(raw_row(0x301), 0x0EBEEF);
-    assert_int_equal(file_row(f->path, 0x301), 0x0EBEEF);
-    uint16_t got[3] = {0};
-    assert_int_equal(fk_hal_otp_read_ecc(0x300, got, 3), FK_HAL_OK);
-    assert_memory_equal(got, vals, sizeof vals);
-
-    /* Bit repair by polarity: a row holding 000001 takes 1234 inverted. */
-    const uint32_t one = 0x000001;
-    assert_int_equal(fk_hal_otp_write_raw(0x310, &one, 1), FK_HAL_OK);
-    const uint16_t v = 0x1234;
-    assert_int_equal(fk_hal_otp_write_ecc(0x310, &v, 1), FK_HAL_OK);
-    assert_int_equal(raw_row(0x310), 0xE6EDCB);
-    assert_int_equal(fk_hal_otp_read_ecc(0x310, got, 1), FK_HAL_OK);
-    assert_int_equal(got[0], 0x1234);
-}
-
-static void test_ecc_write_refused(void **state)
-{
-    fixture_t *f = *state;
-    const uint32_t three = 0x000003;
-    assert_int_equal(fk_hal_otp_write_raw(0x400, &three, 1), FK_HAL_OK);
-    const uint16_t two = 0x0002;
-    assert_int_equal(fk_hal_otp_write_ecc(0x400, &two, 1), FK_HAL_EIO);
-    assert_int_equal(raw_row(0x400), 0x000003);
-
-    /* A row holding 0001 cannot take FFFF: the row before it is written
-     * (a torn write), the one after it is not. */
-    const uint16_t first = 0x0001;
-    assert_int_equal(fk_hal_otp_write_ecc(0x411, &first, 1), FK_HAL_OK);
-    assert_int_equal(raw_row(0x411), 0x230001);
-    const uint16_t vals[3] = {0x5555, 0xFFFF, 0x1234};
-    assert_int_equal(fk_hal_otp_write_ecc(0x410, vals, 3), FK_HAL_EIO);
-    assert_int_equal(raw_row(0x410), 0x035555);
-    assert_int_equal(file_row(f->path, 0x410), 0x035555);
-    assert_int_equal(raw_row(0x411), 0x230001);
-    assert_int_equal(raw_row(0x412), 0);
-    assert_int_equal(file_row(f->path, 0x412), 0);
-}
-
-static void test_ecc_read_errors(void **state)
+static void test_keys_present(void **state)
 {
     (void)state;
-    const uint32_t rows[3] = {0x191235, 0x191234, 0x191237}; /* 1 error, none, 2 errors */
-    assert_int_equal(fk_hal_otp_write_raw(0x500, rows, 3), FK_HAL_OK);
-    uint16_t got[3] = {0};
-    assert_int_equal(fk_hal_otp_read_ecc(0x500, got, 2), FK_HAL_OK);
-    assert_int_equal(got[0], 0x1234);
-    assert_int_equal(got[1], 0x1234);
-    assert_int_equal(fk_hal_otp_read_ecc(0x502, got, 1), FK_HAL_EIO);
-    assert_int_equal(fk_hal_otp_read_ecc(0x500, got, 3), FK_HAL_EIO);
-
-    const uint32_t destroyed = 0xFFFFFF;
-    assert_int_equal(fk_hal_otp_write_raw(0x510, &destroyed, 1), FK_HAL_OK);
-    got[0] = 0xAAAA;
-    assert_int_equal(fk_hal_otp_read_ecc(0x510, got, 1), FK_HAL_OK);
-    assert_int_equal(got[0], 0x0000);
+    uint8_t mkek[KEY_LEN], devk[KEY_LEN], got[KEY_LEN];
+    make_key(mkek, 0x10);
+    make_key(devk, 0x20);
+    burn_key(FK_OTP_ROW_MKEK, mkek);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_OK);
+    assert_memory_equal(got, mkek, KEY_LEN);
+    assert_int_equal(read_key(FK_HAL_OTP_DEVK, got), FK_HAL_ENOENT);
+    burn_key(FK_OTP_ROW_DEVK, devk);
+    assert_int_equal(read_key(FK_HAL_OTP_DEVK, got), FK_HAL_OK);
+    assert_memory_equal(got, devk, KEY_LEN);
+    /* Byte order: bytes 0 and 1 are the low and high byte of the first row. */
+    assert_int_equal(raw_row(FK_OTP_ROW_DEVK) & FK_OTP_DATA_MASK, devk[0] | devk[1] << 8);
+    /* A single-bit error is corrected. */
+    const uint16_t row = (uint16_t)(FK_OTP_ROW_MKEK + 4u);
+    uint32_t flip = 1u;
+    while (raw_row(row) & flip) flip <<= 1;
+    or_row(row, flip);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_OK);
+    assert_memory_equal(got, mkek, KEY_LEN);
+    /* A key the device does not have. */
+    assert_int_equal(read_key((fk_hal_otp_key_t)2, got), FK_HAL_ENOENT);
 }
 
-static void test_range(void **state)
+/* Programmed but damaged is never "absent": an uncorrectable row, rows
+ * destroyed to all ones (which read 0x0000 through ECC), or a stray bit in
+ * otherwise blank rows are FK_HAL_EIO. */
+static void test_keys_damaged(void **state)
 {
     (void)state;
-    uint32_t raw[2] = {0};
-    uint16_t ecc[2] = {0};
-    assert_int_equal(fk_hal_otp_read_raw(LAST_ROW, raw, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_read_raw(LAST_ROW, raw, 2), FK_HAL_ERANGE);
-    assert_int_equal(fk_hal_otp_read_raw(FK_OTP_ROWS, raw, 1), FK_HAL_ERANGE);
-    assert_int_equal(fk_hal_otp_read_raw(0, raw, SIZE_MAX), FK_HAL_ERANGE);
-    assert_int_equal(fk_hal_otp_write_raw(LAST_ROW, raw, 2), FK_HAL_ERANGE);
-    assert_int_equal(fk_hal_otp_read_ecc(UINT16_MAX, ecc, 1), FK_HAL_ERANGE);
-    assert_int_equal(fk_hal_otp_write_ecc(LAST_ROW, ecc, 2), FK_HAL_ERANGE);
-    const uint16_t v = 0xABCD;
-    assert_int_equal(fk_hal_otp_write_ecc(LAST_ROW - 0x80u, &v, 1), FK_HAL_OK);
-    assert_int_equal(raw_row(LAST_ROW - 0x80u), 0x11ABCD);
-    /* The last row is page 63's lock word (0x141414): ECC data does not fit. */
-    assert_int_equal(raw_row(LAST_ROW), 0x141414);
-    assert_int_equal(fk_hal_otp_write_ecc(LAST_ROW, &v, 1), FK_HAL_EIO);
-    assert_int_equal(raw_row(LAST_ROW), 0x141414);
+    uint8_t key[KEY_LEN], got[KEY_LEN];
+    make_key(key, 0x30);
+    burn_key(FK_OTP_ROW_DEVK, key);
+    uint32_t bits = TWO_BIT_ERROR;
+    while (raw_row(FK_OTP_ROW_DEVK + 7u) & bits) bits <<= 2;
+    or_row((uint16_t)(FK_OTP_ROW_DEVK + 7u), bits);
+    assert_int_equal(read_key(FK_HAL_OTP_DEVK, got), FK_HAL_EIO);
+
+    or_copies(FK_OTP_ROW_MKEK, FK_OTP_KEY_ROWS, ALL_ONES);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_EIO);
 }
 
-/* The firmware is the secure principal: page 0 (factory 0x151515) is
- * read-only to it, the NS-only lock of pages 1 and 2 does not bind it. */
-static void test_factory_locks(void **state)
+static void test_key_stray_bit(void **state)
 {
     (void)state;
-    const uint32_t bit = 0x000001;
-    uint32_t r = 0;
-    assert_int_equal(fk_hal_otp_read_raw(0x00C, &r, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_write_raw(0x00C, &bit, 1), FK_HAL_EPERM);
-    assert_int_equal(raw_row(0x00C), 0);
-    const uint16_t v = 0x0001;
-    assert_int_equal(fk_hal_otp_write_ecc(0x03F, &v, 1), FK_HAL_EPERM);
-    const uint32_t rr = 0x000800; /* ROLLBACK_REQUIRED copy */
-    assert_int_equal(fk_hal_otp_write_raw(0x048, &rr, 1), FK_HAL_OK);
-    assert_int_equal(raw_row(0x048), 0x000800);
+    uint8_t got[KEY_LEN];
+    or_row((uint16_t)(FK_OTP_ROW_MKEK + 9u), ONE_BIT_ERROR);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_EIO);
+    or_row((uint16_t)(FK_OTP_ROW_DEVK + 2u), TWO_BIT_ERROR);
+    assert_int_equal(read_key(FK_HAL_OTP_DEVK, got), FK_HAL_EIO);
 }
 
-/* Lock words take effect at the next OTP reset (here: the next open).
- * After it, a read-only page refuses writes and an inaccessible page
- * refuses reads (FK_HAL_EPERM); the page-58 lock leaves the firmware its
- * keys while BOOTSEL can no longer read them. */
-static void test_page_locks(void **state)
+/* A lock that forbids the firmware its own key page: FK_HAL_EPERM, whether
+ * a key is there or not (it cannot know). */
+static void test_keys_locked(void **state)
 {
     fixture_t *f = *state;
-    static const uint16_t mkek[16] = {0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666,
-                                      0x7777, 0x8888, 0x9999, 0xAAAA, 0xBBBB, 0xCCCC,
-                                      0xDDDD, 0xEEEE, 0x0F0F, 0xF0F0};
-    assert_int_equal(fk_hal_otp_write_ecc(ROW_MKEK, mkek, 16), FK_HAL_OK);
-    const uint32_t ro = 0x010101, gone = 0x030303, page58 = 0x3C3C3C;
-    assert_int_equal(fk_hal_otp_write_raw(LOCK1_PAGE10, &ro, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_write_raw(LOCK1_PAGE11, &gone, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_write_raw(LOCK1_PAGE58, &page58, 1), FK_HAL_OK);
-    const uint32_t one = 0x000001;
-    assert_int_equal(fk_hal_otp_write_raw(ROW_PAGE10, &one, 1), FK_HAL_OK); /* not yet */
-
+    uint8_t key[KEY_LEN], got[KEY_LEN];
+    make_key(key, 0x40);
+    burn_key(FK_OTP_ROW_MKEK, key);
+    /* The soft lock: the secure level of page 58 raised for this session. */
+    assert_int_equal(
+        fk_otp_sw_lock(model(), FK_OTP_SECURE, FK_OTP_PAGE_KEYS, FK_OTP_LOCK_INACCESSIBLE),
+        FK_OTP_OK);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_EPERM);
+    assert_int_equal(read_key(FK_HAL_OTP_DEVK, got), FK_HAL_EPERM);
+    /* A LOCK1 that closes page 58 to secure code too, from the next start. */
     fk_host_otp_close();
-    assert_null(fk_host_otp_model());
     assert_int_equal(fk_host_otp_open(f->path), 0);
-    const uint32_t three = 0x000003;
-    assert_int_equal(fk_hal_otp_write_raw(ROW_PAGE10, &three, 1), FK_HAL_EPERM);
-    assert_int_equal(raw_row(ROW_PAGE10), 0x000001);
-    uint32_t r = 0;
-    assert_int_equal(fk_hal_otp_read_raw(ROW_PAGE11, &r, 1), FK_HAL_EPERM);
-    uint16_t e = 0;
-    assert_int_equal(fk_hal_otp_read_ecc(ROW_PAGE11 + 5u, &e, 1), FK_HAL_EPERM);
-    /* A read that reaches a refused row fails as a whole. */
-    uint32_t span[2] = {0};
-    assert_int_equal(fk_hal_otp_read_raw(ROW_PAGE11 - 1u, span, 2), FK_HAL_EPERM);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_OK);
+    or_row(LOCK_ROW_58, LOCK1_ALL_CLOSED);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_OK); /* not yet */
+    fk_host_otp_close();
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_EPERM); /* no image open */
+    assert_int_equal(fk_host_otp_open(f->path), 0);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_EPERM);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCK_OTHER);
+}
 
-    uint16_t got[16] = {0};
-    assert_int_equal(fk_hal_otp_read_ecc(ROW_MKEK, got, 16), FK_HAL_OK);
-    assert_memory_equal(got, mkek, sizeof mkek);
+/* ---- State -------------------------------------------------------------------- */
 
-    fk_otp_t *m = fk_host_otp_model();
-    assert_non_null(m);
-    assert_int_equal(fk_otp_alias_raw(m, FK_OTP_NONSECURE, ROW_MKEK), 0xFFFFFFFFu);
-    fk_otp_enter_bootsel(m);
-    assert_int_equal(fk_otp_read_ecc(m, FK_OTP_BOOTSEL, ROW_MKEK, got, 1, NULL),
+/* Each field against crafted rows, through the votes the boot ROM uses. */
+static void test_state_secure_boot(void **state)
+{
+    (void)state;
+    or_copies(FK_OTP_ROW_CRIT1, 2, FK_OTP_CRIT1_SECURE_BOOT_ENABLE);
+    assert_false(read_state().secure_boot); /* 2 of 8 */
+    or_copies((uint16_t)(FK_OTP_ROW_CRIT1 + 5u), 1, FK_OTP_CRIT1_SECURE_BOOT_ENABLE);
+    assert_true(read_state().secure_boot); /* 3 of 8 */
+}
+
+static void test_state_boot_key(void **state)
+{
+    (void)state;
+    /* Slot 1 valid in one copy of three: not valid. */
+    or_row(FK_OTP_ROW_BOOT_FLAGS1, SLOT_VALID(1));
+    assert_int_equal(read_state().boot_key, FK_HAL_NO_BOOT_KEY);
+    or_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS1 + 1u), SLOT_VALID(2));
+    or_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS1 + 2u), SLOT_VALID(2));
+    assert_int_equal(read_state().boot_key, 2);
+    or_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS1 + 2u), SLOT_VALID(1));
+    assert_int_equal(read_state().boot_key, 1); /* the first valid slot */
+    or_copies(FK_OTP_ROW_BOOT_FLAGS1, FK_OTP_RBIT3_COPIES, SLOT_INVALID(1));
+    assert_int_equal(read_state().boot_key, 2); /* revoked does not count */
+    or_copies(FK_OTP_ROW_BOOT_FLAGS1, FK_OTP_RBIT3_COPIES, SLOT_INVALID(2));
+    assert_int_equal(read_state().boot_key, FK_HAL_NO_BOOT_KEY);
+}
+
+/* "Boot locked": the BL field of page 1's or page 2's LOCK1, by the byte
+ * vote, is not read-write. */
+static void test_state_boot_locked(void **state)
+{
+    (void)state;
+    const uint16_t page1 = (uint16_t)FK_OTP_ROW_PAGE_LOCK1(1);
+    const uint16_t page2 = (uint16_t)FK_OTP_ROW_PAGE_LOCK1(2);
+    or_row(page2, LOCK1_BL_RO_ONE);
+    assert_false(read_state().boot_locked);
+    or_row(page2, LOCK1_BL_RO_TWO);
+    assert_true(read_state().boot_locked);
+    /* Page 1 alone does it too (a fresh file for a clean page 2). */
+    fk_host_otp_close();
+    fixture_t *f = *state;
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(fk_host_otp_open(f->path), 0);
+    assert_false(read_state().boot_locked);
+    or_row(page1, FK_OTP_LOCK1_BOOT_PAGES);
+    assert_true(read_state().boot_locked);
+}
+
+static void test_state_rollback(void **state)
+{
+    (void)state;
+    or_copies(FK_OTP_ROW_BOOT_VERSION0, FK_OTP_RBIT3_COPIES, THERMO_BITS_0_AND_2);
+    fk_hal_otp_state_t s = read_state();
+    assert_int_equal(s.rollback_floor, 3); /* highest bit + 1, not a count */
+    assert_int_equal(s.rollback_capacity, ROLLBACK_CAPACITY);
+    or_copies(FK_OTP_ROW_BOOT_VERSION1, 1, THERMO_BIT_6);
+    assert_int_equal(read_state().rollback_floor, 3); /* one copy of three */
+    or_copies((uint16_t)(FK_OTP_ROW_BOOT_VERSION1 + 1u), 1, THERMO_BIT_6);
+    assert_int_equal(read_state().rollback_floor, 31);
+    or_row(FK_OTP_ROW_BOOT_FLAGS0, FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED);
+    assert_false(read_state().rollback_required);
+    or_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + 2u), FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED);
+    assert_true(read_state().rollback_required);
+}
+
+/* The key lock is compared raw and whole: only 0x3C3C3C is ours. */
+static void test_state_keys_lock(void **state)
+{
+    fixture_t *f = *state;
+    or_row(LOCK_ROW_58, LOCK1_ONE_COPY);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCK_OTHER);
+    or_row(LOCK_ROW_58, FK_OTP_LOCK1_PAGE58);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCKED);
+    fk_host_otp_close();
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(fk_host_otp_open(f->path), 0);
+    or_row(LOCK_ROW_58, LOCK1_OTHER);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCK_OTHER);
+}
+
+/* Boot-key rows the firmware cannot read do not hide the flags. */
+static void test_state_unreadable_boot_keys(void **state)
+{
+    (void)state;
+    secure_boot_on();
+    assert_int_equal(fk_otp_sw_lock(model(), FK_OTP_SECURE, PAGE_BOOTKEYS, FK_OTP_LOCK_INACCESSIBLE),
+                     FK_OTP_OK);
+    const fk_hal_otp_state_t s = read_state();
+    assert_true(s.secure_boot);
+    assert_int_equal(s.boot_key, 0);
+}
+
+static void test_state_unreadable(void **state)
+{
+    (void)state;
+    fk_hal_otp_state_t s;
+    /* Page 1 (CRIT1, the boot flags) closed to the firmware. */
+    assert_int_equal(fk_otp_sw_lock(model(), FK_OTP_SECURE, 1, FK_OTP_LOCK_INACCESSIBLE),
+                     FK_OTP_OK);
+    assert_int_equal(fk_hal_otp_state(&s), FK_HAL_EPERM);
+    fk_host_otp_close();
+    assert_int_equal(fk_hal_otp_state(&s), FK_HAL_EPERM);
+}
+
+/* ---- The page-58 lock ----------------------------------------------------------- */
+
+static void test_lock_keys(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t key[KEY_LEN], got[KEY_LEN];
+    /* No MKEK: refused, nothing written. */
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE);
+    assert_int_equal(g_hook.programmed, 0);
+    make_key(key, 0x50);
+    burn_key(FK_OTP_ROW_DEVK, key);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE); /* a DEVK is not enough */
+    assert_int_equal(raw_row(LOCK_ROW_58), 0);
+
+    burn_key(FK_OTP_ROW_MKEK, key);
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_OK);
+    assert_int_equal(g_hook.programmed, 1);
+    assert_int_equal(raw_row(LOCK_ROW_58), FK_OTP_LOCK1_PAGE58);
+    assert_int_equal(file_row(f->path, LOCK_ROW_58), FK_OTP_LOCK1_PAGE58);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCKED);
+    /* Idempotent: nothing written the second time. */
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_OK);
+    assert_int_equal(g_hook.programmed, 0);
+
+    /* In force from the next start: the firmware keeps its keys, the
+     * bootloader and non-secure code lose them. */
+    fk_host_otp_close();
+    assert_int_equal(fk_host_otp_open(f->path), 0);
+    assert_int_equal(read_key(FK_HAL_OTP_MKEK, got), FK_HAL_OK);
+    assert_memory_equal(got, key, KEY_LEN);
+    assert_int_equal(fk_otp_alias_raw(model(), FK_OTP_NONSECURE, FK_OTP_ROW_MKEK), 0xFFFFFFFFu);
+    fk_otp_enter_bootsel(model());
+    uint16_t row = 0;
+    assert_int_equal(fk_otp_read_ecc(model(), FK_OTP_BOOTSEL, FK_OTP_ROW_MKEK, &row, 1, NULL),
                      FK_OTP_ENOT_PERMITTED);
 }
+
+/* Another lock value, or a damaged MKEK: refused, nothing written. */
+static void test_lock_keys_refused(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t key[KEY_LEN];
+    make_key(key, 0x60);
+    burn_key(FK_OTP_ROW_MKEK, key);
+    or_row(LOCK_ROW_58, LOCK1_ONE_COPY);
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE);
+    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(raw_row(LOCK_ROW_58), LOCK1_ONE_COPY);
+
+    fk_host_otp_close();
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(fk_host_otp_open(f->path), 0);
+    or_copies(FK_OTP_ROW_MKEK, FK_OTP_KEY_ROWS, ALL_ONES);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE);
+    assert_int_equal(raw_row(LOCK_ROW_58), 0);
+}
+
+/* A lock write that fails or does not take: FK_HAL_EIO, and the state says
+ * what the row holds. */
+static void test_lock_keys_write_fails(void **state)
+{
+    (void)state;
+    uint8_t key[KEY_LEN];
+    make_key(key, 0x70);
+    burn_key(FK_OTP_ROW_MKEK, key);
+    /* Lost: reported done, the row still blank (the read-back catches it). */
+    hook_rows(LOCK_ROW_58, 1, ALL_ONES, false);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
+    assert_int_equal(raw_row(LOCK_ROW_58), 0);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_UNLOCKED);
+    /* Refused by the chip, nothing programmed. */
+    hook_rows(LOCK_ROW_58, 1, ALL_ONES, true);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
+    assert_int_equal(raw_row(LOCK_ROW_58), 0);
+    /* Programmed, but the write reported failing: EIO now, done next time. */
+    hook_rows(LOCK_ROW_58, 1, 0, true);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
+    assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCKED);
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_OK);
+    assert_int_equal(g_hook.programmed, 0);
+    fk_host_otp_close();
+    assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
+}
+
+/* ---- ROLLBACK_REQUIRED ------------------------------------------------------------ */
+
+static uint32_t rr_copies(void)
+{
+    uint32_t got = 0;
+    for (unsigned i = 0; i < FK_OTP_RBIT3_COPIES; i++) {
+        if (raw_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + i)) & FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED)
+            got |= 1u << i;
+    }
+    return got;
+}
+
+static void test_require_rollback(void **state)
+{
+    fixture_t *f = *state;
+    const uint32_t other = 1u; /* another BOOT_FLAGS0 option, in copy 2 */
+    or_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + 2u), other);
+    /* Without secure boot: refused, nothing written. */
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_ESTATE);
+    assert_int_equal(g_hook.programmed, 0);
+
+    secure_boot_on();
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
+    assert_int_equal(g_hook.programmed, FK_OTP_RBIT3_COPIES);
+    assert_int_equal(rr_copies(), 7);
+    assert_int_equal(raw_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + 2u)),
+                     FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED | other);
+    assert_int_equal(file_row(f->path, FK_OTP_ROW_BOOT_FLAGS0),
+                     FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED);
+    assert_true(read_state().rollback_required);
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
+    assert_int_equal(g_hook.programmed, 0);
+}
+
+/* Torn writes: what counts is the vote read back. */
+static void test_require_rollback_torn(void **state)
+{
+    (void)state;
+    const uint32_t rr = FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED;
+    secure_boot_on();
+    /* Copy 0 refuses: two of three still carry the flag. */
+    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 1, rr, true);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
+    assert_int_equal(rr_copies(), 6);
+    assert_true(read_state().rollback_required);
+}
+
+static void test_require_rollback_lost(void **state)
+{
+    (void)state;
+    const uint32_t rr = FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED;
+    secure_boot_on();
+    /* Copies 0 and 1 lose the bit silently: the read-back vote says no. */
+    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 2, rr, false);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_EIO);
+    assert_int_equal(rr_copies(), 4);
+    assert_false(read_state().rollback_required);
+    /* Copies 0 and 1 refuse. */
+    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 2, rr, true);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_EIO);
+    /* The chip working again finishes the job. */
+    hook_rows(0, 0, 0, false);
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
+    assert_int_equal(g_hook.programmed, 2);
+    assert_int_equal(rr_copies(), 7);
+    fk_host_otp_close();
+    assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_EIO);
+}
+
+/* ---- The file ----------------------------------------------------------------------- */
 
 /* The stepping and chip id of an explicit open; a second open is refused. */
 static void test_open_chip(void **state)
@@ -318,37 +607,44 @@ static void test_open_chip(void **state)
     fixture_t *f = *state;
     fk_host_otp_close();
     static const uint8_t chip[SERIAL_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t id[SERIAL_LEN];
+    assert_int_equal(fk_host_otp_chipid(id), -1); /* nothing open */
     char path[TMPPATH_CAP];
     tmpdir_path(&f->tmp, "a3.bin", path);
     assert_int_equal(fk_host_otp_open_chip(path, FK_OTP_STEPPING_A3, chip), 0);
-    assert_int_equal(fk_host_otp_model()->stepping, FK_OTP_STEPPING_A3);
+    assert_int_equal(model()->stepping, FK_OTP_STEPPING_A3);
     assert_int_equal(fk_host_otp_open(f->path), -1);
-    uint16_t id[4] = {0};
-    assert_int_equal(fk_hal_otp_read_ecc(0, id, 4), FK_HAL_OK);
-    assert_int_equal(id[0], 0x0708);
-    assert_int_equal(id[3], 0x0102);
+    assert_int_equal(fk_host_otp_chipid(id), 0);
+    assert_memory_equal(id, chip, SERIAL_LEN);
+    assert_int_equal(raw_row(FK_OTP_ROW_CHIPID) & FK_OTP_DATA_MASK, 0x0708);
+    /* An uncorrectable CHIPID row (a defect: page 0 is read-only) is not a
+     * chip id. */
+    uint32_t bits = TWO_BIT_ERROR;
+    while (raw_row(FK_OTP_ROW_CHIPID + 1u) & bits) bits <<= 2;
+    model()->raw[FK_OTP_ROW_CHIPID + 1u] |= bits;
+    assert_int_equal(fk_host_otp_chipid(id), -1);
+    expect_zero(id, SERIAL_LEN);
 }
 
 static void test_persistence_and_format(void **state)
 {
     fixture_t *f = *state;
-    const uint32_t v = 0xABCDEF;
-    assert_int_equal(fk_hal_otp_write_raw(0x7FF, &v, 1), FK_HAL_OK);
+    const uint16_t row = 0x7FF;
+    or_row(row, 0xABCDEF);
     fk_host_otp_close();
-    uint32_t r;
-    assert_int_equal(fk_hal_otp_read_raw(0, &r, 1), FK_HAL_EIO); /* closed */
+    assert_null(fk_host_otp_model());
 
     uint8_t b[ROW_BYTES];
     const int fd = open(f->path, O_RDWR);
     assert_true(fd >= 0);
-    assert_int_equal(pread(fd, b, sizeof b, 0x7FF * ROW_BYTES), (ssize_t)sizeof b);
+    assert_int_equal(pread(fd, b, sizeof b, row * ROW_BYTES), (ssize_t)sizeof b);
     assert_int_equal(b[0], 0xEF); /* little-endian */
     assert_int_equal(b[1], 0xCD);
     assert_int_equal(b[2], 0xAB);
     assert_int_equal(b[3], 0x00);
 
     assert_int_equal(fk_host_otp_open(f->path), 0);
-    assert_int_equal(raw_row(0x7FF), 0xABCDEF);
+    assert_int_equal(raw_row(row), 0xABCDEF);
     fk_host_otp_close();
 
     /* A row with bits above 23 is not an OTP image: refused. */
@@ -361,24 +657,33 @@ static void test_persistence_and_format(void **state)
     close(fd);
     unlink(f->path);
     assert_int_equal(fk_host_otp_open(f->path), 0); /* a new chip again */
-    assert_int_equal(raw_row(0x7FF), 0);
-    assert_int_equal(raw_row(LOCK1_PAGE63), 0x141414);
+    assert_int_equal(raw_row(row), 0);
+    assert_int_equal(raw_row((uint16_t)FK_OTP_ROW_PAGE_LOCK1(63)), 0x141414);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_factory_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_raw_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_raw_write_torn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ecc_write_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ecc_write_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ecc_read_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_persistence_and_format, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_factory_locks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_page_locks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_present, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_stray_bit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_secure_boot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_boot_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_boot_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_keys_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_unreadable_boot_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_unreadable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_keys_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_keys_write_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_require_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_require_rollback_torn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_require_rollback_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_chip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistence_and_format, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,7 +37,7 @@
 #include "hal.h"
 #include "host_port.h"
 #include "hsm_internal.h"
-#include "otp_map.h"
+#include "otp_model.h"
 #include "seal/seal.h"
 #include "sim_flash.h"
 #include "store/store.h"
@@ -287,7 +287,15 @@ static bool image_contains(const char *path, const void *needle, size_t len)
 
 /* ---- The OTP master key -------------------------------------------------------- */
 
-/* Burn a random, non-zero MKEK through the ECC view, as `otp burn` does. */
+static fk_otp_t *otp_model(void)
+{
+    fk_otp_t *m = fk_host_otp_model();
+    assert_non_null(m);
+    return m;
+}
+
+/* Burn a random, non-zero MKEK through the ECC view, as `otp burn` does
+ * from BOOTSEL; then the reset of the next start. */
 static void burn_mkek(void)
 {
     uint16_t rows[FK_OTP_KEY_ROWS];
@@ -297,7 +305,11 @@ static void burn_mkek(void)
         any = 0;
         for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) any |= rows[i];
     } while (any == 0);
-    assert_int_equal(fk_hal_otp_write_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_OK);
+    fk_otp_enter_bootsel(otp_model());
+    assert_int_equal(
+        fk_otp_write_ecc(otp_model(), FK_OTP_BOOTSEL, FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS),
+        FK_OTP_OK);
+    fk_otp_reset(otp_model());
 }
 
 /* ---- APDUs ------------------------------------------------------------------ */
@@ -1023,9 +1035,11 @@ static void damage_mkek_row(unsigned i)
 {
     uint32_t raw = 0, add = 0;
     unsigned set = 0;
-    uint16_t rows[FK_OTP_KEY_ROWS];
+    uint8_t mkek[FK_HAL_OTP_KEY_LEN];
 
-    assert_int_equal(fk_hal_otp_read_raw((uint16_t)(FK_OTP_ROW_MKEK + i), &raw, 1), FK_HAL_OK);
+    assert_int_equal(fk_otp_read_raw(otp_model(), FK_OTP_SECURE, (uint16_t)(FK_OTP_ROW_MKEK + i),
+                                     &raw, 1),
+                     FK_OTP_OK);
     for (unsigned b = 0; b < 22 && set < 2; b++) {
         if (!(raw & (1u << b))) {
             add |= 1u << b;
@@ -1035,8 +1049,10 @@ static void damage_mkek_row(unsigned i)
     assert_int_equal(set, 2);
     /* The whole new value, as the bootrom's write wants it. */
     add |= raw;
-    assert_int_equal(fk_hal_otp_write_raw((uint16_t)(FK_OTP_ROW_MKEK + i), &add, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_EIO);
+    assert_int_equal(fk_otp_write_raw(otp_model(), FK_OTP_SECURE,
+                                      (uint16_t)(FK_OTP_ROW_MKEK + i), &add, 1),
+                     FK_OTP_OK);
+    assert_int_equal(fk_hal_otp_key(FK_HAL_OTP_MKEK, mkek), FK_HAL_EIO);
 }
 
 static void test_unreadable_mkek(void **state)

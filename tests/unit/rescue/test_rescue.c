@@ -3,8 +3,9 @@
  * Unit tests of the rescue applet (docs/rescue.md) through the device
  * (fk_card_transceive), over the host port's file-backed flash and OTP.
  * Every test starts from a blank flash and a new OTP image; OTP states are
- * set up with the HAL's raw and ECC writes, the way the fusekey tool or the
- * bootrom would have left them.
+ * set up through the host port's OTP model, the way the fusekey tool or the
+ * bootrom would have left them: keys burnt through ECC from BOOTSEL (then a
+ * reset), flags and damage as raw writes.
  *
  * OTP lock rows take effect only at the next OTP reset; the lock tests check
  * what the firmware sees (the value it wrote reads back, and the firmware
@@ -24,6 +25,7 @@
 #include "devrig.h"
 #include "host_port.h"
 #include "otp_map.h"
+#include "otp_model.h"
 #include "rescue/rescue.h"
 #include "rtc.h"
 #include "seal/seal.h"
@@ -115,18 +117,26 @@ static uint16_t apdu(uint8_t ins, uint8_t p1, uint8_t p2, const void *data, size
 
 /* ---- OTP helpers ------------------------------------------------------------ */
 
+static fk_otp_t *otp_model(void)
+{
+    fk_otp_t *m = fk_host_otp_model();
+    assert_non_null(m);
+    return m;
+}
+
 static uint32_t otp_raw(uint16_t row)
 {
     uint32_t v = 0;
-    assert_int_equal(fk_hal_otp_read_raw(row, &v, 1), FK_HAL_OK);
+    assert_int_equal(fk_otp_read_raw(otp_model(), FK_OTP_SECURE, row, &v, 1), FK_OTP_OK);
     return v;
 }
 
-/* Add bits to a raw row (the write API never ORs: write cur | bits). */
+/* Add bits to a raw row as secure code writes it (the write API never ORs:
+ * write cur | bits). */
 static void otp_or(uint16_t row, uint32_t bits)
 {
     const uint32_t v = otp_raw(row) | bits;
-    assert_int_equal(fk_hal_otp_write_raw(row, &v, 1), FK_HAL_OK);
+    assert_int_equal(fk_otp_write_raw(otp_model(), FK_OTP_SECURE, row, &v, 1), FK_OTP_OK);
     assert_int_equal(otp_raw(row), v);
 }
 
@@ -144,13 +154,17 @@ static void crit1_secure_boot(unsigned copies)
         otp_or((uint16_t)(FK_OTP_ROW_CRIT1 + i), FK_OTP_CRIT1_SECURE_BOOT_ENABLE);
 }
 
-/* 32 key bytes into 16 ECC rows, byte 2i low. */
+/* 32 key bytes into 16 ECC rows, byte 2i low, as `fusekey otp burn` writes
+ * them from BOOTSEL; then the reset of the next start. */
 static void otp_key(uint16_t row, const uint8_t key[32])
 {
     uint16_t rows[FK_OTP_KEY_ROWS];
     for (unsigned i = 0; i < FK_OTP_KEY_ROWS; i++)
         rows[i] = (uint16_t)(key[2 * i] | key[2 * i + 1] << 8);
-    assert_int_equal(fk_hal_otp_write_ecc(row, rows, FK_OTP_KEY_ROWS), FK_HAL_OK);
+    fk_otp_enter_bootsel(otp_model());
+    assert_int_equal(fk_otp_write_ecc(otp_model(), FK_OTP_BOOTSEL, row, rows, FK_OTP_KEY_ROWS),
+                     FK_OTP_OK);
+    fk_otp_reset(otp_model());
 }
 
 static void burn_mkek(void)
@@ -161,6 +175,50 @@ static void burn_mkek(void)
     fk_root_t root;
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_OTP);
+}
+
+/* Writes that misbehave: between the model and its file, rows [first, first
+ * + count) lose the bits `lose` of each write and, with `fail`, report it
+ * as failed. The file gets what the model holds. */
+static struct {
+    fk_otp_persist_fn file;
+    void *file_arg;
+    uint16_t first;
+    unsigned count;
+    uint32_t lose;
+    bool fail;
+} g_hook;
+
+static int hook(void *arg, uint16_t row, uint32_t value)
+{
+    fk_otp_t *m = arg;
+    if (row < g_hook.first || (unsigned)(row - g_hook.first) >= g_hook.count)
+        return g_hook.file(g_hook.file_arg, row, value);
+    m->raw[row] = value & ~g_hook.lose;
+    const int rc = g_hook.file(g_hook.file_arg, row, m->raw[row]);
+    return g_hook.fail ? -1 : rc;
+}
+
+static void hook_rows(uint16_t first, unsigned count, uint32_t lose, bool fail)
+{
+    fk_otp_t *m = otp_model();
+    if (m->persist != hook) {
+        g_hook.file = m->persist;
+        g_hook.file_arg = m->persist_arg;
+    }
+    g_hook.first = first;
+    g_hook.count = count;
+    g_hook.lose = lose;
+    g_hook.fail = fail;
+    m->persist = hook;
+    m->persist_arg = m;
+}
+
+static void unhook(void)
+{
+    fk_otp_t *m = otp_model();
+    m->persist = g_hook.file;
+    m->persist_arg = g_hook.file_arg;
 }
 
 /* ---- Device key helpers -------------------------------------------------- */
@@ -397,7 +455,7 @@ static void test_devkey_otp_uncorrectable_row(void **state)
     assert_int_equal(otp_raw(row), 0);
     otp_or(row, 0x000003);
     uint16_t ecc;
-    assert_int_not_equal(fk_hal_otp_read_ecc(row, &ecc, 1), FK_HAL_OK);
+    assert_int_equal(fk_otp_ecc_decode(otp_raw(row), &ecc), FK_OTP_ECC_UNCORRECTABLE);
     devkey_unusable();
 }
 
@@ -454,6 +512,36 @@ static void test_migrate_otp_unreadable(void **state)
     assert_int_equal(run_migrate(), SW_EXEC_ERROR);
     assert_int_equal(fk_host_otp_open(g_rig.otp), 0);
     assert_true(devkey_record(rec, sizeof(rec), &len));
+}
+
+/* A burnt DEVK wins even damaged: the migration drops the flash key, and
+ * the device key answers 6400 from then on, never the flash key. */
+static void test_migrate_damaged_devk(void **state)
+{
+    (void)state;
+    uint8_t pub[65], rec[128];
+    uint32_t len;
+    get_pubkey(pub);
+    for (unsigned i = 0; i < FK_OTP_KEY_ROWS; i++)
+        otp_or((uint16_t)(FK_OTP_ROW_DEVK + i), 0xFFFFFF);
+    assert_int_equal(run_migrate(), SW_OK);
+    assert_false(devkey_record(rec, sizeof(rec), &len));
+    devkey_unusable();
+}
+
+/* A DEVK the firmware may not read fails the hook; the flash key stays. */
+static void test_migrate_devk_locked(void **state)
+{
+    (void)state;
+    uint8_t pub[65], rec[128];
+    uint32_t len;
+    get_pubkey(pub);
+    assert_int_equal(
+        fk_otp_sw_lock(otp_model(), FK_OTP_SECURE, FK_OTP_PAGE_KEYS, FK_OTP_LOCK_INACCESSIBLE),
+        FK_OTP_OK);
+    assert_int_equal(run_migrate(), SW_EXEC_ERROR);
+    assert_true(devkey_record(rec, sizeof(rec), &len));
+    assert_int_equal(apdu(0x10, 0x02, 0x00, NULL, 0), SW_EXEC_ERROR);
 }
 
 /* ---- Clock ------------------------------------------------------------------ */
@@ -728,6 +816,19 @@ static void test_boot_status_page1_lock(void **state)
     boot_status(0, 1, 0xFF);
 }
 
+/* Boot-key rows the firmware cannot read do not change the answer: it
+ * comes from the flags. */
+static void test_boot_status_unreadable_boot_keys(void **state)
+{
+    (void)state;
+    crit1_secure_boot(3);
+    otp_rbit3(FK_OTP_ROW_BOOT_FLAGS1, 0x002, 0x002, 0);
+    assert_int_equal(fk_otp_sw_lock(otp_model(), FK_OTP_SECURE,
+                                    FK_OTP_PAGE_OF(FK_OTP_ROW_BOOTKEY(0)), FK_OTP_LOCK_INACCESSIBLE),
+                     FK_OTP_OK);
+    boot_status(1, 0, 1);
+}
+
 static void rollback_status(uint8_t required, uint8_t floor_)
 {
     assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_ROLLBACK, 0x00, NULL, 0), SW_OK);
@@ -859,6 +960,49 @@ static void test_lock58_other_value_3d3d3d(void **state)
     assert_int_equal(otp_raw(LOCK58_ROW), 0x3D3D3D);
 }
 
+/* Two copies of the lock byte read 0x3C by the vote, but the row is not
+ * the value this product writes: 6985, never ORed into. */
+static void test_lock58_other_value_two_copies(void **state)
+{
+    (void)state;
+    burn_mkek();
+    otp_or(LOCK58_ROW, 0x003C3C);
+    assert_int_equal(lock58(), SW_CONDITIONS);
+    assert_int_equal(otp_raw(LOCK58_ROW), 0x003C3C);
+}
+
+/* An MKEK that cannot be read (an uncorrectable row): 6400, nothing written. */
+static void test_lock58_mkek_damaged(void **state)
+{
+    (void)state;
+    burn_mkek();
+    uint32_t bits = 0x000003;
+    while (otp_raw(FK_OTP_ROW_MKEK + 3) & bits) bits <<= 2;
+    otp_or(FK_OTP_ROW_MKEK + 3, bits);
+    assert_int_equal(lock58(), SW_EXEC_ERROR);
+    assert_int_equal(otp_raw(LOCK58_ROW), 0);
+}
+
+/* A lock write that does not read back (lost, or refused): 6400; one that
+ * took but reported failing is there at the next try: 9000, no write. */
+static void test_lock58_write_fails(void **state)
+{
+    (void)state;
+    burn_mkek();
+    hook_rows(LOCK58_ROW, 1, 0xFFFFFF, false);
+    assert_int_equal(lock58(), SW_EXEC_ERROR);
+    assert_int_equal(otp_raw(LOCK58_ROW), 0);
+    hook_rows(LOCK58_ROW, 1, 0xFFFFFF, true);
+    assert_int_equal(lock58(), SW_EXEC_ERROR);
+    assert_int_equal(otp_raw(LOCK58_ROW), 0);
+    hook_rows(LOCK58_ROW, 1, 0, true);
+    assert_int_equal(lock58(), SW_EXEC_ERROR);
+    assert_int_equal(otp_raw(LOCK58_ROW), FK_OTP_LOCK1_PAGE58);
+    unhook();
+    fk_host_set_presence(FK_HOST_PRESENCE_DENY); /* not asked again */
+    assert_int_equal(lock58(), SW_OK);
+}
+
 /* The lock value without an MKEK: the MKEK check comes first. */
 static void test_lock58_locked_without_mkek(void **state)
 {
@@ -925,6 +1069,31 @@ static void test_rollback_keeps_other_bits(void **state)
     assert_flags0(0x1 | RR, 0x2 | RR, 0x30004 | RR);
 }
 
+/* A copy that cannot be written does not matter while the vote of the
+ * other two has the bit; when it has not, 6400. */
+static void test_rollback_torn(void **state)
+{
+    (void)state;
+    crit1_secure_boot(3);
+    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 1, RR, true);
+    assert_int_equal(rollback_require(), SW_OK);
+    assert_flags0(0, RR, RR);
+    unhook();
+}
+
+static void test_rollback_write_lost(void **state)
+{
+    (void)state;
+    crit1_secure_boot(3);
+    hook_rows(FK_OTP_ROW_BOOT_FLAGS0 + 1, 2, RR, false);
+    assert_int_equal(rollback_require(), SW_EXEC_ERROR);
+    assert_flags0(RR, 0, 0);
+    rollback_status(0, 0);
+    unhook();
+    assert_int_equal(rollback_require(), SW_OK);
+    assert_flags0(RR, RR, RR);
+}
+
 static void test_rollback_refusals(void **state)
 {
     (void)state;
@@ -960,6 +1129,8 @@ int main(void)
         T(test_devkey_otp_unreadable),
         T(test_migrate_reseals_flash_key),
         T(test_migrate_otp_unreadable),
+        T(test_migrate_damaged_devk),
+        T(test_migrate_devk_locked),
         T(test_rtc_civil_round_trip),
         T(test_rtc_epoch_round_trip),
         T(test_rtc_invalid),
@@ -968,17 +1139,23 @@ int main(void)
         T(test_read_info_errors),
         T(test_boot_status),
         T(test_boot_status_page1_lock),
+        T(test_boot_status_unreadable_boot_keys),
         T(test_rollback_status),
         T(test_status_otp_unreadable),
         T(test_lock58_blank_writes),
         T(test_lock58_refusals),
         T(test_lock58_other_value_040404),
         T(test_lock58_other_value_3d3d3d),
+        T(test_lock58_other_value_two_copies),
+        T(test_lock58_mkek_damaged),
+        T(test_lock58_write_fails),
         T(test_lock58_locked_without_mkek),
         T(test_rollback_secure_boot_off),
         T(test_rollback_two_of_three),
         T(test_rollback_one_of_three),
         T(test_rollback_keeps_other_bits),
+        T(test_rollback_torn),
+        T(test_rollback_write_lost),
         T(test_rollback_refusals),
     };
 #undef T

@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "hal.h"
 #include "host_port.h"
+#include "otp_model.h"
 #include "seal/seal.h"
 #include "store/store.h"
 
@@ -85,11 +86,31 @@ static void copy_file(const char *from_name, const char *to_name, const char *ex
     assert_int_equal(fclose(out), 0);
 }
 
+static fk_otp_t *otp_model(void)
+{
+    fk_otp_t *m = fk_host_otp_model();
+    assert_non_null(m);
+    return m;
+}
+
+/* Burn an MKEK into the open OTP image as `fusekey otp burn` does: ECC rows
+ * from BOOTSEL, then the reset of the next start. */
 static void provision_mkek(uint8_t fill)
 {
     uint16_t rows[FK_OTP_KEY_ROWS];
     for (size_t i = 0; i < FK_OTP_KEY_ROWS; i++) rows[i] = (uint16_t)(fill * 0x0101u + i);
-    assert_int_equal(fk_hal_otp_write_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_OK);
+    fk_otp_enter_bootsel(otp_model());
+    assert_int_equal(
+        fk_otp_write_ecc(otp_model(), FK_OTP_BOOTSEL, FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS),
+        FK_OTP_OK);
+    fk_otp_reset(otp_model());
+}
+
+/* Add bits to a raw row of the open OTP image (cur | bits). */
+static void otp_or(uint16_t row, uint32_t bits)
+{
+    const uint32_t v = otp_model()->raw[row] | bits;
+    assert_int_equal(fk_otp_write_raw(otp_model(), FK_OTP_SECURE, row, &v, 1), FK_OTP_OK);
 }
 
 /* True when the needle occurs anywhere in device `name`'s flash file. */
@@ -640,7 +661,7 @@ static void test_otp_read_error(void **state)
     static const uint32_t k_two_bit_error = 0x000003u; /* uncorrectable */
     uint8_t rec_dev[128], rec_otp[128], pt[128], ver[FK_PIN_VERIFIER_LEN];
     size_t dev_len = 0, otp_len = 0, pt_len = 0;
-    uint16_t rows[FK_OTP_KEY_ROWS];
+    uint8_t mkek[FK_HAL_OTP_KEY_LEN];
     fk_root_t root;
     uint32_t size;
     char path[PATH_CAP];
@@ -665,8 +686,8 @@ static void test_otp_read_error(void **state)
     /* d1's MKEK rows become unreadable. */
     dev_path(path, "d1", "otp");
     assert_int_equal(fk_host_otp_open(path), 0);
-    assert_int_equal(fk_hal_otp_write_raw(FK_OTP_ROW_MKEK + 3, &k_two_bit_error, 1), FK_HAL_OK);
-    assert_int_equal(fk_hal_otp_read_ecc(FK_OTP_ROW_MKEK, rows, FK_OTP_KEY_ROWS), FK_HAL_EIO);
+    otp_or(FK_OTP_ROW_MKEK + 3, k_two_bit_error);
+    assert_int_equal(fk_hal_otp_key(FK_HAL_OTP_MKEK, mkek), FK_HAL_EIO);
     fk_host_otp_close();
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_EOTP);
@@ -683,6 +704,45 @@ static void test_otp_read_error(void **state)
     assert_int_equal(fk_unseal(&g_store, FID_A, rec_dev, dev_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, 20);
+}
+
+/* MKEK rows that are programmed but hold no key (destroyed to all ones,
+ * which reads 0x0000 through ECC; a stray bit) and rows the firmware may not
+ * read are never "no MKEK": the device root is not taken instead. */
+static void test_otp_damaged_never_absent(void **state)
+{
+    char path[PATH_CAP];
+    fk_root_t root;
+    uint32_t size;
+    (void)state;
+
+    dev_path(path, "d1", "otp");
+    assert_int_equal(fk_host_otp_open(path), 0);
+    for (unsigned i = 0; i < FK_OTP_KEY_ROWS; i++) otp_or((uint16_t)(FK_OTP_ROW_MKEK + i), 0xFFFFFF);
+    fk_host_otp_close();
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_EOTP);
+    assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
+    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_ENOENT);
+    dev_close();
+
+    dev_path(path, "d2", "otp");
+    assert_int_equal(fk_host_otp_open(path), 0);
+    otp_or(FK_OTP_ROW_MKEK + 15u, 0x000001); /* one bit: corrected to 0x0000 */
+    fk_host_otp_close();
+    assert_int_equal(dev_open("d2", k_serial_1), FK_SEAL_EOTP);
+    assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
+    dev_close();
+
+    /* A healthy device whose page 58 is closed to the firmware. */
+    assert_int_equal(dev_open("d3", k_serial_1), FK_SEAL_OK);
+    assert_int_equal(fk_seal_current_root(&root), FK_SEAL_OK);
+    assert_int_equal(root, FK_ROOT_DEVICE);
+    assert_int_equal(
+        fk_otp_sw_lock(otp_model(), FK_OTP_SECURE, FK_OTP_PAGE_KEYS, FK_OTP_LOCK_INACCESSIBLE),
+        FK_OTP_OK);
+    assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
+    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, 20), FK_SEAL_EOTP);
+    assert_int_equal(fk_store_size(&g_store, FID_A, &size), FK_STORE_ENOENT);
 }
 
 /* ---- PIN verifiers ------------------------------------------------------ */
@@ -827,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_device_record_on_other_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otp_record_other_mkek, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otp_read_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_otp_damaged_never_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_verifier, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plaintext_never_in_flash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rng_failure, setup, teardown),

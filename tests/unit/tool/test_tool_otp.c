@@ -145,6 +145,35 @@ static void test_burn_wrong_tokens(void **state)
     h_free(h);
 }
 
+/* --yes-i-understand is compared whole: a token padded far past any buffer
+ * with trailing garbage, a prefix, a token with more after it or around it
+ * is refused, and nothing is written; the exact token is accepted. */
+static void test_yes_token_exact(void **state)
+{
+    (void)state;
+    enum { PAD = 120 };
+    char padded[sizeof("BURN-OTP-PAGE58") + PAD + sizeof("garbage")];
+    const size_t tok = strlen("BURN-OTP-PAGE58");
+    memcpy(padded, "BURN-OTP-PAGE58", tok);
+    memset(padded + tok, ' ', PAD);
+    memcpy(padded + tok + PAD, "garbage", sizeof("garbage"));
+    const char *const wrong[] = {padded, "BURN-OTP-PAGE5", "BURN-OTP-PAGE58X",
+                                 "BURN-OTP-PAGE58 ", " BURN-OTP-PAGE58", "BURN-OTP-PAGE58\n"};
+    harness_t *h = h_new(FK_OTP_STEPPING_A2);
+    snap_t s;
+    snap_take(h, &s);
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        assert_int_equal(RUN(h, NULL, "otp", "burn", "--yes-i-understand", wrong[i]),
+                         FK_TOOL_EXIT_FAIL);
+        assert_err_has(h, "not the token");
+        assert_err_has(h, "nothing written");
+        assert_unchanged(h, &s);
+    }
+    assert_int_equal(RUN(h, NULL, "otp", "burn", "--yes-i-understand", "BURN-OTP-PAGE58"),
+                     FK_TOOL_EXIT_OK);
+    h_free(h);
+}
+
 /* Rows of a key as written: ECC data bytes 2i, 2i+1 of the key. */
 static void assert_key_rows(const harness_t *h, uint16_t row, const uint8_t key[32])
 {
@@ -414,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_state_rollback),
         cmocka_unit_test(test_burn_dry_run),
         cmocka_unit_test(test_burn_wrong_tokens),
+        cmocka_unit_test(test_yes_token_exact),
         cmocka_unit_test(test_burn_writes_keys_and_chaff),
         cmocka_unit_test(test_burn_preflight_any_row),
         cmocka_unit_test(test_burn_random_failure),

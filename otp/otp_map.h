@@ -3,10 +3,12 @@
  * otp_map.h - the RP2350 OTP rows this product reads or writes, their bit
  * fields, and the redundancy votes that decide what a row "says".
  *
- * Pure data and pure functions, shared by the firmware (seal, rescue applet),
- * the OTP model (otp/), the bootrom model (boot/) and the fusekey tool, so
- * that every one of them agrees on the map. The full table with encodings
- * and who writes what is docs/otp.md.
+ * Pure data and pure functions, shared by the RP2350 side of the logical
+ * OTP interface (otp_logical.c, which the ports put behind hal.h), the OTP
+ * model, the bootrom model (boot/) and the fusekey tool, so that every one
+ * of them agrees on the map. The portable core and the applets never see
+ * it: they ask hal.h for what the device has (its keys, its OTP state). The
+ * full table with encodings and who writes what is docs/otp.md.
  *
  * Encodings:
  *   ECC    one row = 16 data bits (otp/otp_ecc.h); keys and fingerprints
