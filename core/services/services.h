@@ -60,6 +60,7 @@ typedef struct fk_services {
     fk_rtc_t rtc;                /* the wall clock (volatile) */
     fk_migration_status_t migration; /* outcome of the last migration run */
     bool migrating;                  /* a run is under way (no nested run) */
+    bool migration_recheck;          /* a deferred secret moved: look again after the command */
 } fk_services_t;
 
 /* Mount both store partitions, prepare sealing, and run the migration to
@@ -73,12 +74,23 @@ int fk_services_init(fk_services_t *svc, const fk_product_t *product);
 void fk_services_migration_state(const fk_services_t *svc, fk_migration_status_t *st);
 
 /* An applet moved a deferred secret to the current root (a PIN verifier on
- * a successful check): finish the migration at once if it was the last. */
+ * a successful check, a new PIN): the migration is looked at again, and
+ * finished if that was the last, once the command is over
+ * (fk_services_after_command), never inside it. */
 void fk_services_migrated(fk_services_t *svc);
+
+/* Called by every endpoint after each command: runs what the command left
+ * for later (the migration check above). */
+void fk_services_after_command(fk_services_t *svc);
 
 /* The context the services give `applet` outside any endpoint: its store
  * records, no volatile state, no keepalive. */
 fk_applet_ctx_t fk_services_applet_ctx(fk_services_t *svc, const fk_applet_t *applet);
+
+/* Reset one applet to its factory state: every record of its namespace, in
+ * both partitions, deleted (one atomic range delete per partition, the main
+ * partition first). Nothing of any other namespace changes. */
+int fk_services_reset_applet(fk_services_t *svc, const fk_applet_t *applet);
 
 /* How long the device waits for the user to confirm presence. */
 #define FK_PRESENCE_TIMEOUT_MS 15000u
