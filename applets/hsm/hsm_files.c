@@ -449,11 +449,12 @@ static fk_sw_t cmd_enumerate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, f
     if (cmd->p1 != 0 || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
 
-    int32_t after = (int32_t)HSM_FID(HSM_PREFIX_PRKD, 0) - 1;
+    fk_store_key_t from = HSM_FID(HSM_PREFIX_PRKD, 0);
     const uint16_t last = HSM_FID(HSM_PREFIX_DATA, 0xFFu);
-    uint16_t id;
-    while (fk_store_next(ctx->store, after, &id) == FK_STORE_OK && id <= last) {
-        after = id;
+    fk_store_key_t key;
+    while (fk_store_first(ctx->store, from, &key) == FK_STORE_OK && key <= last) {
+        const uint16_t id = (uint16_t)key;
+        from = key + 1u;
         fid_class_t c = fid_class(id);
         if (c == FID_NONE || c == FID_STATIC) continue;
         uint8_t *p = fk_rbuf_reserve(resp, FID_LEN);

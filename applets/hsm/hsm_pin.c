@@ -260,15 +260,14 @@ static bool is_user_counter(uint16_t id)
  * caller's "initializing" configuration makes the sequence restartable). */
 static bool delete_matching(fk_store_t *s, bool (*doomed)(uint16_t))
 {
-    int32_t after = -1;
-    uint16_t id;
+    fk_store_key_t from = 0, key;
 
-    while (fk_store_next(s, after, &id) == FK_STORE_OK) {
-        if (doomed(id)) {
-            int rc = fk_store_delete(s, id);
+    while (fk_store_first(s, from, &key) == FK_STORE_OK && key <= UINT16_MAX) {
+        if (doomed((uint16_t)key)) {
+            int rc = fk_store_delete(s, key);
             if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return false;
         }
-        after = id;
+        from = key + 1u;
     }
     return true;
 }
@@ -530,8 +529,7 @@ fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
     const uint16_t last_key = HSM_FID(HSM_PREFIX_KEY, 0xFFu);
     uint8_t rec[PINREC_LEN];
     fk_sw_t sw = FK_SW_OK;
-    int32_t after = (int32_t)first_key - 1;
-    uint16_t id;
+    fk_store_key_t from = first_key, key;
     int rc;
 
     (void)hsm_initialized(ctx);
@@ -539,9 +537,10 @@ fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
         rc = fk_seal_reseal(ctx->store, refs[i]->rec_id, NULL);
         if (rc != FK_SEAL_OK && rc != FK_SEAL_ENOENT) sw = FK_SW_MEMORY_FAILURE;
     }
-    while ((rc = fk_store_next(ctx->store, after, &id)) == FK_STORE_OK && id <= last_key) {
-        if (fk_seal_reseal(ctx->store, id, NULL) != FK_SEAL_OK) sw = FK_SW_MEMORY_FAILURE;
-        after = id;
+    while ((rc = fk_store_first(ctx->store, from, &key)) == FK_STORE_OK && key <= last_key) {
+        if (fk_seal_reseal(ctx->store, (uint16_t)key, NULL) != FK_SEAL_OK)
+            sw = FK_SW_MEMORY_FAILURE;
+        from = key + 1u;
     }
     if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) sw = FK_SW_MEMORY_FAILURE;
 

@@ -125,8 +125,8 @@ static void build_template(void)
     memcpy(g_template[0], sim_flash_data(), FZ_SIZE);
 
     capture_start(REC_TYPE_DELETE, g_template[2]);
-    uint16_t victim;
-    if (fk_store_next(&g_s, -1, &victim) != FK_STORE_OK) abort();
+    fk_store_key_t victim;
+    if (fk_store_first(&g_s, 0, &victim) != FK_STORE_OK) abort();
     if (fk_store_delete(&g_s, victim) != FK_STORE_OK) abort();
     capture_end();
 

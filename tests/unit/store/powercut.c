@@ -133,14 +133,13 @@ static bool obj_matches(const fk_store_t *s, uint16_t id, const obj_t *o)
 static bool check_store(const fk_store_t *s, const model_t *m, bool with_cur, bool *took_new,
                         const char *what)
 {
-    uint16_t id;
-    int32_t after = -1;
-    while (fk_store_next(s, after, &id) == FK_STORE_OK) {
-        if (k_of(id) < 0) {
-            printf("  %s: unexpected id %04x\n", what, id);
+    fk_store_key_t key, from = 0;
+    while (fk_store_first(s, from, &key) == FK_STORE_OK) {
+        if (key > 0xFFFFu || k_of((uint16_t)key) < 0) {
+            printf("  %s: unexpected key %06x\n", what, key);
             return false;
         }
-        after = id;
+        from = key + 1u;
     }
     for (uint32_t k = 0; k < N_IDS; k++) {
         if (with_cur && k == cur.k) {
