@@ -1400,6 +1400,7 @@ static int find_log(fk_store_t *s)
 /* What the scan of the log found. */
 typedef struct scan {
     uint32_t pending;   /* records to destroy or to flag applied */
+    uint32_t unfinished; /* records neither committed nor dead */
     bool wipe;          /* a format was interrupted */
     bool have_last;     /* the log holds at least one record header */
     bool last_torn;     /* the last one is unfinished (not committed, not dead) */
@@ -1494,6 +1495,7 @@ static int scan_log(fk_store_t *s, scan_t *sc)
         if (r->dead) continue;
         if (!usable) {
             sc->pending++;
+            sc->unfinished++;
             continue;
         }
         if (is_staged(r)) {
@@ -1528,6 +1530,9 @@ static int scan_log(fk_store_t *s, scan_t *sc)
         if (rc != FK_STORE_OK) return rc;
     }
     if (st < 0) return st;
+    /* Only the last record can be unfinished by a power cut: any other one
+     * was damaged. */
+    s->health->damaged += sc->unfinished - (sc->last_torn ? 1u : 0u);
     if (s->n_staged > 0u) sc->pending++; /* a batch that never committed */
     s->n_staged = 0;
     sc->end = c.end;
