@@ -1143,13 +1143,17 @@ static int gc_step(fk_store_t *s)
     const uint32_t d = dsz(s);
 
     if (s->tail_seq == s->head_seq || batch_pins(s, t)) return FK_STORE_ENOSPC;
+    /* The new tail must be a sector the next mount can prove is in the
+     * log: its part B checks (a damaged one is taken along instead). */
     uint32_t k = 1;
-    while (s->tail_seq + k < s->head_seq && !batch_pins(s, (t + k) % s->nsect)) {
+    for (;; k++) {
         shdr_t nh;
-        int rc = read_shdr(s, (t + k) % s->nsect, &nh);
+        const uint32_t n = (t + k) % s->nsect;
+        int rc = read_shdr(s, n, &nh);
         if (rc != FK_STORE_OK) return rc;
-        if (nh.ours && nh.b == B_VALID && nh.first != FIRST_NONE) break;
-        k++;
+        const bool sound = nh.ours && nh.b == B_VALID;
+        if (sound && (nh.first != FIRST_NONE || s->tail_seq + k == s->head_seq)) break;
+        if (s->tail_seq + k == s->head_seq || batch_pins(s, n)) return FK_STORE_ENOSPC;
     }
 
     uint64_t live = 0;
