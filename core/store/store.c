@@ -237,8 +237,10 @@ static uint32_t log2u(uint32_t v)
     return r;
 }
 
+/* The batch tag after tag (FFFF is never one). */
 static uint16_t next_tag(uint16_t tag) { return tag >= TAG_NONE - 1u ? 0u : (uint16_t)(tag + 1u); }
 
+/* Count damage beyond repair (also from const readers: see store.h). */
 static void note_damage(const fk_store_t *s) { s->health->damaged++; }
 
 /* Whether buf passes `ok`, correcting one flipped bit in bytes [lo, hi) if
@@ -389,6 +391,7 @@ static bool first_ok(const fk_store_t *s, uint16_t first)
                                    first <= s->sector_size - RH_SIZE);
 }
 
+/* Part A is ours in shape and checks (the layout is compared after). */
 static bool part_a_ok(const fk_store_t *s, const uint8_t *h)
 {
     (void)s;
@@ -570,6 +573,7 @@ static uint32_t commit_check(const uint8_t *hdr, uint32_t pcrc)
     return fk_crc32(fk_crc32(0, hdr, RH_BODY_LEN), b, sizeof b) & CCRC_MASK;
 }
 
+/* Bytes 0..15 of a record header check. */
 static bool rec_hdr_ok(const fk_store_t *s, const uint8_t *h)
 {
     (void)s;
@@ -577,6 +581,7 @@ static bool rec_hdr_ok(const fk_store_t *s, const uint8_t *h)
            fk_le32(h + RH_HCRC) == fk_crc32(0, h, RH_BODY_LEN);
 }
 
+/* The commit area of a record header checks (bytes 0..11 already do). */
 static bool rec_commit_ok(const fk_store_t *s, const uint8_t *h)
 {
     (void)s;
@@ -708,6 +713,7 @@ typedef struct cursor {
     uint32_t end_off;
 } cursor_t;
 
+/* Start a walk at the tail; `count` counts repairs and damage. */
 static void cur_start(const fk_store_t *s, cursor_t *c, bool count)
 {
     memset(c, 0, sizeof *c);
@@ -782,6 +788,7 @@ static int cur_next(const fk_store_t *s, cursor_t *c)
     }
 }
 
+/* Header offset (in the region) of the cursor's current record. */
 static uint32_t cur_addr(const fk_store_t *s, const cursor_t *c)
 {
     return c->w.sect * s->sector_size + c->w.off;
@@ -846,6 +853,7 @@ static uint32_t max_footprint(const fk_store_t *s, int skip)
     return m;
 }
 
+/* Whether the record r at addr is the indexed version of its key. */
 static bool is_live(const fk_store_t *s, const rec_t *r, uint32_t addr)
 {
     if (r->type != REC_DATA || !r->committed || r->dead) return false;
@@ -857,6 +865,7 @@ static bool is_live(const fk_store_t *s, const rec_t *r, uint32_t addr)
  * The staged operations of a batch.
  * ------------------------------------------------------------------------- */
 
+/* Whether the staged operation op writes or deletes key. */
 static bool op_affects(const fk_store_staged_t *op, fk_store_key_t key)
 {
     return op->type == REC_RANGE ? (key >= op->key && key <= op->arg) : op->key == key;
@@ -906,6 +915,7 @@ typedef struct figures {
     uint32_t keys;
 } figures_t;
 
+/* Add one live record of payload length len to fg. */
 static void count_live(figures_t *fg, uint32_t len)
 {
     const uint32_t f = footprint(len);
@@ -914,6 +924,8 @@ static void count_live(figures_t *fg, uint32_t len)
     fg->keys++;
 }
 
+/* Fill fg: every committed key as the staged operations (then extra) leave
+ * it, and every new key they create. */
 static void post_commit(const fk_store_t *s, const fk_store_staged_t *extra, figures_t *fg)
 {
     const uint32_t n_ops = s->n_staged + (extra != NULL ? 1u : 0u);
@@ -1076,6 +1088,7 @@ static int kill(const fk_store_t *s, uint32_t addr, uint32_t zero_len)
     return fl_zero(s, h.sect, h.off + RH_DEAD, 1);
 }
 
+/* Destroy the record of a staged operation (a marker: its flag only). */
 static int kill_staged(const fk_store_t *s, const fk_store_staged_t *op)
 {
     return kill(s, op->addr, op->type == REC_DATA ? op->arg : 0u);
@@ -1673,9 +1686,18 @@ static int recover(fk_store_t *s)
     s->next_tag = sc.any_tag ? next_tag(sc.max_tag) : 0u;
     if (sc.wipe) return wipe_region(s, s->head);
 
-    const uint32_t torn_rank = ring_rank(s, sp_of_addr(s, sc.last_addr).sect);
-    if (sc.have_last && sc.last_torn && torn_rank < log_sectors(s) - 1u) {
-        rc = unopen(s, torn_rank, &sc);
+    const uint32_t torn_sect = sp_of_addr(s, sc.last_addr).sect;
+    const bool spans =
+        sc.have_last && sc.last_torn && ring_rank(s, torn_sect) < log_sectors(s) - 1u;
+    shdr_t th = {0};
+    if (spans) rc = read_shdr(s, torn_sect, &th);
+    if (rc != FK_STORE_OK) return rc;
+    if (spans && th.ours && th.b == B_VALID) {
+        rc = unopen(s, ring_rank(s, torn_sect), &sc);
+    } else if (spans) {
+        /* Its sector's part B is damaged: as the head it could not be
+         * proven part of the log. The sectors after it stay, full. */
+        s->head_off = s->sector_size;
     } else if (sc.end == WALK_BLANK) {
         bool blank;
         rc = fl_blank(s, s->head, sc.end_off, s->sector_size - sc.end_off, &blank);
@@ -1894,6 +1916,7 @@ static int delete_positions(fk_store_t *s, size_t lo, size_t hi)
     return rc;
 }
 
+/* The tag a record written now carries. */
 static uint16_t write_tag(const fk_store_t *s) { return s->batch_open ? s->batch_tag : TAG_NONE; }
 
 /* A record of footprint f was written at addr in the open batch. */
@@ -1903,6 +1926,7 @@ static void batch_wrote(fk_store_t *s, uint32_t addr, uint32_t f)
     s->batch_bytes += f;
 }
 
+/* Add a written and committed record to the open batch's operations. */
 static void stage(fk_store_t *s, uint8_t type, fk_store_key_t key, uint32_t arg, uint32_t addr)
 {
     FK_ASSERT(s->n_staged < FK_STORE_BATCH_MAX);
@@ -1944,6 +1968,7 @@ int fk_store_begin(fk_store_t *s, fk_store_txn_t *t, fk_store_key_t key, uint32_
     return FK_STORE_OK;
 }
 
+/* Whether t is the stream open on s. */
 static bool txn_ok(const fk_store_t *s, const fk_store_txn_t *t)
 {
     return s != NULL && t != NULL && s->mounted && s->txn_open && t->addr == s->txn_addr;
@@ -2119,6 +2144,7 @@ int fk_store_delete_range(fk_store_t *s, fk_store_key_t first, fk_store_key_t la
  * Batches.
  * ------------------------------------------------------------------------- */
 
+/* Forget the open batch (its records are committed or destroyed). */
 static void batch_close(fk_store_t *s)
 {
     s->batch_open = false;
