@@ -34,13 +34,8 @@
  * such limit. */
 #define FK_SEAL_MAX_PLAINTEXT 4096u
 
-<<<<<<< Updated upstream
-/* Store id of the device-bound seed (main partition, 32 random bytes). */
-#define FK_ID_DEVICE_SEED 0x0001u
-=======
 /* The device-bound seed: main partition, the services' namespace
  * (core/services/ns.h: FK_NS_SERVICES, FK_ID_DEVICE_SEED), 32 random bytes. */
->>>>>>> Stashed changes
 
 typedef enum fk_root {
     FK_ROOT_DEVICE = 1, /* device-bound material (no OTP master key yet) */

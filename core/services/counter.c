@@ -70,25 +70,48 @@ int fk_counter_get(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uin
     return FK_COUNTER_OK;
 }
 
-int fk_counter_set(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t value,
-                   const fk_gen_t *keep)
+/* Write counter `id`: gen bound to value, plus `other` (a whole slot, may
+ * be NULL). */
+static int store(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t value,
+                 const uint8_t *other)
 {
-    uint8_t old[CTR_LEN_MAX], rec[CTR_LEN_MAX];
-    unsigned n = 0, slots = 1;
+    uint8_t rec[CTR_LEN_MAX];
+    const unsigned slots = other != NULL ? 2u : 1u;
 
     rec[0] = CTR_VERSION;
+    rec[1] = (uint8_t)slots;
     memcpy(rec + CTR_HEADER, gen->b, FK_GEN_LEN);
     fk_put_be32(rec + CTR_HEADER + FK_GEN_LEN, value);
-    /* A damaged old record has nothing worth keeping. */
-    if (keep != NULL && !fk_gen_equal(keep, gen) && load(ctrs, id, old, &n) == FK_COUNTER_OK) {
-        const uint8_t *slot = find(old, n, keep);
-        if (slot != NULL) {
-            memcpy(rec + CTR_HEADER + CTR_SLOT_LEN, slot, CTR_SLOT_LEN);
-            slots = 2;
-        }
-    }
-    rec[1] = (uint8_t)slots;
+    if (other != NULL) memcpy(rec + CTR_HEADER + CTR_SLOT_LEN, other, CTR_SLOT_LEN);
     return fk_space_write(ctrs, id, rec, CTR_HEADER + slots * CTR_SLOT_LEN) == FK_STORE_OK
                ? FK_COUNTER_OK
                : FK_COUNTER_ESTORE;
+}
+
+int fk_counter_set(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t value,
+                   const fk_gen_t *keep)
+{
+    uint8_t old[CTR_LEN_MAX];
+    unsigned n = 0;
+    const uint8_t *slot = NULL;
+
+    /* A damaged old record has nothing worth keeping. */
+    if (keep != NULL && !fk_gen_equal(keep, gen) && load(ctrs, id, old, &n) == FK_COUNTER_OK)
+        slot = find(old, n, keep);
+    return store(ctrs, id, gen, value, slot);
+}
+
+int fk_counter_update(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t value)
+{
+    uint8_t old[CTR_LEN_MAX];
+    unsigned n = 0;
+    const uint8_t *other = NULL;
+
+    if (load(ctrs, id, old, &n) == FK_COUNTER_OK) {
+        for (unsigned i = 0; i < n && other == NULL; i++) {
+            const uint8_t *s = old + CTR_HEADER + i * CTR_SLOT_LEN;
+            if (memcmp(s, gen->b, FK_GEN_LEN) != 0) other = s;
+        }
+    }
+    return store(ctrs, id, gen, value, other);
 }

@@ -47,10 +47,16 @@ bool fk_gen_equal(const fk_gen_t *a, const fk_gen_t *b);
 /* The value bound to gen in counter `id` of the counters space. */
 int fk_counter_get(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t *value);
 
-/* Bind value to gen in counter `id` (one atomic write; on flash when it
- * returns FK_COUNTER_OK). The slot of `keep` (may be NULL) is kept as it is
- * when it exists; every other slot is dropped. */
+/* Bind value to a new generation gen in counter `id` (one atomic write; on
+ * flash when it returns FK_COUNTER_OK): the slot of `keep` (the generation
+ * in force, may be NULL) is kept as it is when it exists; any other slot is
+ * dropped. */
 int fk_counter_set(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t value,
                    const fk_gen_t *keep);
+
+/* Change the value bound to gen (a spent try or use, a restore) and keep the
+ * other slot as it is: a generation prepared for a record not yet committed
+ * keeps its value. One atomic write. */
+int fk_counter_update(const fk_space_t *ctrs, uint16_t id, const fk_gen_t *gen, uint32_t value);
 
 #endif /* FUSEKEY_COUNTER_H */

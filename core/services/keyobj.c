@@ -219,8 +219,7 @@ int fk_key_spend(const fk_applet_ctx_t *ctx, fk_key_t *key)
 {
     if (!key->pol.has_counter) return FK_KEY_OK;
     if (key->uses_left == 0) return FK_KEY_EUSED;
-    if (fk_counter_set(&ctx->counters, key->id, &key->gen, key->uses_left - 1u, NULL) !=
-        FK_COUNTER_OK)
+    if (fk_counter_update(&ctx->counters, key->id, &key->gen, key->uses_left - 1u) != FK_COUNTER_OK)
         return FK_KEY_ESTORE;
     key->uses_left--;
     return FK_KEY_OK;

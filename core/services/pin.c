@@ -126,7 +126,7 @@ static int set_tries(const fk_applet_ctx_t *ctx, const fk_pin_ref_t *ref, const 
 {
     fk_gen_t gen;
     rec_gen(r, &gen);
-    return fk_counter_set(&ctx->counters, ref->id, &gen, tries, NULL) == FK_COUNTER_OK
+    return fk_counter_update(&ctx->counters, ref->id, &gen, tries) == FK_COUNTER_OK
                ? FK_PIN_OK
                : FK_PIN_ESTORE;
 }
@@ -349,6 +349,17 @@ int fk_pin_reset_tries(const fk_applet_ctx_t *ctx, const fk_pin_ref_t *ref)
     int rc = rec_load(ctx, ref, &r);
 
     if (rc == FK_PIN_OK) rc = set_tries(ctx, ref, &r, r.b[OFF_LIMIT]);
+    fk_wipe(&r, sizeof(r));
+    return rc;
+}
+
+int fk_pin_root(const fk_applet_ctx_t *ctx, const fk_pin_ref_t *ref, fk_root_t *root)
+{
+    pinrec_t r;
+    int rc = rec_load(ctx, ref, &r);
+
+    if (rc == FK_PIN_OK && fk_pin_verifier_root(r.b + OFF_VERIFIER, root) != FK_SEAL_OK)
+        rc = FK_PIN_EDAMAGED;
     fk_wipe(&r, sizeof(r));
     return rc;
 }

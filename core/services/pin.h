@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "applet.h"
+#include "seal/seal.h"
 
 #define FK_PIN_LEN_MAX 127u   /* longest PIN any applet takes (OpenPGP's limit) */
 #define FK_PIN_SECRET_LEN 32u /* the optional wrapped secret */
@@ -116,6 +117,10 @@ int fk_pin_set(const fk_applet_ctx_t *ctx, const fk_pin_ref_t *ref, const uint8_
 /* Give the PIN its full tries again (an unblock proven by another
  * credential). One write. */
 int fk_pin_reset_tries(const fk_applet_ctx_t *ctx, const fk_pin_ref_t *ref);
+
+/* The root the PIN's verifier was made under (docs/migration.md):
+ * FK_PIN_OK, FK_PIN_ENOENT or FK_PIN_EDAMAGED. */
+int fk_pin_root(const fk_applet_ctx_t *ctx, const fk_pin_ref_t *ref, fk_root_t *root);
 
 /* The migration hook's part for one PIN (applet.h, docs/migration.md):
  * re-seal its record under the current root and add 1 to *pending when its

@@ -14,6 +14,8 @@
 
 #include "devrig.h"
 #include "host_port.h"
+#include "hsm/hsm_internal.h"
+#include "services/keyobj.h"
 #include "tlv.h"
 
 #define SHORT_LC_MAX 255u
@@ -59,6 +61,21 @@ const void *fk_devrig_applet_state(fk_testdev_t *dev, const fk_applet_t *applet)
     const fk_applet_ctx_t ctx = fk_card_applet_ctx(&dev->card, applet);
     assert_non_null(ctx.state);
     return ctx.state;
+}
+
+int fk_devrig_hsm_key(fk_testdev_t *dev, uint8_t id, uint8_t *blob, size_t cap, size_t *len)
+{
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&dev->card, &fk_hsm_applet);
+    const hsm_state_t *st = (const hsm_state_t *)ctx.state;
+    fk_key_t key;
+    int rc = fk_key_open(&ctx, HSM_FID(HSM_PREFIX_KEY, id), st->mk_loaded ? st->mk : NULL, &key);
+    *len = 0;
+    if (rc != FK_KEY_OK) return rc;
+    assert_true(key.len <= cap);
+    memcpy(blob, key.material, key.len);
+    *len = key.len;
+    fk_key_close(&key);
+    return FK_KEY_OK;
 }
 
 void fk_devrig_start(fk_devrig_t *rig)

@@ -34,6 +34,10 @@
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "devrig.h"
+#include "services/keyobj.h"
+#include "services/ns.h"
+#include "services/pin.h"
+#include "store/space.h"
 #include "hal.h"
 #include "host_port.h"
 #include "hsm_internal.h"
@@ -78,6 +82,9 @@
 #define PINREC_OFF_VERIFIER 3u
 
 static fk_testdev_t g_dev;
+
+/* The HSM's records in the main partition. */
+static const fk_space_t g_hsm_sp = {&g_dev.svc.store, FK_NS_HSM};
 
 /* The HSM's session in the card under test (read only). */
 static const hsm_state_t *session(void)
@@ -378,10 +385,10 @@ static void key_public(uint8_t id, uint8_t *buf, size_t cap, fk_pk_public_t *pub
     fk_cvc_request_t rq;
     fk_cvc_alg_t alg;
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), &size),
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_EECERT, id), &size),
                      FK_STORE_OK);
     assert_true(size <= cap);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
                      FK_STORE_OK);
     assert_int_equal(fk_cvc_parse_request(buf, size, &rq), 0);
     assert_int_equal(fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, pub, &alg), 0);
@@ -415,30 +422,34 @@ static uint16_t sign_and_check(uint8_t id)
 
 /* ---- What the store holds ------------------------------------------------------ */
 
-static uint8_t tries_left(uint16_t ctr_id)
+/* The PIN of record rec_id. */
+static const fk_pin_ref_t *pin_of(uint16_t rec_id)
 {
-    uint8_t b[2];
-    assert_int_equal(fk_store_read(&g_dev.svc.counters, ctr_id, 0, b, sizeof(b)), FK_STORE_OK);
-    return b[1];
+    return rec_id == HSM_ID_SO_PIN ? &hsm_so_pin : &hsm_user_pin;
+}
+
+/* The tries of the PIN of record rec_id, as the store holds them. */
+static uint8_t tries_left(uint16_t rec_id)
+{
+    fk_pin_status_t st;
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
+    assert_int_equal(fk_pin_status(&ctx, pin_of(rec_id), &st), FK_PIN_OK);
+    return st.tries;
 }
 
 static fk_root_t record_root(uint16_t fid)
 {
     fk_root_t root = 0;
-    assert_int_equal(fk_seal_record_root(&g_dev.svc.store, fid, &root), FK_SEAL_OK);
+    assert_int_equal(fk_seal_record_root(&g_hsm_sp, fid, &root), FK_SEAL_OK);
     return root;
 }
 
-/* The root of the verifier inside PIN record rec_id (opened with fk_seal_load). */
+/* The root of the verifier inside PIN record rec_id. */
 static fk_root_t verifier_root(uint16_t rec_id)
 {
-    uint8_t rec[PINREC_LEN];
-    size_t n = 0;
     fk_root_t root = 0;
-    assert_int_equal(fk_seal_load(&g_dev.svc.store, rec_id, rec, sizeof(rec), &n), FK_SEAL_OK);
-    assert_int_equal(n, PINREC_LEN);
-    assert_int_equal(fk_pin_verifier_root(rec + PINREC_OFF_VERIFIER, &root), FK_SEAL_OK);
-    fk_wipe(rec, sizeof(rec));
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
+    assert_int_equal(fk_pin_root(&ctx, pin_of(rec_id), &root), FK_PIN_OK);
     return root;
 }
 
@@ -522,7 +533,6 @@ static void expect_no_needle(const char *path)
  * the device root) the seed and a piece of each sealed record. */
 static void collect_needles(bool device_root)
 {
-    fk_applet_ctx_t ctx = ctx_of();
     static uint8_t blob[FK_PK_BLOB_MAX];
     size_t len = 0;
     fk_pk_key_t key;
@@ -533,17 +543,23 @@ static void collect_needles(bool device_root)
     assert_true(session()->mk_loaded);
     needle_add("master key", session()->mk, HSM_MK_LEN);
 
-    assert_int_equal(hsm_key_read(&ctx, KEY_RSA, blob, sizeof(blob), &len), SW_OK);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, KEY_RSA, blob, sizeof(blob), &len), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("RSA d", key.d.p, key.d.len);
     needle_add("RSA p", key.p.p, key.p.len);
     needle_add("RSA q", key.q.p, key.q.len);
-    assert_int_equal(hsm_key_read(&ctx, KEY_EC, blob, sizeof(blob), &len), SW_OK);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, KEY_EC, blob, sizeof(blob), &len), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("EC scalar", key.d.p, key.d.len);
-    assert_int_equal(fk_seal_load(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob,
-                                  sizeof(blob), &len),
-                     FK_SEAL_OK);
+    {
+        const fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
+        fk_key_t dev;
+        assert_int_equal(fk_key_open(&ctx, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), NULL, &dev),
+                         FK_KEY_OK);
+        memcpy(blob, dev.material, dev.len);
+        len = dev.len;
+        fk_key_close(&dev);
+    }
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("device key scalar", key.d.p, key.d.len);
     fk_wipe(blob, sizeof(blob));
@@ -551,13 +567,15 @@ static void collect_needles(bool device_root)
     if (device_root) {
         uint8_t seed[SEED_LEN];
         uint8_t rec[SEAL_HEADER_LEN + RECORD_PIECE_LEN];
-        assert_int_equal(fk_store_read(&g_dev.svc.store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
+        assert_int_equal(fk_store_read(&g_dev.svc.store,
+                                       FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED), 0, seed,
+                                       sizeof(seed)),
                          FK_STORE_OK);
         needle_add("device seed", seed, sizeof(seed));
         /* A piece of the ciphertext of each device-root record: superseded
          * versions must be destroyed. */
         for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
-            assert_int_equal(fk_store_read(&g_dev.svc.store, k_sealed[i], 0, rec, sizeof(rec)),
+            assert_int_equal(fk_space_read(&g_hsm_sp, k_sealed[i], 0, rec, sizeof(rec)),
                              FK_STORE_OK);
             assert_int_equal(rec[SEAL_OFF_ROOT], FK_ROOT_DEVICE);
             needle_add("a device-root record", rec + SEAL_HEADER_LEN, RECORD_PIECE_LEN);
@@ -607,11 +625,11 @@ static void burn_and_restart(bool with_rsa)
 static void expect_all_works_and_completes(bool with_rsa)
 {
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
     if (with_rsa) assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
     assert_int_equal(sign_and_check(KEY_EC), SW_OK);
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    assert_int_equal(tries_left(HSM_ID_SO_PIN), SO_TRIES);
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_false(seed_present());
     expect_records_under(FK_ROOT_OTP, with_rsa);
@@ -666,12 +684,12 @@ static void test_migration(void **state)
     assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
     /* A wrong PIN costs a try and moves nothing. */
     assert_int_equal(verify_user(k_pin_bad), SW_TRIES(USER_TRIES - 1));
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES - 1);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES - 1);
     assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
     /* The right one verifies, restores the tries, and moves its verifier. */
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
     assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_OTP);
     expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
     assert_true(seed_present());
@@ -684,7 +702,7 @@ static void test_migration(void **state)
     expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
     assert_int_equal(verify_user(k_pin_bad), SW_TRIES(USER_TRIES - 1));
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
     assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
 
     /* The SO-PIN: a wrong one costs a try, the right one moves the last
@@ -692,16 +710,16 @@ static void test_migration(void **state)
     assert_int_equal(verify_so(k_so_bad), SW_TRIES(SO_TRIES - 1));
     assert_true(seed_present());
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    assert_int_equal(tries_left(HSM_ID_SO_PIN), SO_TRIES);
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_false(seed_present());
     assert_false(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A verified PIN under the OTP root is not written again. */
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_ID_SO_PIN, 0, before, sizeof(before)),
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_ID_SO_PIN, 0, before, sizeof(before)),
                      FK_STORE_OK);
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_ID_SO_PIN, 0, after, sizeof(after)),
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_ID_SO_PIN, 0, after, sizeof(after)),
                      FK_STORE_OK);
     assert_memory_equal(before, after, sizeof(before));
 
@@ -826,8 +844,8 @@ static void check_boot(void)
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
     expect_records_under(FK_ROOT_OTP, true);
     assert_true(seed_present());
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
-    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_SO_PIN), SO_TRIES);
     expect_all_works_and_completes(true);
 }
 
@@ -850,7 +868,7 @@ static void action_verify_so(void) { (void)verify_so(k_so); }
  * verifier moved. */
 static void check_verify_user(void)
 {
-    const uint8_t left = tries_left(HSM_CTR_USER_PIN);
+    const uint8_t left = tries_left(HSM_ID_USER_PIN);
     const fk_root_t vroot = verifier_root(HSM_ID_USER_PIN);
 
     assert_true(left == USER_TRIES || left == USER_TRIES - 1);
@@ -869,7 +887,7 @@ static void check_verify_user(void)
  * deletion). */
 static void check_verify_so(void)
 {
-    const uint8_t left = tries_left(HSM_CTR_SO_PIN);
+    const uint8_t left = tries_left(HSM_ID_SO_PIN);
     const fk_root_t vroot = verifier_root(HSM_ID_SO_PIN);
 
     assert_true(left == SO_TRIES || left == SO_TRIES - 1);
@@ -977,7 +995,7 @@ static void check_copy_opens_nothing(fk_migration_state_t expected)
     assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_records); i++) {
         assert_int_equal(record_root(k_records[i]), FK_ROOT_OTP);
-        assert_int_equal(fk_seal_load(&g_dev.svc.store, k_records[i], buf, sizeof(buf), &n),
+        assert_int_equal(fk_seal_load(&g_hsm_sp, k_records[i], buf, sizeof(buf), &n),
                          FK_SEAL_EAUTH);
     }
     fk_devrig_stop(&g_rig);
@@ -1081,11 +1099,11 @@ static void test_unreadable_mkek(void **state)
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
         if (k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
         assert_int_equal(record_root(k_sealed[i]), FK_ROOT_OTP);
-        assert_int_equal(fk_seal_load(&g_dev.svc.store, k_sealed[i], buf, sizeof(buf), &n),
+        assert_int_equal(fk_seal_load(&g_hsm_sp, k_sealed[i], buf, sizeof(buf), &n),
                          FK_SEAL_EOTP);
-        assert_int_equal(fk_seal_reseal(&g_dev.svc.store, k_sealed[i], NULL), FK_SEAL_EOTP);
+        assert_int_equal(fk_seal_reseal(&g_hsm_sp, k_sealed[i], NULL), FK_SEAL_EOTP);
     }
-    assert_int_equal(fk_seal_store(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
+    assert_int_equal(fk_seal_store(&g_hsm_sp, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
                      FK_SEAL_EOTP);
     assert_int_equal(fk_seal_forget_device_root(&g_dev.svc.store), FK_SEAL_EOTP);
     ctx = ctx_of();

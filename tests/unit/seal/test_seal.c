@@ -24,6 +24,8 @@
 #include "host_port.h"
 #include "otp_model.h"
 #include "seal/seal.h"
+#include "services/ns.h"
+#include "store/space.h"
 #include "store/store.h"
 
 #define FLASH_SIZE (256u * 1024u)
@@ -35,6 +37,11 @@
 #define MKEK_BYTES 32u
 
 static fk_store_t g_store;
+/* The records under test live in one applet's namespace; the seed in the
+ * services' own. */
+static const fk_space_t g_sp = {&g_store, FK_NS_HSM};
+static const fk_space_t g_seed_sp = {&g_store, FK_NS_SERVICES};
+#define SEED FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED)
 static char g_dir[PATH_CAP];
 static const uint8_t k_serial_1[8] = {0xE1, 0x10, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
 static const uint8_t k_serial_2[8] = {0xE2, 0x10, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
@@ -136,14 +143,20 @@ static bool all_zero(const void *p, size_t n)
     return true;
 }
 
-/* The raw sealed record `fid` as the store holds it. */
-static size_t read_raw(uint16_t fid, uint8_t *buf, size_t cap)
+/* The raw record `key` as the store holds it. */
+static size_t read_raw_key(fk_store_key_t key, uint8_t *buf, size_t cap)
 {
     uint32_t size = 0;
-    assert_int_equal(fk_store_size(&g_store, fid, &size), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_store, key, &size), FK_STORE_OK);
     assert_true(size <= cap);
-    assert_int_equal(fk_store_read(&g_store, fid, 0, buf, size), FK_STORE_OK);
+    assert_int_equal(fk_store_read(&g_store, key, 0, buf, size), FK_STORE_OK);
     return size;
+}
+
+/* The raw sealed record `fid` of the test namespace. */
+static size_t read_raw(uint16_t fid, uint8_t *buf, size_t cap)
+{
+    return read_raw_key(fk_space_key(&g_sp, fid), buf, cap);
 }
 
 static int setup(void **state)
@@ -191,37 +204,37 @@ static void test_round_trip(void **state)
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_DEVICE);
 
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, sizeof(k_secret), rec, sizeof(rec),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, sizeof(k_secret), rec, sizeof(rec),
                              &rec_len),
                      FK_SEAL_OK);
     assert_int_equal(rec_len, sizeof(k_secret) + FK_SEAL_OVERHEAD);
     assert_int_equal(rec[0], FK_SEAL_VERSION);
     assert_int_equal(rec[1], FK_ROOT_DEVICE);
     assert_null(memmem(rec, rec_len, k_secret, 16));
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_OK);
     assert_int_equal(pt_len, sizeof(k_secret));
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
 
     /* Through the store, and an empty secret. */
-    assert_int_equal(fk_seal_store(&g_store, FID_B, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, sizeof(k_secret)), FK_SEAL_OK);
     memset(pt, 0, sizeof(pt));
-    assert_int_equal(fk_seal_load(&g_store, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_int_equal(pt_len, sizeof(k_secret));
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
-    assert_int_equal(fk_seal_store(&g_store, FID_A, NULL, 0), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, NULL, 0), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_int_equal(pt_len, 0);
 
     /* Two seals of the same secret differ (fresh nonce). */
     uint8_t rec2[256];
     size_t rec2_len = 0;
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, sizeof(k_secret), rec2, sizeof(rec2),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, sizeof(k_secret), rec2, sizeof(rec2),
                              &rec2_len),
                      FK_SEAL_OK);
     assert_memory_not_equal(rec, rec2, rec_len);
 
-    assert_int_equal(fk_seal_load(&g_store, 0x0777, pt, sizeof(pt), &pt_len), FK_SEAL_ENOENT);
+    assert_int_equal(fk_seal_load(&g_sp, 0x0777, pt, sizeof(pt), &pt_len), FK_SEAL_ENOENT);
 }
 
 static void test_moved_to_other_fid(void **state)
@@ -231,23 +244,23 @@ static void test_moved_to_other_fid(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, sizeof(k_secret), rec, sizeof(rec),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, sizeof(k_secret), rec, sizeof(rec),
                              &rec_len),
                      FK_SEAL_OK);
     memset(pt, 0xA5, sizeof(pt));
-    assert_int_equal(fk_unseal(&g_store, FID_B, rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_B, rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
     assert_int_equal(pt_len, 0);
     assert_true(all_zero(pt, sizeof(pt)));
 
     /* The same move done inside the store. */
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
     rec_len = read_raw(FID_A, rec, sizeof(rec));
-    assert_int_equal(fk_store_write(&g_store, FID_B, rec, rec_len), FK_STORE_OK);
+    assert_int_equal(fk_space_write(&g_sp, FID_B, rec, rec_len), FK_STORE_OK);
     memset(pt, 0xA5, sizeof(pt));
-    assert_int_equal(fk_seal_load(&g_store, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
     assert_true(all_zero(pt, sizeof(pt)));
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
 }
 
 static void test_tamper_every_bit(void **state)
@@ -257,14 +270,14 @@ static void test_tamper_every_bit(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, 40, rec, sizeof(rec), &rec_len),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, 40, rec, sizeof(rec), &rec_len),
                      FK_SEAL_OK);
     for (size_t i = 0; i < rec_len; i++) {
         for (unsigned bit = 0; bit < 8; bit++) {
             memcpy(bad, rec, rec_len);
             bad[i] ^= (uint8_t)(1u << bit);
             memset(pt, 0xA5, sizeof(pt));
-            int rc = fk_unseal(&g_store, FID_A, bad, rec_len, pt, sizeof(pt), &pt_len);
+            int rc = fk_unseal(&g_sp, FID_A, bad, rec_len, pt, sizeof(pt), &pt_len);
             if (i < 2)
                 assert_int_equal(rc, FK_SEAL_EFORMAT); /* version and root byte */
             else
@@ -276,20 +289,20 @@ static void test_tamper_every_bit(void **state)
     /* The root byte switched to the other known root: still refused. */
     memcpy(bad, rec, rec_len);
     bad[1] = FK_ROOT_OTP;
-    assert_int_equal(fk_unseal(&g_store, FID_A, bad, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, bad, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
     /* Truncated and extended records. */
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len - 1, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len - 1, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
     memcpy(bad, rec, rec_len);
     bad[rec_len] = 0;
-    assert_int_equal(fk_unseal(&g_store, FID_A, bad, rec_len + 1, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, bad, rec_len + 1, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
 
     /* A tampered stored record is refused by fk_seal_load too. */
     rec[rec_len / 2] ^= 0x01;
-    assert_int_equal(fk_store_write(&g_store, FID_B, rec, rec_len), FK_STORE_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
+    assert_int_equal(fk_space_write(&g_sp, FID_B, rec, rec_len), FK_STORE_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
 }
 
 static void test_version_and_short(void **state)
@@ -299,7 +312,7 @@ static void test_version_and_short(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, 20, rec, sizeof(rec), &rec_len),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, 20, rec, sizeof(rec), &rec_len),
                      FK_SEAL_OK);
     for (unsigned v = 0; v < 256; v++) {
         if (v == FK_SEAL_VERSION) continue;
@@ -307,21 +320,21 @@ static void test_version_and_short(void **state)
         memcpy(bad, rec, rec_len);
         bad[0] = (uint8_t)v;
         memset(pt, 0xA5, sizeof(pt));
-        assert_int_equal(fk_unseal(&g_store, FID_A, bad, rec_len, pt, sizeof(pt), &pt_len),
+        assert_int_equal(fk_unseal(&g_sp, FID_A, bad, rec_len, pt, sizeof(pt), &pt_len),
                          FK_SEAL_EFORMAT);
         assert_true(all_zero(pt, sizeof(pt)));
     }
     for (size_t n = 0; n < FK_SEAL_OVERHEAD; n++) {
         memset(pt, 0xA5, sizeof(pt));
-        assert_int_equal(fk_unseal(&g_store, FID_A, rec, n, pt, sizeof(pt), &pt_len),
+        assert_int_equal(fk_unseal(&g_sp, FID_A, rec, n, pt, sizeof(pt), &pt_len),
                          FK_SEAL_EFORMAT);
         assert_true(all_zero(pt, sizeof(pt)));
         /* Stored short records too. */
-        assert_int_equal(fk_store_write(&g_store, FID_B, rec, n), FK_STORE_OK);
-        assert_int_equal(fk_seal_load(&g_store, FID_B, pt, sizeof(pt), &pt_len),
+        assert_int_equal(fk_space_write(&g_sp, FID_B, rec, n), FK_STORE_OK);
+        assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len),
                          FK_SEAL_EFORMAT);
     }
-    assert_int_equal(fk_unseal(&g_store, FID_A, NULL, 0, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, NULL, 0, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EFORMAT);
 }
 
@@ -333,32 +346,32 @@ static void test_buffers_too_small(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, 40, rec, 40 + FK_SEAL_OVERHEAD - 1,
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, 40, rec, 40 + FK_SEAL_OVERHEAD - 1,
                              &rec_len),
                      FK_SEAL_ENOSPC);
     assert_int_equal(rec_len, 0);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, 40, rec, 40 + FK_SEAL_OVERHEAD,
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, 40, rec, 40 + FK_SEAL_OVERHEAD,
                              &rec_len),
                      FK_SEAL_OK);
     memset(pt, 0xA5, sizeof(pt));
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len, pt, 39, &pt_len), FK_SEAL_ENOSPC);
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len, pt, 39, &pt_len), FK_SEAL_ENOSPC);
     assert_int_equal(pt_len, 0);
     assert_true(all_zero(pt, 39));
     assert_int_equal(pt[39], 0xA5); /* nothing beyond pt_cap touched */
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len, pt, 40, &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len, pt, 40, &pt_len), FK_SEAL_OK);
 
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, 40), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, 39, &pt_len), FK_SEAL_ENOSPC);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 40), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, 39, &pt_len), FK_SEAL_ENOSPC);
     assert_true(all_zero(pt, 39));
 
     /* The static-buffer functions stop at FK_SEAL_MAX_PLAINTEXT. */
     for (size_t i = 0; i < sizeof(big); i++) big[i] = (uint8_t)(i * 7u);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, big, sizeof(big)), FK_SEAL_ENOSPC);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, big, sizeof(big)), FK_SEAL_ENOSPC);
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_store, FID_B, &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, big, FK_SEAL_MAX_PLAINTEXT), FK_SEAL_OK);
+    assert_int_equal(fk_space_size(&g_sp, FID_B, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, big, FK_SEAL_MAX_PLAINTEXT), FK_SEAL_OK);
     static uint8_t back[FK_SEAL_MAX_PLAINTEXT];
-    assert_int_equal(fk_seal_load(&g_store, FID_B, back, sizeof(back), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, back, sizeof(back), &pt_len), FK_SEAL_OK);
     assert_int_equal(pt_len, FK_SEAL_MAX_PLAINTEXT);
     assert_memory_equal(back, big, FK_SEAL_MAX_PLAINTEXT);
 
@@ -367,8 +380,8 @@ static void test_buffers_too_small(void **state)
     memset(huge, 0, sizeof(huge));
     huge[0] = FK_SEAL_VERSION;
     huge[1] = FK_ROOT_DEVICE;
-    assert_int_equal(fk_store_write(&g_store, FID_B, huge, sizeof(huge)), FK_STORE_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_B, back, sizeof(back), &pt_len),
+    assert_int_equal(fk_space_write(&g_sp, FID_B, huge, sizeof(huge)), FK_STORE_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, back, sizeof(back), &pt_len),
                      FK_SEAL_EFORMAT);
 }
 
@@ -379,25 +392,25 @@ static void test_seed_survives_remount(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    read_raw(FK_ID_DEVICE_SEED, seed1, sizeof(seed1));
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_B, k_secret, 30, rec, sizeof(rec), &rec_len),
+    read_raw_key(SEED, seed1, sizeof(seed1));
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal(&g_sp, FID_B, k_secret, 30, rec, sizeof(rec), &rec_len),
                      FK_SEAL_OK);
     dev_close();
     fk_rng_forget();
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(read_raw(FK_ID_DEVICE_SEED, seed2, sizeof(seed2)), sizeof(seed2));
+    assert_int_equal(read_raw_key(SEED, seed2, sizeof(seed2)), sizeof(seed2));
     assert_memory_equal(seed1, seed2, sizeof(seed1));
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
-    assert_int_equal(fk_unseal(&g_store, FID_B, rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_B, rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, 30);
 
     /* fk_seal_init again changes nothing. */
     assert_int_equal(fk_seal_init(&g_store), FK_SEAL_OK);
-    read_raw(FK_ID_DEVICE_SEED, seed2, sizeof(seed2));
+    read_raw_key(SEED, seed2, sizeof(seed2));
     assert_memory_equal(seed1, seed2, sizeof(seed1));
 }
 
@@ -409,26 +422,26 @@ static void test_seed_record_guarded(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    read_raw(FK_ID_DEVICE_SEED, seed1, sizeof(seed1));
-    assert_int_not_equal(fk_seal_store(&g_store, FK_ID_DEVICE_SEED, k_secret, 8), FK_SEAL_OK);
-    assert_int_not_equal(fk_seal_reseal(&g_store, FK_ID_DEVICE_SEED, &resealed), FK_SEAL_OK);
+    read_raw_key(SEED, seed1, sizeof(seed1));
+    assert_int_not_equal(fk_seal_store(&g_seed_sp, FK_ID_DEVICE_SEED, k_secret, 8), FK_SEAL_OK);
+    assert_int_not_equal(fk_seal_reseal(&g_seed_sp, FK_ID_DEVICE_SEED, &resealed), FK_SEAL_OK);
     assert_false(resealed);
-    read_raw(FK_ID_DEVICE_SEED, seed2, sizeof(seed2));
+    read_raw_key(SEED, seed2, sizeof(seed2));
     assert_memory_equal(seed1, seed2, sizeof(seed1));
 
     /* A damaged seed (wrong size) is reported, never replaced. */
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, 8), FK_SEAL_OK);
-    assert_int_equal(fk_store_write(&g_store, FK_ID_DEVICE_SEED, seed1, 31), FK_STORE_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 8), FK_SEAL_OK);
+    assert_int_equal(fk_store_write(&g_store, SEED, seed1, 31), FK_STORE_OK);
     assert_int_equal(fk_seal_init(&g_store), FK_SEAL_ESTORE);
     uint32_t size = 0;
-    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_OK);
+    assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_OK);
     assert_int_equal(size, 31);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, k_secret, 8), FK_SEAL_ESTORE);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_ESTORE);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 8), FK_SEAL_ESTORE);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_ESTORE);
 
     /* Restored, everything opens again. */
-    assert_int_equal(fk_store_write(&g_store, FK_ID_DEVICE_SEED, seed1, 32), FK_STORE_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_store_write(&g_store, SEED, seed1, 32), FK_STORE_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
 }
 
 /* ---- Roots -------------------------------------------------------------- */
@@ -442,14 +455,14 @@ static void test_mkek_provisioning(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
-    assert_int_equal(fk_seal_reseal(&g_store, FID_A, &resealed), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal_reseal(&g_sp, FID_A, &resealed), FK_SEAL_OK);
     assert_false(resealed); /* already under the current root */
 
     provision_mkek(0x5A);
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_OTP);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, k_secret, 33), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 33), FK_SEAL_OK);
     read_raw(FID_A, raw, sizeof(raw));
     assert_int_equal(raw[1], FK_ROOT_DEVICE);
     read_raw(FID_B, raw, sizeof(raw));
@@ -458,24 +471,24 @@ static void test_mkek_provisioning(void **state)
     dev_close();
     fk_rng_forget();
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
-    assert_int_equal(fk_seal_load(&g_store, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_int_equal(pt_len, 33);
     assert_memory_equal(pt, k_secret, 33);
 
     /* Migration step: the device-root record moves to the OTP root. */
-    assert_int_equal(fk_seal_reseal(&g_store, FID_A, &resealed), FK_SEAL_OK);
+    assert_int_equal(fk_seal_reseal(&g_sp, FID_A, &resealed), FK_SEAL_OK);
     assert_true(resealed);
     read_raw(FID_A, raw, sizeof(raw));
     assert_int_equal(raw[1], FK_ROOT_OTP);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
-    assert_int_equal(fk_seal_reseal(&g_store, FID_A, &resealed), FK_SEAL_OK);
+    assert_int_equal(fk_seal_reseal(&g_sp, FID_A, &resealed), FK_SEAL_OK);
     assert_false(resealed);
-    assert_int_equal(fk_seal_reseal(&g_store, FID_B, &resealed), FK_SEAL_OK);
+    assert_int_equal(fk_seal_reseal(&g_sp, FID_B, &resealed), FK_SEAL_OK);
     assert_false(resealed);
-    assert_int_equal(fk_seal_reseal(&g_store, 0x0777, &resealed), FK_SEAL_ENOENT);
+    assert_int_equal(fk_seal_reseal(&g_sp, 0x0777, &resealed), FK_SEAL_ENOENT);
 }
 
 /* The seal-level steps of the migration (docs/migration.md): a record's
@@ -495,23 +508,23 @@ static void test_forget_device_root(void **state)
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
     assert_int_equal(fk_seal_device_root_present(&g_store, &present), FK_SEAL_OK);
     assert_true(present);
-    assert_int_equal(fk_store_read(&g_store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
+    assert_int_equal(fk_store_read(&g_store, SEED, 0, seed, sizeof(seed)),
                      FK_STORE_OK);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_B, k_secret, 40, dev_rec, sizeof(dev_rec), &rec_len),
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal(&g_sp, FID_B, k_secret, 40, dev_rec, sizeof(dev_rec), &rec_len),
                      FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v_dev), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_A, pin, 8, v_dev), FK_SEAL_OK);
 
     /* Roots read from headers; what is not a sealed record is said so. */
-    assert_int_equal(fk_seal_record_root(&g_store, FID_A, &root), FK_SEAL_OK);
+    assert_int_equal(fk_seal_record_root(&g_sp, FID_A, &root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_DEVICE);
-    assert_int_equal(fk_seal_record_root(&g_store, 0x0777, &root), FK_SEAL_ENOENT);
-    assert_int_equal(fk_store_write(&g_store, 0x0778, "short", 5), FK_STORE_OK);
-    assert_int_equal(fk_seal_record_root(&g_store, 0x0778, &root), FK_SEAL_EFORMAT);
+    assert_int_equal(fk_seal_record_root(&g_sp, 0x0777, &root), FK_SEAL_ENOENT);
+    assert_int_equal(fk_space_write(&g_sp, 0x0778, "short", 5), FK_STORE_OK);
+    assert_int_equal(fk_seal_record_root(&g_sp, 0x0778, &root), FK_SEAL_EFORMAT);
     memset(pt, FK_ROOT_DEVICE, sizeof(pt));
     pt[0] = FK_SEAL_VERSION + 1u;
-    assert_int_equal(fk_store_write(&g_store, 0x0779, pt, 64), FK_STORE_OK);
-    assert_int_equal(fk_seal_record_root(&g_store, 0x0779, &root), FK_SEAL_EFORMAT);
+    assert_int_equal(fk_space_write(&g_sp, 0x0779, pt, 64), FK_STORE_OK);
+    assert_int_equal(fk_seal_record_root(&g_sp, 0x0779, &root), FK_SEAL_EFORMAT);
     assert_int_equal(fk_pin_verifier_root(v_dev, &root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_DEVICE);
     memcpy(v_otp, v_dev, sizeof(v_otp));
@@ -524,34 +537,34 @@ static void test_forget_device_root(void **state)
     assert_true(present);
 
     provision_mkek(0x3C);
-    assert_int_equal(fk_seal_reseal(&g_store, FID_A, NULL), FK_SEAL_OK);
-    assert_int_equal(fk_seal_record_root(&g_store, FID_A, &root), FK_SEAL_OK);
+    assert_int_equal(fk_seal_reseal(&g_sp, FID_A, NULL), FK_SEAL_OK);
+    assert_int_equal(fk_seal_record_root(&g_sp, FID_A, &root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_OTP);
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v_otp), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_A, pin, 8, v_otp), FK_SEAL_OK);
     assert_int_equal(fk_pin_verifier_root(v_otp, &root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_OTP);
     /* Until the seed goes, the old root still opens. */
-    assert_int_equal(fk_unseal(&g_store, FID_B, dev_rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_B, dev_rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v_dev), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v_dev), FK_SEAL_OK);
 
     assert_int_equal(fk_seal_forget_device_root(&g_store), FK_SEAL_OK);
     assert_int_equal(fk_seal_device_root_present(&g_store, &present), FK_SEAL_OK);
     assert_false(present);
     assert_int_equal(fk_seal_forget_device_root(&g_store), FK_SEAL_OK); /* idempotent */
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
-    assert_int_equal(fk_unseal(&g_store, FID_B, dev_rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_B, dev_rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v_dev), FK_SEAL_EAUTH);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v_otp), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v_dev), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v_otp), FK_SEAL_OK);
     dev_close();
     assert_false(flash_contains("d1", seed, sizeof(seed)));
 
     /* A restart makes no new seed under the OTP root. */
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
 }
 
 static void test_mkek_from_the_start(void **state)
@@ -569,16 +582,16 @@ static void test_mkek_from_the_start(void **state)
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
     /* No weaker root material is created when an MKEK is there. */
-    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, 24), FK_SEAL_OK);
+    assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 24), FK_SEAL_OK);
     read_raw(FID_A, raw, sizeof(raw));
     assert_int_equal(raw[1], FK_ROOT_OTP);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, 24);
 
     /* A device-root record cannot open here: there is no seed. */
     raw[1] = FK_ROOT_DEVICE;
-    assert_int_equal(fk_unseal(&g_store, FID_A, raw, 24 + FK_SEAL_OVERHEAD, pt, sizeof(pt),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, raw, 24 + FK_SEAL_OVERHEAD, pt, sizeof(pt),
                                &pt_len),
                      FK_SEAL_EAUTH);
 }
@@ -590,7 +603,7 @@ static void test_device_record_on_other_device(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, sizeof(k_secret), rec, sizeof(rec),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, sizeof(k_secret), rec, sizeof(rec),
                              &rec_len),
                      FK_SEAL_OK);
     dev_close();
@@ -598,7 +611,7 @@ static void test_device_record_on_other_device(void **state)
     /* A fresh device (its own seed), even with the same serial. */
     assert_int_equal(dev_open("d2", k_serial_1), FK_SEAL_OK);
     memset(pt, 0xA5, sizeof(pt));
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
     assert_true(all_zero(pt, sizeof(pt)));
     dev_close();
@@ -606,7 +619,7 @@ static void test_device_record_on_other_device(void **state)
     /* The whole flash of d1 on a chip with another serial. */
     copy_file("d1", "d3", "flash");
     assert_int_equal(dev_open("d3", k_serial_2), FK_SEAL_OK);
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EAUTH);
     dev_close();
 
@@ -614,7 +627,7 @@ static void test_device_record_on_other_device(void **state)
      * serial is all it takes. */
     copy_file("d1", "d4", "flash");
     assert_int_equal(dev_open("d4", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec, rec_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
 }
@@ -628,8 +641,8 @@ static void test_otp_record_other_mkek(void **state)
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
     provision_mkek(0x21);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, sizeof(k_secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     dev_close();
 
     /* Same flash and serial, another MKEK. */
@@ -640,19 +653,19 @@ static void test_otp_record_other_mkek(void **state)
     fk_host_otp_close();
     assert_int_equal(dev_open("d2", k_serial_1), FK_SEAL_OK);
     memset(pt, 0xA5, sizeof(pt));
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
     assert_true(all_zero(pt, sizeof(pt)));
     dev_close();
 
     /* Same flash and serial, no MKEK at all. */
     copy_file("d1", "d3", "flash");
     assert_int_equal(dev_open("d3", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
     dev_close();
 
     /* Back on d1 it still opens. */
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, sizeof(k_secret));
 }
 
@@ -669,7 +682,7 @@ static void test_otp_read_error(void **state)
 
     /* Records of both roots, made on healthy devices sharing d1's flash. */
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, 20, rec_dev, sizeof(rec_dev), &dev_len),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, 20, rec_dev, sizeof(rec_dev), &dev_len),
                      FK_SEAL_OK);
     dev_close();
     copy_file("d1", "d2", "flash");
@@ -678,7 +691,7 @@ static void test_otp_read_error(void **state)
     provision_mkek(0x31);
     fk_host_otp_close();
     assert_int_equal(dev_open("d2", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal(&g_store, FID_A, k_secret, 20, rec_otp, sizeof(rec_otp), &otp_len),
+    assert_int_equal(fk_seal(&g_sp, FID_A, k_secret, 20, rec_otp, sizeof(rec_otp), &otp_len),
                      FK_SEAL_OK);
     assert_int_equal(rec_otp[1], FK_ROOT_OTP);
     dev_close();
@@ -692,16 +705,16 @@ static void test_otp_read_error(void **state)
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_EOTP);
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
-    assert_int_equal(fk_seal(&g_store, FID_B, k_secret, 20, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_seal(&g_sp, FID_B, k_secret, 20, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EOTP);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, k_secret, 20), FK_SEAL_EOTP);
-    assert_int_equal(fk_store_size(&g_store, FID_B, &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_B, "1234", 4, ver), FK_SEAL_EOTP);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 20), FK_SEAL_EOTP);
+    assert_int_equal(fk_space_size(&g_sp, FID_B, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_B, "1234", 4, ver), FK_SEAL_EOTP);
     assert_true(all_zero(ver, sizeof(ver)));
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec_otp, otp_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec_otp, otp_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_EOTP);
     /* A record that names the device root needs no OTP read. */
-    assert_int_equal(fk_unseal(&g_store, FID_A, rec_dev, dev_len, pt, sizeof(pt), &pt_len),
+    assert_int_equal(fk_unseal(&g_sp, FID_A, rec_dev, dev_len, pt, sizeof(pt), &pt_len),
                      FK_SEAL_OK);
     assert_memory_equal(pt, k_secret, 20);
 }
@@ -722,7 +735,7 @@ static void test_otp_damaged_never_absent(void **state)
     fk_host_otp_close();
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_EOTP);
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
-    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
     dev_close();
 
     dev_path(path, "d2", "otp");
@@ -741,8 +754,8 @@ static void test_otp_damaged_never_absent(void **state)
         fk_otp_sw_lock(otp_model(), FK_OTP_SECURE, FK_OTP_PAGE_KEYS, FK_OTP_LOCK_INACCESSIBLE),
         FK_OTP_OK);
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, 20), FK_SEAL_EOTP);
-    assert_int_equal(fk_store_size(&g_store, FID_A, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 20), FK_SEAL_EOTP);
+    assert_int_equal(fk_space_size(&g_sp, FID_A, &size), FK_STORE_ENOENT);
 }
 
 /* ---- PIN verifiers ------------------------------------------------------ */
@@ -754,55 +767,55 @@ static void test_pin_verifier(void **state)
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v1), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_A, pin, 8, v1), FK_SEAL_OK);
     assert_int_equal(v1[1], FK_ROOT_DEVICE);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v1), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, "31415927", 8, v1), FK_SEAL_EAUTH);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 7, v1), FK_SEAL_EAUTH);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, NULL, 0, v1), FK_SEAL_EAUTH);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_B, pin, 8, v1), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v1), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, "31415927", 8, v1), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 7, v1), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, NULL, 0, v1), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_B, pin, 8, v1), FK_SEAL_EAUTH);
 
     /* The PIN is not in the verifier, and the salt makes every one unique. */
     assert_null(memmem(v1, sizeof(v1), pin, 8));
     assert_null(memmem(v1, sizeof(v1), pin, 4));
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v2), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_A, pin, 8, v2), FK_SEAL_OK);
     assert_memory_not_equal(v1, v2, sizeof(v1));
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v2), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v2), FK_SEAL_OK);
 
     /* Every bit of salt and tag matters; version and root are checked. */
     for (size_t i = 2; i < sizeof(v1); i++) {
         memcpy(bad, v1, sizeof(v1));
         bad[i] ^= (uint8_t)(1u << (i % 8));
-        assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, bad), FK_SEAL_EAUTH);
+        assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, bad), FK_SEAL_EAUTH);
     }
     memcpy(bad, v1, sizeof(v1));
     bad[0] ^= 0x80;
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, bad), FK_SEAL_EFORMAT);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, bad), FK_SEAL_EFORMAT);
     memcpy(bad, v1, sizeof(v1));
     bad[1] = 0x7F;
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, bad), FK_SEAL_EFORMAT);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, bad), FK_SEAL_EFORMAT);
     memcpy(bad, v1, sizeof(v1));
     bad[1] = FK_ROOT_OTP; /* no MKEK here */
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, bad), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, bad), FK_SEAL_EAUTH);
 
     /* An empty PIN is a PIN like any other. */
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_B, NULL, 0, v2), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_B, NULL, 0, v2), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_B, "0", 1, v2), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_B, NULL, 0, v2), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_B, NULL, 0, v2), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_B, "0", 1, v2), FK_SEAL_EAUTH);
 
     /* After the MKEK: old verifiers still check, new ones use the OTP root. */
     provision_mkek(0x44);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v1), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_A, pin, 8, v2), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v1), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_A, pin, 8, v2), FK_SEAL_OK);
     assert_int_equal(v2[1], FK_ROOT_OTP);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v2), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, "00000000", 8, v2), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v2), FK_SEAL_OK);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, "00000000", 8, v2), FK_SEAL_EAUTH);
     dev_close();
 
     /* On another device the verifier is worthless. */
     assert_int_equal(dev_open("d2", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v1), FK_SEAL_EAUTH);
-    assert_int_equal(fk_pin_verifier_check(&g_store, FID_A, pin, 8, v2), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v1), FK_SEAL_EAUTH);
+    assert_int_equal(fk_pin_verifier_check(&g_sp, FID_A, pin, 8, v2), FK_SEAL_EAUTH);
 }
 
 /* ---- Flash contents and entropy failure --------------------------------- */
@@ -815,11 +828,11 @@ static void test_plaintext_never_in_flash(void **state)
 
     assert_int_equal(fk_rng_bytes(secret, sizeof(secret)), FK_CRYPTO_OK);
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, secret, sizeof(secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, secret, sizeof(secret)), FK_SEAL_OK);
     /* Replace it a few times (superseded versions must not leak either). */
     for (int i = 0; i < 3; i++)
-        assert_int_equal(fk_seal_store(&g_store, FID_A, secret, sizeof(secret)), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+        assert_int_equal(fk_seal_store(&g_sp, FID_A, secret, sizeof(secret)), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_memory_equal(pt, secret, sizeof(secret));
     dev_close();
     for (size_t off = 0; off + 8 <= sizeof(secret); off += 8)
@@ -827,7 +840,7 @@ static void test_plaintext_never_in_flash(void **state)
 
     /* Control: the same bytes written unsealed are found by the scan. */
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
-    assert_int_equal(fk_store_write(&g_store, FID_B, secret, sizeof(secret)), FK_STORE_OK);
+    assert_int_equal(fk_space_write(&g_sp, FID_B, secret, sizeof(secret)), FK_STORE_OK);
     dev_close();
     assert_true(flash_contains("d1", secret, sizeof(secret)));
 }
@@ -842,33 +855,33 @@ static void test_rng_failure(void **state)
     /* A fresh device cannot even create its seed. */
     fk_host_set_rng_failure(true);
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_ERNG);
-    assert_int_equal(fk_store_size(&g_store, FK_ID_DEVICE_SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
     fk_host_set_rng_failure(false);
     assert_int_equal(fk_seal_init(&g_store), FK_SEAL_OK);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, k_secret, 16), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 16), FK_SEAL_OK);
 
     /* Entropy gone (and the DRBG must seed again). */
     fk_rng_forget();
     fk_host_set_rng_failure(true);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, k_secret, 16), FK_SEAL_ERNG);
-    assert_int_equal(fk_store_size(&g_store, FID_B, &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_seal_store(&g_store, FID_A, "replacement", 11), FK_SEAL_ERNG);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 16), FK_SEAL_ERNG);
+    assert_int_equal(fk_space_size(&g_sp, FID_B, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, "replacement", 11), FK_SEAL_ERNG);
     memset(rec, 0xA5, sizeof(rec));
-    assert_int_equal(fk_seal(&g_store, FID_B, k_secret, 16, rec, sizeof(rec), &rec_len),
+    assert_int_equal(fk_seal(&g_sp, FID_B, k_secret, 16, rec, sizeof(rec), &rec_len),
                      FK_SEAL_ERNG);
     assert_int_equal(rec_len, 0);
     assert_true(all_zero(rec, 16 + FK_SEAL_OVERHEAD));
     memset(ver, 0xA5, sizeof(ver));
-    assert_int_equal(fk_pin_verifier_make(&g_store, FID_B, "1234", 4, ver), FK_SEAL_ERNG);
+    assert_int_equal(fk_pin_verifier_make(&g_sp, FID_B, "1234", 4, ver), FK_SEAL_ERNG);
     assert_true(all_zero(ver, sizeof(ver)));
     /* Opening needs no entropy: the old record is intact. */
-    assert_int_equal(fk_seal_load(&g_store, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
     assert_int_equal(pt_len, 16);
     assert_memory_equal(pt, k_secret, 16);
 
     fk_host_set_rng_failure(false);
-    assert_int_equal(fk_seal_store(&g_store, FID_B, k_secret, 16), FK_SEAL_OK);
-    assert_int_equal(fk_seal_load(&g_store, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 16), FK_SEAL_OK);
+    assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
 }
 
 int main(void)
