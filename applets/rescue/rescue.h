@@ -56,6 +56,8 @@ extern const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN];
 #define FK_RESCUE_RTC_CIVIL_LEN 8u
 #define FK_RESCUE_RTC_EPOCH_LEN 4u
 #define FK_RESCUE_FLASH_INFO_LEN 20u
+#define FK_RESCUE_FLASH_HEALTH 0x01u   /* P2 of 1E 02: the figures and the flash's health */
+#define FK_RESCUE_FLASH_HEALTH_LEN 36u
 #define FK_RESCUE_BOOT_INFO_LEN 3u
 #define FK_RESCUE_ROLLBACK_INFO_LEN 3u
 #define FK_RESCUE_MIGRATION_INFO_LEN 3u

@@ -60,6 +60,8 @@
 #define PIN_HASH_LEN 32u
 #define KEY_ID_LEN 3u /* namespace(1) || id(2, big-endian) */
 #define SEED_KEY FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED)
+#define SEED_COPY_KEY FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED_COPY)
+_Static_assert(FK_ID_DEVICE_SEED_COPY == FK_ID_DEVICE_SEED + 1u, "the seed records are a range");
 
 /* PBKDF2 work factor of PIN verifiers (docs/sealing.md, "PIN verifiers"). */
 #define PIN_PBKDF2_ITERATIONS 4096u
@@ -122,20 +124,47 @@ int fk_seal_device_root_retired(bool *retired)
     return FK_SEAL_OK;
 }
 
-/* Read the 32-byte device seed: KEY_ABSENT when there is none,
+/* Read one copy of the 32-byte device seed: KEY_ABSENT when there is none,
  * FK_SEAL_ESTORE when it cannot be read or has the wrong size. */
-static int read_seed(const fk_store_t *store, uint8_t seed[SEED_LEN])
+static int read_seed_copy(const fk_store_t *store, fk_store_key_t key, uint8_t seed[SEED_LEN])
 {
     uint32_t size = 0;
-    int rc = fk_store_size(store, SEED_KEY, &size);
+    int rc = fk_store_size(store, key, &size);
 
     if (rc == FK_STORE_ENOENT) return KEY_ABSENT;
     if (rc != FK_STORE_OK || size != SEED_LEN) return FK_SEAL_ESTORE;
-    if (fk_store_read(store, SEED_KEY, 0, seed, SEED_LEN) != FK_STORE_OK) {
+    if (fk_store_read(store, key, 0, seed, SEED_LEN) != FK_STORE_OK) {
         fk_wipe(seed, SEED_LEN);
         return FK_SEAL_ESTORE;
     }
     return FK_SEAL_OK;
+}
+
+/* Read the device seed from whichever of its two records is intact.
+ * *damaged (may be NULL) tells that one copy was missing or unreadable while
+ * the other was good. Two readable copies that differ are FK_SEAL_ESTORE:
+ * no guess between them. KEY_ABSENT only when neither record exists. */
+static int read_seed(const fk_store_t *store, uint8_t seed[SEED_LEN], bool *damaged)
+{
+    uint8_t copy[SEED_LEN];
+    int rc = read_seed_copy(store, SEED_KEY, seed);
+    const int rc_copy = read_seed_copy(store, SEED_COPY_KEY, copy);
+
+    if (damaged != NULL) *damaged = false;
+    if (rc == FK_SEAL_OK && rc_copy == FK_SEAL_OK) {
+        if (!fk_ct_equal(seed, copy, SEED_LEN)) rc = FK_SEAL_ESTORE;
+    } else if (rc == FK_SEAL_OK || rc_copy == FK_SEAL_OK) {
+        if (rc_copy == FK_SEAL_OK) memcpy(seed, copy, SEED_LEN);
+        if (damaged != NULL) *damaged = true;
+        rc = FK_SEAL_OK;
+    } else if (rc == KEY_ABSENT && rc_copy == KEY_ABSENT) {
+        rc = KEY_ABSENT;
+    } else {
+        rc = FK_SEAL_ESTORE;
+    }
+    fk_wipe(copy, sizeof(copy));
+    if (rc != FK_SEAL_OK) fk_wipe(seed, SEED_LEN);
+    return rc;
 }
 
 /* kbase for `root`: HKDF-SHA256(salt, root material, info = root byte).
@@ -160,7 +189,7 @@ static int derive_kbase(const fk_store_t *store, fk_root_t root, uint8_t kbase[K
          * whatever seed a flash writer may have put back. */
         rc = fk_seal_device_root_retired(&retired);
         if (rc == FK_SEAL_OK && retired) rc = KEY_ABSENT;
-        if (rc == FK_SEAL_OK) rc = read_seed(store, ikm);
+        if (rc == FK_SEAL_OK) rc = read_seed(store, ikm, NULL);
         if (rc == FK_SEAL_OK) fk_hal_serial(ikm + SEED_LEN);
         ikm_len = SEED_LEN + SERIAL_LEN;
     }
@@ -317,10 +346,10 @@ int fk_unseal(const fk_space_t *sp, uint16_t id, const uint8_t *in, size_t in_le
     return FK_SEAL_OK;
 }
 
-/* The record that holds the seed itself is never a sealed record. */
+/* The records that hold the seed itself are never sealed records. */
 static bool is_seed(const fk_space_t *sp, uint16_t id)
 {
-    return sp->ns == FK_NS_SERVICES && id == FK_ID_DEVICE_SEED;
+    return sp->ns == FK_NS_SERVICES && (id == FK_ID_DEVICE_SEED || id == FK_ID_DEVICE_SEED_COPY);
 }
 
 int fk_seal_store(const fk_space_t *sp, uint16_t id, const void *pt, size_t len)
@@ -416,13 +445,15 @@ int fk_seal_record_root(const fk_space_t *sp, uint16_t id, fk_root_t *root)
 
 int fk_seal_device_root_present(const fk_store_t *store, bool *present)
 {
-    uint32_t size = 0;
+    fk_store_key_t key = 0;
     int rc;
 
     FK_ASSERT(store != NULL && present != NULL);
-    rc = fk_store_size(store, SEED_KEY, &size);
+    /* Either copy, readable or not: a damaged seed is still a device root
+     * that records may need, never a reason to call the migration done. */
+    rc = fk_store_first(store, SEED_KEY, &key);
     if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return FK_SEAL_ESTORE;
-    *present = rc == FK_STORE_OK;
+    *present = rc == FK_STORE_OK && key <= SEED_COPY_KEY;
     return FK_SEAL_OK;
 }
 
@@ -436,29 +467,51 @@ int fk_seal_forget_device_root(fk_store_t *store)
     if (rc != FK_SEAL_OK) return rc;
     /* Without the MKEK the seed is the only root: deleting it loses all. */
     if (root != FK_ROOT_OTP) return FK_SEAL_ESTATE;
-    rc = fk_store_delete(store, SEED_KEY);
-    return rc == FK_STORE_OK || rc == FK_STORE_ENOENT ? FK_SEAL_OK : FK_SEAL_ESTORE;
+    /* Both copies in one marker: never one copy left to be "repaired". */
+    rc = fk_store_delete_range(store, SEED_KEY, SEED_COPY_KEY);
+    return rc == FK_STORE_OK ? FK_SEAL_OK : FK_SEAL_ESTORE;
 }
 
-int fk_seal_init(fk_store_t *store)
+/* Write a fresh seed as both of its records at once. */
+static int new_seed(fk_store_t *store, const uint8_t seed[SEED_LEN])
+{
+    if (fk_store_batch_begin(store) != FK_STORE_OK) return FK_SEAL_ESTORE;
+    if (fk_store_write(store, SEED_KEY, seed, SEED_LEN) != FK_STORE_OK ||
+        fk_store_write(store, SEED_COPY_KEY, seed, SEED_LEN) != FK_STORE_OK) {
+        fk_store_batch_abort(store);
+        return FK_SEAL_ESTORE;
+    }
+    return fk_store_batch_commit(store) == FK_STORE_OK ? FK_SEAL_OK : FK_SEAL_ESTORE;
+}
+
+int fk_seal_init(fk_store_t *store, fk_seal_init_info_t *info)
 {
     uint8_t seed[SEED_LEN];
+    bool damaged = false;
     fk_root_t root;
     int rc;
 
     FK_ASSERT(store != NULL);
+    if (info != NULL) memset(info, 0, sizeof(*info));
     rc = fk_seal_current_root(&root);
     if (rc != FK_SEAL_OK) return rc;
-    rc = read_seed(store, seed);
+    rc = read_seed(store, seed, &damaged);
+    if (rc == FK_SEAL_OK && damaged) {
+        /* One copy was lost: write both again from the good one, so that
+         * the next damage costs nothing either. A failure here is no reason
+         * to refuse the seed that was read; the next start tries again. */
+        if (info != NULL) info->seed_repaired = new_seed(store, seed) == FK_SEAL_OK;
+        goto out;
+    }
     /* A seed that exists is kept as it is (it opens device-root records,
      * also after an MKEK is provisioned); one that cannot be read is
      * reported, never replaced. A device with an MKEK needs no new seed. */
     if (rc != KEY_ABSENT || root == FK_ROOT_OTP) goto out;
-    rc = FK_SEAL_OK;
     if (fk_rng_bytes(seed, sizeof(seed)) != FK_CRYPTO_OK)
         rc = FK_SEAL_ERNG;
-    else if (fk_store_write(store, SEED_KEY, seed, sizeof(seed)) != FK_STORE_OK)
-        rc = FK_SEAL_ESTORE;
+    else
+        rc = new_seed(store, seed);
+    if (rc == FK_SEAL_OK && info != NULL) info->seed_created = true;
 out:
     fk_wipe(seed, sizeof(seed));
     return rc == KEY_ABSENT ? FK_SEAL_OK : rc;

@@ -56,9 +56,19 @@ enum {
     FK_SEAL_EFULL = -10,   /* fk_seal_store: the store is full (nothing written) */
 };
 
-/* Prepare sealing on the main partition: create the device-bound seed if
- * missing. Call once after mounting it. */
-int fk_seal_init(fk_store_t *store);
+/* What fk_seal_init did to the device seed. */
+typedef struct fk_seal_init_info {
+    bool seed_created;  /* there was none (and no MKEK): a fresh one was made */
+    bool seed_repaired; /* one of its two records was lost and is written again */
+} fk_seal_init_info_t;
+
+/* Prepare sealing on the main partition: create the device-bound seed (two
+ * records, written at once) when there is none and no MKEK, and write a lost
+ * copy again from the intact one. A seed neither of whose records can be
+ * read, or whose two copies differ, is FK_SEAL_ESTORE and is never replaced
+ * (records sealed under it stay unopenable rather than silently orphaned).
+ * Call once after mounting it; info may be NULL. */
+int fk_seal_init(fk_store_t *store, fk_seal_init_info_t *info);
 
 /* Which root new records are sealed under right now. */
 int fk_seal_current_root(fk_root_t *root);
@@ -105,11 +115,12 @@ int fk_seal_record_root(const fk_space_t *sp, uint16_t id, fk_root_t *root);
  * cannot be read (*retired is then true: fail closed). */
 int fk_seal_device_root_retired(bool *retired);
 
-/* Whether the device seed (the device root's material) is still stored. */
+/* Whether the device seed (the device root's material) is still stored:
+ * either of its records, readable or not. */
 int fk_seal_device_root_present(const fk_store_t *store, bool *present);
 
 /* The last step of the migration (docs/migration.md): delete the device
- * seed, one atomic store delete (the store destroys its bytes). Refused with
+ * seed, both records in one atomic store delete (the store destroys its bytes). Refused with
  * FK_SEAL_ESTATE while the device root is current, FK_SEAL_EOTP when the
  * MKEK rows cannot be read. FK_SEAL_OK once the seed is gone (also when it
  * already was). Every record still sealed under the device root is lost for

@@ -20,6 +20,7 @@
 #define FK_NS_MGMT 0x08u
 
 /* Records of the services' namespace. */
-#define FK_ID_DEVICE_SEED 0x0001u /* sealing's device-root seed (main partition) */
+#define FK_ID_DEVICE_SEED 0x0001u      /* sealing's device-root seed (main partition) */
+#define FK_ID_DEVICE_SEED_COPY 0x0002u /* its second copy, so one damaged record costs nothing */
 
 #endif /* FUSEKEY_NS_H */

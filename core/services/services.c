@@ -141,7 +141,15 @@ int fk_services_init(fk_services_t *svc, const fk_product_t *product)
 
     int rc = mount_stores(svc);
     if (rc != FK_SERVICES_OK) return rc;
-    if (fk_seal_init(&svc->store) != FK_SEAL_OK) return FK_SERVICES_ESEAL;
+    svc->seal_rc = fk_seal_init(&svc->store, &svc->seal_info);
+    if (svc->seal_rc == FK_SEAL_ESTORE) {
+        /* A flash error leaves the store unmounted; a damaged seed stays
+         * damaged. Either way start with what there is (see services.h). */
+        rc = mount_stores(svc);
+        if (rc != FK_SERVICES_OK) return rc;
+    } else if (svc->seal_rc != FK_SEAL_OK) {
+        return FK_SERVICES_ESEAL;
+    }
     /* A failed hook may have met a flash error, which leaves a store
      * unmounted: mount both again (recovering as after a power cut) so the
      * device works with what it has. */

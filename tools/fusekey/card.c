@@ -331,6 +331,24 @@ static void say_migration(fk_run_t *r)
     }
 }
 
+/* The flash figures and health from 1E 02 01, as two lines (nothing
+ * printed when the firmware does not report them). */
+static void say_flash(fk_run_t *r)
+{
+    const uint8_t a[] = {FK_RESCUE_CLA, FK_RESCUE_INS_READ, FK_RESCUE_INFO_FLASH,
+                         FK_RESCUE_FLASH_HEALTH, 0x00};
+    reply_t rep;
+    if (send_apdu(r, a, sizeof a, &rep) != FK_TOOL_EXIT_OK) return;
+    if (rep.sw != FK_SW_OK || rep.len < FK_RESCUE_FLASH_HEALTH_LEN) return;
+    uint32_t f[FK_RESCUE_FLASH_HEALTH_LEN / 4];
+    for (size_t i = 0; i < FK_ARRAY_SIZE(f); i++) f[i] = fk_be32(rep.data + 4 * i);
+    fk_say(r, "flash store: %lu records, %lu bytes used, %lu free of %lu",
+           (unsigned long)f[3], (unsigned long)f[1], (unsigned long)f[0], (unsigned long)f[2]);
+    fk_say(r, "flash health: %lu damaged header(s) repaired, %lu damaged record(s) since the "
+              "start; sector erases %lu to %lu",
+           (unsigned long)f[5], (unsigned long)f[6], (unsigned long)f[7], (unsigned long)f[8]);
+}
+
 /* `status` / `secure-boot status` without --otp: the firmware's own view. */
 int fk_cmd_device_status(fk_run_t *r, bool secure_boot_only)
 {
@@ -354,6 +372,7 @@ int fk_cmd_device_status(fk_run_t *r, bool secure_boot_only)
     }
     if (secure_boot_only) return FK_TOOL_EXIT_OK;
     say_migration(r);
+    say_flash(r);
     const uint8_t a[] = {FK_RESCUE_CLA, FK_RESCUE_INS_DEVKEY, FK_RESCUE_DEVKEY_PUBLIC, 0x00, 0x00};
     reply_t rep;
     if (send_apdu(r, a, sizeof a, &rep) != FK_TOOL_EXIT_OK) return FK_TOOL_EXIT_FAIL;

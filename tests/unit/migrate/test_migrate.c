@@ -42,6 +42,7 @@
 #include "host_port.h"
 #include "hsm_internal.h"
 #include "otp_model.h"
+#include "rescue.h"
 #include "seal/seal.h"
 #include "sim_flash.h"
 #include "store/store.h"
@@ -54,6 +55,8 @@
 
 #define SW_OK 0x9000u
 #define SW_SECURITY 0x6982u
+#define SW_CONDITIONS 0x6985u
+#define SW_NOT_ALLOWED 0x6986u
 #define SW_TRIES(n) ((uint16_t)(0x63C0u | (n)))
 
 #define REF_USER 0x81u
@@ -1046,6 +1049,144 @@ static void test_flash_copy_opens_nothing(void **state)
     expect_all_works_and_completes(true);
 }
 
+/* ---- (c') the key-page lock: only once nothing is left to move ------------------- */
+
+static uint16_t select_applet(const fk_applet_t *a)
+{
+    return send3(0x00, 0xA4, 0x04, 0x0C, a->aid, a->aid_len);
+}
+
+/* The rescue applet's 1E 07 answer (state, pending, failed); HSM selected again. */
+static void rescue_migration(uint8_t out[FK_RESCUE_MIGRATION_INFO_LEN])
+{
+    const fk_devrig_cmd_t cmd = {FK_RESCUE_CLA, FK_RESCUE_INS_READ, FK_RESCUE_INFO_MIGRATION,
+                                 0x00, NULL, 0, FK_DEVRIG_NE_SHORT_MAX, false};
+    assert_int_equal(select_applet(&fk_rescue_applet), SW_OK);
+    assert_int_equal(send(&cmd), SW_OK);
+    assert_int_equal(g_out_len, FK_RESCUE_MIGRATION_INFO_LEN + 2);
+    memcpy(out, g_out, FK_RESCUE_MIGRATION_INFO_LEN);
+    assert_int_equal(select_applet(&fk_hsm_applet), SW_OK);
+}
+
+/* The rescue applet's 1B 58 (lock the key page): its SW; HSM selected again. */
+static uint16_t rescue_lock58(void)
+{
+    assert_int_equal(select_applet(&fk_rescue_applet), SW_OK);
+    const uint16_t sw = send3(FK_RESCUE_CLA, FK_RESCUE_INS_OTP, FK_RESCUE_OTP_LOCK58, 0x00,
+                              FK_RESCUE_MAGIC_LOCK58, FK_RESCUE_MAGIC_LEN);
+    assert_int_equal(select_applet(&fk_hsm_applet), SW_OK);
+    return sw;
+}
+
+static uint32_t lock58_row(void)
+{
+    uint32_t v = 0;
+    assert_int_equal(fk_otp_read_raw(otp_model(), FK_OTP_SECURE,
+                                     (uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS), &v, 1),
+                     FK_OTP_OK);
+    return v;
+}
+
+/* While a verifier still waits for its PIN, the key page is not locked:
+ * the lock would retire the device root and lose that PIN for good. The
+ * host sees why (1E 07) and what is left; once the last PIN is given the
+ * lock goes through. */
+static void test_lock_waits_for_migration(void **state)
+{
+    uint8_t m[FK_RESCUE_MIGRATION_INFO_LEN];
+    (void)state;
+
+    provision(OPT_RRC, false);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_NONE);
+    assert_int_equal(rescue_lock58(), SW_CONDITIONS); /* no MKEK yet */
+
+    burn_and_restart(false);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_IN_PROGRESS);
+    assert_int_equal(m[1], 2);
+    assert_int_equal(m[2], 0);
+    assert_int_equal(rescue_lock58(), SW_NOT_ALLOWED);
+    assert_int_equal(lock58_row(), 0);
+
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_IN_PROGRESS);
+    assert_int_equal(m[1], 1);
+    assert_int_equal(rescue_lock58(), SW_NOT_ALLOWED);
+    assert_int_equal(lock58_row(), 0);
+    /* Nor after a restart, which finds the same. */
+    dev_restart();
+    expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    assert_int_equal(rescue_lock58(), SW_NOT_ALLOWED);
+
+    assert_int_equal(verify_so(k_so), SW_OK);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_DONE);
+    assert_int_equal(m[1], 0);
+    assert_int_equal(rescue_lock58(), SW_OK);
+    assert_int_equal(lock58_row(), FK_OTP_LOCK1_PAGE58);
+    /* Locked, the device works on as before. */
+    dev_restart();
+    expect_all_works_and_completes(false);
+}
+
+/* The planted-record attack: a flash image kept from before the migration
+ * (its seed, its device-root PIN verifiers for a PIN the attacker knows,
+ * its keys) written back onto the locked device. The device root is
+ * retired by the lock: the start deletes the seed and runs no hook, so
+ * nothing of the old image is re-sealed under the OTP root, no old PIN
+ * opens anything, no old key signs. */
+static void test_planted_records_after_lock(void **state)
+{
+    static uint8_t buf[FK_SEAL_MAX_PLAINTEXT];
+    size_t n;
+    (void)state;
+
+    provision(OPT_RRC, false);
+    fk_devrig_stop(&g_rig);
+    snapshot("before", false);
+    fk_devrig_start(&g_rig);
+
+    burn_and_restart(false);
+    expect_all_works_and_completes(false);
+    assert_int_equal(rescue_lock58(), SW_OK);
+    /* The owner changes the PIN afterwards; the attacker knows the old one. */
+    assert_int_equal(send3(0x00, 0x24, 0x00, REF_USER, "648219771203", 12), SW_OK);
+    fk_devrig_stop(&g_rig);
+
+    /* The old flash written back, on this chip as it is now. */
+    char old[FK_DEVRIG_PATH_CAP + 16];
+    snprintf(old, sizeof(old), "%s.before", g_rig.flash);
+    fk_devrig_copy_file(old, g_rig.flash);
+    fk_devrig_start(&g_rig);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    /* Nothing was re-sealed: the old records (the PIN records among them)
+     * are still the device root's, and none opens. */
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
+        if (k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
+        assert_int_equal(record_root(k_sealed[i]), FK_ROOT_DEVICE);
+        assert_int_not_equal(fk_seal_load(&g_hsm_sp, k_sealed[i], buf, sizeof(buf), &n),
+                             FK_SEAL_OK);
+    }
+    /* The old PINs open nothing, and say no more than a wrong one. */
+    const uint16_t right = verify_user(k_pin), wrong = verify_user(k_pin_bad);
+    assert_int_not_equal(right, SW_OK);
+    assert_int_equal(right, wrong);
+    assert_int_not_equal(verify_so(k_so), SW_OK);
+    assert_false(session()->mk_loaded);
+    assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
+    /* A restart finds the same, and writes nothing. */
+    fk_devrig_stop(&g_rig);
+    arm(-1, CUT_WHOLE, -1);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
+    assert_int_equal(g_ops, 0);
+    fk_card_power_on(&g_dev.card);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_int_equal(record_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
+}
+
 /* ---- (d) an MKEK that cannot be read ------------------------------------------------- */
 
 /* Set two bits of an MKEK row that are clear: an uncorrectable row. */
@@ -1129,6 +1270,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unblock_and_reinitialize_migrate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flash_copy_opens_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_mkek, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_waits_for_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planted_records_after_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flash_error_during_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_powercut_startup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_powercut_lazy_verify, setup, teardown),

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -759,13 +760,95 @@ static void test_flash_info(void **state)
     assert_memory_equal(g_out, phy, sizeof(phy));
 }
 
+/* Flip the bits `mask` of byte `at` of the stopped device's flash file. */
+static void flash_flip(long at, uint8_t mask)
+{
+    FILE *f = fopen(g_rig.flash, "r+b");
+    uint8_t b;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    assert_int_equal(fread(&b, 1, 1, f), 1);
+    b ^= mask;
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    assert_int_equal(fwrite(&b, 1, 1, f), 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Where the header of the record whose payload is `payload` starts in the
+ * flash file (the payload follows its 32-byte header). */
+static long header_of(const void *payload, size_t len)
+{
+    static uint8_t image[FK_HOST_FLASH_SIZE];
+    assert_int_equal(fk_devrig_load_file(g_rig.flash, image, sizeof(image)), sizeof(image));
+    const uint8_t *hit = memmem(image, sizeof(image), payload, len);
+    assert_non_null(hit);
+    assert_null(memmem(hit + 1, sizeof(image) - (size_t)(hit + 1 - image), payload, len));
+    return (long)(hit - image) - 32;
+}
+
+static void restart_rescue(void)
+{
+    fk_devrig_start(&g_rig);
+    uint8_t sel[5 + FK_RESCUE_AID_LEN] = {0x00, 0xA4, 0x04, 0x0C, FK_RESCUE_AID_LEN};
+    memcpy(sel + 5, fk_rescue_aid, FK_RESCUE_AID_LEN);
+    assert_int_equal(xfer(sel, sizeof(sel)), SW_OK);
+}
+
+/* 1E 02 01: the five figures of 1E 02 00, then what the flash has been
+ * through: one flipped header bit is repaired (and the record reads back),
+ * two cost the record, and the count of damage shows it. */
+static void test_flash_health(void **state)
+{
+    (void)state;
+    uint8_t plain[FK_RESCUE_FLASH_INFO_LEN];
+    uint32_t f[9];
+    static const uint8_t phy[] = {0x04, 0x01, 0x19, 0x06, 0x02, 0x3A, 0x5C};
+
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, 0x00, NULL, 0), SW_OK);
+    memcpy(plain, g_out, sizeof(plain));
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
+    assert_int_equal(g_len, FK_RESCUE_FLASH_HEALTH_LEN);
+    assert_memory_equal(g_out, plain, sizeof(plain));
+    for (int i = 0; i < 9; i++) f[i] = be32_at(g_out + 4 * i);
+    assert_int_equal(f[5], 0); /* repaired */
+    assert_int_equal(f[6], 0); /* damaged */
+    assert_true(f[7] <= f[8]);
+
+    assert_int_equal(apdu(0x1C, 0x01, 0x00, phy, sizeof(phy)), SW_OK);
+    fk_devrig_stop(&g_rig);
+    const long hdr = header_of(phy, sizeof(phy));
+    flash_flip(hdr + 8, 0x04); /* one bit of the payload length */
+    restart_rescue();
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
+    assert_int_equal(be32_at(g_out + 20), 1);
+    assert_int_equal(be32_at(g_out + 24), 0);
+    assert_int_equal(apdu(0x1E, 0x01, 0x00, NULL, 0), SW_OK);
+    assert_int_equal(g_len, sizeof(phy));
+    assert_memory_equal(g_out, phy, sizeof(phy));
+
+    /* A second bit in the same header: beyond repair, the record is lost
+     * (and only it: the device key still signs). */
+    fk_devrig_stop(&g_rig);
+    flash_flip(hdr + 4, 0x01);
+    restart_rescue();
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
+    assert_true(be32_at(g_out + 24) >= 1);
+    assert_int_equal(apdu(0x1E, 0x01, 0x00, NULL, 0), SW_OK);
+    assert_int_equal(g_len, 0);
+    uint8_t hash[FK_RESCUE_HASH_LEN] = {1, 2, 3};
+    assert_int_equal(apdu(FK_RESCUE_INS_DEVKEY, FK_RESCUE_DEVKEY_SIGN, 0x00, hash, sizeof(hash)),
+                     SW_OK);
+}
+
 static void test_read_info_errors(void **state)
 {
     (void)state;
     uint8_t b = 0;
-    static const uint8_t p1s[] = {0x01, 0x02, 0x03, 0x06};
+    static const uint8_t p1s[] = {0x01, 0x02, 0x03, 0x06, 0x07};
     for (size_t i = 0; i < sizeof(p1s); i++) {
-        assert_int_equal(apdu(0x1E, p1s[i], 0x01, NULL, 0), SW_P1P2);
+        /* 1E 02 has a P2 01 (the flash's health), never a 02. */
+        assert_int_equal(apdu(0x1E, p1s[i], p1s[i] == 0x02 ? 0x02 : 0x01, NULL, 0), SW_P1P2);
+        assert_int_equal(apdu(0x1E, p1s[i], 0x80, NULL, 0), SW_P1P2);
         assert_int_equal(apdu(0x1E, p1s[i], 0x00, &b, 1), SW_WRONG_LENGTH);
     }
     assert_int_equal(apdu(0x1E, 0x00, 0x00, NULL, 0), SW_P1P2);
@@ -1167,6 +1250,7 @@ int main(void)
         T(test_rtc_invalid),
         T(test_reboot),
         T(test_flash_info),
+        T(test_flash_health),
         T(test_read_info_errors),
         T(test_boot_status),
         T(test_boot_status_page1_lock),

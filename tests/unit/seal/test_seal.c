@@ -42,6 +42,8 @@ static fk_store_t g_store;
 static const fk_space_t g_sp = {&g_store, FK_NS_HSM};
 static const fk_space_t g_seed_sp = {&g_store, FK_NS_SERVICES};
 #define SEED FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED)
+#define SEED_COPY FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED_COPY)
+static fk_seal_init_info_t g_init_info;
 static char g_dir[PATH_CAP];
 static const uint8_t k_serial_1[8] = {0xE1, 0x10, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
 static const uint8_t k_serial_2[8] = {0xE2, 0x10, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
@@ -67,7 +69,7 @@ static int dev_open(const char *name, const uint8_t serial[8])
     assert_int_equal(fk_host_otp_open(path), 0);
     fk_host_set_serial(serial);
     assert_int_equal(fk_store_mount(&g_store, REGION_BASE, REGION_SIZE), FK_STORE_OK);
-    return fk_seal_init(&g_store);
+    return fk_seal_init(&g_store, &g_init_info);
 }
 
 static void dev_close(void)
@@ -409,39 +411,170 @@ static void test_seed_survives_remount(void **state)
     assert_memory_equal(pt, k_secret, 30);
 
     /* fk_seal_init again changes nothing. */
-    assert_int_equal(fk_seal_init(&g_store), FK_SEAL_OK);
+    assert_int_equal(fk_seal_init(&g_store, &g_init_info), FK_SEAL_OK);
     read_raw_key(SEED, seed2, sizeof(seed2));
     assert_memory_equal(seed1, seed2, sizeof(seed1));
 }
 
 static void test_seed_record_guarded(void **state)
 {
-    uint8_t seed1[32], seed2[32], pt[64];
-    size_t pt_len = 0;
+    uint8_t seed1[32], seed2[32];
     bool resealed = true;
     (void)state;
 
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    assert_true(g_init_info.seed_created);
     read_raw_key(SEED, seed1, sizeof(seed1));
+    read_raw_key(SEED_COPY, seed2, sizeof(seed2));
+    assert_memory_equal(seed1, seed2, sizeof(seed1));
     assert_int_not_equal(fk_seal_store(&g_seed_sp, FK_ID_DEVICE_SEED, k_secret, 8), FK_SEAL_OK);
+    assert_int_not_equal(fk_seal_store(&g_seed_sp, FK_ID_DEVICE_SEED_COPY, k_secret, 8),
+                         FK_SEAL_OK);
     assert_int_not_equal(fk_seal_reseal(&g_seed_sp, FK_ID_DEVICE_SEED, &resealed), FK_SEAL_OK);
+    assert_int_not_equal(fk_seal_reseal(&g_seed_sp, FK_ID_DEVICE_SEED_COPY, &resealed),
+                         FK_SEAL_OK);
     assert_false(resealed);
     read_raw_key(SEED, seed2, sizeof(seed2));
     assert_memory_equal(seed1, seed2, sizeof(seed1));
+    read_raw_key(SEED_COPY, seed2, sizeof(seed2));
+    assert_memory_equal(seed1, seed2, sizeof(seed1));
+}
 
-    /* A damaged seed (wrong size) is reported, never replaced. */
+/* Write `len` bytes of `seed` as seed record `key` (len 0: delete it). */
+static void put_seed(fk_store_key_t key, const uint8_t *seed, size_t len)
+{
+    if (len == 0)
+        assert_int_equal(fk_store_delete(&g_store, key), FK_STORE_OK);
+    else
+        assert_int_equal(fk_store_write(&g_store, key, seed, len), FK_STORE_OK);
+}
+
+static void assert_seed_is(const uint8_t seed[32])
+{
+    uint8_t raw[32];
+    assert_int_equal(read_raw_key(SEED, raw, sizeof(raw)), sizeof(raw));
+    assert_memory_equal(raw, seed, sizeof(raw));
+    assert_int_equal(read_raw_key(SEED_COPY, raw, sizeof(raw)), sizeof(raw));
+    assert_memory_equal(raw, seed, sizeof(raw));
+}
+
+/* One lost or damaged seed record costs nothing: sealing works from the
+ * other and the next start writes it again. */
+static void test_seed_copy_repairs(void **state)
+{
+    uint8_t seed[32], other[32], pt[64];
+    size_t pt_len = 0;
+    static const struct {
+        fk_store_key_t key;
+        size_t len; /* 0: deleted; 31: wrong size */
+    } k_damage[] = {{SEED, 0}, {SEED_COPY, 0}, {SEED, 31}, {SEED_COPY, 31}, {SEED_COPY, 33}};
+    (void)state;
+
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    read_raw_key(SEED, seed, sizeof(seed));
     assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 8), FK_SEAL_OK);
-    assert_int_equal(fk_store_write(&g_store, SEED, seed1, 31), FK_STORE_OK);
-    assert_int_equal(fk_seal_init(&g_store), FK_SEAL_ESTORE);
-    uint32_t size = 0;
-    assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_OK);
-    assert_int_equal(size, 31);
-    assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 8), FK_SEAL_ESTORE);
-    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_ESTORE);
+    memset(other, 0x5A, sizeof(other));
 
-    /* Restored, everything opens again. */
-    assert_int_equal(fk_store_write(&g_store, SEED, seed1, 32), FK_STORE_OK);
+    for (size_t i = 0; i < sizeof(k_damage) / sizeof(k_damage[0]); i++) {
+        put_seed(k_damage[i].key, other, k_damage[i].len);
+        /* Before any repair, the intact copy opens everything. */
+        assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+        assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 8), FK_SEAL_OK);
+        assert_int_equal(fk_seal_init(&g_store, &g_init_info), FK_SEAL_OK);
+        assert_true(g_init_info.seed_repaired);
+        assert_false(g_init_info.seed_created);
+        assert_seed_is(seed);
+        /* Nothing left to repair. */
+        assert_int_equal(fk_seal_init(&g_store, &g_init_info), FK_SEAL_OK);
+        assert_false(g_init_info.seed_repaired);
+        assert_int_equal(fk_seal_load(&g_sp, FID_B, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    }
+}
+
+/* A seed neither of whose records can be read, or whose copies disagree,
+ * is reported and never replaced: the records sealed under it stay there,
+ * unopenable, and open again once the seed is back. */
+static void test_seed_unreadable_never_replaced(void **state)
+{
+    uint8_t seed[32], other[32], pt[64];
+    size_t pt_len = 0;
+    uint32_t size = 0;
+    (void)state;
+
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    read_raw_key(SEED, seed, sizeof(seed));
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 8), FK_SEAL_OK);
+    memset(other, 0x5A, sizeof(other));
+
+    /* Both copies the wrong size; one wrong, the other gone; two that differ. */
+    for (int round = 0; round < 3; round++) {
+        put_seed(SEED, other, round == 2 ? 32 : 31);
+        put_seed(SEED_COPY, other, round == 0 ? 31 : 0);
+        if (round == 2) put_seed(SEED_COPY, seed, 32);
+        assert_int_equal(fk_seal_init(&g_store, &g_init_info), FK_SEAL_ESTORE);
+        assert_false(g_init_info.seed_created);
+        assert_false(g_init_info.seed_repaired);
+        assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_OK);
+        assert_int_equal(size, round == 2 ? 32u : 31u);
+        assert_int_equal(fk_seal_store(&g_sp, FID_B, k_secret, 8), FK_SEAL_ESTORE);
+        assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_ESTORE);
+        bool present = false;
+        assert_int_equal(fk_seal_device_root_present(&g_store, &present), FK_SEAL_OK);
+        assert_true(present);
+        /* Restored, everything opens again. */
+        put_seed(SEED, seed, 32);
+        put_seed(SEED_COPY, seed, 32);
+        assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    }
+
+    /* Both records gone: a fresh seed, and what the old one sealed is lost
+     * (never opened under the new one). */
+    put_seed(SEED, seed, 0);
+    put_seed(SEED_COPY, seed, 0);
+    assert_int_equal(fk_seal_init(&g_store, &g_init_info), FK_SEAL_OK);
+    assert_true(g_init_info.seed_created);
+    read_raw_key(SEED, other, sizeof(other));
+    assert_memory_not_equal(other, seed, sizeof(seed));
+    assert_seed_is(other);
+    assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_EAUTH);
+}
+
+/* A bit flipped in the flash bytes of one seed record: the store's checksum
+ * refuses that record, the copy carries on, the next start repairs. */
+static void test_seed_bit_flip_in_flash(void **state)
+{
+    static uint8_t image[FLASH_SIZE];
+    char path[PATH_CAP];
+    uint8_t seed[32], pt[64];
+    size_t pt_len = 0;
+    FILE *f;
+    (void)state;
+
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    read_raw_key(SEED, seed, sizeof(seed));
+    assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 8), FK_SEAL_OK);
+    dev_close();
+
+    dev_path(path, "d1", "flash");
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fread(image, 1, sizeof(image), f), sizeof(image));
+    uint8_t *hit = memmem(image, sizeof(image), seed, sizeof(seed));
+    assert_non_null(hit);
+    /* Only two copies in the whole image (no stale one left behind). */
+    uint8_t *second = memmem(hit + 1, sizeof(image) - (size_t)(hit + 1 - image), seed, 32);
+    assert_non_null(second);
+    assert_null(memmem(second + 1, sizeof(image) - (size_t)(second + 1 - image), seed, 32));
+    hit[7] ^= 0x10u;
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    assert_int_equal(fwrite(image, 1, sizeof(image), f), sizeof(image));
+    assert_int_equal(fclose(f), 0);
+
+    assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
+    assert_true(g_init_info.seed_repaired);
+    assert_seed_is(seed);
     assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
+    assert_memory_equal(pt, k_secret, 8);
 }
 
 /* ---- Roots -------------------------------------------------------------- */
@@ -564,6 +697,7 @@ static void test_forget_device_root(void **state)
     /* A restart makes no new seed under the OTP root. */
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
     assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_store, SEED_COPY, &size), FK_STORE_ENOENT);
     assert_int_equal(fk_seal_load(&g_sp, FID_A, pt, sizeof(pt), &pt_len), FK_SEAL_OK);
 }
 
@@ -583,6 +717,7 @@ static void test_mkek_from_the_start(void **state)
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_OK);
     /* No weaker root material is created when an MKEK is there. */
     assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_store, SEED_COPY, &size), FK_STORE_ENOENT);
     assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 24), FK_SEAL_OK);
     read_raw(FID_A, raw, sizeof(raw));
     assert_int_equal(raw[1], FK_ROOT_OTP);
@@ -736,6 +871,7 @@ static void test_otp_damaged_never_absent(void **state)
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_EOTP);
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_EOTP);
     assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_store, SEED_COPY, &size), FK_STORE_ENOENT);
     dev_close();
 
     dev_path(path, "d2", "otp");
@@ -856,8 +992,9 @@ static void test_rng_failure(void **state)
     fk_host_set_rng_failure(true);
     assert_int_equal(dev_open("d1", k_serial_1), FK_SEAL_ERNG);
     assert_int_equal(fk_store_size(&g_store, SEED, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_size(&g_store, SEED_COPY, &size), FK_STORE_ENOENT);
     fk_host_set_rng_failure(false);
-    assert_int_equal(fk_seal_init(&g_store), FK_SEAL_OK);
+    assert_int_equal(fk_seal_init(&g_store, &g_init_info), FK_SEAL_OK);
     assert_int_equal(fk_seal_store(&g_sp, FID_A, k_secret, 16), FK_SEAL_OK);
 
     /* Entropy gone (and the DRBG must seed again). */
@@ -894,6 +1031,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_buffers_too_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_survives_remount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_record_guarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_copy_repairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_unreadable_never_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_bit_flip_in_flash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkek_provisioning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget_device_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkek_from_the_start, setup, teardown),
