@@ -7,23 +7,32 @@
  *   kbase --HKDF-Expand("...pin v1")---> pin key  --HMAC-SHA256--------> PIN verifiers
  *
  * Root material is the OTP master key (MKEK) when provisioned, else the
- * device seed (store record FK_ID_DEVICE_SEED) followed by the chip serial.
- * kbase and the subkeys are derived inside each call and wiped before it
- * returns, on every path.
+ * device seed (two store records of the services' namespace, ids
+ * FK_ID_DEVICE_SEED and FK_ID_DEVICE_SEED_COPY, holding the same 32 bytes)
+ * followed by the chip serial. kbase and the subkeys are derived inside each
+ * call and wiped before it returns, on every path.
  *
- * IMPLEMENTATION NOTE: OTP read errors. Any error reading the MKEK rows
- * (FK_HAL_EIO: an uncorrectable row, so something was written there;
- * FK_HAL_EPERM: a page lock forbids the read, so we cannot know whether a key
- * is there) is FK_SEAL_EOTP: we never fall back to the weaker device root
- * because the stronger one could not be read. A device whose firmware
- * cannot read its own OTP page 58 cannot seal or open OTP-root records.
+ * IMPLEMENTATION NOTE: OTP read errors. Any error reading the MKEK through
+ * the HAL (fk_hal_otp_key: FK_HAL_EIO for a damaged key, FK_HAL_EPERM when
+ * the firmware may not read it, so we cannot know whether one is there) is
+ * FK_SEAL_EOTP: we never fall back to the weaker device root because the
+ * stronger one could not be read. Only FK_HAL_ENOENT, a key never
+ * programmed, means "no MKEK".
+ *
+ * IMPLEMENTATION NOTE: the device seed is kept twice so that one damaged
+ * record costs nothing. Both copies are written in one store batch and
+ * deleted in one range delete; a lost copy is written again by
+ * fk_seal_init from the other. Two readable copies that differ are an
+ * error, never a choice.
  *
  * IMPLEMENTATION NOTE: moving to the OTP root (docs/migration.md). The
  * seal layer gives the steps: fk_seal_reseal moves one record,
  * fk_pin_verifier_root tells which verifiers still need their PIN, and
- * fk_seal_forget_device_root deletes the seed once the device (core/device.c)
- * knows from every applet that nothing needs it any more. Only the applets
- * know which ids hold sealed records, so the seal layer never scans the store.
+ * fk_seal_forget_device_root deletes the seed once the services
+ * (core/services/services.c) know from every applet that nothing needs it
+ * any more. Only the applets know which ids hold sealed records, so the
+ * seal layer never scans the store. Once the OTP key storage is locked
+ * (fk_seal_device_root_retired) nothing of the device root opens at all.
  *
  * IMPLEMENTATION NOTE: one static scratch buffer (s_scratch) holds a whole
  * sealed record for fk_seal_store, fk_seal_load and fk_seal_reseal, instead

@@ -120,9 +120,9 @@ int fk_seal_device_root_retired(bool *retired);
 int fk_seal_device_root_present(const fk_store_t *store, bool *present);
 
 /* The last step of the migration (docs/migration.md): delete the device
- * seed, both records in one atomic store delete (the store destroys its bytes). Refused with
- * FK_SEAL_ESTATE while the device root is current, FK_SEAL_EOTP when the
- * MKEK rows cannot be read. FK_SEAL_OK once the seed is gone (also when it
+ * seed, both records in one atomic store delete (the store destroys their
+ * bytes). Refused with FK_SEAL_ESTATE while the device root is current,
+ * FK_SEAL_EOTP when the MKEK cannot be read. FK_SEAL_OK once the seed is gone (also when it
  * already was). Every record still sealed under the device root is lost for
  * good: the caller must know that none is left. */
 int fk_seal_forget_device_root(fk_store_t *store);

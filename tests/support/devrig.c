@@ -181,6 +181,19 @@ size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap)
     return n;
 }
 
+void fk_devrig_file_xor(const char *path, long offset, uint8_t mask)
+{
+    FILE *f = fopen(path, "r+b");
+    uint8_t b;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+    assert_int_equal(fread(&b, 1, 1, f), 1);
+    b ^= mask;
+    assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+    assert_int_equal(fwrite(&b, 1, 1, f), 1);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* The SmartCard-HSM's key-type OIDs (id-TA-RSA-v1-5-SHA-256, id-TA-ECDSA-SHA-256). */
 static const uint8_t k_oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
 static const uint8_t k_oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};

@@ -132,6 +132,10 @@ size_t fk_devrig_ec_template(uint8_t *t, size_t cap, fk_curve_t curve, const cha
 /* Copy a file (snapshots of images); asserts that it worked. */
 void fk_devrig_copy_file(const char *from, const char *to);
 
+/* Flip the bits `mask` of the byte at `offset` of a file (a closed flash
+ * image: damage for the store to find). */
+void fk_devrig_file_xor(const char *path, long offset, uint8_t mask);
+
 /* Read up to cap bytes of a file (it must open) into buf; returns how many. */
 size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap);
 

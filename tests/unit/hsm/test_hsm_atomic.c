@@ -17,10 +17,9 @@
  *   damage is counted or repaired, neither the SO-PIN nor the user PIN can be
  *   passed with a wrong value, and when nothing was lost the right PIN works.
  *
- * Power cuts: the flash HAL's program and erase are wrapped (--wrap): from
- * the n-th operation on they fail, as after a power cut; the test then
- * starts a new device on the same flash file. A cut inside one operation is
- * the store's concern (its own power-cut harness).
+ * Power cuts (tests/support/flashcut.h): from the n-th flash operation on
+ * every program and erase fails, as after a power cut; the test then starts
+ * a new device on the same flash file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +34,7 @@
 
 #include "cvc.h"
 #include "devrig.h"
+#include "flashcut.h"
 #include "hal.h"
 #include "host_port.h"
 #include "hsm_internal.h"
@@ -51,34 +51,6 @@
 #define ALG_ECDSA 0x70u
 #define ALG_ECDH 0x80u
 #define KEY 0x01u
-
-int __real_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
-int __real_fk_hal_flash_erase(uint32_t offset);
-int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
-int __wrap_fk_hal_flash_erase(uint32_t offset);
-
-static long g_ops_left = -1; /* flash operations that still succeed; -1 = all */
-static bool g_cut;
-
-static bool flash_op_allowed(void)
-{
-    if (g_ops_left == 0) {
-        g_cut = true;
-        return false;
-    }
-    if (g_ops_left > 0) g_ops_left--;
-    return true;
-}
-
-int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
-{
-    return flash_op_allowed() ? __real_fk_hal_flash_program(offset, data, len) : FK_HAL_EIO;
-}
-
-int __wrap_fk_hal_flash_erase(uint32_t offset)
-{
-    return flash_op_allowed() ? __real_fk_hal_flash_erase(offset) : FK_HAL_EIO;
-}
 
 static fk_testdev_t g_dev;
 static uint8_t g_out[65535];
@@ -224,7 +196,7 @@ static unsigned fill_store(void)
 static int setup(void **state)
 {
     (void)state;
-    g_ops_left = -1;
+    fk_flashcut_disarm();
     if (fk_devrig_setup(&g_rig, "atomic") != 0) return -1;
     snprintf(g_snap, sizeof(g_snap), "%s.snap", g_rig.flash);
     return initialize(k_so, k_pin) == SW_OK && verify(k_pin) == SW_OK ? 0 : -1;
@@ -233,7 +205,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    g_ops_left = -1;
+    fk_flashcut_disarm();
     unlink(g_snap);
     return fk_devrig_teardown(&g_rig);
 }
@@ -241,7 +213,7 @@ static int teardown(void **state)
 /* Power off, and a new device on the same files. */
 static void restart(void)
 {
-    g_ops_left = -1;
+    fk_flashcut_disarm();
     fk_devrig_stop(&g_rig);
     fk_devrig_start(&g_rig);
 }
@@ -316,10 +288,9 @@ static void test_generate_powercut(void **state)
     for (long n = 0;; n++) {
         back_to_snapshot();
         assert_int_equal(verify(k_pin), SW_OK);
-        g_cut = false;
-        g_ops_left = n;
+        fk_flashcut_arm(n);
         const uint16_t sw = generate(KEY, k_new_policy, sizeof(k_new_policy));
-        const bool was_cut = g_cut;
+        const bool was_cut = fk_flashcut_cut();
         restart();
         assert_int_equal(verify(k_pin), SW_OK);
         const size_t len = hsm_record(HSM_FID(HSM_PREFIX_EECERT, KEY), ce, sizeof(ce));
@@ -406,20 +377,6 @@ static void collect(const fk_store_t *s, bool counters)
     }
 }
 
-/* Flip bit `bit` at byte `off` of the flash image (in the snapshot's copy). */
-static void flip(uint32_t off, unsigned bit)
-{
-    FILE *f = fopen(g_rig.flash, "r+b");
-    uint8_t b;
-    assert_non_null(f);
-    assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
-    assert_int_equal(fread(&b, 1, 1, f), 1);
-    b ^= (uint8_t)(1u << bit);
-    assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
-    assert_int_equal(fwrite(&b, 1, 1, f), 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* The byte range [lo, hi) of the image a record covers (header and payload,
  * padded; payloads that run over sector headers are counted whole). */
 static void rec_span(const ref_rec_t *r, uint32_t *lo, uint32_t *hi)
@@ -438,7 +395,7 @@ static void check_flip(uint32_t off, unsigned bit)
     static uint8_t buf[REF_DATA_MAX];
     fk_devrig_stop(&g_rig);
     fk_devrig_copy_file(g_snap, g_rig.flash);
-    flip(off, bit);
+    fk_devrig_file_xor(g_rig.flash, (long)off, (uint8_t)(1u << bit));
     assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
     fk_card_power_on(&g_dev.card);
     bool lost = false;

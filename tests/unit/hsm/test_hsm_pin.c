@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "devrig.h"
+#include "flashcut.h"
 #include "hal.h"
 #include "host_port.h"
 #include "hsm.h"
@@ -81,48 +82,13 @@ static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_
 
 /* ---- Flash fault injection and probes (--wrap) ---------------------------- */
 
-int __real_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
-int __real_fk_hal_flash_erase(uint32_t offset);
 int __real_fk_pin_verifier_check(const fk_space_t *sp, uint16_t id, const void *pin, size_t pin_len,
                                  const uint8_t verifier[FK_PIN_VERIFIER_LEN]);
-int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
-int __wrap_fk_hal_flash_erase(uint32_t offset);
 int __wrap_fk_pin_verifier_check(const fk_space_t *sp, uint16_t id, const void *pin, size_t pin_len,
                                  const uint8_t verifier[FK_PIN_VERIFIER_LEN]);
 
-static long g_ops_left = -1;   /* flash operations that still succeed; -1 = all */
-static unsigned long g_ops;    /* flash operations done */
-static bool g_cut;             /* an operation was refused */
-
-/* Count one flash operation; false when the power is "gone". */
-static bool flash_op_allowed(void)
-{
-    if (g_ops_left == 0) {
-        g_cut = true;
-        return false;
-    }
-    if (g_ops_left > 0) g_ops_left--;
-    g_ops++;
-    return true;
-}
-
-int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
-{
-    return flash_op_allowed() ? __real_fk_hal_flash_program(offset, data, len) : FK_HAL_EIO;
-}
-
-int __wrap_fk_hal_flash_erase(uint32_t offset)
-{
-    return flash_op_allowed() ? __real_fk_hal_flash_erase(offset) : FK_HAL_EIO;
-}
-
-static void cut_after(long ops)
-{
-    g_ops_left = ops;
-    g_cut = false;
-}
-
-static void cut_disarm(void) { g_ops_left = -1; }
+static void cut_after(long ops) { fk_flashcut_arm(ops); }
+static void cut_disarm(void) { fk_flashcut_disarm(); }
 
 /* What a freshly mounted counters partition says at each PIN comparison. */
 static bool g_probe;
@@ -135,13 +101,13 @@ static fk_services_t g_probe_svc;
 static int durable_tries(const fk_pin_ref_t *ref)
 {
     fk_pin_status_t st;
-    unsigned long before = g_ops;
+    unsigned long before = fk_flashcut_ops();
     /* A mount of a healthy store writes nothing; the probe must not either. */
     if (fk_store_mount(&g_probe_svc.counters, 0, COUNTERS_SIZE) != FK_STORE_OK ||
         fk_store_mount(&g_probe_svc.store, COUNTERS_SIZE, FLASH_SIZE - COUNTERS_SIZE) !=
             FK_STORE_OK)
         return -1;
-    assert_int_equal(g_ops, before);
+    assert_int_equal(fk_flashcut_ops(), before);
     g_probe_svc.product = &fk_product;
     const fk_applet_ctx_t c = fk_services_applet_ctx(&g_probe_svc, &fk_hsm_applet);
     if (fk_pin_status(&c, ref, &st) != FK_PIN_OK) return -1;
@@ -1061,7 +1027,7 @@ static void powercut_verify(const char *pin, bool correct)
         assert_int_equal(status_user(), SW_TRIES(3));
         cut_after(n);
         uint16_t sw = verify_user(pin);
-        bool was_cut = g_cut;
+        bool was_cut = fk_flashcut_cut();
         assert_int_equal(fk_pin_verified(&session()->pins, &hsm_user_pin), sw == SW_OK);
         assert_int_equal(session()->mk_loaded, sw == SW_OK);
         dev_cycle();
@@ -1117,7 +1083,7 @@ static void powercut_pin_write(bool by_so)
         fk_devrig_start(&g_rig);
         cut_after(n);
         uint16_t sw = by_so ? reset_retry(0x00, k_so, k_pin2) : change_user(k_pin, k_pin2);
-        bool was_cut = g_cut;
+        bool was_cut = fk_flashcut_cut();
         dev_cycle();
         uint16_t old_sw = verify_user(k_pin);
         if (old_sw == SW_OK) {
@@ -1172,7 +1138,7 @@ static void test_powercut_reinit(void **state)
         fk_devrig_start(&g_rig);
         cut_after(n);
         uint16_t sw = initialize(OPT_RRC | OPT_TRANSPORT, k_pin2, k_so, 4);
-        bool was_cut = g_cut;
+        bool was_cut = fk_flashcut_cut();
         dev_cycle();
         assert_device_objects_kept();
         uint16_t status = status_user();
@@ -1210,7 +1176,7 @@ static void test_powercut_first_initialize(void **state)
     for (long n = 0;; n++) {
         cut_after(n);
         uint16_t sw = initialize(OPT_RRC, k_pin, k_so, 3);
-        bool was_cut = g_cut;
+        bool was_cut = fk_flashcut_cut();
         dev_cycle();
         uint16_t status = status_user();
         if (!was_cut) {

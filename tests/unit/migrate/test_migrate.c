@@ -252,6 +252,16 @@ static void dev_restart(void)
     fk_devrig_start(&g_rig);
 }
 
+/* A restart that must not write to the flash at all. */
+static void restart_writes_nothing(void)
+{
+    fk_devrig_stop(&g_rig);
+    disarm();
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
+    assert_int_equal(g_ops, 0);
+    fk_card_power_on(&g_dev.card);
+}
+
 static fk_applet_ctx_t ctx_of(void)
 {
     fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
@@ -660,11 +670,7 @@ static void test_migration(void **state)
     assert_true(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A restart without an MKEK moves nothing and writes nothing. */
-    fk_devrig_stop(&g_rig);
-    arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
-    assert_int_equal(g_ops, 0);
-    fk_card_power_on(&g_dev.card);
+    restart_writes_nothing();
     expect_state(FK_MIGRATION_NONE, 0, 0);
     expect_records_under(FK_ROOT_DEVICE, true);
 
@@ -676,11 +682,7 @@ static void test_migration(void **state)
     }
     assert_true(image_contains(g_rig.flash, seed->bytes, seed->len));
     /* A second start has nothing left to re-seal: it writes nothing. */
-    fk_devrig_stop(&g_rig);
-    arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
-    assert_int_equal(g_ops, 0);
-    fk_card_power_on(&g_dev.card);
+    restart_writes_nothing();
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
 
     /* Keys need the PIN, as before. */
@@ -1178,11 +1180,7 @@ static void test_planted_records_after_lock(void **state)
     assert_false(session()->mk_loaded);
     assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
     /* A restart finds the same, and writes nothing. */
-    fk_devrig_stop(&g_rig);
-    arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
-    assert_int_equal(g_ops, 0);
-    fk_card_power_on(&g_dev.card);
+    restart_writes_nothing();
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_int_equal(record_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
 }

@@ -16,7 +16,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -760,20 +759,6 @@ static void test_flash_info(void **state)
     assert_memory_equal(g_out, phy, sizeof(phy));
 }
 
-/* Flip the bits `mask` of byte `at` of the stopped device's flash file. */
-static void flash_flip(long at, uint8_t mask)
-{
-    FILE *f = fopen(g_rig.flash, "r+b");
-    uint8_t b;
-    assert_non_null(f);
-    assert_int_equal(fseek(f, at, SEEK_SET), 0);
-    assert_int_equal(fread(&b, 1, 1, f), 1);
-    b ^= mask;
-    assert_int_equal(fseek(f, at, SEEK_SET), 0);
-    assert_int_equal(fwrite(&b, 1, 1, f), 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* Where the header of the record whose payload is `payload` starts in the
  * flash file (the payload follows its 32-byte header). */
 static long header_of(const void *payload, size_t len)
@@ -817,7 +802,7 @@ static void test_flash_health(void **state)
     assert_int_equal(apdu(0x1C, 0x01, 0x00, phy, sizeof(phy)), SW_OK);
     fk_devrig_stop(&g_rig);
     const long hdr = header_of(phy, sizeof(phy));
-    flash_flip(hdr + 8, 0x04); /* one bit of the payload length */
+    fk_devrig_file_xor(g_rig.flash, hdr + 8, 0x04); /* one bit of the payload length */
     restart_rescue();
     assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
     assert_int_equal(be32_at(g_out + 20), 1);
@@ -829,7 +814,7 @@ static void test_flash_health(void **state)
     /* A second bit in the same header: beyond repair, the record is lost
      * (and only it: the device key still signs). */
     fk_devrig_stop(&g_rig);
-    flash_flip(hdr + 4, 0x01);
+    fk_devrig_file_xor(g_rig.flash, hdr + 4, 0x01);
     restart_rescue();
     assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
     assert_true(be32_at(g_out + 24) >= 1);

@@ -462,7 +462,7 @@ static void assert_seed_is(const uint8_t seed[32])
  * other and the next start writes it again. */
 static void test_seed_copy_repairs(void **state)
 {
-    uint8_t seed[32], other[32], pt[64];
+    uint8_t seed[32], other[33], pt[64]; /* other: also a record one byte too long */
     size_t pt_len = 0;
     static const struct {
         fk_store_key_t key;

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "devrig.h"
+#include "flashcut.h"
 #include "hal.h"
 #include "host_port.h"
 #include "seal/seal.h"
@@ -37,35 +38,10 @@
 #define OTHER_ID 0x0102u
 #define LIMIT 3u
 
-int __real_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
-int __real_fk_hal_flash_erase(uint32_t offset);
 int __real_fk_pin_verifier_check(const fk_space_t *sp, uint16_t id, const void *pin,
                                  size_t pin_len, const uint8_t verifier[FK_PIN_VERIFIER_LEN]);
-int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len);
-int __wrap_fk_hal_flash_erase(uint32_t offset);
 int __wrap_fk_pin_verifier_check(const fk_space_t *sp, uint16_t id, const void *pin,
                                  size_t pin_len, const uint8_t verifier[FK_PIN_VERIFIER_LEN]);
-
-static long g_ops_left = -1; /* flash operations that still succeed; -1 = all */
-static unsigned long g_ops;  /* flash operations done */
-
-static bool flash_op_allowed(void)
-{
-    if (g_ops_left == 0) return false;
-    if (g_ops_left > 0) g_ops_left--;
-    g_ops++;
-    return true;
-}
-
-int __wrap_fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
-{
-    return flash_op_allowed() ? __real_fk_hal_flash_program(offset, data, len) : FK_HAL_EIO;
-}
-
-int __wrap_fk_hal_flash_erase(uint32_t offset)
-{
-    return flash_op_allowed() ? __real_fk_hal_flash_erase(offset) : FK_HAL_EIO;
-}
 
 static fk_testdev_t g_dev;
 static const uint8_t k_serial[8] = {0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58};
@@ -98,9 +74,9 @@ int __wrap_fk_pin_verifier_check(const fk_space_t *sp, uint16_t id, const void *
 {
     /* What the flash holds now: a new services object on the same file. */
     static fk_services_t probe;
-    const unsigned long ops = g_ops;
+    const unsigned long ops = fk_flashcut_ops();
     if (g_probe && fk_services_init(&probe, &fk_product) == FK_SERVICES_OK && id == PIN_ID) {
-        assert_int_equal(g_ops, ops);
+        assert_int_equal(fk_flashcut_ops(), ops);
         fk_pin_status_t st;
         const fk_applet_ctx_t c = fk_services_applet_ctx(&probe, &k_applet);
         g_tries_at_compare = fk_pin_status(&c, &k_ref, &st) == FK_PIN_OK ? st.tries : -2;
@@ -111,7 +87,7 @@ int __wrap_fk_pin_verifier_check(const fk_space_t *sp, uint16_t id, const void *
 static int setup(void **state)
 {
     (void)state;
-    g_ops_left = -1;
+    fk_flashcut_disarm();
     g_probe = false;
     memset(&g_session, 0, sizeof(g_session));
     return fk_devrig_setup(&g_rig, "pinsvc");
@@ -120,14 +96,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    g_ops_left = -1;
+    fk_flashcut_disarm();
     return fk_devrig_teardown(&g_rig);
 }
 
 /* Restart the device on the same files (a power cycle). */
 static void restart(void)
 {
-    g_ops_left = -1;
+    fk_flashcut_disarm();
     fk_devrig_stop(&g_rig);
     fk_devrig_start(&g_rig);
     memset(&g_session, 0, sizeof(g_session));
@@ -228,10 +204,10 @@ static void test_rules(void **state)
     assert_int_equal(fk_pin_set(&c, &k_ref, (const uint8_t *)"123456", 6, 16, 0, NULL),
                      FK_PIN_EFORMAT);
     assert_int_equal(set(&k_ref, "123456", 0, NULL), FK_PIN_OK);
-    const unsigned long ops = g_ops;
+    const unsigned long ops = fk_flashcut_ops();
     assert_int_equal(check(&k_ref, "12345", NULL), FK_PIN_EFORMAT);
     assert_int_equal(check(&k_ref, "1234567x", NULL), FK_PIN_EFORMAT);
-    assert_int_equal(g_ops, ops);
+    assert_int_equal(fk_flashcut_ops(), ops);
     assert_int_equal(tries_now(&k_ref), LIMIT);
     assert_int_equal(check(&k_other, "Alpha-7!", NULL), FK_PIN_OK);
 }
@@ -262,10 +238,10 @@ static void test_must_change(void **state)
     const fk_applet_ctx_t c = ctx();
 
     assert_int_equal(set(&k_ref, "123456", FK_PIN_F_MUST_CHANGE, NULL), FK_PIN_OK);
-    const unsigned long ops = g_ops;
+    const unsigned long ops = fk_flashcut_ops();
     assert_int_equal(check(&k_ref, "123456", NULL), FK_PIN_EMUSTCHANGE);
     assert_int_equal(check(&k_ref, "999999", NULL), FK_PIN_EMUSTCHANGE);
-    assert_int_equal(g_ops, ops); /* nothing spent */
+    assert_int_equal(fk_flashcut_ops(), ops); /* nothing spent */
     assert_int_equal(fk_pin_check(&c, &k_ref, &g_session, (const uint8_t *)"123456", 6,
                                   FK_PIN_CHECK_FOR_CHANGE, NULL, NULL, &st),
                      FK_PIN_OK);
@@ -355,12 +331,12 @@ static void cut_sweep(const char *pin, bool right)
         assert_int_equal(set(&k_ref, "123456", 0, k_secret), FK_PIN_OK);
         assert_int_equal(tries_now(&k_ref), LIMIT);
         g_tries_at_compare = -1;
-        g_ops_left = n;
+        fk_flashcut_arm(n);
         g_probe = true;
         const int rc = check(&k_ref, pin, NULL);
         g_probe = false;
-        const bool cut = g_ops_left == 0;
-        g_ops_left = -1;
+        const bool cut = fk_flashcut_cut();
+        fk_flashcut_disarm();
         if (rc == FK_PIN_OK || rc == FK_PIN_EWRONG) {
             /* Compared: the try was on flash first. */
             assert_int_equal(g_tries_at_compare, LIMIT - 1);
@@ -399,9 +375,9 @@ static void test_cut_set(void **state)
     (void)state;
     for (long n = 0;; n++) {
         assert_int_equal(set(&k_ref, "123456", 0, k_secret), FK_PIN_OK);
-        g_ops_left = n;
+        fk_flashcut_arm(n);
         (void)set(&k_ref, "765432", 0, k_secret);
-        const bool cut = g_ops_left == 0;
+        const bool cut = fk_flashcut_cut();
         restart();
         uint8_t secret[FK_PIN_SECRET_LEN];
         const int old_rc = check(&k_ref, "123456", secret);
