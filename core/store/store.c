@@ -1012,8 +1012,10 @@ static void build_hdr(uint8_t h[RH_SIZE], uint8_t type, fk_store_key_t key, uint
     fk_put_le32(h + RH_HCRC, fk_crc32(0, h, RH_BODY_LEN));
 }
 
-/* Write a record header at the head. A record without payload is committed
- * in the same program. The caller has made room for the whole record. */
+/* Write a record header at the head. A marker is committed in the same
+ * program; a data record (even an empty one: a stream of no bytes is not
+ * live before its commit) by rec_commit. The caller has made room for the
+ * whole record. */
 static int rec_begin(fk_store_t *s, uint8_t type, fk_store_key_t key, uint16_t tag, uint32_t arg,
                      uint32_t *addr)
 {
@@ -1025,7 +1027,7 @@ static int rec_begin(fk_store_t *s, uint8_t type, fk_store_key_t key, uint16_t t
         if (rc != FK_STORE_OK) return rc;
     }
     build_hdr(h, type, key, tag, arg);
-    if (len == 0u) {
+    if (type != REC_DATA) {
         fk_put_le32(h + RH_PCRC, 0);
         fk_put_le32(h + RH_CCRC, commit_check(h, 0));
     }
@@ -1070,7 +1072,6 @@ static int rec_commit(const fk_store_t *s, uint32_t addr, fk_store_key_t key, ui
                       uint32_t len, uint32_t pcrc)
 {
     uint8_t h[RH_SIZE];
-    if (len == 0u) return FK_STORE_OK;
     build_hdr(h, REC_DATA, key, tag, len);
     fk_put_le32(h + RH_PCRC, pcrc);
     fk_put_le32(h + RH_CCRC, commit_check(h, pcrc));

@@ -595,6 +595,43 @@ static void test_batch_index_capacity(void **state)
     assert_int_equal(st.files, FK_STORE_MAX_IDS - 9u + 1u); /* NS_A 0-9 but 5, then C1 */
 }
 
+static void test_batch_flash_error(void **state)
+{
+    (void)state;
+    put(FK_STORE_KEY(NS_A, 1), 100, 1);
+    /* The flash fails while the batch stages, then while it commits. */
+    for (uint64_t fail_at = 0; fail_at < 2u; fail_at++) {
+        assert_int_equal(fk_store_batch_begin(&g_s), FK_STORE_OK);
+        assert_int_equal(fk_store_write(&g_s, FK_STORE_KEY(NS_A, 2), "two", 3), FK_STORE_OK);
+        pattern(g_b, 3000, 2);
+        if (fail_at == 0u) sim_flash_cut_after(2, SIM_CUT_NONE, 0);
+        int rc = fk_store_write(&g_s, FK_STORE_KEY(NS_A, 1), g_b, 3000);
+        if (fail_at == 1u) {
+            assert_int_equal(rc, FK_STORE_OK);
+            sim_flash_cut_after(2, SIM_CUT_NONE, 0);
+            rc = fk_store_batch_commit(&g_s);
+        }
+        assert_int_equal(rc, FK_STORE_EIO);
+        /* The store stopped, whole: nothing works until a mount. */
+        uint32_t size;
+        assert_int_equal(fk_store_size(&g_s, FK_STORE_KEY(NS_A, 1), &size), FK_STORE_EINVAL);
+        assert_int_equal(fk_store_batch_commit(&g_s), FK_STORE_EINVAL);
+        assert_int_equal(fk_store_batch_begin(&g_s), FK_STORE_EINVAL);
+        sim_flash_power_on();
+        assert_int_equal(fk_store_mount(&g_s, 0, REGION), FK_STORE_OK);
+        if (fail_at == 0u) {
+            /* Cut while staging: the state before the batch. */
+            expect_put(FK_STORE_KEY(NS_A, 1), 100, 1);
+            expect_absent(&g_s, FK_STORE_KEY(NS_A, 2));
+        } else {
+            /* Cut two operations into the commit, past its marker: after. */
+            expect_record(&g_s, FK_STORE_KEY(NS_A, 1), g_b, 3000);
+            expect_record(&g_s, FK_STORE_KEY(NS_A, 2), (const uint8_t *)"two", 3);
+        }
+        if (fail_at == 0u) assert_false(flash_has_piece(g_b, 3000)); /* rolled back */
+    }
+}
+
 /* ---------------------------------------------------------------------------
  * Power cuts at every flash operation of a batch.
  * ------------------------------------------------------------------------- */
@@ -756,6 +793,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_full_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_index_capacity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_flash_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_power_cut_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version1_region_refused, setup, teardown),
     };
