@@ -558,10 +558,26 @@ def main(description):
     try:
         prog = unittest.main(module="__main__", argv=[sys.argv[0]] + ARGS.unittest_args,
                              verbosity=2, exit=False)
-        ok = prog.result.wasSuccessful()
+        ok = passed(prog.result)
     finally:
         close_all_rigs()
     sys.exit(0 if ok else 1)
+
+
+def passed(result):
+    """True when every test ran and passed. A skipped test, an expected failure and a run
+    without any test are failures here: the subject of every integration test exists, and
+    what a machine lacks (tools, modules) fails with the command that installs it. The one
+    thing a machine may lack for good, namespaces, is isolate.sh's business (exit 77)."""
+    problems = ["skipped, which counts as a failure: %s: %s" % (test.id(), reason)
+                for test, reason in result.skipped]
+    problems += ["expected failure, which counts as a failure: %s" % test.id()
+                 for test, _ in result.expectedFailures]
+    if result.testsRun == 0:
+        problems.append("no test ran")
+    for line in problems:
+        sys.stderr.write("FAIL: %s\n" % line)
+    return result.wasSuccessful() and not problems
 
 
 # ---- Client tools and a scratch directory (OpenSC, openssl) ------------------------
