@@ -20,13 +20,14 @@ generator:
 A model of the device follows every answer, and knows which command was in flight when
 the simulator died.
 
-Each iteration kills the simulator in APDU n of the loop, a fraction f of that kind of
-APDU's last duration after sending it (n and f come from the seed), and in a quarter of
-the iterations first at a random moment of its start-up (store mount). After the restart
-the checks run through pyscard and through OpenSC (sc-hsm-tool, pkcs11-tool,
+Each iteration kills the simulator in the nth APDU of one kind (a rescue APDU, VERIFY
+wrong or right, GENERATE, SIGN, DELETE of a key, UPDATE of either file), a fraction f of
+that kind's last duration after sending it (kind, n and f come from the seed), and in a
+quarter of the iterations first at a random moment of its start-up (store mount). After
+the restart the checks run through pyscard and through OpenSC (sc-hsm-tool, pkcs11-tool,
 opensc-explorer): the PIN's tries left; for every key id, no key or exactly the key of
-one generation the model allows (CE<id> a valid authenticated request naming it, the
-key signing with the public key CE<id> holds, as OpenSC shows it too, that generation's
+one generation the model allows (CE<id> a valid authenticated request naming it, the key
+signing with the public key CE<id> holds, as OpenSC shows it too, that generation's
 algorithm list, and its use counter counted down to 6A84); every file exactly one of the
 contents the model allows; the rescue record A or B. The seed is printed; --seed N
 replays the same choices (--iterations N changes the count).
@@ -52,13 +53,17 @@ DEFAULT_WORKLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cra
 PHASES = ("check", "loop")
 
 DEFAULT_ITERATIONS = 48
-MAX_APDUS_BEFORE_KILL = 30     # the kill lands in one of the first APDUs of the loop
+# The kinds of APDU a kill is aimed at (one drawn per iteration), and at which of them:
+# the first to the KILL_NTH_MAX-th of that kind the loop sends.
+KILL_KINDS = ("rescue", "VERIFY wrong", "VERIFY right", "GENERATE", "SIGN", "DELETE key",
+              "UPDATE CF70", "UPDATE CF71")
+KILL_NTH_MAX = 3
 # How often the loop picks each kind of step: mostly the HSM's writes.
 STEP_WEIGHTS = (("rescue", 1), ("pin", 2), ("key", 4), ("chunked", 2), ("replace", 2))
 STARTUP_KILL_SHARE = 0.25      # iterations that also kill during start-up
 STARTUP_KILL_MAX = 0.25        # seconds after the start
 DEFAULT_APDU_TIME = 0.005      # seconds: kill-delay scale of an APDU kind not timed yet
-APDUS_AFTER_KILL_MAX = 1000    # the loop gives up waiting for the kill after this many
+APDUS_MAX = 2000               # the loop fails when it has not been killed after this many
 TOOL_TIMEOUT = 120             # seconds per OpenSC tool run
 
 KEY_IDS = (1, 2, 3)
@@ -409,15 +414,19 @@ class ReplacedFile(FileModel):
 # ---- The loop -------------------------------------------------------------------------------
 
 class Loop:
-    """Sends the loop's APDUs until the simulator dies; arms the kill in APDU `target`."""
+    """Sends the loop's APDUs until the simulator dies; arms the kill in the nth APDU of
+    kind `target`, `fraction` of its kind's last duration after sending it."""
 
-    def __init__(self, test, card, rng, target, fraction):
+    def __init__(self, test, card, rng, target, nth, fraction):
         self.test = test
         self.card = card
         self.rng = rng
         self.target = target
+        self.nth = nth
         self.fraction = fraction
         self.sent = 0
+        self.seen = 0          # APDUs of kind `target` sent
+        self.armed_at = None   # index of the APDU the kill was armed in
         self.timer = None
         self.killed_in = None  # the Op in flight when the connection died
         self.delay = None
@@ -446,14 +455,18 @@ class Loop:
         return [t.replaced.next_op(self.rng)]
 
     def send(self, op):
-        """Send op (arming the kill when it is APDU `target`), then check its answer."""
-        if self.sent == self.target:
-            self.delay = self.fraction * self.test.apdu_time.get(op.kind, DEFAULT_APDU_TIME)
-            self.timer = threading.Timer(self.delay, self.test.kill_sim, (self.test.rig.sim,))
-            self.timer.start()
-        elif self.sent > self.target + APDUS_AFTER_KILL_MAX:
-            raise AssertionError("the simulator still answers %d APDUs after the kill"
-                                 % APDUS_AFTER_KILL_MAX)
+        """Send op (arming the kill in the nth APDU of the target kind), then check its
+        answer."""
+        if op.kind == self.target:
+            self.seen += 1
+            if self.seen == self.nth:
+                self.armed_at = self.sent
+                self.delay = self.fraction * self.test.apdu_time.get(op.kind, DEFAULT_APDU_TIME)
+                self.timer = threading.Timer(self.delay, self.test.kill_sim, (self.test.rig.sim,))
+                self.timer.start()
+        if self.sent > APDUS_MAX:
+            raise AssertionError("the simulator still answers after %d APDUs (kill aimed at %s"
+                                 " number %d)" % (APDUS_MAX, self.target, self.nth))
         self.sent += 1
         if op.model is not None:
             op.model.pending = op
@@ -736,8 +749,8 @@ class CrashRestart(fkit.Scratch, fkit.RigTest):
                 sys.stderr.write("  %d: killed %.1f ms after the start\n" % (i, delay * 1e3))
             rig.start_sim()
             self.check_card(context)
-            target = rng.randrange(MAX_APDUS_BEFORE_KILL + 1)
-            loop = Loop(self, rig.wait_card(), rng, target, rng.random())
+            target, nth = rng.choice(KILL_KINDS), rng.randint(1, KILL_NTH_MAX)
+            loop = Loop(self, rig.wait_card(), rng, target, nth, rng.random())
             kills = self.kills
             try:
                 loop.run()
@@ -752,10 +765,11 @@ class CrashRestart(fkit.Scratch, fkit.RigTest):
             self.assertEqual(status, -signal.SIGKILL, context)
             self.assertEqual(os.path.getsize(rig.flash), flash_size,
                              "%s: flash image changed size" % context)
-            self.assertIsNotNone(loop.delay, "%s: the connection died before APDU %d"
-                                 % (context, target))
-            sys.stderr.write("  %d: died in APDU %d (%s); kill %.2f ms after sending APDU %d\n"
-                             % (i, loop.sent - 1, loop.killed_in.kind, loop.delay * 1e3, target))
+            self.assertIsNotNone(loop.delay, "%s: the connection died in APDU %d (%s) before"
+                                 " the kill" % (context, loop.sent - 1, loop.killed_in.kind))
+            sys.stderr.write("  %d: died in APDU %d (%s); killed %.2f ms after sending APDU %d,"
+                             " %s number %d\n" % (i, loop.sent - 1, loop.killed_in.kind,
+                                                  loop.delay * 1e3, loop.armed_at, target, nth))
             total += loop.sent
             died_in[loop.killed_in.kind] = died_in.get(loop.killed_in.kind, 0) + 1
 
