@@ -551,6 +551,8 @@ def main(description):
     parser.add_argument("--workload", help="APDU workload file (test_crash.py)")
     parser.add_argument("--iterations", type=int, help="kill/restart cycles (test_crash.py)")
     parser.add_argument("--seed", type=int, help="random seed of the kill points (test_crash.py)")
+    parser.add_argument("--kill", metavar="KIND",
+                        help="aim every kill at this kind of APDU (test_crash.py)")
     parser.add_argument("unittest_args", nargs="*", help="test names to run")
     ARGS = parser.parse_args()
     signal.signal(signal.SIGTERM, _on_signal)
