@@ -109,6 +109,11 @@ def kill_fraction(rng):
     return 1.0 - rng.random() ** 2
 
 
+def describe_keys(keys):
+    """{PKCS#15 ID: 04 X Y} for a message."""
+    return "{%s}" % ", ".join("%s: %s..." % (k, hx(v[:9])) for k, v in sorted(keys.items()))
+
+
 def pkcs15_id(key_id):
     """The PKCS#15 ID of the card's default C4 description: the key id in ASCII decimal."""
     return str(key_id).encode().hex()
@@ -510,6 +515,8 @@ class Loop:
 
 class CrashRestart(fkit.Scratch, fkit.RigTest):
 
+    longMessage = False  # the messages below say what differs
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -605,7 +612,8 @@ class CrashRestart(fkit.Scratch, fkit.RigTest):
     def check_opensc(self, observed):
         """The same state as OpenSC shows it; signs once with every usable key."""
         out = self.tool("sc-hsm-tool", "--reader", "0")
-        self.assertIn("User PIN tries left  : %d" % observed["tries"], out, out)
+        self.assertIn("User PIN tries left  : %d" % observed["tries"], out,
+                      "sc-hsm-tool does not show %d tries left:\n%s" % (observed["tries"], out))
 
         script = ""
         for fid, data in observed["files"].items():
@@ -614,12 +622,14 @@ class CrashRestart(fkit.Scratch, fkit.RigTest):
         self.tool("opensc-explorer", "--reader", "0", self.write("script", script.encode()))
         for fid, data in observed["files"].items():
             if data is not None:
-                self.assertEqual(self.read("%04X" % fid), data, "opensc-explorer get %04X" % fid)
+                self.assertEqual(self.read("%04X" % fid), data, "opensc-explorer reads other"
+                                 " bytes from %04X than READ BINARY" % fid)
 
         shown = self.opensc_public_keys()
         expected = {pkcs15_id(key_id): seen[1] for key_id, seen in observed["keys"].items()
                     if seen is not None}
-        self.assertEqual(shown, expected, "pkcs11-tool lists other public keys than CExx hold")
+        self.assertEqual(shown, expected, "pkcs11-tool lists public keys %s, the CE files hold %s"
+                         % (describe_keys(shown), describe_keys(expected)))
 
         observed["opensc_signed"] = {}
         digest = self.write("digest", bytes(range(DIGEST_LEN)))
@@ -780,7 +790,8 @@ class CrashRestart(fkit.Scratch, fkit.RigTest):
             status = rig.stop_sim(signal.SIGKILL)
             self.assertTrue(alive or self.kills > kills, "%s: fusekey-sim exited by itself with"
                             " status %s\n%s" % (context, status, rig.tail(rig.sim_log)))
-            self.assertEqual(status, -signal.SIGKILL, context)
+            self.assertEqual(status, -signal.SIGKILL, "%s: fusekey-sim ended with status %s, not"
+                             " by the SIGKILL" % (context, status))
             self.assertEqual(os.path.getsize(rig.flash), flash_size,
                              "%s: flash image changed size" % context)
             self.assertIsNotNone(loop.delay, "%s: the connection died in APDU %d (%s) before"
