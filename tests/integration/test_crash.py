@@ -11,8 +11,8 @@ generator:
   pin      VERIFY with a wrong user PIN, then with the right one (the retry counter)
   key      on key ids 1-3: GENERATE ASYMMETRIC KEY PAIR (EC P-256; the CHR names the
            generation, whose number also gives the use counter and the algorithm list)
-           into a free id, COMPUTE SIGNATURE (the use counter), or DELETE FILE of the key,
-           then of its CE and C4 files
+           into a free id or over an existing key, COMPUTE SIGNATURE (the use counter),
+           or DELETE FILE of the key, then of its CE and C4 files
   chunked  the next chunk of a 48 KiB file (CF70) written with UPDATE BINARY in chunks;
            once the file is complete, an offset-0 write starts the next content
   replace  one UPDATE BINARY at offset 0 that replaces the whole of CF71 (12000-45000
@@ -21,18 +21,18 @@ A model of the device follows every answer, and knows which command was in fligh
 the simulator died.
 
 Each iteration kills the simulator in the nth APDU of one kind (a rescue APDU, VERIFY
-wrong or right, GENERATE into a free id, SIGN, DELETE of a key, UPDATE of either file;
---kill KIND aims every kill at one kind), a fraction f of that kind's last duration
-after sending it, f denser towards the end, where most commands write (kind, n and f
-come from the seed), and in a quarter of the iterations first at a random moment of its
-start-up (store mount). After the restart the checks run through pyscard and through
-OpenSC (sc-hsm-tool, pkcs11-tool, opensc-explorer): the PIN's tries left; for every key
-id, no key or exactly the key of one generation the model allows (CE<id> a valid
-authenticated request naming it, the key signing with the public key CE<id> holds, as
-OpenSC shows it too, that generation's algorithm list, and its use counter counted down
-to 6A84); every file exactly one of the contents the model allows; the rescue record A
-or B. The seed is printed; --seed N replays the same choices (--iterations N changes the
-count).
+wrong or right, GENERATE into a free id or over a key, SIGN, DELETE of a key, UPDATE of
+either file; --kill KIND aims every kill at one kind), a fraction f of that kind's last
+duration after sending it, f denser towards the end, where most commands write (kind, n
+and f come from the seed), and in a quarter of the iterations first at a random moment
+of its start-up (store mount). After the restart the checks run through pyscard and
+through OpenSC (sc-hsm-tool, pkcs11-tool, opensc-explorer): the PIN's tries left; for
+every key id, no key or exactly the key of one generation the model allows (CE<id> a
+valid authenticated request naming it, the key signing with the public key CE<id> holds,
+as OpenSC shows it too, that generation's algorithm list, and its use counter counted
+down to 6A84); every file exactly one of the contents the model allows; the rescue
+record A or B. The seed is printed; --seed N replays the same choices (--iterations N
+changes the count).
 """
 
 import hashlib
@@ -57,8 +57,8 @@ PHASES = ("check", "loop")
 DEFAULT_ITERATIONS = 48
 # The kinds of APDU a kill is aimed at (one drawn per iteration), and at which of them:
 # the first to the KILL_NTH_MAX-th of that kind the loop sends.
-KILL_KINDS = ("rescue", "VERIFY wrong", "VERIFY right", "GENERATE", "SIGN", "DELETE key",
-              "UPDATE CF70", "UPDATE CF71")
+KILL_KINDS = ("rescue", "VERIFY wrong", "VERIFY right", "GENERATE", "GENERATE over", "SIGN",
+              "DELETE key", "UPDATE CF70", "UPDATE CF71")
 KILL_NTH_MAX = 3
 # How often the loop picks each kind of step: mostly the HSM's writes.
 STEP_WEIGHTS = (("rescue", 1), ("pin", 2), ("key", 4), ("chunked", 2), ("replace", 2))
@@ -273,7 +273,7 @@ class KeySlot:
             return {gen.k: (gen.point, {gen.left, max(gen.left - 1, 0)})}
         if p.kind == "DELETE key":
             now[None] = None
-        elif p.kind == "GENERATE":
+        elif p.kind.startswith("GENERATE"):
             now[p.info["k"]] = (None, {use_counter(p.info["k"])})
         return now
 
@@ -287,12 +287,14 @@ class KeyModel:
         self.next_k = 0
 
     def generate(self, slot):
-        """GENERATE the next generation into slot; its answer must be a valid request."""
+        """GENERATE the next generation into slot (free or over a key: "GENERATE over");
+        its answer must be a valid request."""
         k = self.next_k
         self.next_k += 1
         template = hsmkit.ec_template((GEN_CHR % k).encode(), counter=use_counter(k),
                                       algorithms=algorithms(k))
-        op = Op("GENERATE", hsmkit.generate(slot.id, template), None, slot, k=k)
+        kind = "GENERATE" if slot.gen is None else "GENERATE over"
+        op = Op(kind, hsmkit.generate(slot.id, template), None, slot, k=k)
 
         def answer(data, sw):
             expect_sw(op, sw, SW_OK, data)
@@ -337,7 +339,8 @@ class KeyModel:
                 plain_op("DELETE C4", hsmkit.delete_file(key_fid(PREFIX_PRKD, slot.id)))]
 
     def step(self, rng):
-        """The ops of one key step: generate into a free id, sign, or delete."""
+        """The ops of one key step: generate into a free id or over a key, sign, or
+        delete."""
         slots = [self.slots[key_id] for key_id in KEY_IDS]
         free = [s for s in slots if s.gen is None]
         live = [s for s in slots if s.gen is not None and s.gen.left > 0]
@@ -349,9 +352,10 @@ class KeyModel:
             choices.append(("sign", live))
         if taken:
             choices.append(("delete", taken))
+            choices.append(("generate over", taken))
         what, candidates = rng.choice(choices)
         slot = rng.choice(candidates)
-        if what == "generate":
+        if what.startswith("generate"):
             return [self.generate(slot)]
         if what == "sign":
             return [self.sign(slot, rng)]
