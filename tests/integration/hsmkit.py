@@ -11,7 +11,7 @@ docs/cvc.md.
 """
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from fkit import SW_OK, apdu, hx
@@ -212,6 +212,12 @@ def key_fid(prefix, key_id):
     return prefix << 8 | key_id
 
 
+def pkcs15_id(key_id):
+    """The PKCS#15 ID (hex) of the card's default C4 description: the key id in ASCII
+    decimal, as OpenSC's tools take it."""
+    return str(key_id).encode().hex()
+
+
 def read_file(card, fid):
     """Content of a file by FID through pyscard (following 61xx); AssertionError unless
     the card answers 9000."""
@@ -257,6 +263,19 @@ class Request:
 def public_key(point):
     """A cryptography P-256 public key from 04 X Y."""
     return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+
+
+def public_pem(point):
+    """PEM (SubjectPublicKeyInfo) of a P-256 public key 04 X Y."""
+    return public_key(point).public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def pem_point(pem):
+    """04 X Y of an EC public key in PEM."""
+    key = serialization.load_pem_public_key(pem)
+    return key.public_bytes(serialization.Encoding.X962,
+                            serialization.PublicFormat.UncompressedPoint)
 
 
 def raw_to_der(sig):

@@ -49,7 +49,7 @@ import hsmkit
 from fkit import SW_OK, hx
 from hsmkit import (ALG_ECDSA, ALG_ECDSA_SHA256, PIN, PIN_RETRIES, PREFIX_EE_CERT,
                     PREFIX_KEY, PREFIX_PRKD, SW_CONDITIONS, SW_NOT_ENOUGH_MEMORY,
-                    SW_PIN_BLOCKED, SW1_PIN_TRIES, WRONG_PIN, key_fid)
+                    SW_PIN_BLOCKED, SW1_PIN_TRIES, WRONG_PIN, key_fid, pkcs15_id)
 
 DEFAULT_WORKLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crash_workload.txt")
 PHASES = ("check", "loop")
@@ -112,11 +112,6 @@ def kill_fraction(rng):
 def describe_keys(keys):
     """{PKCS#15 ID: 04 X Y} for a message."""
     return "{%s}" % ", ".join("%s: %s..." % (k, hx(v[:9])) for k, v in sorted(keys.items()))
-
-
-def pkcs15_id(key_id):
-    """The PKCS#15 ID of the card's default C4 description: the key id in ASCII decimal."""
-    return str(key_id).encode().hex()
 
 
 # ---- The workload file ------------------------------------------------------------------
