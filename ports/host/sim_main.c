@@ -369,8 +369,8 @@ static void report_start(void)
             fprintf(stderr, PROG ": flash store (%s): %u damaged header(s) repaired\n", names[i],
                     (unsigned)st.repaired);
         if (st.damaged > 0)
-            fprintf(stderr, PROG ": flash store (%s): %u record(s) damaged beyond repair, lost\n",
-                    names[i], (unsigned)st.damaged);
+            fprintf(stderr, PROG ": flash store (%s): %u damaged record(s) found\n", names[i],
+                    (unsigned)st.damaged);
     }
     if (services.seal_info.seed_repaired)
         fprintf(stderr, PROG ": device seed: one copy was damaged and is written again\n");

@@ -73,6 +73,9 @@ class Fusekey(fkit.Scratch, fkit.RigTest):
         self.assertIn("secure boot: enabled no", run.out)
         self.assertIn("rollback: required no, floor 0 of 48", run.out)
         self.assertRegex(run.out, r"device key: secp256k1, SHA-256 of the public key [0-9a-f]{64}")
+        self.assertIn("migration to the OTP master key: none", run.out)
+        self.assertRegex(run.out, r"flash store: \d+ records, \d+ bytes used, \d+ free of \d+")
+        self.assertIn("flash health: 0 damaged header(s) repaired, 0 damaged record(s)", run.out)
 
     def test_02_otp_file_busy_while_running(self):
         """The OTP file of a running device cannot be opened: a chip is running or in BOOTSEL."""
