@@ -865,6 +865,39 @@ static void test_reinit_wrong_so_changes_nothing(void **state)
     assert_int_equal(status_so(), SW_TRIES(15));
 }
 
+/* Whether the device is initialized never follows from one record: with
+ * the SO-PIN record gone (damaged, or deleted by a flash writer), or with
+ * both PIN records and the configuration gone while a key or a file is
+ * left, INITIALIZE is refused whatever SO-PIN it brings, and changes
+ * nothing. */
+static void test_reinit_needs_so_pin_record(void **state)
+{
+    (void)state;
+    static const uint16_t k_gone[][3] = {
+        {HSM_ID_SO_PIN, HSM_ID_SO_PIN, HSM_ID_SO_PIN},
+        {HSM_ID_SO_PIN, HSM_ID_USER_PIN, HSM_ID_CONFIG},
+    };
+    for (size_t round = 0; round < FK_ARRAY_SIZE(k_gone); round++) {
+        init_default();
+        put_objects();
+        const fk_space_t sp = hsm_main();
+        for (size_t i = 0; i < 3; i++) {
+            const int rc = fk_space_delete(&sp, k_gone[round][i]);
+            assert_true(rc == FK_STORE_OK || rc == FK_STORE_ENOENT);
+        }
+        dev_cycle();
+        assert_int_not_equal(initialize(OPT_RRC, k_pin2, k_so, 3), SW_OK);
+        assert_int_not_equal(initialize(OPT_RRC, k_pin2, k_so_bad, 3), SW_OK);
+        assert_int_equal(user_objects_present(), USER_OBJECTS_ALL);
+        assert_device_objects_kept();
+        assert_false(store_has(sp, HSM_ID_SO_PIN));
+        if (round == 0) assert_int_equal(verify_user(k_pin), SW_OK);
+        /* Back to a blank HSM for the next round: the applet's reset. */
+        assert_int_equal(fk_services_reset_applet(&g_dev.svc, &fk_hsm_applet), FK_SERVICES_OK);
+        dev_cycle();
+    }
+}
+
 static void test_reinit_wipes_user_objects(void **state)
 {
     (void)state;
@@ -1214,6 +1247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_retry_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reinit_wrong_so_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reinit_needs_so_pin_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reinit_wipes_user_objects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mk_survives_change_and_unblock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_secret_in_flash, setup, teardown),
