@@ -123,13 +123,13 @@ class Fusekey(fkit.Scratch, fkit.RigTest):
         run = self.fk_otp("otp", "burn", "--dry-run")
         for line in ("picotool otp load -e -s 0xe80 devk.bin", "picotool otp load -e -s 0xe90 mkek.bin",
                      "picotool otp load -r -s 0xea0 devk_chaff.bin",
-                     "picotool otp load -r -s 0xeb0 mkek_chaff.bin",
-                     "picotool otp set -r 0xff5 0x3c3c3c"):
+                     "picotool otp load -r -s 0xeb0 mkek_chaff.bin"):
             self.assertIn("   " + line + "\n", run.out)
+        self.assertNotIn("0xff5 0x3c3c3c\n", run.out)  # the lock waits for the migration
         self.fk_otp("otp", "burn", stdin="BURN-OTP-PAGE59\n", rc=1)
         self.assertEqual(self.otp_bytes(), before)
         run = self.fk_otp("otp", "burn", stdin="BURN-OTP-PAGE58\n")
-        self.assertIn("NOT applied", run.out)  # A2: the lock is the firmware's job
+        self.assertIn("lock-page58", run.out)  # the lock is the firmware's, after the migration
         for r in range(0xE80, 0xEA0):
             self.assertNotEqual(self.row(r), 0, "row 0x%x" % r)
             self.assertEqual(self.row(r + 0x20), self.row(r) ^ 0xFFFFFF)
