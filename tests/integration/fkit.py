@@ -99,11 +99,13 @@ def select_aid(aid, p2=0x00, le=True, cla=0x00):
     return bytes([cla, 0xA4, 0x04, p2, len(aid)]) + aid + (b"\x00" if le else b"")
 
 
-def tlv_children(buf):
-    """Parse a BER-TLV sequence into [(tag, value)]; raises ValueError if malformed."""
+def tlv_items(buf):
+    """Parse a BER-TLV sequence into [(tag, value, whole TLV bytes)]; raises ValueError if
+    malformed (a truncated tag, a missing or bad length, a value past the end)."""
     out = []
     i = 0
     while i < len(buf):
+        start = i
         tag = buf[i]
         i += 1
         if tag & 0x1F == 0x1F:  # multi-byte tag
@@ -126,9 +128,14 @@ def tlv_children(buf):
             i += n
         if i + ln > len(buf):
             raise ValueError("value overruns buffer")
-        out.append((tag, bytes(buf[i:i + ln])))
+        out.append((tag, bytes(buf[i:i + ln]), bytes(buf[start:i + ln])))
         i += ln
     return out
+
+
+def tlv_children(buf):
+    """Parse a BER-TLV sequence into [(tag, value)]; raises ValueError if malformed."""
+    return [(tag, value) for tag, value, _ in tlv_items(buf)]
 
 
 # ---- Processes ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-from fkit import SW_OK, apdu, hx
+from fkit import SW_OK, apdu, hx, tlv_items
 
 PIN = b"648219"
 WRONG_PIN = b"000000"
@@ -78,40 +78,6 @@ def tlv(tag, value):
     else:
         ln = b"\x83" + n.to_bytes(3, "big")
     return t + ln + value
-
-
-def tlv_items(buf):
-    """Parse a BER-TLV sequence into [(tag, value, whole TLV bytes)]; ValueError if
-    malformed (the rules of fkit.tlv_children)."""
-    out = []
-    i = 0
-    while i < len(buf):
-        start = i
-        tag = buf[i]
-        i += 1
-        if tag & 0x1F == 0x1F:  # multi-byte tag
-            while True:
-                if i >= len(buf):
-                    raise ValueError("truncated tag")
-                tag = (tag << 8) | buf[i]
-                i += 1
-                if not buf[i - 1] & 0x80:
-                    break
-        if i >= len(buf):
-            raise ValueError("missing length")
-        ln = buf[i]
-        i += 1
-        if ln & 0x80:
-            n = ln & 0x7F
-            if n == 0 or n > 3 or i + n > len(buf):
-                raise ValueError("bad length")
-            ln = int.from_bytes(buf[i:i + n], "big")
-            i += n
-        if i + ln > len(buf):
-            raise ValueError("value overruns buffer")
-        out.append((tag, bytes(buf[i:i + ln]), bytes(buf[start:i + ln])))
-        i += ln
-    return out
 
 
 def tlv_dict(buf, what):
