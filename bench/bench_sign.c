@@ -11,8 +11,8 @@
  *   applet  N COMPUTE SIGNATURE APDUs through fk_card_transceive;
  *   bare    N signatures by the crypto module itself (fk_pk_ecdsa_sign,
  *           fk_pk_rsa_sign_pkcs1, fk_pk_rsa_private) with the same key,
- *           opened once with hsm_key_read while the PIN is verified;
- *   open    N hsm_key_read + fk_pk_parse alone: the unsealing that every
+ *           opened once from its key object while the PIN is verified;
+ *   open    N key-object opens + fk_pk_parse alone: the unsealing that every
  *           SIGN does before it signs (the main part of the difference).
  *
  * It prints the time per signature of each (median of rounds) and the
@@ -36,6 +36,7 @@
 #include "crypto/pk.h"
 #include "card/card.h"
 #include "fusekey_product.h"
+#include "services/keyobj.h"
 #include "services/services.h"
 #include "host_port.h"
 #include "hsm_internal.h"
@@ -230,14 +231,32 @@ static int bare_sign(const sign_case_t *c, uint8_t *out, size_t cap, size_t *out
     }
 }
 
+/* Open key object CC<id> as SIGN does (with the session's master key; the
+ * PIN is verified) and copy its blob: the key-object service's result. */
+static int key_read(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t *blob, size_t cap, size_t *len)
+{
+    const hsm_state_t *st = (const hsm_state_t *)ctx->state;
+    fk_key_t key;
+    int rc = fk_key_open(ctx, HSM_FID(HSM_PREFIX_KEY, id), st->mk, &key);
+    *len = 0;
+    if (rc != FK_KEY_OK) return rc;
+    if (key.len > cap) {
+        fk_key_close(&key);
+        return FK_KEY_EINVAL;
+    }
+    memcpy(blob, key.material, key.len);
+    *len = key.len;
+    fk_key_close(&key);
+    return FK_KEY_OK;
+}
+
 /* Open the case's key once for the bare signatures (the PIN is verified). */
 static bool open_key(sign_case_t *c, const fk_applet_ctx_t *ctx)
 {
     size_t len = 0;
-    fk_sw_t sw = hsm_key_read(ctx, c->key_id, c->blob, sizeof(c->blob), &len);
-    if (sw != FK_SW_OK || fk_pk_parse(c->blob, len, &c->key) != FK_CRYPTO_OK) {
-        fprintf(stderr, "fk-bench-sign: %s: key %u does not open (%04X)\n", c->name, c->key_id,
-                (unsigned)sw);
+    const int rc = key_read(ctx, c->key_id, c->blob, sizeof(c->blob), &len);
+    if (rc != FK_KEY_OK || fk_pk_parse(c->blob, len, &c->key) != FK_CRYPTO_OK) {
+        fprintf(stderr, "fk-bench-sign: %s: key %u does not open (%d)\n", c->name, c->key_id, rc);
         return false;
     }
     return true;
@@ -303,7 +322,7 @@ static double time_bare(const sign_case_t *c, unsigned count)
     return (double)(now_ns() - t0) / count;
 }
 
-/* N key opens as SIGN does them: hsm_key_read into a blob, fk_pk_parse, wipe. */
+/* N key opens as SIGN does them: the key object opened, fk_pk_parse, wipe. */
 static double time_open(const sign_case_t *c, const fk_applet_ctx_t *ctx)
 {
     static uint8_t blob[FK_PK_BLOB_MAX];
@@ -311,7 +330,7 @@ static double time_open(const sign_case_t *c, const fk_applet_ctx_t *ctx)
     size_t len;
     uint64_t t0 = now_ns();
     for (unsigned i = 0; i < c->count; i++) {
-        if (hsm_key_read(ctx, c->key_id, blob, sizeof(blob), &len) != FK_SW_OK ||
+        if (key_read(ctx, c->key_id, blob, sizeof(blob), &len) != FK_KEY_OK ||
             fk_pk_parse(blob, len, &key) != FK_CRYPTO_OK) {
             fprintf(stderr, "fk-bench-sign: %s: key open failed\n", c->name);
             return -1.0;

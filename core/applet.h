@@ -17,15 +17,15 @@
 
 #include "apdu.h"
 #include "hal.h"
-#include "store/store.h"
+#include "store/space.h"
 
 struct fk_services;
 
 /* What a handler may use; nothing global. */
 typedef struct fk_applet_ctx {
     struct fk_services *svc; /* the shared services (core/services/services.h) */
-    fk_store_t *store;       /* main partition */
-    fk_store_t *counters;    /* high-churn partition (retry and usage counters) */
+    fk_space_t space;        /* the applet's namespace of the main partition */
+    fk_space_t counters;     /* ... of the high-churn partition (retry and use counters) */
     /* The applet's volatile state in the card running the command:
      * fk_applet_t.state_size bytes, all zero after power-on and reset. NULL
      * outside a card (the start-up migration). */
@@ -45,6 +45,7 @@ typedef struct fk_applet {
     const char *name;
     const uint8_t *aid;
     size_t aid_len;
+    uint8_t ns;        /* its store namespace (core/services/ns.h), in both partitions */
     size_t state_size; /* bytes of volatile state a card keeps for it (may be 0) */
     fk_no_le_t no_le;
     /* Selected by AID (cmd is the SELECT; NULL for the implicit selection

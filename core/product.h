@@ -3,9 +3,9 @@
  * product.h - the description of a product: which applets it has, which
  * one a card selects at power-on, and the answer-to-reset its cards give.
  *
- * The core knows no applet and no ATR of its own: a product (applets/
- * product.c for fusekey) hands this description to the services object and
- * to each card endpoint. It is a const table, fixed at build time.
+ * The core knows no applet and no ATR of its own: a product
+ * (applets/fusekey_product.c for fusekey) hands this description to the
+ * services object and to each card endpoint. It is a const table, fixed at build time.
  */
 #ifndef FUSEKEY_PRODUCT_H
 #define FUSEKEY_PRODUCT_H

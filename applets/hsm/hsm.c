@@ -10,6 +10,7 @@
 #include "hsm_internal.h"
 
 #include "crypto/crypto.h"
+#include "services/ns.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -36,6 +37,12 @@ hsm_state_t *hsm_state(const fk_applet_ctx_t *ctx)
 }
 
 void hsm_session_clear(const fk_applet_ctx_t *ctx) { fk_wipe(hsm_state(ctx), sizeof(hsm_state_t)); }
+
+bool hsm_user_ready(const fk_applet_ctx_t *ctx)
+{
+    const hsm_state_t *st = hsm_state(ctx);
+    return fk_pin_verified(&st->pins, &hsm_user_pin) && st->mk_loaded;
+}
 
 /* The application FCP: 85 must be a direct child of 62 and exactly 5 bytes
  * (options, applet type, version), and no A5 may follow it. */
@@ -120,6 +127,7 @@ const fk_applet_t fk_hsm_applet = {
     .name = "hsm",
     .aid = fk_hsm_aid,
     .aid_len = sizeof(fk_hsm_aid),
+    .ns = FK_NS_HSM,
     .state_size = FK_HSM_STATE_SIZE,
     /* A SmartCard-HSM answers a command sent without Le with its status
      * alone: CardContact's PKCS#11 module sends GENERATE ASYMMETRIC KEY PAIR

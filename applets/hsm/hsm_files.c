@@ -5,27 +5,25 @@
  * and the access rule of each FID class. docs/hsm-files.md describes the
  * behaviour and the choices made where clients leave room.
  *
- * Every host-visible file is one record of the main store whose id is its
- * FID:
+ * Every host-visible file is one record of the applet's main space whose id
+ * is its FID:
  *
  *   2F00-2FFF       static EFs (2F02 device certificates, 2F03 TokenInfo,
  *                   2F10 unwrap transfer, ...)     read free, write PIN
  *   C4 C8 C9 CA CE CF xx   PKCS#15 descriptions, certificates, public data
  *                                                  read free, write PIN
  *   CD xx           private data objects           read PIN,  write PIN
- *   CC xx           sealed keys (hsm_pin.c writes them)
+ *   CC xx           key objects (hsm_keys.c writes them)
  *                                                  never read or written
- *   anything else   not a file: internal records (0x0000-0x1FFF) and ids of
- *                   other applets are never selected, read or written
+ *   anything else   not a file: internal records (0x0000-0x1FFF) are never
+ *                   selected, read or written (other applets' records are
+ *                   out of the applet's reach altogether)
  *
  * IMPLEMENTATION NOTE: each writing command is exactly one store operation
- * (fk_store_write, fk_store_patch or fk_store_delete), so a power cut leaves
- * the file as before or as after that command, also in the middle of a
- * 128 KiB file. Everything is validated before that operation. The one
- * command touching several records, DELETE of a key CCxx, deletes the key
- * first and its metadata and usage counter after it; a cut in between
- * leaves those two records behind, invisible to the host (see
- * docs/hsm-files.md for what key creation does about them).
+ * (a write, a patch or a delete), so a power cut leaves the file as before
+ * or as after that command, also in the middle of a 128 KiB file.
+ * Everything is validated before that operation. DELETE of a key CCxx is
+ * one record too: its policy is inside it (the key-object service).
  * Reads never bring a whole file into RAM: the asked-for slice goes from
  * the store straight into the response buffer.
  */
@@ -33,6 +31,8 @@
 
 #include "hsm_internal.h"
 
+#include "services/keyobj.h"
+#include "store/space.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -117,7 +117,7 @@ static fid_class_t fid_class(uint16_t fid)
 }
 
 /* The status word for a store result. */
-static fk_sw_t store_sw(int rc)
+fk_sw_t hsm_store_sw(int rc)
 {
     switch (rc) {
     case FK_STORE_OK:
@@ -138,13 +138,13 @@ static fk_sw_t file_size(const fk_applet_ctx_t *ctx, uint16_t fid, uint32_t *siz
                          bool *synthetic)
 {
     *synthetic = false;
-    int rc = fk_store_size(ctx->store, fid, size);
+    int rc = fk_space_size(&ctx->space, fid, size);
     if (rc == FK_STORE_ENOENT && fid == HSM_FID_TOKENINFO) {
         *synthetic = true;
         *size = sizeof(k_default_tokeninfo);
         return FK_SW_OK;
     }
-    return store_sw(rc);
+    return hsm_store_sw(rc);
 }
 
 /* The FID a command addresses: P1P2, or the selected EF for 0000 (6986
@@ -165,7 +165,7 @@ static fk_sw_t check_read(const fk_applet_ctx_t *ctx, uint16_t fid)
     case FID_KEY:
         return FK_SW_SECURITY_NOT_SATISFIED;
     case FID_PRIVATE:
-        return hsm_state(ctx)->user_verified ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
+        return fk_pin_verified(&hsm_state(ctx)->pins, &hsm_user_pin) ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
     case FID_STATIC:
     case FID_PUBLIC:
         break;
@@ -178,7 +178,7 @@ static fk_sw_t check_write(const fk_applet_ctx_t *ctx, uint16_t fid)
 {
     fid_class_t c = fid_class(fid);
     if (c == FID_NONE || c == FID_KEY) return FK_SW_SECURITY_NOT_SATISFIED;
-    return hsm_state(ctx)->user_verified ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
+    return fk_pin_verified(&hsm_state(ctx)->pins, &hsm_user_pin) ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
 }
 
 /* ---- SELECT ------------------------------------------------------------ */
@@ -318,8 +318,8 @@ static fk_sw_t read_slice(const fk_applet_ctx_t *ctx, uint16_t fid, uint32_t off
         if (synthetic) {
             memcpy(out, k_default_tokeninfo + offset, n);
         } else {
-            int rc = fk_store_read(ctx->store, fid, offset, out, n);
-            if (rc != FK_STORE_OK) return store_sw(rc);
+            int rc = fk_space_read(&ctx->space, fid, offset, out, n);
+            if (rc != FK_STORE_OK) return hsm_store_sw(rc);
         }
     }
     return FK_SW_OK;
@@ -363,19 +363,19 @@ static fk_sw_t write_file(const fk_applet_ctx_t *ctx, uint16_t fid, uint32_t off
                           const uint8_t *data, size_t len)
 {
     uint32_t size = 0;
-    int rc = fk_store_size(ctx->store, fid, &size);
-    if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return store_sw(rc);
+    int rc = fk_space_size(&ctx->space, fid, &size);
+    if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return hsm_store_sw(rc);
     if (offset > size) return FK_SW_WRONG_DATA;
     if (len > HSM_FILE_MAX - offset) return FK_SW_NOT_ENOUGH_MEMORY;
 
     if (offset == 0) {
-        rc = fk_store_write(ctx->store, fid, data, len);
+        rc = fk_space_write(&ctx->space, fid, data, len);
     } else if (len > 0) {
-        rc = fk_store_patch(ctx->store, fid, offset, data, len, false);
+        rc = fk_space_patch(&ctx->space, fid, offset, data, len, false);
     } else {
         rc = FK_STORE_OK; /* nothing to change: the file exists (0 < offset <= size) */
     }
-    return store_sw(rc);
+    return hsm_store_sw(rc);
 }
 
 /* UPDATE BINARY, odd INS (D7): FID in P1P2 (0000 = the selected EF),
@@ -399,17 +399,17 @@ static fk_sw_t cmd_update_binary(const fk_applet_ctx_t *ctx, const fk_apdu_t *cm
 
 /* ---- DELETE FILE, ENUMERATE OBJECTS ------------------------------------ */
 
-/* Delete key CC<id>, then its metadata and usage counter (absent ones are
- * fine). The key goes first: a cut in between never leaves a key without
- * its policy. */
+/* Delete key CC<id>: one record, its policy inside (the key-object
+ * service); the use counter left behind is bound to a generation no later
+ * key has, and is removed to give the space back (a failure there costs
+ * nothing). */
 static fk_sw_t delete_key(const fk_applet_ctx_t *ctx, uint8_t id)
 {
-    int rc = fk_store_delete(ctx->store, HSM_FID(HSM_PREFIX_KEY, id));
-    if (rc != FK_STORE_OK) return store_sw(rc);
-    rc = fk_store_delete(ctx->store, HSM_ID_KEY_META(id));
-    if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return store_sw(rc);
-    rc = fk_store_delete(ctx->counters, HSM_CTR_KEY_USE(id));
-    if (rc != FK_STORE_OK && rc != FK_STORE_ENOENT) return store_sw(rc);
+    const uint16_t fid = HSM_FID(HSM_PREFIX_KEY, id);
+    const int rc = fk_key_delete(ctx, fid);
+    if (rc == FK_KEY_ENOENT) return FK_SW_FILE_NOT_FOUND;
+    if (rc != FK_KEY_OK) return FK_SW_MEMORY_FAILURE;
+    (void)fk_space_delete(&ctx->counters, fid);
     return FK_SW_OK;
 }
 
@@ -430,13 +430,14 @@ static fk_sw_t cmd_delete_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
         return FK_SW_WRONG_LENGTH;
     }
     fid_class_t c = fid_class(fid);
-    if (c == FID_NONE || !hsm_state(ctx)->user_verified) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (c == FID_NONE || !fk_pin_verified(&hsm_state(ctx)->pins, &hsm_user_pin))
+        return FK_SW_SECURITY_NOT_SATISFIED;
     if (fid == HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID)) return FK_SW_SECURITY_NOT_SATISFIED;
 
     if (c == FID_KEY) {
         sw = delete_key(ctx, (uint8_t)fid);
     } else {
-        sw = store_sw(fk_store_delete(ctx->store, fid));
+        sw = hsm_store_sw(fk_space_delete(&ctx->space, fid));
     }
     if (sw == FK_SW_OK && hsm_state(ctx)->current_ef == fid) hsm_state(ctx)->current_ef = 0;
     return sw;
@@ -449,11 +450,11 @@ static fk_sw_t cmd_enumerate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, f
     if (cmd->p1 != 0 || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
 
-    int32_t after = (int32_t)HSM_FID(HSM_PREFIX_PRKD, 0) - 1;
+    uint32_t from = HSM_FID(HSM_PREFIX_PRKD, 0);
     const uint16_t last = HSM_FID(HSM_PREFIX_DATA, 0xFFu);
     uint16_t id;
-    while (fk_store_next(ctx->store, after, &id) == FK_STORE_OK && id <= last) {
-        after = id;
+    while (fk_space_first(&ctx->space, from, &id) == FK_STORE_OK && id <= last) {
+        from = (uint32_t)id + 1u;
         fid_class_t c = fid_class(id);
         if (c == FID_NONE || c == FID_STATIC) continue;
         uint8_t *p = fk_rbuf_reserve(resp, FID_LEN);
@@ -478,5 +479,5 @@ fk_sw_t hsm_file_put(const fk_applet_ctx_t *ctx, uint16_t fid, const uint8_t *da
     fid_class_t c = fid_class(fid);
     FK_ASSERT(c != FID_NONE && c != FID_KEY);
     if (len > HSM_FILE_MAX) return FK_SW_NOT_ENOUGH_MEMORY;
-    return store_sw(fk_store_write(ctx->store, fid, data, len));
+    return hsm_store_sw(fk_space_write(&ctx->space, fid, data, len));
 }

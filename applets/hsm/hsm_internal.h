@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsm_internal.h - what the HSM applet's source files share: the session
- * state, the store ids of its records, and each module's commands and
- * services.
+ * state, the ids of its records, and each module's commands and helpers.
  *
  *   hsm.c        selection, session state, dispatch, GET CHALLENGE
  *   hsm_pin.c    INITIALIZE, VERIFY, CHANGE REFERENCE DATA, RESET RETRY
- *                COUNTER; the master key wrapped under the PINs; key blobs;
- *                the migration to the OTP root
+ *                COUNTER over the PIN service; the configuration; the master
+ *                key wrapped under each PIN; the migration hook
  *   hsm_files.c  SELECT of files, READ/UPDATE BINARY, DELETE FILE,
  *                ENUMERATE OBJECTS; access rules per FID prefix
  *   hsm_keys.c   device key and certificate, GENERATE ASYMMETRIC KEY PAIR,
- *                COMPUTE SIGNATURE, DECIPHER
+ *                COMPUTE SIGNATURE, DECIPHER over the key-object service
+ *
+ * The applet's records live in its own namespace (FK_NS_HSM, in both store
+ * partitions; docs/store-map.md): it names them by 16-bit ids and reaches no
+ * other namespace.
  */
 #ifndef FUSEKEY_HSM_INTERNAL_H
 #define FUSEKEY_HSM_INTERNAL_H
@@ -21,11 +24,13 @@
 #include <stdint.h>
 
 #include "applet.h"
+#include "services/pin.h"
 
-/* ---- Store ids -----------------------------------------------------------
- * Host-visible files use their FID as store id (2Fxx, C4xx ... CFxx; CCxx
- * holds a sealed private key and is never readable). Internal records live
- * in 0x1000-0x1FFF (docs/store.md) and are never selectable. */
+/* ---- Record ids (namespace FK_NS_HSM) --------------------------------------
+ * Host-visible files use their FID as id (2Fxx, C4xx ... CFxx; CCxx holds a
+ * key object and is never readable). Internal records live in 0x1000-0x1FFF
+ * and are never selectable. The counters partition holds the retry counter
+ * of each PIN and the use counter of each key under the same id. */
 #define HSM_FID_DIR 0x2F00u
 #define HSM_FID_DEVAUT 0x2F02u   /* device CV certificate chain */
 #define HSM_FID_TOKENINFO 0x2F03u
@@ -35,30 +40,29 @@
 #define HSM_PREFIX_CD 0xC8u      /* PKCS#15 certificate description */
 #define HSM_PREFIX_DCOD 0xC9u    /* PKCS#15 data object description */
 #define HSM_PREFIX_CA 0xCAu      /* CA certificate */
-#define HSM_PREFIX_KEY 0xCCu     /* private / secret key (sealed, never readable) */
+#define HSM_PREFIX_KEY 0xCCu     /* key object (key-object service, never readable) */
 #define HSM_PREFIX_PRIVDATA 0xCDu /* private data object (user PIN to read) */
 #define HSM_PREFIX_EECERT 0xCEu  /* end-entity certificate / request of key CCxx */
 #define HSM_PREFIX_DATA 0xCFu    /* public data object */
 #define HSM_FID(prefix, id) ((uint16_t)(((prefix) << 8) | (id)))
 #define HSM_DEVICE_KEY_ID 0x00u
 
-#define HSM_ID_CONFIG 0x1000u       /* options, retry limits, initialized flag */
-#define HSM_ID_USER_PIN 0x1081u     /* user PIN: length, verifier, MK wrapped under it */
-#define HSM_ID_SO_PIN 0x1088u       /* SO-PIN: the same (docs/hsm-pin.md) */
-#define HSM_ID_MK_USER 0x1090u      /* reserved: the MK wraps live in the PIN records */
-#define HSM_ID_MK_SO 0x1091u        /* reserved: the MK wraps live in the PIN records */
-#define HSM_ID_KEY_META(id) ((uint16_t)(0x1100u | (id)))  /* allowed algorithms etc. */
-/* Counters partition */
-#define HSM_CTR_USER_PIN 0x1082u    /* user PIN tries left */
-#define HSM_CTR_SO_PIN 0x1089u      /* SO-PIN tries left */
-#define HSM_CTR_KEY_USE(id) ((uint16_t)(0x1200u | (id))) /* key usage counter */
+#define HSM_ID_INTERNAL_FIRST 0x1000u
+#define HSM_ID_CONFIG 0x1000u    /* options, retry limit, DKEK/PKA/domain settings */
+#define HSM_ID_USER_PIN 0x1081u  /* the user PIN (PIN service), wrapping the MK */
+#define HSM_ID_SO_PIN 0x1088u    /* the SO-PIN (PIN service), wrapping the MK */
+#define HSM_ID_INTERNAL_LAST 0x1FFFu
 
-#define HSM_MK_LEN 32u
+#define HSM_MK_LEN FK_PIN_SECRET_LEN
 
-/* ---- Session (volatile; cleared on SELECT, deselect, power-off) ---------- */
+/* The two PINs (PIN service references). */
+extern const fk_pin_ref_t hsm_user_pin;
+extern const fk_pin_ref_t hsm_so_pin;
+
+/* ---- Session (a card's volatile state; cleared on SELECT, deselect,
+ * power-off) ---------------------------------------------------------------- */
 typedef struct hsm_state {
-    bool user_verified;
-    bool so_verified;
+    fk_pin_session_t pins;     /* which of the two PINs are verified */
     uint16_t current_ef;       /* selected EF, 0 when none */
     bool mk_loaded;            /* mk holds the master key (user PIN verified) */
     bool so_mk_loaded;         /* mk holds it from the SO-PIN (no user rights) */
@@ -69,6 +73,8 @@ typedef struct hsm_state {
  * inside a command). */
 hsm_state_t *hsm_state(const fk_applet_ctx_t *ctx);
 void hsm_session_clear(const fk_applet_ctx_t *ctx); /* wipes the master key too */
+/* The user PIN is verified in this session and the master key is loaded. */
+bool hsm_user_ready(const fk_applet_ctx_t *ctx);
 
 /* ---- Module command tables (dispatched by hsm.c) ------------------------- */
 extern const fk_command_t hsm_pin_commands[];
@@ -78,36 +84,26 @@ extern const size_t hsm_file_commands_len;
 extern const fk_command_t hsm_key_commands[];
 extern const size_t hsm_key_commands_len;
 
-/* ---- Services of hsm_pin.c ----------------------------------------------- */
-/* True once INITIALIZE has run (a user PIN exists). */
+/* ---- hsm_pin.c ------------------------------------------------------------ */
+/* True once INITIALIZE has run (the configuration says so). */
 bool hsm_initialized(const fk_applet_ctx_t *ctx);
 /* Device options of INITIALIZE tag 80 (0 before the first INITIALIZE). */
 uint16_t hsm_options(const fk_applet_ctx_t *ctx);
-/* Store a private key blob as CC<id>: encrypted under the session's master
- * key (6982 without a verified user PIN), then sealed. One atomic write.
- * 1..HSM_KEY_BLOB_MAX bytes (6A84 above). Key id 00, the device key, is
- * refused (6A86): it is sealed without the MK and survives re-initialize. */
-#define HSM_KEY_OVERHEAD 29u
-#define HSM_KEY_BLOB_MAX (4096u - HSM_KEY_OVERHEAD) /* FK_SEAL_MAX_PLAINTEXT - overhead */
-fk_sw_t hsm_key_write(const fk_applet_ctx_t *ctx, uint8_t key_id, const uint8_t *blob, size_t len);
-/* Read and open CC<id> into blob (the caller wipes it after use). 6A82 when
- * absent, 6982 without a verified user PIN, 6A86 for key id 00, 6400 when
- * it does not open (or cap is too small). */
-fk_sw_t hsm_key_read(const fk_applet_ctx_t *ctx, uint8_t key_id, uint8_t *blob, size_t cap,
-                     size_t *len);
 /* The applet's migrate hook (fk_applet_t.migrate, docs/migration.md):
- * re-seal the PIN records and every CCxx under the current root and add to
- * *pending the PIN verifiers still under another root (each moves at the
- * next successful check of its PIN). 6581 when a record could not be moved
- * or read; the others are moved all the same. */
+ * re-seal the PIN records and every key object under the current root and
+ * add to *pending the PIN verifiers still under another root (each moves at
+ * the next successful check of its PIN). 6581 when a record could not be
+ * moved or read; the others are moved all the same. */
 fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending);
 
-/* ---- Services of hsm_files.c --------------------------------------------- */
+/* ---- hsm_files.c ---------------------------------------------------------- */
 /* Write a whole file as the card itself (no access check), e.g. CE<id> after
- * key generation. One atomic write. */
+ * key generation. One store write (staged in an open batch). */
 fk_sw_t hsm_file_put(const fk_applet_ctx_t *ctx, uint16_t fid, const uint8_t *data, size_t len);
+/* The status word of a store result. */
+fk_sw_t hsm_store_sw(int rc);
 
-/* ---- Services of hsm_keys.c ---------------------------------------------- */
+/* ---- hsm_keys.c ----------------------------------------------------------- */
 /* Make sure the device key CC00 and its certificate chain 2F02 exist
  * (generated on the first start; kept across INITIALIZE). */
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx);

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hsm_keys.c - the device key and its certificate chain (2F02), GENERATE
- * ASYMMETRIC KEY PAIR, COMPUTE SIGNATURE and DECIPHER (docs/hsm.md).
+ * ASYMMETRIC KEY PAIR, COMPUTE SIGNATURE and DECIPHER (docs/hsm.md) over the
+ * key-object service (core/services/keyobj.h).
  *
- * A private key is loaded for one command only: opened from its sealed
- * record into s_blob, used, and wiped before the handler returns, on every
- * path. The device key CC00 is sealed under the device root alone (it must
- * work before any PIN exists and survive INITIALIZE); user keys are also
- * encrypted under the master key that only a verified PIN unlocks.
+ * Every key is a key object CC<id>: the key blob and everything that limits
+ * it (algorithm list, use counter, domain) in one sealed record. User keys
+ * are also encrypted under the master key that only a verified PIN unlocks;
+ * the device key CC00 is not (it must work before any PIN exists and survive
+ * INITIALIZE).
+ *
+ * A private-key command checks everything first (the key exists, the PIN,
+ * the algorithm in the key's list and of the key's kind, the input, uses
+ * left), then asks for presence when the device wants it, then spends the
+ * use on flash, then uses the key; a refused command spends nothing and
+ * writes nothing. The key is open for that one command and wiped after.
  */
 #include <string.h>
 
@@ -16,8 +23,8 @@
 #include "hal.h"
 #include "hsm.h"
 #include "hsm_internal.h"
-#include "seal/seal.h"
-#include "store/store.h"
+#include "services/keyobj.h"
+#include "store/space.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -53,13 +60,8 @@
 #define DEFAULT_USE_COUNTER 0xFFFFFFFEu
 #define RSA_DEFAULT_E 65537u
 #define RSA_BITS_STEP 512u
-#define ALGS_MAX 16u
+#define RSA_PKCS1_OVERHEAD 11u /* 00 01 FF..FF (8 at least) 00 */
 
-#define META_VERSION 1u
-/* Key metadata record: version(1) domain(1) n_algs(1) algs(n_algs). */
-#define META_HEADER 3u
-
-#define DEVICE_CURVE FK_CURVE_SECP256R1
 #define DEVICE_COUNTRY "FK"
 #define DEVICE_SEQ 1u
 #define SERIAL_LEN 8u
@@ -83,14 +85,19 @@ static const uint8_t k_rights_none[] = {0x00};
 static const uint8_t k_cert_effective[FK_CVC_DATE_LEN] = {2, 6, 0, 1, 0, 1}; /* 2026-01-01 */
 static const uint8_t k_cert_expiry[FK_CVC_DATE_LEN] = {4, 9, 1, 2, 3, 1};    /* 2049-12-31 */
 
-/* One key at a time is open: the blob of the key in use (wiped after).
- * Static rather than on the stack, like the device-key and certificate
- * buffers below, to keep every frame small. */
+/* A key being generated (wiped after). Static rather than on the stack,
+ * like the issuer-key and certificate buffers below, to keep every frame
+ * small. */
 static uint8_t s_blob[FK_PK_BLOB_MAX];
 #define EC_BLOB_MAX (FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX)
-static uint8_t s_dev_blob[EC_BLOB_MAX];  /* the device key while it signs */
 static uint8_t s_dica_blob[EC_BLOB_MAX]; /* the issuer key while it signs */
 static uint8_t s_chain[1024];            /* 2F02 being built (public) */
+
+#define DEVICE_KEY_FID HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID)
+
+/* The device key's policy: EC P-256, no list, no counter, no domain. */
+static const fk_key_policy_t k_device_policy = {
+    .kind = FK_KEY_EC, .size = FK_CURVE_SECP256R1, .domain = FK_KEY_NO_DOMAIN};
 
 /* ---- Device identity --------------------------------------------------- */
 
@@ -110,15 +117,13 @@ static size_t device_chr(uint8_t out[FK_CVC_CAR_MAX])
     return fk_cvc_device_chr(out, DEVICE_COUNTRY, mnemonic, DEVICE_SEQ);
 }
 
-/* Open the device key into blob (cap bytes) and parse it. */
-static fk_sw_t device_key_open(const fk_applet_ctx_t *ctx, uint8_t *blob, size_t cap,
-                               fk_pk_key_t *key)
+/* Open the device key and parse it into *pk (close *key after use). */
+static fk_sw_t device_key_open(const fk_applet_ctx_t *ctx, fk_key_t *key, fk_pk_key_t *pk)
 {
-    size_t len;
-    int rc = fk_seal_load(ctx->store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob, cap, &len);
-    if (rc != FK_SEAL_OK) return rc == FK_SEAL_ENOENT ? FK_SW_FILE_NOT_FOUND : FK_SW_MEMORY_FAILURE;
-    if (fk_pk_parse(blob, len, key) != FK_CRYPTO_OK) {
-        fk_wipe(blob, cap);
+    const int rc = fk_key_open(ctx, DEVICE_KEY_FID, NULL, key);
+    if (rc != FK_KEY_OK) return rc == FK_KEY_ENOENT ? FK_SW_FILE_NOT_FOUND : FK_SW_MEMORY_FAILURE;
+    if (fk_pk_parse(key->material, key->len, pk) != FK_CRYPTO_OK) {
+        fk_key_close(key);
         return FK_SW_MEMORY_FAILURE;
     }
     return FK_SW_OK;
@@ -135,7 +140,7 @@ static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *devic
     fk_sw_t sw = FK_SW_MEMORY_FAILURE;
 
     if (chr_len == 0) return FK_SW_UNKNOWN;
-    if (fk_pk_ec_import(DEVICE_CURVE, k_dica_scalar, sizeof(k_dica_scalar), s_dica_blob,
+    if (fk_pk_ec_import(FK_CURVE_SECP256R1, k_dica_scalar, sizeof(k_dica_scalar), s_dica_blob,
                         sizeof(s_dica_blob), &blob_len) != FK_CRYPTO_OK ||
         fk_pk_parse(s_dica_blob, blob_len, &dica) != FK_CRYPTO_OK)
         goto out;
@@ -168,113 +173,92 @@ out:
 
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
 {
-    const uint16_t fid = HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID);
     uint32_t size;
-    fk_pk_key_t key;
+    fk_key_t key;
+    fk_pk_key_t pk;
     fk_sw_t sw;
 
-    bool have_key = fk_store_size(ctx->store, fid, &size) == FK_STORE_OK;
-    bool have_chain = fk_store_size(ctx->store, HSM_FID_DEVAUT, &size) == FK_STORE_OK && size > 0;
+    bool have_key = fk_space_size(&ctx->space, DEVICE_KEY_FID, &size) == FK_STORE_OK;
+    bool have_chain = fk_space_size(&ctx->space, HSM_FID_DEVAUT, &size) == FK_STORE_OK && size > 0;
     if (have_key && have_chain) return FK_SW_OK;
 
     if (!have_key) {
         size_t len;
-        if (fk_pk_ec_generate(DEVICE_CURVE, s_dev_blob, sizeof(s_dev_blob), &len) != FK_CRYPTO_OK) {
-            fk_wipe(s_dev_blob, sizeof(s_dev_blob));
-            return FK_SW_EXEC_ERROR;
-        }
-        int rc = fk_seal_store(ctx->store, fid, s_dev_blob, len);
-        fk_wipe(s_dev_blob, sizeof(s_dev_blob));
-        if (rc != FK_SEAL_OK) return FK_SW_MEMORY_FAILURE;
+        int rc = fk_pk_ec_generate(FK_CURVE_SECP256R1, s_blob, sizeof(s_blob), &len);
+        if (rc == FK_CRYPTO_OK) rc = fk_key_put(ctx, DEVICE_KEY_FID, &k_device_policy, s_blob, len, NULL);
+        fk_wipe(s_blob, sizeof(s_blob));
+        if (rc != FK_KEY_OK) return FK_SW_MEMORY_FAILURE;
     }
     /* A cut between the two writes leaves a key without a chain: the next
      * start makes the chain. */
-    sw = device_key_open(ctx, s_dev_blob, sizeof(s_dev_blob), &key);
-    if (sw == FK_SW_OK) sw = write_devaut(ctx, &key);
-    fk_wipe(s_dev_blob, sizeof(s_dev_blob));
-    fk_wipe(&key, sizeof(key));
+    sw = device_key_open(ctx, &key, &pk);
+    if (sw != FK_SW_OK) return sw;
+    sw = write_devaut(ctx, &pk);
+    fk_wipe(&pk, sizeof(pk));
+    fk_key_close(&key);
     return sw;
 }
 
-/* ---- Key metadata -------------------------------------------------------- */
-
-typedef struct key_meta {
-    uint8_t domain;
-    uint8_t n_algs; /* 0: every algorithm allowed */
-    uint8_t algs[ALGS_MAX];
-} key_meta_t;
-
-static void meta_read(const fk_applet_ctx_t *ctx, uint8_t id, key_meta_t *m)
-{
-    uint8_t rec[META_HEADER + ALGS_MAX];
-    uint32_t size;
-    memset(m, 0, sizeof(*m));
-    if (fk_store_size(ctx->store, HSM_ID_KEY_META(id), &size) != FK_STORE_OK) return;
-    if (size < META_HEADER || size > sizeof(rec)) return;
-    if (fk_store_read(ctx->store, HSM_ID_KEY_META(id), 0, rec, size) != FK_STORE_OK) return;
-    if (rec[0] != META_VERSION || rec[2] > ALGS_MAX || META_HEADER + rec[2] != size) return;
-    m->domain = rec[1];
-    m->n_algs = rec[2];
-    memcpy(m->algs, rec + META_HEADER, m->n_algs);
-}
-
-static bool meta_allows(const key_meta_t *m, uint8_t alg)
-{
-    if (m->n_algs == 0) return true;
-    for (size_t i = 0; i < m->n_algs; i++) {
-        if (m->algs[i] == alg) return true;
-    }
-    return false;
-}
-
 /* ---- Common checks before a private-key operation -------------------------
- * The key must exist, the user PIN be verified, the algorithm be allowed,
- * the use counter not be exhausted (it is decremented durably here, before
- * the key is used), and the user confirm presence when the device asks for
- * it. Then the key is opened into s_blob. */
-static fk_sw_t key_begin(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_pk_key_t *key)
+ * key_open checks what needs no input: the key must exist (6A82), the user
+ * PIN be verified (6982), the key open (6400 when it does not), the algorithm
+ * be in the key's list (6985) and of the key's kind (6A81). The command then
+ * checks its input against the key, and key_use does the rest: uses left
+ * (6A84), presence when the device asks for it (6600, 6985), one use spent
+ * on flash. Until key_use nothing is written and nobody is asked. */
+
+/* True when the algorithm belongs to the key's family. */
+static bool alg_fits_key(uint8_t alg, const fk_pk_key_t *key);
+
+static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key,
+                        fk_pk_key_t *pk)
 {
     uint32_t size;
+    int rc;
+
     if (id == HSM_DEVICE_KEY_ID) return FK_SW_SECURITY_NOT_SATISFIED;
-    if (fk_store_size(ctx->store, HSM_FID(HSM_PREFIX_KEY, id), &size) != FK_STORE_OK)
+    if (fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_KEY, id), &size) != FK_STORE_OK)
         return FK_SW_FILE_NOT_FOUND;
-    if (!hsm_state(ctx)->user_verified || !hsm_state(ctx)->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
-
-    key_meta_t meta;
-    meta_read(ctx, id, &meta);
-    if (!meta_allows(&meta, alg)) return FK_SW_CONDITIONS_NOT_SATISFIED;
-
-    uint8_t ctr[4];
-    uint16_t ctr_id = HSM_CTR_KEY_USE(id);
-    if (fk_store_size(ctx->counters, ctr_id, &size) == FK_STORE_OK) {
-        if (size != sizeof(ctr) || fk_store_read(ctx->counters, ctr_id, 0, ctr, sizeof(ctr)) != FK_STORE_OK)
-            return FK_SW_MEMORY_FAILURE;
-        uint32_t left = fk_be32(ctr);
-        if (left == 0) return FK_SW_NOT_ENOUGH_MEMORY; /* exhausted (as clients expect: 6A84) */
-        fk_put_be32(ctr, left - 1);
-        if (fk_store_write(ctx->counters, ctr_id, ctr, sizeof(ctr)) != FK_STORE_OK)
-            return FK_SW_MEMORY_FAILURE;
+    if (!hsm_user_ready(ctx)) return FK_SW_SECURITY_NOT_SATISFIED;
+    rc = fk_key_open(ctx, HSM_FID(HSM_PREFIX_KEY, id), hsm_state(ctx)->mk, key);
+    if (rc == FK_KEY_ENOENT) return FK_SW_FILE_NOT_FOUND;
+    if (rc != FK_KEY_OK) return FK_SW_EXEC_ERROR;
+    fk_sw_t sw = FK_SW_OK;
+    if (!fk_key_allows(key, alg))
+        sw = FK_SW_CONDITIONS_NOT_SATISFIED;
+    else if (fk_pk_parse(key->material, key->len, pk) != FK_CRYPTO_OK)
+        sw = FK_SW_EXEC_ERROR;
+    else if (!alg_fits_key(alg, pk))
+        sw = FK_SW_FUNC_NOT_SUPPORTED;
+    if (sw != FK_SW_OK) {
+        fk_wipe(pk, sizeof(*pk));
+        fk_key_close(key);
     }
+    return sw;
+}
 
+static fk_sw_t key_use(const fk_applet_ctx_t *ctx, fk_key_t *key)
+{
+    if (key->pol.has_counter && key->uses_left == 0)
+        return FK_SW_NOT_ENOUGH_MEMORY; /* used up (as clients expect: 6A84) */
     if (hsm_options(ctx) & OPT_PRESS_TO_CONFIRM) {
         fk_sw_t sw = fk_applet_presence(ctx);
         if (sw != FK_SW_OK) return sw;
     }
-
-    size_t len;
-    fk_sw_t sw = hsm_key_read(ctx, id, s_blob, sizeof(s_blob), &len);
-    if (sw != FK_SW_OK) return sw;
-    if (fk_pk_parse(s_blob, len, key) != FK_CRYPTO_OK) {
-        fk_wipe(s_blob, sizeof(s_blob));
-        return FK_SW_MEMORY_FAILURE;
-    }
-    return FK_SW_OK;
+    return fk_key_spend(ctx, key) == FK_KEY_OK ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
 }
 
-static void key_end(fk_pk_key_t *key)
+static void key_end(fk_key_t *key, fk_pk_key_t *pk)
 {
-    fk_wipe(s_blob, sizeof(s_blob));
-    fk_wipe(key, sizeof(*key));
+    fk_wipe(pk, sizeof(*pk));
+    fk_key_close(key);
+}
+
+/* An RSA input block: exactly the modulus length and, as a number, below
+ * the modulus (public values: a plain comparison). */
+static bool rsa_block_ok(const fk_pk_key_t *key, const uint8_t *in, size_t len)
+{
+    return len == key->n.len && memcmp(in, key->n.p, len) < 0;
 }
 
 /* Map a crypto error of a private-key operation to a status word. */
@@ -382,16 +366,51 @@ static bool alg_fits_key(uint8_t alg, const fk_pk_key_t *key)
     return ec_alg ? key->type == FK_PK_EC : key->type == FK_PK_RSA;
 }
 
+/* SIGN's input against the key (before any effect): 6A80 when it cannot
+ * work. */
+static fk_sw_t sign_input_check(const fk_pk_key_t *key, const fk_apdu_t *cmd)
+{
+    switch (cmd->p2) {
+    case ALG_RSA_RAW:
+        return rsa_block_ok(key, cmd->data, cmd->nc) ? FK_SW_OK : FK_SW_WRONG_DATA;
+    case ALG_RSA_PKCS1_DI:
+        return cmd->nc + RSA_PKCS1_OVERHEAD <= key->n.len ? FK_SW_OK : FK_SW_WRONG_DATA;
+    case ALG_RSA_PSS: {
+        /* A bare hash, or a DigestInfo wrapping one. */
+        fk_hash_t h = fk_hash_from_len(cmd->nc);
+        const uint8_t *d;
+        if (fk_digestinfo_parse(cmd->data, cmd->nc, &h, &d) == FK_CRYPTO_OK) return FK_SW_OK;
+        return h != FK_HASH_NONE ? FK_SW_OK : FK_SW_WRONG_DATA;
+    }
+    default: /* a message hashed on the card, or an ECDSA hash of any length */
+        return FK_SW_OK;
+    }
+}
+
+/* A private-key command: the key's checks, the input's, then the use, then
+ * the operation. */
+typedef fk_sw_t (*input_check_fn)(const fk_pk_key_t *key, const fk_apdu_t *cmd);
+
+static fk_sw_t key_command(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp,
+                           input_check_fn check, key_op_fn op)
+{
+    fk_key_t key;
+    fk_pk_key_t pk;
+    fk_sw_t sw = key_open(ctx, cmd->p1, cmd->p2, &key, &pk);
+
+    if (sw != FK_SW_OK) return sw;
+    sw = check(&pk, cmd);
+    if (sw == FK_SW_OK) sw = key_use(ctx, &key);
+    if (sw == FK_SW_OK) sw = run_op(&pk, cmd, resp, op);
+    key_end(&key, &pk);
+    return sw;
+}
+
 static fk_sw_t cmd_sign(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     if (!sign_alg_known(cmd->p2)) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc == 0) return FK_SW_WRONG_LENGTH;
-    fk_pk_key_t key;
-    fk_sw_t sw = key_begin(ctx, cmd->p1, cmd->p2, &key);
-    if (sw != FK_SW_OK) return sw;
-    sw = alg_fits_key(cmd->p2, &key) ? run_op(&key, cmd, resp, op_sign) : FK_SW_FUNC_NOT_SUPPORTED;
-    key_end(&key);
-    return sw;
+    return key_command(ctx, cmd, resp, sign_input_check, op_sign);
 }
 
 /* ---- DECIPHER (62) ------------------------------------------------------- */
@@ -424,19 +443,26 @@ static int op_decipher(const fk_pk_key_t *key, const fk_apdu_t *cmd, uint8_t *ou
     }
 }
 
+/* DECIPHER's input against the key (before any effect): an RSA block below
+ * the modulus, a peer point on the key's curve. 6A80 when not. */
+static fk_sw_t decipher_input_check(const fk_pk_key_t *key, const fk_apdu_t *cmd)
+{
+    if (cmd->p2 != ALG_ECDH)
+        return rsa_block_ok(key, cmd->data, cmd->nc) ? FK_SW_OK : FK_SW_WRONG_DATA;
+    const fk_pk_public_t peer = {.type = key->type,
+                                 .curve = key->curve,
+                                 .point = {cmd->data, cmd->nc}};
+    return fk_pk_check_public(&peer) == FK_CRYPTO_OK ? FK_SW_OK : FK_SW_WRONG_DATA;
+}
+
 static fk_sw_t cmd_decipher(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
-    uint8_t alg = cmd->p2;
+    const uint8_t alg = cmd->p2;
     if (alg != ALG_RSA_DECRYPT_RAW && alg != ALG_RSA_DECRYPT_PKCS1 && alg != ALG_RSA_DECRYPT_OAEP &&
         alg != ALG_ECDH)
         return FK_SW_INCORRECT_P1P2;
     if (cmd->nc == 0) return FK_SW_WRONG_LENGTH;
-    fk_pk_key_t key;
-    fk_sw_t sw = key_begin(ctx, cmd->p1, alg, &key);
-    if (sw != FK_SW_OK) return sw;
-    sw = alg_fits_key(alg, &key) ? run_op(&key, cmd, resp, op_decipher) : FK_SW_FUNC_NOT_SUPPORTED;
-    key_end(&key);
-    return sw;
+    return key_command(ctx, cmd, resp, decipher_input_check, op_decipher);
 }
 
 /* ---- GENERATE ASYMMETRIC KEY PAIR (46) ------------------------------------ */
@@ -448,9 +474,7 @@ typedef struct gen_template {
     fk_curve_t curve;
     unsigned bits;
     uint32_t e;
-    bool has_counter;
-    uint32_t counter;
-    key_meta_t meta;
+    fk_key_policy_t pol; /* algorithm list, use counter, domain (kind and size: the key's) */
 } gen_template_t;
 
 static uint32_t be_uint(const uint8_t *p, size_t len)
@@ -520,6 +544,7 @@ static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
 {
     bool have_key = false;
     memset(g, 0, sizeof(*g));
+    g->pol.domain = FK_KEY_NO_DOMAIN;
     if (cmd->nc == 0) return FK_SW_WRONG_LENGTH; /* no template, so no 7F49 */
     const uint8_t *p = cmd->data, *end = cmd->data + cmd->nc;
     fk_tlv_t t;
@@ -548,17 +573,17 @@ static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
             break; /* the outer signature is always the device key's */
         case TAG_USE_COUNTER:
             if (t.len != 4) return FK_SW_WRONG_DATA;
-            g->has_counter = true;
-            g->counter = fk_be32(t.value);
+            g->pol.has_counter = true;
+            g->pol.counter = fk_be32(t.value);
             break;
         case TAG_ALGORITHMS:
-            if (t.len == 0 || t.len > ALGS_MAX) return FK_SW_WRONG_DATA;
-            g->meta.n_algs = (uint8_t)t.len;
-            memcpy(g->meta.algs, t.value, t.len);
+            if (t.len == 0 || t.len > FK_KEY_ALGS_MAX) return FK_SW_WRONG_DATA;
+            g->pol.n_algs = (uint8_t)t.len;
+            memcpy(g->pol.algs, t.value, t.len);
             break;
         case TAG_KEY_DOMAIN:
             if (t.len != 1) return FK_SW_WRONG_DATA;
-            g->meta.domain = t.value[0];
+            g->pol.domain = t.value[0];
             break;
         default:
             return FK_SW_WRONG_DATA;
@@ -566,9 +591,9 @@ static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
     }
     if (rc != FK_TLV_END) return FK_SW_WRONG_DATA;
     if (!have_key) return FK_SW_WRONG_LENGTH; /* no 7F49: what clients expect */
-    if (!g->has_counter && (hsm_options(ctx) & OPT_KEY_USE_COUNTER)) {
-        g->has_counter = true;
-        g->counter = DEFAULT_USE_COUNTER;
+    if (!g->pol.has_counter && (hsm_options(ctx) & OPT_KEY_USE_COUNTER)) {
+        g->pol.has_counter = true;
+        g->pol.counter = DEFAULT_USE_COUNTER;
     }
     return FK_SW_OK;
 }
@@ -605,39 +630,80 @@ static fk_sw_t write_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const 
     return hsm_file_put(ctx, HSM_FID(HSM_PREFIX_PRKD, id), buf, r.len);
 }
 
-static fk_sw_t write_meta(const fk_applet_ctx_t *ctx, uint8_t id, const gen_template_t *g)
+/* The key's kind and size in the policy, from the generated key. */
+static void policy_of_key(const fk_pk_key_t *key, fk_key_policy_t *pol)
 {
-    uint8_t rec[META_HEADER + ALGS_MAX];
-    rec[0] = META_VERSION;
-    rec[1] = g->meta.domain;
-    rec[2] = g->meta.n_algs;
-    memcpy(rec + META_HEADER, g->meta.algs, g->meta.n_algs);
-    if (fk_store_write(ctx->store, HSM_ID_KEY_META(id), rec, META_HEADER + g->meta.n_algs) != FK_STORE_OK)
-        return FK_SW_MEMORY_FAILURE;
-    int rc;
-    if (g->has_counter) {
-        uint8_t ctr[4];
-        fk_put_be32(ctr, g->counter);
-        rc = fk_store_write(ctx->counters, HSM_CTR_KEY_USE(id), ctr, sizeof(ctr));
+    pol->kind = key->type == FK_PK_RSA ? FK_KEY_RSA : key->type == FK_PK_EC ? FK_KEY_EC : FK_KEY_MONT;
+    pol->size = key->type == FK_PK_RSA ? key->bits : (uint16_t)key->curve;
+}
+
+/* The authenticated request of a new key into resp (the new key signs its
+ * body, the device key the whole). */
+static fk_sw_t build_request(const fk_applet_ctx_t *ctx, const gen_template_t *g,
+                             const fk_pk_key_t *key, fk_rbuf_t *resp)
+{
+    fk_key_t dev;
+    fk_pk_key_t device;
+    fk_sw_t sw = device_key_open(ctx, &dev, &device);
+    if (sw != FK_SW_OK) return sw;
+
+    uint8_t chr[FK_CVC_CAR_MAX];
+    size_t chr_len = device_chr(chr);
+    fk_bytes_t device_ref = {chr, chr_len};
+    fk_pk_public_t pub;
+    fk_pk_public_of(key, &pub);
+    fk_cvc_fields_t f = {
+        .car = g->car.len ? g->car : device_ref,
+        .chr = g->chr.len ? g->chr : device_ref,
+        .key_oid = g->oid,
+        .domain_params = true,
+    };
+    const fk_cvc_key_signer_t inner_ks = {key, g->alg};
+    fk_cvc_signer_t inner = {NULL, NULL, 0};
+    if (g->type == FK_PK_MONT) {
+        inner.len = 2u * fk_curve_info(g->curve)->field_len; /* cannot sign: zeros */
     } else {
-        rc = fk_store_delete(ctx->counters, HSM_CTR_KEY_USE(id));
-        if (rc == FK_STORE_ENOENT) rc = FK_STORE_OK;
+        inner = fk_cvc_signer_for_key(&inner_ks);
     }
-    return rc == FK_STORE_OK ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
+    const fk_cvc_key_signer_t outer_ks = {&device, {FK_CVC_ECDSA, FK_HASH_SHA256}};
+    const fk_cvc_signer_t outer = fk_cvc_signer_for_key(&outer_ks);
+    if (fk_cvc_build_request(resp, &f, &pub, &inner, &device_ref, &outer) != 0)
+        sw = FK_SW_EXEC_ERROR;
+    fk_wipe(&device, sizeof(device));
+    fk_key_close(&dev);
+    return sw;
+}
+
+/* Stage the new key in the open batch: the key object (blob and policy,
+ * under the session's MK), its request CE<id>, and a default description
+ * C4<id> when there is none. */
+static fk_sw_t generate_stage(const fk_applet_ctx_t *ctx, uint8_t id, const gen_template_t *g,
+                              const uint8_t *blob, size_t blob_len, const uint8_t *req,
+                              size_t req_len)
+{
+    uint32_t size;
+    int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), &g->pol, blob, blob_len,
+                        hsm_state(ctx)->mk);
+    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
+    if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
+    fk_sw_t sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
+    if (sw == FK_SW_OK &&
+        fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
+        sw = write_default_prkd(ctx, id, g);
+    return sw;
 }
 
 /*
- * Order of writes, so that a power cut leaves nothing inconsistent that a
- * client could see: the request CE<id>, the default C4<id> and the metadata
- * first, the key CC<id> last. Objects are found through CC ids, so until the
- * key is written the others are unreferenced, and the next generation for
- * that id replaces them.
+ * GENERATE ASYMMETRIC KEY PAIR (46): the key, its request CE<id>, a default
+ * C4<id> and the key's policy and use counter are one batch: over an
+ * existing id, a power cut or a full store leaves the old key exactly as it
+ * was (its blob, list, counter and request) or the new one complete.
  */
 static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     const uint8_t id = cmd->p1;
     if (id == HSM_DEVICE_KEY_ID || cmd->p2 != HSM_DEVICE_KEY_ID) return FK_SW_INCORRECT_P1P2;
-    if (!hsm_state(ctx)->user_verified || !hsm_state(ctx)->mk_loaded) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (!hsm_user_ready(ctx)) return FK_SW_SECURITY_NOT_SATISFIED;
 
     gen_template_t g;
     fk_sw_t sw = parse_template(ctx, cmd, &g);
@@ -655,54 +721,28 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
         return rc == FK_CRYPTO_ERNG ? FK_SW_EXEC_ERROR : FK_SW_WRONG_DATA;
     }
 
-    fk_pk_key_t key, device;
-    memset(&device, 0, sizeof(device));
+    fk_pk_key_t key;
+    const size_t start = resp->len;
     if (fk_pk_parse(s_blob, blob_len, &key) != FK_CRYPTO_OK) {
         sw = FK_SW_EXEC_ERROR;
         goto out;
     }
-    sw = device_key_open(ctx, s_dev_blob, sizeof(s_dev_blob), &device);
+    policy_of_key(&key, &g.pol);
+    sw = build_request(ctx, &g, &key, resp);
     if (sw != FK_SW_OK) goto out;
 
-    uint8_t chr[FK_CVC_CAR_MAX];
-    size_t chr_len = device_chr(chr);
-    fk_bytes_t device_ref = {chr, chr_len};
-    fk_pk_public_t pub;
-    fk_pk_public_of(&key, &pub);
-    fk_cvc_fields_t f = {
-        .car = g.car.len ? g.car : device_ref,
-        .chr = g.chr.len ? g.chr : device_ref,
-        .key_oid = g.oid,
-        .domain_params = true,
-    };
-    const fk_cvc_key_signer_t inner_ks = {&key, g.alg};
-    fk_cvc_signer_t inner = {NULL, NULL, 0};
-    if (g.type == FK_PK_MONT) {
-        inner.len = 2u * fk_curve_info(g.curve)->field_len; /* cannot sign: zeros */
-    } else {
-        inner = fk_cvc_signer_for_key(&inner_ks);
+    sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
+    if (sw == FK_SW_OK) {
+        sw = generate_stage(ctx, id, &g, s_blob, blob_len, resp->p + start, resp->len - start);
+        if (sw == FK_SW_OK)
+            sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
+        else
+            fk_space_batch_abort(&ctx->space);
     }
-    const fk_cvc_key_signer_t outer_ks = {&device, {FK_CVC_ECDSA, FK_HASH_SHA256}};
-    const fk_cvc_signer_t outer = fk_cvc_signer_for_key(&outer_ks);
-    size_t start = resp->len;
-    if (fk_cvc_build_request(resp, &f, &pub, &inner, &device_ref, &outer) != 0) {
-        resp->len = start;
-        sw = FK_SW_EXEC_ERROR;
-        goto out;
-    }
-
-    sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), resp->p + start, resp->len - start);
-    uint32_t size;
-    if (sw == FK_SW_OK && fk_store_size(ctx->store, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
-        sw = write_default_prkd(ctx, id, &g);
-    if (sw == FK_SW_OK) sw = write_meta(ctx, id, &g);
-    if (sw == FK_SW_OK) sw = hsm_key_write(ctx, id, s_blob, blob_len);
-    if (sw != FK_SW_OK) resp->len = start;
 out:
+    if (sw != FK_SW_OK) resp->len = start;
     fk_wipe(s_blob, sizeof(s_blob));
-    fk_wipe(s_dev_blob, sizeof(s_dev_blob));
     fk_wipe(&key, sizeof(key));
-    fk_wipe(&device, sizeof(device));
     return sw;
 }
 

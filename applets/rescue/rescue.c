@@ -11,7 +11,9 @@
 #include "hal.h"
 #include "rescue_internal.h"
 #include "rtc.h"
+#include "services/ns.h"
 #include "services/services.h"
+#include "store/space.h"
 #include "store/store.h"
 #include "util.h"
 #include "version.h"
@@ -104,7 +106,7 @@ static fk_sw_t write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd)
     if (!phy_valid(cmd->data, cmd->nc)) return FK_SW_WRONG_DATA;
     fk_sw_t sw = fk_applet_presence(ctx);
     if (sw != FK_SW_OK) return sw;
-    if (fk_store_write(ctx->store, FK_ID_PHY_CONFIG, cmd->data, cmd->nc) != FK_STORE_OK)
+    if (fk_space_write(&ctx->space, FK_ID_PHY_CONFIG, cmd->data, cmd->nc) != FK_STORE_OK)
         return FK_SW_MEMORY_FAILURE;
     return FK_SW_OK;
 }
@@ -122,31 +124,42 @@ static fk_sw_t cmd_write(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rb
 static fk_sw_t read_config(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
 {
     uint32_t size;
-    int rc = fk_store_size(ctx->store, FK_ID_PHY_CONFIG, &size);
+    int rc = fk_space_size(&ctx->space, FK_ID_PHY_CONFIG, &size);
     if (rc == FK_STORE_ENOENT) return FK_SW_OK;
     if (rc != FK_STORE_OK || size > PHY_RECORD_MAX) return FK_SW_MEMORY_FAILURE;
     uint8_t *p = fk_rbuf_reserve(resp, size);
     if (p == NULL) return FK_SW_UNKNOWN;
-    if (fk_store_read(ctx->store, FK_ID_PHY_CONFIG, 0, p, size) != FK_STORE_OK)
+    if (fk_space_read(&ctx->space, FK_ID_PHY_CONFIG, 0, p, size) != FK_STORE_OK)
         return FK_SW_MEMORY_FAILURE;
     return FK_SW_OK;
 }
 
 /* 80 1E 02 00: free, used, total bytes and live files over both store
- * partitions, then the size of the data region (5 x u32 big-endian). */
-static fk_sw_t read_flash_info(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
+ * partitions, then the size of the data region (5 x u32 big-endian).
+ * 80 1E 02 01: the same five, then headers repaired and damage seen since
+ * the start, and the lowest and highest sector erase counts (9 x u32). */
+static fk_sw_t read_flash_info(const fk_applet_ctx_t *ctx, uint8_t p2, fk_rbuf_t *resp)
 {
     fk_store_stats_t a, b;
     fk_flash_geometry_t geo;
-    fk_store_stats(ctx->store, &a);
-    fk_store_stats(ctx->counters, &b);
+    fk_store_stats(ctx->space.store, &a);
+    fk_store_stats(ctx->counters.store, &b);
     fk_hal_flash_geometry(&geo);
-    const uint32_t fields[] = {a.free + b.free, a.used + b.used, a.total + b.total,
-                               a.files + b.files, geo.size};
-    _Static_assert(sizeof(fields) == FK_RESCUE_FLASH_INFO_LEN, "5 x u32");
-    uint8_t *p = fk_rbuf_reserve(resp, FK_RESCUE_FLASH_INFO_LEN);
+    const uint32_t fields[] = {a.free + b.free,
+                               a.used + b.used,
+                               a.total + b.total,
+                               a.files + b.files,
+                               geo.size,
+                               a.repaired + b.repaired,
+                               a.damaged + b.damaged,
+                               a.erase_min < b.erase_min ? a.erase_min : b.erase_min,
+                               a.erase_max > b.erase_max ? a.erase_max : b.erase_max};
+    _Static_assert(sizeof(fields) == FK_RESCUE_FLASH_HEALTH_LEN, "9 x u32");
+    const size_t len = p2 == FK_RESCUE_FLASH_HEALTH ? FK_RESCUE_FLASH_HEALTH_LEN
+                                                    : FK_RESCUE_FLASH_INFO_LEN;
+    uint8_t *p = fk_rbuf_reserve(resp, len);
     if (p == NULL) return FK_SW_UNKNOWN;
-    for (size_t i = 0; i < FK_ARRAY_SIZE(fields); i++)
+    for (size_t i = 0; i < len / sizeof(uint32_t); i++)
         fk_put_be32(p + sizeof(uint32_t) * i, fields[i]);
     return FK_SW_OK;
 }
@@ -157,13 +170,17 @@ static fk_sw_t cmd_read(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbu
 {
     if (cmd->p1 == FK_RESCUE_INFO_RTC) return rescue_rtc_get(ctx, cmd, resp);
     const bool known = cmd->p1 == FK_RESCUE_CONFIG_PHY || cmd->p1 == FK_RESCUE_INFO_FLASH ||
-                       cmd->p1 == FK_RESCUE_INFO_BOOT || cmd->p1 == FK_RESCUE_INFO_ROLLBACK;
-    if (!known || cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
+                       cmd->p1 == FK_RESCUE_INFO_BOOT || cmd->p1 == FK_RESCUE_INFO_ROLLBACK ||
+                       cmd->p1 == FK_RESCUE_INFO_MIGRATION;
+    const bool p2_ok = cmd->p2 == 0 ||
+                       (cmd->p1 == FK_RESCUE_INFO_FLASH && cmd->p2 == FK_RESCUE_FLASH_HEALTH);
+    if (!known || !p2_ok) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc != 0) return FK_SW_WRONG_LENGTH;
     switch (cmd->p1) {
     case FK_RESCUE_CONFIG_PHY: return read_config(ctx, resp);
-    case FK_RESCUE_INFO_FLASH: return read_flash_info(ctx, resp);
+    case FK_RESCUE_INFO_FLASH: return read_flash_info(ctx, cmd->p2, resp);
     case FK_RESCUE_INFO_BOOT: return rescue_boot_status(resp);
+    case FK_RESCUE_INFO_MIGRATION: return rescue_migration_status(ctx, resp);
     default: return rescue_rollback_status(resp);
     }
 }
@@ -209,6 +226,7 @@ const fk_applet_t fk_rescue_applet = {
     .name = "rescue",
     .aid = fk_rescue_aid,
     .aid_len = sizeof(fk_rescue_aid),
+    .ns = FK_NS_RESCUE,
     .state_size = FK_RESCUE_STATE_SIZE,
     .no_le = FK_NO_LE_ANNOUNCE,
     .select = rescue_select,

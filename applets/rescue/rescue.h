@@ -14,9 +14,10 @@
 #define FK_RESCUE_AID_LEN 8u
 extern const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN];
 
-/* Store ids (main partition, docs/store.md). */
+/* Record ids (the applet's namespace FK_NS_RESCUE, main partition;
+ * docs/store-map.md). */
 #define FK_ID_PHY_CONFIG 0x0010u   /* board configuration record (PHY items) */
-#define FK_ID_RESCUE_DEVKEY 0x0011u /* sealed device key while the OTP has none */
+#define FK_ID_RESCUE_DEVKEY 0x0011u /* the device key (a key object) while the OTP has none */
 
 /* Product byte of the SELECT answer. */
 #define FK_RESCUE_PRODUCT_HSM 1u
@@ -49,13 +50,22 @@ extern const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN];
 #define FK_RESCUE_INFO_BOOT 0x03u      /* 1E P1: secure-boot status, 3 bytes */
 #define FK_RESCUE_INFO_RTC 0x04u       /* 1E P1: read the clock */
 #define FK_RESCUE_INFO_ROLLBACK 0x06u  /* 1E P1: anti-rollback status, 3 bytes */
+#define FK_RESCUE_INFO_MIGRATION 0x07u /* 1E P1: migration to the OTP root: state pending failed */
 #define FK_RESCUE_RTC_CIVIL 0x01u      /* P2 of 1C 02 / 1E 04: year(2) mon day wday h m s */
 #define FK_RESCUE_RTC_EPOCH 0x02u      /* P2 of 1C 02 / 1E 04: u32 Unix time */
 #define FK_RESCUE_RTC_CIVIL_LEN 8u
 #define FK_RESCUE_RTC_EPOCH_LEN 4u
 #define FK_RESCUE_FLASH_INFO_LEN 20u
+#define FK_RESCUE_FLASH_HEALTH 0x01u   /* P2 of 1E 02: the figures and the flash's health */
+#define FK_RESCUE_FLASH_HEALTH_LEN 36u
 #define FK_RESCUE_BOOT_INFO_LEN 3u
 #define FK_RESCUE_ROLLBACK_INFO_LEN 3u
+#define FK_RESCUE_MIGRATION_INFO_LEN 3u
+/* State byte of 1E 07 (fk_migration_state_t). */
+#define FK_RESCUE_MIGRATION_UNKNOWN 0u
+#define FK_RESCUE_MIGRATION_NONE 1u
+#define FK_RESCUE_MIGRATION_IN_PROGRESS 2u
+#define FK_RESCUE_MIGRATION_DONE 3u
 #define FK_RESCUE_NO_BOOT_KEY 0xFFu    /* boot-key byte of 1E 03 when no slot is valid */
 
 #define FK_RESCUE_INS_REBOOT 0x1Fu

@@ -8,8 +8,8 @@
  *          (fk_hal_otp_key), burnt by `fusekey otp burn`. It wins as soon as
  *          it is programmed at all: damaged counts as programmed.
  *   flash  while the OTP DEVK was never programmed: a key generated on first
- *          need and kept sealed in store record FK_ID_RESCUE_DEVKEY as
- *          version(1) = 1 || scalar(32).
+ *          need and kept as key object FK_ID_RESCUE_DEVKEY of the applet's
+ *          namespace (core/services/keyobj.h: EC secp256k1, sealed).
  * A DEVK that cannot be read, is damaged or is not a valid scalar is an
  * error (6400), never a reason to fall back to the flash key. Every key is
  * opened for one operation and wiped before the handler returns.
@@ -20,15 +20,11 @@
 #include "hal.h"
 #include "rescue.h"
 #include "rescue_internal.h"
-#include "seal/seal.h"
+#include "services/keyobj.h"
 #include "util.h"
 
 #define DEVKEY_CURVE FK_CURVE_SECP256K1
 #define DEVKEY_LEN 32u
-#define DEVKEY_RECORD_VERSION 1u
-#define DEVKEY_REC_OFF_VERSION 0u
-#define DEVKEY_REC_OFF_SCALAR 1u
-#define DEVKEY_RECORD_LEN (DEVKEY_REC_OFF_SCALAR + DEVKEY_LEN)
 /* A secp256k1 key blob: header(4), scalar(2 + 32), point(2 + 65). */
 #define DEVKEY_BLOB_MAX 128u
 
@@ -36,49 +32,42 @@ _Static_assert(FK_HAL_OTP_KEY_LEN == DEVKEY_LEN, "the OTP DEVK is a 32-byte scal
 _Static_assert(FK_RESCUE_SIG_LEN == 2u * DEVKEY_LEN, "r || s");
 _Static_assert(FK_RESCUE_PUBKEY_LEN == 1u + 2u * DEVKEY_LEN, "04 || X || Y");
 
-/* A new secp256k1 scalar, sealed into the store; d wiped on failure. */
-static fk_sw_t flash_devk_create(fk_store_t *store, uint8_t d[DEVKEY_LEN])
+/* The flash key: a key object (no list, no counter, no domain). */
+static const fk_key_policy_t k_flash_policy = {
+    .kind = FK_KEY_EC, .size = DEVKEY_CURVE, .domain = FK_KEY_NO_DOMAIN};
+
+/* The flash key's scalar into d, the key made first when there is none
+ * yet; d wiped on failure. */
+static fk_sw_t flash_devk_read(const fk_applet_ctx_t *ctx, uint8_t d[DEVKEY_LEN])
 {
     uint8_t blob[DEVKEY_BLOB_MAX];
-    uint8_t rec[DEVKEY_RECORD_LEN];
+    fk_pk_key_t pk;
+    fk_key_t key;
     size_t len = 0;
-    fk_pk_key_t key;
     fk_sw_t sw = FK_SW_EXEC_ERROR;
+    int rc = fk_key_open(ctx, FK_ID_RESCUE_DEVKEY, NULL, &key);
 
-    if (fk_pk_ec_generate(DEVKEY_CURVE, blob, sizeof(blob), &len) == FK_CRYPTO_OK &&
-        fk_pk_parse(blob, len, &key) == FK_CRYPTO_OK && key.d.len == DEVKEY_LEN) {
-        rec[DEVKEY_REC_OFF_VERSION] = DEVKEY_RECORD_VERSION;
-        memcpy(rec + DEVKEY_REC_OFF_SCALAR, key.d.p, DEVKEY_LEN);
-        const int rc = fk_seal_store(store, FK_ID_RESCUE_DEVKEY, rec, sizeof(rec));
-        if (rc == FK_SEAL_OK) {
-            memcpy(d, rec + DEVKEY_REC_OFF_SCALAR, DEVKEY_LEN);
-            sw = FK_SW_OK;
-        } else if (rc == FK_SEAL_ESTORE) {
-            sw = FK_SW_MEMORY_FAILURE;
+    if (rc == FK_KEY_ENOENT) {
+        if (fk_pk_ec_generate(DEVKEY_CURVE, blob, sizeof(blob), &len) == FK_CRYPTO_OK) {
+            rc = fk_key_put(ctx, FK_ID_RESCUE_DEVKEY, &k_flash_policy, blob, len, NULL);
+            if (rc == FK_KEY_OK && fk_pk_parse(blob, len, &pk) == FK_CRYPTO_OK &&
+                pk.d.len == DEVKEY_LEN) {
+                memcpy(d, pk.d.p, DEVKEY_LEN);
+                sw = FK_SW_OK;
+            } else if (rc == FK_KEY_ESTORE || rc == FK_KEY_ENOSPC) {
+                sw = FK_SW_MEMORY_FAILURE;
+            }
         }
+    } else if (rc == FK_KEY_OK) {
+        if (fk_pk_parse(key.material, key.len, &pk) == FK_CRYPTO_OK && pk.d.len == DEVKEY_LEN) {
+            memcpy(d, pk.d.p, DEVKEY_LEN);
+            sw = FK_SW_OK;
+        }
+        fk_key_close(&key);
     }
     fk_wipe(blob, sizeof(blob));
-    fk_wipe(rec, sizeof(rec));
-    fk_wipe(&key, sizeof(key));
+    fk_wipe(&pk, sizeof(pk));
     if (sw != FK_SW_OK) fk_wipe(d, DEVKEY_LEN);
-    return sw;
-}
-
-/* The flash key's scalar, created when there is none yet. */
-static fk_sw_t flash_devk_read(fk_store_t *store, uint8_t d[DEVKEY_LEN])
-{
-    uint8_t rec[DEVKEY_RECORD_LEN];
-    size_t len = 0;
-    const int rc = fk_seal_load(store, FK_ID_RESCUE_DEVKEY, rec, sizeof(rec), &len);
-    fk_sw_t sw = FK_SW_EXEC_ERROR;
-
-    if (rc == FK_SEAL_ENOENT) return flash_devk_create(store, d);
-    if (rc == FK_SEAL_OK && len == DEVKEY_RECORD_LEN &&
-        rec[DEVKEY_REC_OFF_VERSION] == DEVKEY_RECORD_VERSION) {
-        memcpy(d, rec + DEVKEY_REC_OFF_SCALAR, DEVKEY_LEN);
-        sw = FK_SW_OK;
-    }
-    fk_wipe(rec, sizeof(rec));
     return sw;
 }
 
@@ -94,7 +83,7 @@ static fk_sw_t devkey_open(const fk_applet_ctx_t *ctx, uint8_t blob[DEVKEY_BLOB_
 
     const int rc = fk_hal_otp_key(FK_HAL_OTP_DEVK, d);
     if (rc == FK_HAL_ENOENT)
-        sw = flash_devk_read(ctx->store, d);
+        sw = flash_devk_read(ctx, d);
     else
         sw = rc == FK_HAL_OK ? FK_SW_OK : FK_SW_EXEC_ERROR;
     /* The import refuses 0 and scalars >= n. */
@@ -180,11 +169,11 @@ fk_sw_t rescue_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
     /* Programmed, damaged or not, the OTP key is the device key now: the
      * flash one is obsolete. A DEVK that cannot be read fails the hook. */
     if (rc == FK_HAL_OK || rc == FK_HAL_EIO) {
-        rc = fk_store_delete(ctx->store, FK_ID_RESCUE_DEVKEY);
-        return rc == FK_STORE_OK || rc == FK_STORE_ENOENT ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
+        rc = fk_key_delete(ctx, FK_ID_RESCUE_DEVKEY);
+        return rc == FK_KEY_OK || rc == FK_KEY_ENOENT ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
     }
     if (rc != FK_HAL_ENOENT) return FK_SW_EXEC_ERROR;
-    rc = fk_seal_reseal(ctx->store, FK_ID_RESCUE_DEVKEY, NULL);
-    if (rc == FK_SEAL_OK || rc == FK_SEAL_ENOENT) return FK_SW_OK;
-    return rc == FK_SEAL_ESTORE ? FK_SW_MEMORY_FAILURE : FK_SW_EXEC_ERROR;
+    rc = fk_key_migrate(ctx, FK_ID_RESCUE_DEVKEY);
+    if (rc == FK_KEY_OK) return FK_SW_OK;
+    return rc == FK_KEY_ESTORE ? FK_SW_MEMORY_FAILURE : FK_SW_EXEC_ERROR;
 }

@@ -28,6 +28,9 @@ fk_sw_t rescue_cmd_otp_write(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, f
 fk_sw_t rescue_boot_status(fk_rbuf_t *resp);
 fk_sw_t rescue_rollback_status(fk_rbuf_t *resp);
 
+/* 80 1E 07 00: the migration to the OTP root, 3 bytes (docs/rescue.md). */
+fk_sw_t rescue_migration_status(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp);
+
 /* 80 1C 02 P2 and 80 1E 04 P2 (P1 already dispatched). */
 fk_sw_t rescue_rtc_set(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd);
 fk_sw_t rescue_rtc_get(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);

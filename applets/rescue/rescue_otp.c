@@ -29,6 +29,7 @@
 #include "rescue.h"
 #include "rescue_internal.h"
 #include "seal/seal.h"
+#include "services/services.h"
 #include "util.h"
 
 _Static_assert(sizeof(FK_RESCUE_MAGIC_LOCK58) - 1u == FK_RESCUE_MAGIC_LEN, "LOCK58");
@@ -83,6 +84,30 @@ static fk_sw_t write_result(int rc)
     return rc == FK_HAL_ESTATE ? FK_SW_CONDITIONS_NOT_SATISFIED : FK_SW_EXEC_ERROR;
 }
 
+/* True when every secret is under the OTP root and the device seed is gone
+ * (the migration's last run, core/services/services.h). */
+static bool migration_done(const fk_applet_ctx_t *ctx)
+{
+    fk_migration_status_t ms;
+    fk_services_migration_state(ctx->svc, &ms);
+    return ms.state == FK_MIGRATION_DONE;
+}
+
+_Static_assert(FK_RESCUE_MIGRATION_UNKNOWN == FK_MIGRATION_UNKNOWN &&
+                   FK_RESCUE_MIGRATION_NONE == FK_MIGRATION_NONE &&
+                   FK_RESCUE_MIGRATION_IN_PROGRESS == FK_MIGRATION_IN_PROGRESS &&
+                   FK_RESCUE_MIGRATION_DONE == FK_MIGRATION_DONE,
+               "1E 07 reports fk_migration_state_t as it is");
+
+fk_sw_t rescue_migration_status(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
+{
+    fk_migration_status_t ms;
+    fk_services_migration_state(ctx->svc, &ms);
+    const uint8_t out[FK_RESCUE_MIGRATION_INFO_LEN] = {
+        (uint8_t)ms.state, (uint8_t)FK_MIN(ms.pending, 0xFFu), (uint8_t)FK_MIN(ms.failed, 0xFFu)};
+    return fk_rbuf_put(resp, out, sizeof(out)) ? FK_SW_OK : FK_SW_UNKNOWN;
+}
+
 /* 80 1B 58 00 "LOCK58". Decision order of docs/rescue.md. */
 static fk_sw_t lock_page58(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd)
 {
@@ -97,6 +122,10 @@ static fk_sw_t lock_page58(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd)
     if (st.keys_lock == FK_HAL_KEYS_LOCKED) return FK_SW_OK;
     /* Another lock value is never ORed into: the result would be neither. */
     if (st.keys_lock != FK_HAL_KEYS_UNLOCKED) return FK_SW_CONDITIONS_NOT_SATISFIED;
+    /* From the lock on nothing under the device root opens again: refused
+     * while anything is still there (a PIN verifier moves only with its
+     * PIN: verify both PINs once). */
+    if (!migration_done(ctx)) return FK_SW_COMMAND_NOT_ALLOWED;
     const fk_sw_t sw = fuse_presence(ctx);
     if (sw != FK_SW_OK) return sw;
     return write_result(fk_hal_otp_lock_keys());

@@ -331,6 +331,7 @@ size_t fk_card_transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_
     sw = execute(card, &cmd);
     if (cmd.data == card->cmd) fk_wipe(card->cmd, card->chain_len);
     card->chain_len = 0;
+    fk_services_after_command(card->svc);
 
     /* Ne = 0 (cases 1 and 3) with data kept: announce it with 61xx. */
     size_t n = deliver(card, cmd.ne, sw, out, out_cap);

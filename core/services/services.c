@@ -18,15 +18,16 @@
 #include <string.h>
 
 #include "seal/seal.h"
+#include "services/ns.h"
 #include "util.h"
 
 fk_applet_ctx_t fk_services_applet_ctx(fk_services_t *svc, const fk_applet_t *applet)
 {
-    (void)applet;
+    FK_ASSERT(applet->ns != FK_NS_SERVICES && applet->ns <= FK_STORE_NS_MAX);
     fk_applet_ctx_t ctx = {
         .svc = svc,
-        .store = &svc->store,
-        .counters = &svc->counters,
+        .space = {&svc->store, applet->ns},
+        .counters = {&svc->counters, applet->ns},
         .state = NULL,
         .keepalive = NULL,
         .keepalive_arg = NULL,
@@ -48,13 +49,11 @@ static bool migration_run(fk_services_t *svc)
 {
     fk_migration_status_t st = {FK_MIGRATION_UNKNOWN, 0, 0};
     fk_root_t root;
-    bool seed = false;
+    bool seed = false, retired = true;
 
-    /* A hook that reports progress while the migration runs needs no
-     * nested run: the running one counts it. */
-    if (svc->migrating) return true;
     if (fk_seal_current_root(&root) != FK_SEAL_OK ||
-        fk_seal_device_root_present(&svc->store, &seed) != FK_SEAL_OK)
+        fk_seal_device_root_present(&svc->store, &seed) != FK_SEAL_OK ||
+        fk_seal_device_root_retired(&retired) != FK_SEAL_OK)
         goto out;
     if (root != FK_ROOT_OTP) {
         st.state = FK_MIGRATION_NONE;
@@ -62,6 +61,18 @@ static bool migration_run(fk_services_t *svc)
     }
     if (!seed) {
         st.state = FK_MIGRATION_DONE;
+        goto out;
+    }
+    if (retired) {
+        /* The key page is locked: nothing of the device root ever opens
+         * again, so a seed here (put back by a flash writer) opens nothing
+         * and moves nothing. It goes; no hook runs over records planted
+         * with it. */
+        st.state = FK_MIGRATION_IN_PROGRESS;
+        if (fk_seal_forget_device_root(&svc->store) == FK_SEAL_OK)
+            st.state = FK_MIGRATION_DONE;
+        else
+            st.failed++;
         goto out;
     }
 
@@ -89,7 +100,18 @@ out:
     return st.failed == 0;
 }
 
-void fk_services_migrated(fk_services_t *svc) { (void)migration_run(svc); }
+void fk_services_migrated(fk_services_t *svc)
+{
+    /* Progress reported while the migration runs is counted by that run. */
+    if (!svc->migrating) svc->migration_recheck = true;
+}
+
+void fk_services_after_command(fk_services_t *svc)
+{
+    if (!svc->migration_recheck) return;
+    svc->migration_recheck = false;
+    (void)migration_run(svc);
+}
 
 void fk_services_migration_state(const fk_services_t *svc, fk_migration_status_t *st)
 {
@@ -119,12 +141,28 @@ int fk_services_init(fk_services_t *svc, const fk_product_t *product)
 
     int rc = mount_stores(svc);
     if (rc != FK_SERVICES_OK) return rc;
-    if (fk_seal_init(&svc->store) != FK_SEAL_OK) return FK_SERVICES_ESEAL;
+    svc->seal_rc = fk_seal_init(&svc->store, &svc->seal_info);
+    if (svc->seal_rc == FK_SEAL_ESTORE) {
+        /* A flash error leaves the store unmounted; a damaged seed stays
+         * damaged. Either way start with what there is (see services.h). */
+        rc = mount_stores(svc);
+        if (rc != FK_SERVICES_OK) return rc;
+    } else if (svc->seal_rc != FK_SEAL_OK) {
+        return FK_SERVICES_ESEAL;
+    }
     /* A failed hook may have met a flash error, which leaves a store
      * unmounted: mount both again (recovering as after a power cut) so the
      * device works with what it has. */
     if (!migration_run(svc)) return mount_stores(svc);
     return FK_SERVICES_OK;
+}
+
+int fk_services_reset_applet(fk_services_t *svc, const fk_applet_t *applet)
+{
+    const fk_applet_ctx_t ctx = fk_services_applet_ctx(svc, applet);
+    int rc = fk_space_wipe(&ctx.space);
+    if (rc == FK_STORE_OK) rc = fk_space_wipe(&ctx.counters);
+    return rc == FK_STORE_OK ? FK_SERVICES_OK : FK_SERVICES_ESTORE;
 }
 
 int fk_services_presence(fk_services_t *svc, fk_keepalive_fn keepalive, void *arg)

@@ -26,6 +26,7 @@
 #include "hal.h"
 #include "product.h"
 #include "rtc.h"
+#include "seal/seal.h"
 #include "store/store.h"
 
 /* Size of the counters partition at the start of the data region. */
@@ -58,14 +59,21 @@ typedef struct fk_services {
     fk_store_t store;            /* main partition */
     fk_store_t counters;         /* high-churn partition */
     fk_rtc_t rtc;                /* the wall clock (volatile) */
+    int seal_rc;                 /* fk_seal_init's result at the start */
+    fk_seal_init_info_t seal_info;   /* what it did to the device seed */
     fk_migration_status_t migration; /* outcome of the last migration run */
     bool migrating;                  /* a run is under way (no nested run) */
+    bool migration_recheck;          /* a deferred secret moved: look again after the command */
 } fk_services_t;
 
 /* Mount both store partitions, prepare sealing, and run the migration to
  * the OTP root when it is due (docs/migration.md). A migration that fails
  * does not fail the start: the device works with what it has and retries at
- * the next start. FK_SERVICES_OK, FK_SERVICES_ESTORE or FK_SERVICES_ESEAL. */
+ * the next start. Nor does a device seed that cannot be read
+ * (svc->seal_rc = FK_SEAL_ESTORE): the device starts, every operation that
+ * needs the seed fails, and the rest (the rescue applet, key-less commands)
+ * keeps working. FK_SERVICES_OK, FK_SERVICES_ESTORE (a partition cannot be
+ * mounted) or FK_SERVICES_ESEAL (the OTP or the RNG failed). */
 int fk_services_init(fk_services_t *svc, const fk_product_t *product);
 
 /* The migration's state as of its last run (FK_MIGRATION_UNKNOWN before
@@ -73,12 +81,23 @@ int fk_services_init(fk_services_t *svc, const fk_product_t *product);
 void fk_services_migration_state(const fk_services_t *svc, fk_migration_status_t *st);
 
 /* An applet moved a deferred secret to the current root (a PIN verifier on
- * a successful check): finish the migration at once if it was the last. */
+ * a successful check, a new PIN): the migration is looked at again, and
+ * finished if that was the last, once the command is over
+ * (fk_services_after_command), never inside it. */
 void fk_services_migrated(fk_services_t *svc);
+
+/* Called by every endpoint after each command: runs what the command left
+ * for later (the migration check above). */
+void fk_services_after_command(fk_services_t *svc);
 
 /* The context the services give `applet` outside any endpoint: its store
  * records, no volatile state, no keepalive. */
 fk_applet_ctx_t fk_services_applet_ctx(fk_services_t *svc, const fk_applet_t *applet);
+
+/* Reset one applet to its factory state: every record of its namespace, in
+ * both partitions, deleted (one atomic range delete per partition, the main
+ * partition first). Nothing of any other namespace changes. */
+int fk_services_reset_applet(fk_services_t *svc, const fk_applet_t *applet);
 
 /* How long the device waits for the user to confirm presence. */
 #define FK_PRESENCE_TIMEOUT_MS 15000u

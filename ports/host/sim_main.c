@@ -355,6 +355,36 @@ static void vpcd_keepalive(void *arg)
     }
 }
 
+/* Say what the start found that the user should know: flash damage the
+ * store repaired or could not, a device seed lost or unreadable, a
+ * migration to the OTP root still waiting. Silent on a healthy device. */
+static void report_start(void)
+{
+    static const char *const names[] = {"main", "counters"};
+    const fk_store_t *const parts[] = {&services.store, &services.counters};
+    for (size_t i = 0; i < 2; i++) {
+        fk_store_stats_t st;
+        fk_store_stats(parts[i], &st);
+        if (st.repaired > 0)
+            fprintf(stderr, PROG ": flash store (%s): %u damaged header(s) repaired\n", names[i],
+                    (unsigned)st.repaired);
+        if (st.damaged > 0)
+            fprintf(stderr, PROG ": flash store (%s): %u damaged record(s) found\n", names[i],
+                    (unsigned)st.damaged);
+    }
+    if (services.seal_info.seed_repaired)
+        fprintf(stderr, PROG ": device seed: one copy was damaged and is written again\n");
+    if (services.seal_rc != FK_SEAL_OK)
+        fprintf(stderr, PROG ": device seed unreadable: sealed keys and PINs cannot be used\n");
+    fk_migration_status_t m;
+    fk_services_migration_state(&services, &m);
+    if (m.state == FK_MIGRATION_IN_PROGRESS)
+        fprintf(stderr,
+                PROG ": migration to the OTP root in progress: %u secret(s) wait for their PIN, "
+                     "%u step(s) failed\n",
+                m.pending, m.failed);
+}
+
 static int device_start(void)
 {
     const int rc = fk_services_init(&services, &fk_product);
@@ -370,6 +400,7 @@ static int device_start(void)
         return -1;
     }
     fk_card_set_keepalive(&card, vpcd_keepalive, NULL);
+    report_start();
     return 0;
 }
 

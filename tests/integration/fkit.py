@@ -99,11 +99,13 @@ def select_aid(aid, p2=0x00, le=True, cla=0x00):
     return bytes([cla, 0xA4, 0x04, p2, len(aid)]) + aid + (b"\x00" if le else b"")
 
 
-def tlv_children(buf):
-    """Parse a BER-TLV sequence into [(tag, value)]; raises ValueError if malformed."""
+def tlv_items(buf):
+    """Parse a BER-TLV sequence into [(tag, value, whole TLV bytes)]; raises ValueError if
+    malformed (a truncated tag, a missing or bad length, a value past the end)."""
     out = []
     i = 0
     while i < len(buf):
+        start = i
         tag = buf[i]
         i += 1
         if tag & 0x1F == 0x1F:  # multi-byte tag
@@ -126,9 +128,14 @@ def tlv_children(buf):
             i += n
         if i + ln > len(buf):
             raise ValueError("value overruns buffer")
-        out.append((tag, bytes(buf[i:i + ln])))
+        out.append((tag, bytes(buf[i:i + ln]), bytes(buf[start:i + ln])))
         i += ln
     return out
+
+
+def tlv_children(buf):
+    """Parse a BER-TLV sequence into [(tag, value)]; raises ValueError if malformed."""
+    return [(tag, value) for tag, value, _ in tlv_items(buf)]
 
 
 # ---- Processes ----------------------------------------------------------------------
@@ -551,6 +558,8 @@ def main(description):
     parser.add_argument("--workload", help="APDU workload file (test_crash.py)")
     parser.add_argument("--iterations", type=int, help="kill/restart cycles (test_crash.py)")
     parser.add_argument("--seed", type=int, help="random seed of the kill points (test_crash.py)")
+    parser.add_argument("--kill", metavar="KIND",
+                        help="aim every kill at this kind of APDU (test_crash.py)")
     parser.add_argument("unittest_args", nargs="*", help="test names to run")
     ARGS = parser.parse_args()
     signal.signal(signal.SIGTERM, _on_signal)
@@ -558,10 +567,26 @@ def main(description):
     try:
         prog = unittest.main(module="__main__", argv=[sys.argv[0]] + ARGS.unittest_args,
                              verbosity=2, exit=False)
-        ok = prog.result.wasSuccessful()
+        ok = passed(prog.result)
     finally:
         close_all_rigs()
     sys.exit(0 if ok else 1)
+
+
+def passed(result):
+    """True when every test ran and passed. A skipped test, an expected failure and a run
+    without any test are failures here: the subject of every integration test exists, and
+    what a machine lacks (tools, modules) fails with the command that installs it. The one
+    thing a machine may lack for good, namespaces, is isolate.sh's business (exit 77)."""
+    problems = ["skipped, which counts as a failure: %s: %s" % (test.id(), reason)
+                for test, reason in result.skipped]
+    problems += ["expected failure, which counts as a failure: %s" % test.id()
+                 for test, _ in result.expectedFailures]
+    if result.testsRun == 0:
+        problems.append("no test ran")
+    for line in problems:
+        sys.stderr.write("FAIL: %s\n" % line)
+    return result.wasSuccessful() and not problems
 
 
 # ---- Client tools and a scratch directory (OpenSC, openssl) ------------------------

@@ -11,8 +11,10 @@
 # exits, or when unshare is killed (--kill-child), the kernel kills every
 # process left in the namespace, whatever the command did.
 #
-# Exit status: that of COMMAND; 77 (ctest "skipped") when namespaces cannot be
-# created on this host.
+# Exit status: that of COMMAND, except that a COMMAND exiting 77 gives 1; 77
+# (ctest "skipped") means only one thing: namespaces cannot be created on this
+# host (no root and no unprivileged user namespaces), which a test cannot do
+# without. The reason is printed.
 # Re-run under bash when started as `sh script` (the code below needs bash).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -51,4 +53,8 @@ while true; do
         break
     fi
 done
+if [[ "$rc" -eq "$SKIP" ]]; then
+    echo "isolate.sh: $1 exited $SKIP, which would read as \"skipped\": failing instead" >&2
+    rc=1
+fi
 exit "$rc"

@@ -5,10 +5,8 @@ UPDATE BINARY chunks read back with extended and short READ BINARY, ENUMERATE OB
 DELETE FILE and the PIN rules of each; and opensc-explorer reading files whole by the
 size in their FCP.
 
-The card is initialized once (INITIALIZE with PIN 648219 and SO-PIN 3537363231383830)
-and the user PIN verified where a check needs it. While the PIN module is not in the
-firmware (INITIALIZE answers 6D00), the checks that need a verified PIN are skipped with
-that reason; every other answer to INITIALIZE fails the test.
+The card is initialized once (INITIALIZE with PIN 648219 and SO-PIN 3537363231383830;
+any answer but 9000 fails every test) and the user PIN verified where a check needs it.
 """
 
 import os
@@ -118,8 +116,6 @@ def fcp_size(fcp):
 
 class Files(fkit.RigTest):
 
-    pin_missing = None  # why the checks that need a verified user PIN are skipped
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -128,10 +124,7 @@ class Files(fkit.RigTest):
             if sw != SW_OK:
                 raise AssertionError("SELECT of the HSM applet -> %04X" % sw)
             _, sw = cls.card.transmit(INITIALIZE)
-            if sw == fkit.SW_INS_NOT_SUPPORTED:
-                cls.pin_missing = ("the PIN module is not in the firmware yet (INITIALIZE "
-                                   "answers 6D00): no user PIN can be verified")
-            elif sw != SW_OK:
+            if sw != SW_OK:
                 raise AssertionError("INITIALIZE %s -> %04X" % (hx(INITIALIZE), sw))
         except BaseException:
             cls.rig.failed = True
@@ -142,9 +135,7 @@ class Files(fkit.RigTest):
         self.select_hsm()  # also forgets a verified PIN and the selected EF
 
     def login(self):
-        """Verify the user PIN, or skip the test while the PIN module is missing."""
-        if self.pin_missing:
-            self.skipTest(self.pin_missing)
+        """Verify the user PIN."""
         self.sw_is(VERIFY, SW_OK)
 
     def transmit_all(self, cmd):

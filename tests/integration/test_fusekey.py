@@ -73,6 +73,9 @@ class Fusekey(fkit.Scratch, fkit.RigTest):
         self.assertIn("secure boot: enabled no", run.out)
         self.assertIn("rollback: required no, floor 0 of 48", run.out)
         self.assertRegex(run.out, r"device key: secp256k1, SHA-256 of the public key [0-9a-f]{64}")
+        self.assertIn("migration to the OTP master key: none", run.out)
+        self.assertRegex(run.out, r"flash store: \d+ records, \d+ bytes used, \d+ free of \d+")
+        self.assertIn("flash health: 0 damaged header(s) repaired, 0 damaged record(s)", run.out)
 
     def test_02_otp_file_busy_while_running(self):
         """The OTP file of a running device cannot be opened: a chip is running or in BOOTSEL."""
@@ -120,13 +123,13 @@ class Fusekey(fkit.Scratch, fkit.RigTest):
         run = self.fk_otp("otp", "burn", "--dry-run")
         for line in ("picotool otp load -e -s 0xe80 devk.bin", "picotool otp load -e -s 0xe90 mkek.bin",
                      "picotool otp load -r -s 0xea0 devk_chaff.bin",
-                     "picotool otp load -r -s 0xeb0 mkek_chaff.bin",
-                     "picotool otp set -r 0xff5 0x3c3c3c"):
+                     "picotool otp load -r -s 0xeb0 mkek_chaff.bin"):
             self.assertIn("   " + line + "\n", run.out)
+        self.assertNotIn("0xff5 0x3c3c3c\n", run.out)  # the lock waits for the migration
         self.fk_otp("otp", "burn", stdin="BURN-OTP-PAGE59\n", rc=1)
         self.assertEqual(self.otp_bytes(), before)
         run = self.fk_otp("otp", "burn", stdin="BURN-OTP-PAGE58\n")
-        self.assertIn("NOT applied", run.out)  # A2: the lock is the firmware's job
+        self.assertIn("lock-page58", run.out)  # the lock is the firmware's, after the migration
         for r in range(0xE80, 0xEA0):
             self.assertNotEqual(self.row(r), 0, "row 0x%x" % r)
             self.assertEqual(self.row(r + 0x20), self.row(r) ^ 0xFFFFFF)

@@ -3,12 +3,9 @@
 RESET RETRY COUNTER as OpenSC 0.23's sc-hsm-tool and pkcs11-tool send them, and raw APDUs
 (pyscard) for the transport PIN and the status words OpenSC does not show.
 
-sc-hsm-tool talks to OpenSC's card driver only, so it works on a card whose EF 2F02 holds no
-device certificate yet. pkcs11-tool needs the PKCS#15 emulation, which shows the token only
-when 2F02 holds a decodable CV certificate. While the device certificate does not exist
-(an empty or absent 2F02), the PKCS#11 tests store a placeholder certificate there through
-UPDATE BINARY (as pypicohsm writes 2F02 after INITIALIZE); they are skipped if the token
-still does not appear.
+pkcs11-tool needs the PKCS#15 emulation, which shows the token only when 2F02 holds a
+decodable CV certificate. The device writes its own chain there at its first start: the
+PKCS#11 tests check that it is there and fail if OpenSC shows no token.
 """
 
 import os
@@ -19,8 +16,6 @@ import fkit
 from fkit import SW_OK, apdu, hx, select_aid
 
 TOOL_TIMEOUT = 120  # seconds; ASan builds on a loaded machine
-PKCS11_MODULE_PATHS = ("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-                       "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so")
 
 PIN = "648219"
 PIN2 = "123456"
@@ -32,8 +27,13 @@ SW_BLOCKED = 0x6983
 SW_TRANSPORT = 0x6984
 SW_REF_NOT_FOUND = 0x6A88
 SW_NOT_ALLOWED = 0x6986
-SW_FILE_NOT_FOUND = 0x6A82
 SW_SECURITY = 0x6982
+
+FID_DEVICE_CERTS = 0x2F02
+TAG_CVC = 0x7F21
+TAG_CVC_BODY = 0x7F4E
+TAG_CHR = 0x5F20
+CHR_MIN = 8  # OpenSC's PKCS#15 bind fails on a shorter device CHR
 
 
 def sw_tries(n):
@@ -72,17 +72,6 @@ def change_apdu(ref, old, new):
 
 def reset_retry_apdu(p1, data=b""):
     return bytes([0x00, 0x2C, p1, 0x81]) + (bytes([len(data)]) + data if data else b"")
-
-
-def placeholder_device_cvc():
-    """A syntactically valid CV certificate (7F21 { 7F4E body, 5F37 signature }) whose
-    holder reference gives the token serial "FKPINTEST"; nothing verifies its signature."""
-    public_key = tlv(0x7F49, tlv(0x06, bytes.fromhex("04007F00070202020203")) +
-                     tlv(0x81, b"\x11" * 32) + tlv(0x82, b"\x22" * 32) +
-                     tlv(0x86, b"\x04" + b"\x33" * 64))
-    body = (tlv(0x5F29, b"\x00") + tlv(0x42, b"FKPINTEST00001") + public_key +
-            tlv(0x5F20, b"FKPINTEST00001"))
-    return tlv(0x7F21, tlv(0x7F4E, body) + tlv(0x5F37, b"\x44" * 64))
 
 
 def clean_env():
@@ -238,44 +227,28 @@ class TransportPin(PinTest):
         self.status(out, "User PIN tries left  : 3")
 
 
-def pkcs11_module():
-    for path in PKCS11_MODULE_PATHS:
-        if os.path.exists(path):
-            return path
-    return None
-
-
 class Pkcs11Pin(PinTest):
     """pkcs11-tool's PIN flows (OpenSC's PKCS#11 module), in order."""
 
-    module = None
+    module = fkit.OPENSC_MODULE
 
     def p11(self, *args):
         return run_tool("pkcs11-tool", "--module", self.module, *args)
 
-    def token_present(self):
-        _, out = self.p11("-L")
-        return "token label" in out
-
     def ensure_token(self):
-        """Initialize; give 2F02 a placeholder certificate while it holds none."""
-        type(self).module = pkcs11_module()
-        if self.module is None:
+        """Initialize; the device's own certificate is in 2F02 and OpenSC shows the token."""
+        if not os.path.exists(self.module):
             self.fail("OpenSC PKCS#11 module not found: run tools/deps.sh")
         self.raw(initialize_apdu(0x0001, PIN.encode(), SO_PIN, 3), SW_OK)
-        data, sw = self.card.transmit(apdu("00 A4 00 00 02 2F 02 00"))
-        size = None
-        if sw == SW_OK:
-            fcp = dict(fkit.tlv_children(fkit.tlv_children(data)[0][1]))
-            size = int.from_bytes(fcp.get(0x81, b""), "big")
-        if sw == SW_FILE_NOT_FOUND or size == 0:
-            self.raw_more(verify_apdu(0x81, PIN.encode()), SW_OK)
-            body = tlv(0x54, b"\x00\x00") + tlv(0x53, placeholder_device_cvc())
-            cmd = apdu("00 D7 2F 02 00") + len(body).to_bytes(2, "big") + body
-            self.card.transmit(cmd)
+        certs = self.raw_more(apdu("00 B1 2F 02 00 00 04 54 02 00 00 00 00"), SW_OK)
+        outer = fkit.tlv_children(certs)
+        self.assertEqual(outer[0][0], TAG_CVC, "2F02 does not start with a CVC: %s" % hx(certs))
+        body = dict(fkit.tlv_children(outer[0][1]))[TAG_CVC_BODY]
+        chr_ = dict(fkit.tlv_children(body))[TAG_CHR]
+        self.assertGreaterEqual(len(chr_), CHR_MIN, "device CHR %r" % chr_)
         self.release_card()
-        if not self.token_present():
-            self.skipTest("OpenSC shows no token until 2F02 holds a device certificate")
+        _, out = self.p11("-L")
+        self.assertIn("token label", out, "OpenSC shows no token:\n" + out)
 
     def test_pkcs11_pin_flows(self):
         self.ensure_token()

@@ -166,9 +166,25 @@ class Production(fkit.Scratch, fkit.RigTest):
         self.sign_and_verify()
         self.assertNotEqual(self.device_key_hash(), Production.device_key)
 
+    def verify_so_pin(self):
+        """VERIFY of the SO-PIN, as sc-hsm-tool sends it when it asks for it."""
+        with fkit.Card() as card:
+            _data, sw = card.transmit(fkit.select_aid(fkit.HSM_AID))
+            self.assertEqual(sw, fkit.SW_OK)
+            _data, sw = card.transmit(bytes([0x00, 0x20, 0x00, 0x88, 8]) + bytes.fromhex(SO_PIN))
+            self.assertEqual(sw, fkit.SW_OK)
+
     def test_04_lock_page58(self):
-        """The firmware locks page 58; after the restart a BOOTSEL read of page 58 fails."""
+        """The firmware locks page 58 once nothing is left under the device root (the SO-PIN's
+        verifier moves only with the SO-PIN: refused until it was used); after the restart a
+        BOOTSEL read of page 58 fails."""
         self.fk("otp", "lock-page58", "--dry-run")
+        self.assertIn("migration to the OTP master key: in progress", self.fk("status").out)
+        res = self.fk("otp", "lock-page58", stdin="LOCK-PAGE58\n", rc=1)
+        self.assertIn("6986", res.err)
+        self.assertEqual(self.otp_bytes()[4 * 0xFF5:4 * 0xFF5 + 3], b"\x00\x00\x00")
+        self.verify_so_pin()
+        self.assertIn("migration to the OTP master key: done", self.fk("status").out)
         self.fk("otp", "lock-page58", stdin="LOCK-PAGE58\n")
         self.to_bootsel()
         res = self.fk_otp("otp", "get", "-e", "0xe80", rc=1)

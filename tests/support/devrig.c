@@ -14,6 +14,8 @@
 
 #include "devrig.h"
 #include "host_port.h"
+#include "hsm/hsm_internal.h"
+#include "services/keyobj.h"
 #include "tlv.h"
 
 #define SHORT_LC_MAX 255u
@@ -59,6 +61,21 @@ const void *fk_devrig_applet_state(fk_testdev_t *dev, const fk_applet_t *applet)
     const fk_applet_ctx_t ctx = fk_card_applet_ctx(&dev->card, applet);
     assert_non_null(ctx.state);
     return ctx.state;
+}
+
+int fk_devrig_hsm_key(fk_testdev_t *dev, uint8_t id, uint8_t *blob, size_t cap, size_t *len)
+{
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&dev->card, &fk_hsm_applet);
+    const hsm_state_t *st = (const hsm_state_t *)ctx.state;
+    fk_key_t key;
+    int rc = fk_key_open(&ctx, HSM_FID(HSM_PREFIX_KEY, id), st->mk_loaded ? st->mk : NULL, &key);
+    *len = 0;
+    if (rc != FK_KEY_OK) return rc;
+    assert_true(key.len <= cap);
+    memcpy(blob, key.material, key.len);
+    *len = key.len;
+    fk_key_close(&key);
+    return FK_KEY_OK;
 }
 
 void fk_devrig_start(fk_devrig_t *rig)
@@ -162,6 +179,19 @@ size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap)
     n = fread(buf, 1, cap, f);
     fclose(f);
     return n;
+}
+
+void fk_devrig_file_xor(const char *path, long offset, uint8_t mask)
+{
+    FILE *f = fopen(path, "r+b");
+    uint8_t b;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+    assert_int_equal(fread(&b, 1, 1, f), 1);
+    b ^= mask;
+    assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+    assert_int_equal(fwrite(&b, 1, 1, f), 1);
+    assert_int_equal(fclose(f), 0);
 }
 
 /* The SmartCard-HSM's key-type OIDs (id-TA-RSA-v1-5-SHA-256, id-TA-ECDSA-SHA-256). */

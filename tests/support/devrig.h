@@ -51,6 +51,12 @@ int fk_devrig_init(fk_testdev_t *dev);
  * tests change state only through APDUs). */
 const void *fk_devrig_applet_state(fk_testdev_t *dev, const fk_applet_t *applet);
 
+/* Open the HSM's key object CC<id> with the master key of the HSM session
+ * in dev's card (the user PIN verified there) and copy its key blob into
+ * blob (cap bytes), *len its length. Returns the key-object service's result
+ * (FK_KEY_OK, ...). */
+int fk_devrig_hsm_key(fk_testdev_t *dev, uint8_t id, uint8_t *blob, size_t cap, size_t *len);
+
 /* One test device. The test fills the first five fields (e.g. with a static
  * initializer); the rig owns the paths. */
 typedef struct fk_devrig {
@@ -125,6 +131,10 @@ size_t fk_devrig_ec_template(uint8_t *t, size_t cap, fk_curve_t curve, const cha
 
 /* Copy a file (snapshots of images); asserts that it worked. */
 void fk_devrig_copy_file(const char *from, const char *to);
+
+/* Flip the bits `mask` of the byte at `offset` of a file (a closed flash
+ * image: damage for the store to find). */
+void fk_devrig_file_xor(const char *path, long offset, uint8_t mask);
 
 /* Read up to cap bytes of a file (it must open) into buf; returns how many. */
 size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap);

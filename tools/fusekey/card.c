@@ -163,7 +163,8 @@ int fk_cmd_lock_page58(fk_run_t *r)
     print_apdu(r, k_lock58, sizeof k_lock58, "   (\"LOCK58\")");
     if (r->dry_run) {
         fk_say(r, "dry run: nothing sent. The device refuses (6985) unless an OTP master key is "
-                  "provisioned; it writes nothing when the lock is already there.");
+                  "provisioned, and (6986) until every secret is under it (verify the user PIN "
+                  "and the SO-PIN once); it writes nothing when the lock is already there.");
         return FK_TOOL_EXIT_OK;
     }
     if (!fk_confirm(r, FK_TOKEN_LOCK58,
@@ -185,6 +186,14 @@ int fk_cmd_lock_page58(fk_run_t *r)
                        "`fusekey --otp FILE otp burn` with the device stopped, then restart it), "
                        "or PAGE58_LOCK1 already holds another lock value (see `fusekey --otp "
                        "FILE status`), or user presence was declined. Nothing written.");
+        return FK_TOOL_EXIT_FAIL;
+    case FK_SW_COMMAND_NOT_ALLOWED:
+        fk_complain(r, "refused by the device (6986): not every secret is under the OTP master "
+                       "key yet. From the lock on nothing sealed under the old device root opens, "
+                       "so the device locks only once the migration is done: verify the user PIN "
+                       "and the SO-PIN once each (e.g. `pkcs11-tool -l --test` and `sc-hsm-tool` "
+                       "asking for the SO-PIN), check with `fusekey status`, and run this again. "
+                       "Nothing written.");
         return FK_TOOL_EXIT_FAIL;
     case FK_SW_EXEC_ERROR:
         fk_complain(r, "the device's OTP write or its read-back failed (6400): stop the device "
@@ -298,6 +307,48 @@ int fk_cmd_reboot(fk_run_t *r)
 
 /* ---- The device's own view ----------------------------------------------------------------- */
 
+/* The migration to the OTP root from 1E 07, as a sentence (nothing printed
+ * when the firmware does not report it). */
+static void say_migration(fk_run_t *r)
+{
+    static const char *const states[] = {
+        "unknown (the OTP or the store could not be read)",
+        "none (no OTP master key: the device root seals)",
+        "in progress",
+        "done (everything under the OTP master key, the device seed deleted)",
+    };
+    const uint8_t a[] = {FK_RESCUE_CLA, FK_RESCUE_INS_READ, FK_RESCUE_INFO_MIGRATION, 0x00, 0x00};
+    reply_t rep;
+    if (send_apdu(r, a, sizeof a, &rep) != FK_TOOL_EXIT_OK) return;
+    if (rep.sw != FK_SW_OK || rep.len < FK_RESCUE_MIGRATION_INFO_LEN ||
+        rep.data[0] >= FK_ARRAY_SIZE(states))
+        return;
+    fk_say(r, "migration to the OTP master key: %s", states[rep.data[0]]);
+    if (rep.data[0] == FK_RESCUE_MIGRATION_IN_PROGRESS) {
+        fk_say(r, "  %u secret(s) wait for their PIN (verify the user PIN and the SO-PIN once), "
+                  "%u record(s) could not be moved; `otp lock-page58` waits for it to finish",
+               rep.data[1], rep.data[2]);
+    }
+}
+
+/* The flash figures and health from 1E 02 01, as two lines (nothing
+ * printed when the firmware does not report them). */
+static void say_flash(fk_run_t *r)
+{
+    const uint8_t a[] = {FK_RESCUE_CLA, FK_RESCUE_INS_READ, FK_RESCUE_INFO_FLASH,
+                         FK_RESCUE_FLASH_HEALTH, 0x00};
+    reply_t rep;
+    if (send_apdu(r, a, sizeof a, &rep) != FK_TOOL_EXIT_OK) return;
+    if (rep.sw != FK_SW_OK || rep.len < FK_RESCUE_FLASH_HEALTH_LEN) return;
+    uint32_t f[FK_RESCUE_FLASH_HEALTH_LEN / 4];
+    for (size_t i = 0; i < FK_ARRAY_SIZE(f); i++) f[i] = fk_be32(rep.data + 4 * i);
+    fk_say(r, "flash store: %lu records, %lu bytes used, %lu free of %lu",
+           (unsigned long)f[3], (unsigned long)f[1], (unsigned long)f[0], (unsigned long)f[2]);
+    fk_say(r, "flash health: %lu damaged header(s) repaired, %lu damaged record(s) since the "
+              "start; sector erases %lu to %lu",
+           (unsigned long)f[5], (unsigned long)f[6], (unsigned long)f[7], (unsigned long)f[8]);
+}
+
 /* `status` / `secure-boot status` without --otp: the firmware's own view. */
 int fk_cmd_device_status(fk_run_t *r, bool secure_boot_only)
 {
@@ -320,6 +371,8 @@ int fk_cmd_device_status(fk_run_t *r, bool secure_boot_only)
         fk_say(r, "rollback: required %s, floor %u of %u", required ? "yes" : "no", floor, capacity);
     }
     if (secure_boot_only) return FK_TOOL_EXIT_OK;
+    say_migration(r);
+    say_flash(r);
     const uint8_t a[] = {FK_RESCUE_CLA, FK_RESCUE_INS_DEVKEY, FK_RESCUE_DEVKEY_PUBLIC, 0x00, 0x00};
     reply_t rep;
     if (send_apdu(r, a, sizeof a, &rep) != FK_TOOL_EXIT_OK) return FK_TOOL_EXIT_FAIL;

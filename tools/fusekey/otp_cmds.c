@@ -60,14 +60,13 @@ static void burn_plan(fk_run_t *r)
     fk_plan(r, "otp load -e -s 0x%03x mkek.bin", FK_OTP_ROW_MKEK);
     fk_plan(r, "otp load -r -s 0x%03x devk_chaff.bin", FK_OTP_ROW_DEVK_CHAFF);
     fk_plan(r, "otp load -r -s 0x%03x mkek_chaff.bin", FK_OTP_ROW_MKEK_CHAFF);
-    fk_plan(r, "otp set -r 0x%03x 0x%06x", FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS),
-            FK_OTP_LOCK1_PAGE58);
     fk_say(r, "devk.bin, mkek.bin: 32 random bytes each (16 ECC rows; the device key redrawn "
               "until 0 < d < n of secp256k1); *_chaff.bin: the 16 raw rows of each key read back "
               "and complemented (XOR 0xffffff), 4 bytes little-endian per row.");
-    fk_say(r, "The last line is refused from BOOTSEL on an A2 chip (erratum E15): the firmware "
-              "writes the lock instead (`fusekey otp lock-page58`). On A3 it is written, and "
-              "like every lock it takes effect only at the next reset.");
+    fk_say(r, "The page-58 lock (PAGE58_LOCK1 0x%03x = 0x%06x) is not written here, on any "
+              "stepping: it retires the device root for good, so the firmware writes it once "
+              "everything sealed has moved to the new master key (`fusekey otp lock-page58`).",
+           FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS), FK_OTP_LOCK1_PAGE58);
 }
 
 /* Pack 32 key bytes into 16 ECC data words: bytes 2i, 2i+1 -> row i. */
@@ -144,31 +143,12 @@ static int burn_key(fk_run_t *r, uint16_t row, const uint8_t key[FK_TOOL_KEY_LEN
     return result;
 }
 
-/* The page-58 lock attempt from BOOTSEL, whose refusal (A2) is expected. */
-static void burn_lock_attempt(fk_run_t *r)
-{
-    const uint16_t row = (uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS);
-    const uint32_t v = FK_OTP_LOCK1_PAGE58;
-    const int rc = fk_otp_write_raw(r->chip, FK_OTP_BOOTSEL, row, &v, 1);
-    uint32_t back = 0;
-    if (rc == FK_OTP_OK && fk_otp_read_raw(r->chip, FK_OTP_BOOTSEL, row, &back, 1) == FK_OTP_OK &&
-        back == v) {
-        fk_say(r, "  PAGE58_LOCK1 (0x%03x): 0x%06x written and verified. It takes effect at the "
-                  "chip's next reset: until then page 58 still reads from BOOTSEL.", row, v);
-        return;
-    }
-    if (rc == FK_OTP_OK) {
-        fk_say(r, "  PAGE58_LOCK1 (0x%03x): written but it does not read back 0x%06x: NOT "
-                  "applied. Check with `otp get -r 0x%03x`.", row, v, row);
-        return;
-    }
-    fk_say(r, "  PAGE58_LOCK1 (0x%03x): refused from BOOTSEL (%s%s). NOT applied: after the "
-              "restart run `fusekey otp lock-page58`, the firmware writes it.",
-           row, fk_otp_strerror(rc),
-           r->chip->stepping == FK_OTP_STEPPING_A2 ? ", erratum E15 of the A2 stepping" : "");
-}
-
-/* `otp burn`: preflight, keys, plan, token, verified writes, lock attempt. */
+/* `otp burn`: preflight, keys, plan, token, verified writes. The page-58
+ * lock is never written here, although BOOTSEL could on an A3 chip: a lock
+ * retires the device root for good (docs/sealing.md), so it must come after
+ * the device has started on the new master key and moved everything it
+ * sealed before; the firmware writes it (`otp lock-page58`, which waits for
+ * that migration). */
 int fk_cmd_otp_burn(fk_run_t *r)
 {
     if (r->otp_path == NULL && r->t->chip == NULL) {
@@ -206,14 +186,14 @@ int fk_cmd_otp_burn(fk_run_t *r)
         if (result == FK_TOOL_EXIT_OK) {
             result = burn_key(r, FK_OTP_ROW_MKEK, mkek, "MKEK", "MKEK chaff");
         }
-        if (result == FK_TOOL_EXIT_OK) burn_lock_attempt(r);
     }
     fk_wipe(devk, sizeof devk);
     fk_wipe(mkek, sizeof mkek);
     if (result == FK_TOOL_EXIT_OK && !r->dry_run) {
         fk_say(r, "burned: DEVK and MKEK are in OTP and nowhere else. Next: start the device (it "
-                  "migrates every sealed object to the OTP master key), then run `fusekey otp "
-                  "lock-page58`: until that lock is in effect page 58 is readable over BOOTSEL.");
+                  "migrates every sealed object to the OTP master key; verify the user PIN and "
+                  "the SO-PIN once), then run `fusekey otp lock-page58`: until that lock is in "
+                  "effect page 58 is readable over BOOTSEL.");
     }
     return result;
 }

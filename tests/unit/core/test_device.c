@@ -303,7 +303,11 @@ static void test_rescue_flash_stats(void **state)
     assert_true(v[0] + v[1] <= v[2]);        /* within the total */
     assert_true(v[3] >= 1);                  /* files */
     assert_int_equal(v[4], FK_HOST_FLASH_SIZE);
-    assert_int_equal(XFER(0x80, 0x1E, 0x07, 0x00, 0x00), 0x6A86);
+    /* The migration to the OTP root: none without an OTP master key. */
+    assert_int_equal(XFER(0x80, 0x1E, 0x07, 0x00, 0x00), 0x9000);
+    assert_int_equal(g_out_len, 3 + 2);
+    assert_memory_equal(g_out, "\x01\x00\x00", 3);
+    assert_int_equal(XFER(0x80, 0x1E, 0x08, 0x00, 0x00), 0x6A86);
     assert_int_equal(XFER(0x80, 0x55, 0x00, 0x00, 0x00), 0x6D00);
 }
 

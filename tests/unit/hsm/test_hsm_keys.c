@@ -16,12 +16,18 @@
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "devrig.h"
+#include "services/keyobj.h"
+#include "services/ns.h"
+#include "store/space.h"
 #include "host_port.h"
 #include "hsm_internal.h"
 #include "tlv.h"
 #include "util.h"
 
 static fk_testdev_t g_dev;
+
+/* The HSM's records in the main partition. */
+static const fk_space_t g_hsm_sp = {&g_dev.svc.store, FK_NS_HSM};
 
 /* The HSM's session in the card under test (read only). */
 static const hsm_state_t *session(void)
@@ -99,12 +105,10 @@ static size_t ec_template(uint8_t *t, fk_curve_t curve, const uint8_t *extra, si
 /* The device certificate's public key, from 2F02. */
 static void device_public(uint8_t *buf, size_t cap, fk_pk_public_t *pub)
 {
-    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
-    (void)ctx;
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID_DEVAUT, &size), FK_STORE_OK);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID_DEVAUT, &size), FK_STORE_OK);
     assert_true(size <= cap);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID_DEVAUT, 0, buf, size), FK_STORE_OK);
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_FID_DEVAUT, 0, buf, size), FK_STORE_OK);
     fk_cvc_t dev, dica;
     fk_cvc_alg_t alg;
     assert_int_equal(fk_cvc_parse(buf, size, &dev), 0);
@@ -140,9 +144,9 @@ static void check_request(uint8_t id)
                                              rq.outer_sig.p, rq.outer_sig.len),
                      0);
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), &size), FK_STORE_OK);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_EECERT, id), &size), FK_STORE_OK);
     assert_int_equal(size, n);
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_PRKD, id), &size), FK_STORE_OK);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_PRKD, id), &size), FK_STORE_OK);
 }
 
 /* True when needle occurs in the flash image file. */
@@ -170,14 +174,13 @@ static void test_generate_sign_and_dump(void **state)
     /* Sign a SHA-256 digest with both keys and verify. */
     uint8_t digest[32];
     fk_sha256("message", 7, digest);
-    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     static uint8_t blob[FK_PK_BLOB_MAX];
     size_t blen;
     fk_pk_key_t key;
     fk_pk_public_t pub;
 
     assert_int_equal(xfer_ext(0x80, 0x68, 0x02, 0x70, digest, sizeof(digest)), 0x9000);
-    assert_int_equal(hsm_key_read(&ctx, 2, blob, sizeof(blob), &blen), 0x9000);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, 2, blob, sizeof(blob), &blen), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
     fk_pk_public_of(&key, &pub);
     assert_int_equal(fk_pk_ecdsa_verify(&pub, digest, 32, FK_SIG_DER, g_out, g_out_len - 2), 0);
@@ -192,7 +195,7 @@ static void test_generate_sign_and_dump(void **state)
 
     assert_int_equal(xfer_ext(0x80, 0x68, 0x01, 0x33, (const uint8_t *)"message", 7), 0x9000);
     assert_int_equal(g_out_len - 2, 128);
-    assert_int_equal(hsm_key_read(&ctx, 1, blob, sizeof(blob), &blen), 0x9000);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, 1, blob, sizeof(blob), &blen), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
     fk_pk_public_of(&key, &pub);
     assert_int_equal(fk_pk_rsa_verify_pkcs1(&pub, FK_HASH_SHA256, digest, 32, g_out, 128), 0);
@@ -220,7 +223,7 @@ static void test_generate_sign_and_dump(void **state)
     assert_int_equal(g_out[0], 0x04);
     uint8_t z[66];
     size_t zlen;
-    assert_int_equal(hsm_key_read(&ctx, 2, blob, sizeof(blob), &blen), 0x9000);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, 2, blob, sizeof(blob), &blen), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
     fk_pk_public_of(&key, &pub);
     assert_int_equal(fk_pk_ecdh(&peer, pub.point.p, pub.point.len, z, sizeof(z), &zlen), 0);
@@ -285,8 +288,8 @@ static void test_template_errors(void **state)
     assert_int_equal(xfer_ext(0x00, 0x46, 0x06, 0x00, t, n - 3), 0x6A80);
     /* Nothing was created for key 6. */
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, 6), &size), FK_STORE_ENOENT);
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, 6), &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_KEY, 6), &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_EECERT, 6), &size), FK_STORE_ENOENT);
 }
 
 /* A Montgomery key template as pico's tools send it: id-RI-ECDH, 81 p,
@@ -313,7 +316,6 @@ static void test_ecdh_every_curve(void **state)
 {
     (void)state;
     static uint8_t t[1024], blob[FK_PK_BLOB_MAX], peer_blob[512];
-    fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
     assert_int_equal(verify_pin(), 0x9000);
     for (int c = FK_CURVE_FIRST; c <= FK_CURVE_LAST; c++) {
         const fk_curve_info_t *ci = fk_curve_info((fk_curve_t)c);
@@ -331,7 +333,7 @@ static void test_ecdh_every_curve(void **state)
         memcpy(peer_pub, peer.pub.p, peer.pub.len);
         assert_int_equal(xfer_ext(0x80, 0x62, 0x20, 0x80, peer_pub, peer.pub.len), 0x9000);
         assert_int_equal(g_out[0], 0x04);
-        assert_int_equal(hsm_key_read(&ctx, 0x20, blob, sizeof(blob), &blen), 0x9000);
+        assert_int_equal(fk_devrig_hsm_key(&g_dev, 0x20, blob, sizeof(blob), &blen), FK_KEY_OK);
         assert_int_equal(fk_pk_parse(blob, blen, &key), 0);
         fk_pk_public_of(&key, &pub);
         assert_int_equal(fk_pk_ecdh(&peer, pub.point.p, pub.point.len, z, sizeof(z), &zlen), 0);
@@ -370,18 +372,18 @@ static void test_device_identity_survives_initialize(void **state)
     (void)state;
     static uint8_t before[1024], after[1024];
     uint32_t s1, s2;
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID_DEVAUT, &s1), FK_STORE_OK);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID_DEVAUT, 0, before, s1), FK_STORE_OK);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID_DEVAUT, &s1), FK_STORE_OK);
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_FID_DEVAUT, 0, before, s1), FK_STORE_OK);
     /* Re-initialize with the SO-PIN. */
     uint8_t init[40] = {0x80, 0x50, 0x00, 0x00, 0x00, 0x81, 0x06, '1', '1', '1', '1', '1', '1', 0x82, 0x08};
     memcpy(init + 15, k_so, 8);
     init[4] = 18;
     assert_int_equal(xfer(init, 23), 0x9000);
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID_DEVAUT, &s2), FK_STORE_OK);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID_DEVAUT, &s2), FK_STORE_OK);
     assert_int_equal(s1, s2);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID_DEVAUT, 0, after, s2), FK_STORE_OK);
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_FID_DEVAUT, 0, after, s2), FK_STORE_OK);
     assert_memory_equal(before, after, s1);
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, 0), &s2), FK_STORE_OK);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_KEY, 0), &s2), FK_STORE_OK);
 }
 
 int main(void)

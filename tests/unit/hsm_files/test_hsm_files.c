@@ -23,6 +23,8 @@
 #include "host_port.h"
 #include "hsm/hsm_internal.h"
 #include "seal/seal.h"
+#include "services/ns.h"
+#include "store/space.h"
 #include "util.h"
 
 #define SW_OK 0x9000
@@ -224,19 +226,34 @@ static void initialize(void)
 /* VERIFY the user PIN. */
 static void login(void) { assert_int_equal(XFER(0x00, 0x20, 0x00, 0x81, 0x06, '6', '4', '8', '2', '1', '9'), SW_OK); }
 
+/* The HSM's namespace in each partition. */
+static fk_space_t hsm_main(void) { return (fk_space_t){&g_dev.svc.store, FK_NS_HSM}; }
+static fk_space_t hsm_ctrs(void) { return (fk_space_t){&g_dev.svc.counters, FK_NS_HSM}; }
+
+/* Size of the HSM's record `id` (0xFFFFFFFF when absent). */
 static uint32_t stored_size(uint16_t id)
 {
     uint32_t size = 0xFFFFFFFFu;
-    if (fk_store_size(&g_dev.svc.store, id, &size) != FK_STORE_OK) return 0xFFFFFFFFu;
+    const fk_space_t sp = hsm_main();
+    if (fk_space_size(&sp, id, &size) != FK_STORE_OK) return 0xFFFFFFFFu;
     return size;
 }
 
-static void store_put(fk_store_t *s, uint16_t id, size_t len, uint32_t seed)
+/* Size of the device seed, in the services' namespace (out of the HSM's reach). */
+static uint32_t seed_size(void)
+{
+    uint32_t size = 0xFFFFFFFFu;
+    const fk_space_t sp = {&g_dev.svc.store, FK_NS_SERVICES};
+    if (fk_space_size(&sp, FK_ID_DEVICE_SEED, &size) != FK_STORE_OK) return 0xFFFFFFFFu;
+    return size;
+}
+
+static void store_put(fk_space_t sp, uint16_t id, size_t len, uint32_t seed)
 {
     uint8_t buf[256];
     assert_true(len <= sizeof(buf));
     fill(buf, len, seed);
-    assert_int_equal(fk_store_write(s, id, buf, len), FK_STORE_OK);
+    assert_int_equal(fk_space_write(&sp, id, buf, len), FK_STORE_OK);
 }
 
 /* Assert that record `id` holds exactly data[0, len). */
@@ -245,7 +262,8 @@ static void assert_stored(uint16_t id, const uint8_t *data, size_t len)
     assert_int_equal(stored_size(id), len);
     uint8_t *buf = malloc(len ? len : 1);
     assert_non_null(buf);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, id, 0, buf, len), FK_STORE_OK);
+    const fk_space_t sp = hsm_main();
+    assert_int_equal(fk_space_read(&sp, id, 0, buf, len), FK_STORE_OK);
     assert_memory_equal(buf, data, len);
     free(buf);
 }
@@ -355,8 +373,9 @@ static void test_select_errors(void **state)
                                       0x1FFF, 0xC000, 0xC100, 0xCB00, 0xD000, 0xFFFF};
     for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
         assert_int_equal(select_fid(absent[i]), SW_NOT_FOUND);
-    /* The device seed exists in the store, yet is not a file. */
-    assert_int_not_equal(stored_size(FK_ID_DEVICE_SEED), 0xFFFFFFFFu);
+    /* The device seed exists in the store (another namespace), yet is not a
+     * file of the applet. */
+    assert_int_not_equal(seed_size(), 0xFFFFFFFFu);
     assert_int_equal(read_odd(0x0000, 0, 256), SW_OK);
     assert_int_equal(resp_len(), sizeof(data));
 
@@ -489,7 +508,7 @@ static void test_write_and_delete_need_pin(void **state)
         assert_int_equal(stored_size(refused[i]), before);
     }
     /* The device seed is untouched. */
-    assert_int_equal(stored_size(FK_ID_DEVICE_SEED), 32);
+    assert_int_equal(seed_size(), 32);
 }
 
 static void test_key_never_readable(void **state)
@@ -498,7 +517,8 @@ static void test_key_never_readable(void **state)
     /* A key record as hsm_pin.c stores it (content irrelevant here). */
     uint8_t key[200];
     fill(key, sizeof(key), 42);
-    assert_int_equal(fk_store_write(&g_dev.svc.store, 0xCC01, key, sizeof(key)), FK_STORE_OK);
+    const fk_space_t sp = hsm_main();
+    assert_int_equal(fk_space_write(&sp, 0xCC01, key, sizeof(key)), FK_STORE_OK);
 
     for (int pin = 0; pin < 2; pin++) {
         if (pin) login();
@@ -758,7 +778,7 @@ static void test_update_data_forms(void **state)
     static const uint8_t after[] = {0xAA, 0xBB};
     assert_int_equal(stored_size(0xCF20), 60000);
     uint8_t got[3];
-    assert_int_equal(fk_store_read(&g_dev.svc.store, 0xCF20, 0, got, 3), FK_STORE_OK);
+    assert_int_equal(fk_space_read(&(const fk_space_t){&g_dev.svc.store, FK_NS_HSM}, 0xCF20, 0, got, 3), FK_STORE_OK);
     assert_int_equal(got[0], data[9]);
     assert_memory_equal(got + 1, after, 2);
 
@@ -771,7 +791,7 @@ static void test_update_data_forms(void **state)
 
     /* Malformed data: nothing changes. */
     uint8_t before[4];
-    assert_int_equal(fk_store_read(&g_dev.svc.store, 0xCF21, 0, before, 4), FK_STORE_OK);
+    assert_int_equal(fk_space_read(&(const fk_space_t){&g_dev.svc.store, FK_NS_HSM}, 0xCF21, 0, before, 4), FK_STORE_OK);
     /* no 54 */
     assert_int_equal(XFER(0x00, 0xD7, 0xCF, 0x21, 0x03, 0x53, 0x01, 0x00), SW_WRONG_LENGTH);
     /* 54 of 5 bytes, of 0 bytes */
@@ -968,16 +988,16 @@ static void test_delete_file(void **state)
 static void test_delete_key(void **state)
 {
     (void)state;
-    /* Key 1 with metadata, usage counter, description and certificate. */
-    store_put(&g_dev.svc.store, 0xCC00, 64, 1);
-    store_put(&g_dev.svc.store, 0xCC01, 64, 2);
-    store_put(&g_dev.svc.store, HSM_ID_KEY_META(1), 12, 3);
-    store_put(&g_dev.svc.counters, HSM_CTR_KEY_USE(1), 4, 4);
-    store_put(&g_dev.svc.store, 0xC401, 40, 5);
-    store_put(&g_dev.svc.store, 0xCE01, 90, 6);
-    store_put(&g_dev.svc.store, 0xCC02, 64, 7); /* key 2: no metadata, no counter */
-    store_put(&g_dev.svc.store, HSM_ID_KEY_META(2) + 0x100, 4, 8); /* an unrelated record */
+    /* Key 1 with its use counter, description and certificate. */
+    store_put(hsm_main(), 0xCC00, 64, 1);
+    store_put(hsm_main(), 0xCC01, 64, 2);
+    store_put(hsm_ctrs(), 0xCC01, 4, 4);
+    store_put(hsm_main(), 0xC401, 40, 5);
+    store_put(hsm_main(), 0xCE01, 90, 6);
+    store_put(hsm_main(), 0xCC02, 64, 7); /* key 2: no counter */
+    store_put(hsm_main(), 0x1201, 4, 8); /* an unrelated record */
     uint32_t sz;
+    const fk_space_t ctrs = hsm_ctrs();
 
     /* Without the PIN nothing is deleted. */
     assert_int_equal(XFER(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x01), SW_SECURITY);
@@ -990,20 +1010,20 @@ static void test_delete_key(void **state)
     assert_int_equal(XFER(0x00, 0xE4, 0x00, 0x00), SW_SECURITY);
     assert_int_equal(stored_size(0xCC00), 64);
 
-    /* Key 1 goes with its metadata and counter; C4/CE stay. */
+    /* Key 1 goes (its policy is inside it) and its counter with it; C4/CE
+     * stay. */
     assert_int_equal(XFER(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x01), SW_OK);
     assert_int_equal(stored_size(0xCC01), 0xFFFFFFFFu);
-    assert_int_equal(stored_size(HSM_ID_KEY_META(1)), 0xFFFFFFFFu);
-    assert_int_equal(fk_store_size(&g_dev.svc.counters, HSM_CTR_KEY_USE(1), &sz), FK_STORE_ENOENT);
+    assert_int_equal(fk_space_size(&ctrs, 0xCC01, &sz), FK_STORE_ENOENT);
     assert_int_equal(stored_size(0xC401), 40);
     assert_int_equal(stored_size(0xCE01), 90);
     assert_int_equal(XFER(0x00, 0xE4, 0x02, 0x00, 0x02, 0xCC, 0x01), SW_NOT_FOUND);
 
-    /* Key 2 without metadata; selected first, deleted as the current EF. */
+    /* Key 2 without counter; selected first, deleted as the current EF. */
     assert_int_equal(select_fid(0xCC02), SW_OK);
     assert_int_equal(XFER(0x00, 0xE4, 0x00, 0x00), SW_OK);
     assert_int_equal(stored_size(0xCC02), 0xFFFFFFFFu);
-    assert_int_equal(stored_size(HSM_ID_KEY_META(2) + 0x100), 4);
+    assert_int_equal(stored_size(0x1201), 4);
     assert_int_equal(stored_size(0xCC00), 64);
 }
 
@@ -1020,13 +1040,13 @@ static void test_enumerate(void **state)
 
     static const uint16_t listed[] = {0xC400, 0xC401, 0xC800, 0xC900, 0xC901, 0xCA00,
                                       0xCC00, 0xCC01, 0xCC7F, 0xCD01, 0xCE01, 0xCF00, 0xCFFF};
-    static const uint16_t hidden[] = {0x0010, 0x1001, HSM_ID_KEY_META(1), 0x2F02, 0x2F03,
+    static const uint16_t hidden[] = {0x0010, 0x1001, 0x1101, 0x2F02, 0x2F03,
                                       0x2F10, 0x3F00, 0xC000, 0xC3FF, 0xCB00, 0xD000, 0xFFFE};
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-        store_put(&g_dev.svc.store, hidden[i], 8, (uint32_t)i);
+        store_put(hsm_main(), hidden[i], 8, (uint32_t)i);
     for (size_t i = sizeof(listed) / sizeof(listed[0]); i-- > 0;)
-        store_put(&g_dev.svc.store, listed[i], 8, (uint32_t)i);
-    store_put(&g_dev.svc.counters, 0xCC05, 4, 1); /* the counters partition is not listed */
+        store_put(hsm_main(), listed[i], 8, (uint32_t)i);
+    store_put(hsm_ctrs(), 0xCC05, 4, 1); /* the counters partition is not listed */
 
     uint8_t expect[2 * sizeof(listed) / sizeof(listed[0])];
     for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++) {
@@ -1079,7 +1099,7 @@ static void test_file_put(void **state)
     fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
 
     /* No PIN needed: the card writes its own files. */
-    assert_false(((const hsm_state_t *)fk_devrig_applet_state(&g_dev, &fk_hsm_applet))->user_verified);
+    assert_false(fk_pin_verified(&((const hsm_state_t *)fk_devrig_applet_state(&g_dev, &fk_hsm_applet))->pins, &hsm_user_pin));
     assert_int_equal(hsm_file_put(&ctx, 0xCE05, data, 300), SW_OK);
     assert_int_equal(read_odd(0xCE05, 0, EXT_NE_MAX), SW_OK);
     assert_int_equal(resp_len(), 300);

@@ -34,10 +34,15 @@
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "devrig.h"
+#include "services/keyobj.h"
+#include "services/ns.h"
+#include "services/pin.h"
+#include "store/space.h"
 #include "hal.h"
 #include "host_port.h"
 #include "hsm_internal.h"
 #include "otp_model.h"
+#include "rescue.h"
 #include "seal/seal.h"
 #include "sim_flash.h"
 #include "store/store.h"
@@ -50,6 +55,8 @@
 
 #define SW_OK 0x9000u
 #define SW_SECURITY 0x6982u
+#define SW_CONDITIONS 0x6985u
+#define SW_NOT_ALLOWED 0x6986u
 #define SW_TRIES(n) ((uint16_t)(0x63C0u | (n)))
 
 #define REF_USER 0x81u
@@ -78,6 +85,9 @@
 #define PINREC_OFF_VERIFIER 3u
 
 static fk_testdev_t g_dev;
+
+/* The HSM's records in the main partition. */
+static const fk_space_t g_hsm_sp = {&g_dev.svc.store, FK_NS_HSM};
 
 /* The HSM's session in the card under test (read only). */
 static const hsm_state_t *session(void)
@@ -242,6 +252,16 @@ static void dev_restart(void)
     fk_devrig_start(&g_rig);
 }
 
+/* A restart that must not write to the flash at all. */
+static void restart_writes_nothing(void)
+{
+    fk_devrig_stop(&g_rig);
+    disarm();
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
+    assert_int_equal(g_ops, 0);
+    fk_card_power_on(&g_dev.card);
+}
+
 static fk_applet_ctx_t ctx_of(void)
 {
     fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
@@ -378,10 +398,10 @@ static void key_public(uint8_t id, uint8_t *buf, size_t cap, fk_pk_public_t *pub
     fk_cvc_request_t rq;
     fk_cvc_alg_t alg;
     uint32_t size;
-    assert_int_equal(fk_store_size(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), &size),
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_EECERT, id), &size),
                      FK_STORE_OK);
     assert_true(size <= cap);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_FID(HSM_PREFIX_EECERT, id), 0, buf, size),
                      FK_STORE_OK);
     assert_int_equal(fk_cvc_parse_request(buf, size, &rq), 0);
     assert_int_equal(fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, pub, &alg), 0);
@@ -415,30 +435,34 @@ static uint16_t sign_and_check(uint8_t id)
 
 /* ---- What the store holds ------------------------------------------------------ */
 
-static uint8_t tries_left(uint16_t ctr_id)
+/* The PIN of record rec_id. */
+static const fk_pin_ref_t *pin_of(uint16_t rec_id)
 {
-    uint8_t b[2];
-    assert_int_equal(fk_store_read(&g_dev.svc.counters, ctr_id, 0, b, sizeof(b)), FK_STORE_OK);
-    return b[1];
+    return rec_id == HSM_ID_SO_PIN ? &hsm_so_pin : &hsm_user_pin;
+}
+
+/* The tries of the PIN of record rec_id, as the store holds them. */
+static uint8_t tries_left(uint16_t rec_id)
+{
+    fk_pin_status_t st;
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
+    assert_int_equal(fk_pin_status(&ctx, pin_of(rec_id), &st), FK_PIN_OK);
+    return st.tries;
 }
 
 static fk_root_t record_root(uint16_t fid)
 {
     fk_root_t root = 0;
-    assert_int_equal(fk_seal_record_root(&g_dev.svc.store, fid, &root), FK_SEAL_OK);
+    assert_int_equal(fk_seal_record_root(&g_hsm_sp, fid, &root), FK_SEAL_OK);
     return root;
 }
 
-/* The root of the verifier inside PIN record rec_id (opened with fk_seal_load). */
+/* The root of the verifier inside PIN record rec_id. */
 static fk_root_t verifier_root(uint16_t rec_id)
 {
-    uint8_t rec[PINREC_LEN];
-    size_t n = 0;
     fk_root_t root = 0;
-    assert_int_equal(fk_seal_load(&g_dev.svc.store, rec_id, rec, sizeof(rec), &n), FK_SEAL_OK);
-    assert_int_equal(n, PINREC_LEN);
-    assert_int_equal(fk_pin_verifier_root(rec + PINREC_OFF_VERIFIER, &root), FK_SEAL_OK);
-    fk_wipe(rec, sizeof(rec));
+    const fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
+    assert_int_equal(fk_pin_root(&ctx, pin_of(rec_id), &root), FK_PIN_OK);
     return root;
 }
 
@@ -522,7 +546,6 @@ static void expect_no_needle(const char *path)
  * the device root) the seed and a piece of each sealed record. */
 static void collect_needles(bool device_root)
 {
-    fk_applet_ctx_t ctx = ctx_of();
     static uint8_t blob[FK_PK_BLOB_MAX];
     size_t len = 0;
     fk_pk_key_t key;
@@ -533,17 +556,23 @@ static void collect_needles(bool device_root)
     assert_true(session()->mk_loaded);
     needle_add("master key", session()->mk, HSM_MK_LEN);
 
-    assert_int_equal(hsm_key_read(&ctx, KEY_RSA, blob, sizeof(blob), &len), SW_OK);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, KEY_RSA, blob, sizeof(blob), &len), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("RSA d", key.d.p, key.d.len);
     needle_add("RSA p", key.p.p, key.p.len);
     needle_add("RSA q", key.q.p, key.q.len);
-    assert_int_equal(hsm_key_read(&ctx, KEY_EC, blob, sizeof(blob), &len), SW_OK);
+    assert_int_equal(fk_devrig_hsm_key(&g_dev, KEY_EC, blob, sizeof(blob), &len), FK_KEY_OK);
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("EC scalar", key.d.p, key.d.len);
-    assert_int_equal(fk_seal_load(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), blob,
-                                  sizeof(blob), &len),
-                     FK_SEAL_OK);
+    {
+        const fk_applet_ctx_t ctx = fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet);
+        fk_key_t dev;
+        assert_int_equal(fk_key_open(&ctx, HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID), NULL, &dev),
+                         FK_KEY_OK);
+        memcpy(blob, dev.material, dev.len);
+        len = dev.len;
+        fk_key_close(&dev);
+    }
     assert_int_equal(fk_pk_parse(blob, len, &key), 0);
     needle_add("device key scalar", key.d.p, key.d.len);
     fk_wipe(blob, sizeof(blob));
@@ -551,13 +580,15 @@ static void collect_needles(bool device_root)
     if (device_root) {
         uint8_t seed[SEED_LEN];
         uint8_t rec[SEAL_HEADER_LEN + RECORD_PIECE_LEN];
-        assert_int_equal(fk_store_read(&g_dev.svc.store, FK_ID_DEVICE_SEED, 0, seed, sizeof(seed)),
+        assert_int_equal(fk_store_read(&g_dev.svc.store,
+                                       FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED), 0, seed,
+                                       sizeof(seed)),
                          FK_STORE_OK);
         needle_add("device seed", seed, sizeof(seed));
         /* A piece of the ciphertext of each device-root record: superseded
          * versions must be destroyed. */
         for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
-            assert_int_equal(fk_store_read(&g_dev.svc.store, k_sealed[i], 0, rec, sizeof(rec)),
+            assert_int_equal(fk_space_read(&g_hsm_sp, k_sealed[i], 0, rec, sizeof(rec)),
                              FK_STORE_OK);
             assert_int_equal(rec[SEAL_OFF_ROOT], FK_ROOT_DEVICE);
             needle_add("a device-root record", rec + SEAL_HEADER_LEN, RECORD_PIECE_LEN);
@@ -607,11 +638,11 @@ static void burn_and_restart(bool with_rsa)
 static void expect_all_works_and_completes(bool with_rsa)
 {
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
     if (with_rsa) assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
     assert_int_equal(sign_and_check(KEY_EC), SW_OK);
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    assert_int_equal(tries_left(HSM_ID_SO_PIN), SO_TRIES);
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_false(seed_present());
     expect_records_under(FK_ROOT_OTP, with_rsa);
@@ -639,11 +670,7 @@ static void test_migration(void **state)
     assert_true(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A restart without an MKEK moves nothing and writes nothing. */
-    fk_devrig_stop(&g_rig);
-    arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
-    assert_int_equal(g_ops, 0);
-    fk_card_power_on(&g_dev.card);
+    restart_writes_nothing();
     expect_state(FK_MIGRATION_NONE, 0, 0);
     expect_records_under(FK_ROOT_DEVICE, true);
 
@@ -655,23 +682,19 @@ static void test_migration(void **state)
     }
     assert_true(image_contains(g_rig.flash, seed->bytes, seed->len));
     /* A second start has nothing left to re-seal: it writes nothing. */
-    fk_devrig_stop(&g_rig);
-    arm(-1, CUT_WHOLE, -1);
-    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
-    assert_int_equal(g_ops, 0);
-    fk_card_power_on(&g_dev.card);
+    restart_writes_nothing();
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
 
     /* Keys need the PIN, as before. */
     assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
     /* A wrong PIN costs a try and moves nothing. */
     assert_int_equal(verify_user(k_pin_bad), SW_TRIES(USER_TRIES - 1));
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES - 1);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES - 1);
     assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
     /* The right one verifies, restores the tries, and moves its verifier. */
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
     assert_int_equal(verifier_root(HSM_ID_USER_PIN), FK_ROOT_OTP);
     expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
     assert_true(seed_present());
@@ -684,7 +707,7 @@ static void test_migration(void **state)
     expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
     assert_int_equal(verify_user(k_pin_bad), SW_TRIES(USER_TRIES - 1));
     assert_int_equal(verify_user(k_pin), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
     assert_int_equal(sign_and_check(KEY_RSA), SW_OK);
 
     /* The SO-PIN: a wrong one costs a try, the right one moves the last
@@ -692,16 +715,16 @@ static void test_migration(void **state)
     assert_int_equal(verify_so(k_so_bad), SW_TRIES(SO_TRIES - 1));
     assert_true(seed_present());
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    assert_int_equal(tries_left(HSM_ID_SO_PIN), SO_TRIES);
     expect_state(FK_MIGRATION_DONE, 0, 0);
     assert_false(seed_present());
     assert_false(image_contains(g_rig.flash, seed->bytes, seed->len));
 
     /* A verified PIN under the OTP root is not written again. */
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_ID_SO_PIN, 0, before, sizeof(before)),
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_ID_SO_PIN, 0, before, sizeof(before)),
                      FK_STORE_OK);
     assert_int_equal(verify_so(k_so), SW_OK);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, HSM_ID_SO_PIN, 0, after, sizeof(after)),
+    assert_int_equal(fk_space_read(&g_hsm_sp, HSM_ID_SO_PIN, 0, after, sizeof(after)),
                      FK_STORE_OK);
     assert_memory_equal(before, after, sizeof(before));
 
@@ -826,8 +849,8 @@ static void check_boot(void)
     expect_state(FK_MIGRATION_IN_PROGRESS, 2, 0);
     expect_records_under(FK_ROOT_OTP, true);
     assert_true(seed_present());
-    assert_int_equal(tries_left(HSM_CTR_USER_PIN), USER_TRIES);
-    assert_int_equal(tries_left(HSM_CTR_SO_PIN), SO_TRIES);
+    assert_int_equal(tries_left(HSM_ID_USER_PIN), USER_TRIES);
+    assert_int_equal(tries_left(HSM_ID_SO_PIN), SO_TRIES);
     expect_all_works_and_completes(true);
 }
 
@@ -850,7 +873,7 @@ static void action_verify_so(void) { (void)verify_so(k_so); }
  * verifier moved. */
 static void check_verify_user(void)
 {
-    const uint8_t left = tries_left(HSM_CTR_USER_PIN);
+    const uint8_t left = tries_left(HSM_ID_USER_PIN);
     const fk_root_t vroot = verifier_root(HSM_ID_USER_PIN);
 
     assert_true(left == USER_TRIES || left == USER_TRIES - 1);
@@ -869,7 +892,7 @@ static void check_verify_user(void)
  * deletion). */
 static void check_verify_so(void)
 {
-    const uint8_t left = tries_left(HSM_CTR_SO_PIN);
+    const uint8_t left = tries_left(HSM_ID_SO_PIN);
     const fk_root_t vroot = verifier_root(HSM_ID_SO_PIN);
 
     assert_true(left == SO_TRIES || left == SO_TRIES - 1);
@@ -977,7 +1000,7 @@ static void check_copy_opens_nothing(fk_migration_state_t expected)
     assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_records); i++) {
         assert_int_equal(record_root(k_records[i]), FK_ROOT_OTP);
-        assert_int_equal(fk_seal_load(&g_dev.svc.store, k_records[i], buf, sizeof(buf), &n),
+        assert_int_equal(fk_seal_load(&g_hsm_sp, k_records[i], buf, sizeof(buf), &n),
                          FK_SEAL_EAUTH);
     }
     fk_devrig_stop(&g_rig);
@@ -1026,6 +1049,140 @@ static void test_flash_copy_opens_nothing(void **state)
     set_paths(g_rig.dir, "otp.bin");
     fk_devrig_start(&g_rig);
     expect_all_works_and_completes(true);
+}
+
+/* ---- (c') the key-page lock: only once nothing is left to move ------------------- */
+
+static uint16_t select_applet(const fk_applet_t *a)
+{
+    return send3(0x00, 0xA4, 0x04, 0x0C, a->aid, a->aid_len);
+}
+
+/* The rescue applet's 1E 07 answer (state, pending, failed); HSM selected again. */
+static void rescue_migration(uint8_t out[FK_RESCUE_MIGRATION_INFO_LEN])
+{
+    const fk_devrig_cmd_t cmd = {FK_RESCUE_CLA, FK_RESCUE_INS_READ, FK_RESCUE_INFO_MIGRATION,
+                                 0x00, NULL, 0, FK_DEVRIG_NE_SHORT_MAX, false};
+    assert_int_equal(select_applet(&fk_rescue_applet), SW_OK);
+    assert_int_equal(send(&cmd), SW_OK);
+    assert_int_equal(g_out_len, FK_RESCUE_MIGRATION_INFO_LEN + 2);
+    memcpy(out, g_out, FK_RESCUE_MIGRATION_INFO_LEN);
+    assert_int_equal(select_applet(&fk_hsm_applet), SW_OK);
+}
+
+/* The rescue applet's 1B 58 (lock the key page): its SW; HSM selected again. */
+static uint16_t rescue_lock58(void)
+{
+    assert_int_equal(select_applet(&fk_rescue_applet), SW_OK);
+    const uint16_t sw = send3(FK_RESCUE_CLA, FK_RESCUE_INS_OTP, FK_RESCUE_OTP_LOCK58, 0x00,
+                              FK_RESCUE_MAGIC_LOCK58, FK_RESCUE_MAGIC_LEN);
+    assert_int_equal(select_applet(&fk_hsm_applet), SW_OK);
+    return sw;
+}
+
+static uint32_t lock58_row(void)
+{
+    uint32_t v = 0;
+    assert_int_equal(fk_otp_read_raw(otp_model(), FK_OTP_SECURE,
+                                     (uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS), &v, 1),
+                     FK_OTP_OK);
+    return v;
+}
+
+/* While a verifier still waits for its PIN, the key page is not locked:
+ * the lock would retire the device root and lose that PIN for good. The
+ * host sees why (1E 07) and what is left; once the last PIN is given the
+ * lock goes through. */
+static void test_lock_waits_for_migration(void **state)
+{
+    uint8_t m[FK_RESCUE_MIGRATION_INFO_LEN];
+    (void)state;
+
+    provision(OPT_RRC, false);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_NONE);
+    assert_int_equal(rescue_lock58(), SW_CONDITIONS); /* no MKEK yet */
+
+    burn_and_restart(false);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_IN_PROGRESS);
+    assert_int_equal(m[1], 2);
+    assert_int_equal(m[2], 0);
+    assert_int_equal(rescue_lock58(), SW_NOT_ALLOWED);
+    assert_int_equal(lock58_row(), 0);
+
+    assert_int_equal(verify_user(k_pin), SW_OK);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_IN_PROGRESS);
+    assert_int_equal(m[1], 1);
+    assert_int_equal(rescue_lock58(), SW_NOT_ALLOWED);
+    assert_int_equal(lock58_row(), 0);
+    /* Nor after a restart, which finds the same. */
+    dev_restart();
+    expect_state(FK_MIGRATION_IN_PROGRESS, 1, 0);
+    assert_int_equal(rescue_lock58(), SW_NOT_ALLOWED);
+
+    assert_int_equal(verify_so(k_so), SW_OK);
+    rescue_migration(m);
+    assert_int_equal(m[0], FK_RESCUE_MIGRATION_DONE);
+    assert_int_equal(m[1], 0);
+    assert_int_equal(rescue_lock58(), SW_OK);
+    assert_int_equal(lock58_row(), FK_OTP_LOCK1_PAGE58);
+    /* Locked, the device works on as before. */
+    dev_restart();
+    expect_all_works_and_completes(false);
+}
+
+/* The planted-record attack: a flash image kept from before the migration
+ * (its seed, its device-root PIN verifiers for a PIN the attacker knows,
+ * its keys) written back onto the locked device. The device root is
+ * retired by the lock: the start deletes the seed and runs no hook, so
+ * nothing of the old image is re-sealed under the OTP root, no old PIN
+ * opens anything, no old key signs. */
+static void test_planted_records_after_lock(void **state)
+{
+    static uint8_t buf[FK_SEAL_MAX_PLAINTEXT];
+    size_t n;
+    (void)state;
+
+    provision(OPT_RRC, false);
+    fk_devrig_stop(&g_rig);
+    snapshot("before", false);
+    fk_devrig_start(&g_rig);
+
+    burn_and_restart(false);
+    expect_all_works_and_completes(false);
+    assert_int_equal(rescue_lock58(), SW_OK);
+    /* The owner changes the PIN afterwards; the attacker knows the old one. */
+    assert_int_equal(send3(0x00, 0x24, 0x00, REF_USER, "648219771203", 12), SW_OK);
+    fk_devrig_stop(&g_rig);
+
+    /* The old flash written back, on this chip as it is now. */
+    char old[FK_DEVRIG_PATH_CAP + 16];
+    snprintf(old, sizeof(old), "%s.before", g_rig.flash);
+    fk_devrig_copy_file(old, g_rig.flash);
+    fk_devrig_start(&g_rig);
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_false(seed_present());
+    /* Nothing was re-sealed: the old records (the PIN records among them)
+     * are still the device root's, and none opens. */
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
+        if (k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
+        assert_int_equal(record_root(k_sealed[i]), FK_ROOT_DEVICE);
+        assert_int_not_equal(fk_seal_load(&g_hsm_sp, k_sealed[i], buf, sizeof(buf), &n),
+                             FK_SEAL_OK);
+    }
+    /* The old PINs open nothing, and say no more than a wrong one. */
+    const uint16_t right = verify_user(k_pin), wrong = verify_user(k_pin_bad);
+    assert_int_not_equal(right, SW_OK);
+    assert_int_equal(right, wrong);
+    assert_int_not_equal(verify_so(k_so), SW_OK);
+    assert_false(session()->mk_loaded);
+    assert_int_equal(sign_and_check(KEY_EC), SW_SECURITY);
+    /* A restart finds the same, and writes nothing. */
+    restart_writes_nothing();
+    expect_state(FK_MIGRATION_DONE, 0, 0);
+    assert_int_equal(record_root(HSM_ID_USER_PIN), FK_ROOT_DEVICE);
 }
 
 /* ---- (d) an MKEK that cannot be read ------------------------------------------------- */
@@ -1081,11 +1238,11 @@ static void test_unreadable_mkek(void **state)
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_sealed); i++) {
         if (k_sealed[i] == HSM_FID(HSM_PREFIX_KEY, KEY_RSA)) continue;
         assert_int_equal(record_root(k_sealed[i]), FK_ROOT_OTP);
-        assert_int_equal(fk_seal_load(&g_dev.svc.store, k_sealed[i], buf, sizeof(buf), &n),
+        assert_int_equal(fk_seal_load(&g_hsm_sp, k_sealed[i], buf, sizeof(buf), &n),
                          FK_SEAL_EOTP);
-        assert_int_equal(fk_seal_reseal(&g_dev.svc.store, k_sealed[i], NULL), FK_SEAL_EOTP);
+        assert_int_equal(fk_seal_reseal(&g_hsm_sp, k_sealed[i], NULL), FK_SEAL_EOTP);
     }
-    assert_int_equal(fk_seal_store(&g_dev.svc.store, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
+    assert_int_equal(fk_seal_store(&g_hsm_sp, HSM_FID(HSM_PREFIX_KEY, KEY_SPARE), "x", 1),
                      FK_SEAL_EOTP);
     assert_int_equal(fk_seal_forget_device_root(&g_dev.svc.store), FK_SEAL_EOTP);
     ctx = ctx_of();
@@ -1111,6 +1268,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unblock_and_reinitialize_migrate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flash_copy_opens_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_mkek, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_waits_for_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planted_records_after_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flash_error_during_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_powercut_startup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_powercut_lazy_verify, setup, teardown),

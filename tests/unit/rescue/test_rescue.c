@@ -29,6 +29,9 @@
 #include "rescue/rescue.h"
 #include "rtc.h"
 #include "seal/seal.h"
+#include "services/keyobj.h"
+#include "services/ns.h"
+#include "store/space.h"
 
 #define SW_OK 0x9000
 #define SW_EXEC_ERROR 0x6400
@@ -253,11 +256,15 @@ static void sign_and_verify(const uint8_t pub[65])
     assert_int_equal(verify(pub, hash, sig), FK_CRYPTO_EAUTH);
 }
 
+/* The rescue applet's records in the main partition. */
+static fk_space_t rescue_sp(void) { return (fk_space_t){&g_dev.svc.store, FK_NS_RESCUE}; }
+
 static bool devkey_record(uint8_t *buf, size_t cap, uint32_t *len)
 {
-    if (fk_store_size(&g_dev.svc.store, FK_ID_RESCUE_DEVKEY, len) != FK_STORE_OK) return false;
+    const fk_space_t sp = rescue_sp();
+    if (fk_space_size(&sp, FK_ID_RESCUE_DEVKEY, len) != FK_STORE_OK) return false;
     assert_true(*len <= cap);
-    assert_int_equal(fk_store_read(&g_dev.svc.store, FK_ID_RESCUE_DEVKEY, 0, buf, *len), FK_STORE_OK);
+    assert_int_equal(fk_space_read(&sp, FK_ID_RESCUE_DEVKEY, 0, buf, *len), FK_STORE_OK);
     return true;
 }
 
@@ -309,14 +316,21 @@ static void test_class_and_instructions(void **state)
 static void test_devkey_flash_form(void **state)
 {
     (void)state;
-    uint8_t rec[128];
+    uint8_t rec[256];
     uint32_t len;
     assert_false(devkey_record(rec, sizeof(rec), &len));
     uint8_t pub[65], again[65];
     get_pubkey(pub);
-    /* Created on first need, sealed in the store: version(1) + scalar(32) sealed. */
+    /* Created on first need: a key object of the applet (EC secp256k1,
+     * no list, no counter), sealed. */
     assert_true(devkey_record(rec, sizeof(rec), &len));
-    assert_int_equal(len, 33 + FK_SEAL_OVERHEAD);
+    fk_key_policy_t pol;
+    const fk_applet_ctx_t rctx = fk_services_applet_ctx(&g_dev.svc, &fk_rescue_applet);
+    assert_int_equal(fk_key_info(&rctx, FK_ID_RESCUE_DEVKEY, &pol, NULL), FK_KEY_OK);
+    assert_int_equal(pol.kind, FK_KEY_EC);
+    assert_int_equal(pol.size, FK_CURVE_SECP256K1);
+    assert_false(pol.has_counter);
+    assert_int_equal(pol.n_algs, 0);
     get_pubkey(again);
     assert_memory_equal(pub, again, 65);
     sign_and_verify(pub);
@@ -343,7 +357,7 @@ static void test_devkey_command_errors(void **state)
 {
     (void)state;
     uint8_t data[40] = {0};
-    uint8_t rec[128];
+    uint8_t rec[256];
     uint32_t len;
     assert_int_equal(apdu(0x10, 0x01, 0x00, data, 31), SW_WRONG_LENGTH);
     assert_int_equal(apdu(0x10, 0x01, 0x00, data, 33), SW_WRONG_LENGTH);
@@ -356,9 +370,9 @@ static void test_devkey_command_errors(void **state)
     /* 10 03 (certificate chain write) is refused and touches no file: the
      * HSM applet's chain 2F02, if it has made one, is what it was. */
     uint32_t before = 0, after = 0;
-    const int had_chain = fk_store_size(&g_dev.svc.store, 0x2F02, &before);
+    const int had_chain = fk_space_size(&(const fk_space_t){&g_dev.svc.store, FK_NS_HSM}, 0x2F02, &before);
     assert_int_equal(apdu(0x10, FK_RESCUE_DEVKEY_CHAIN, 0x00, data, sizeof(data)), SW_P1P2);
-    assert_int_equal(fk_store_size(&g_dev.svc.store, 0x2F02, &after), had_chain);
+    assert_int_equal(fk_space_size(&(const fk_space_t){&g_dev.svc.store, FK_NS_HSM}, 0x2F02, &after), had_chain);
     assert_int_equal(after, before);
     /* None of these created the key. */
     assert_false(devkey_record(rec, sizeof(rec), &len));
@@ -389,7 +403,7 @@ static void test_devkey_moves_to_otp(void **state)
     assert_memory_equal(got, otp_pub, 65);
     sign_and_verify(otp_pub);
 
-    uint8_t rec[128];
+    uint8_t rec[256];
     uint32_t len;
     assert_true(devkey_record(rec, sizeof(rec), &len)); /* still there until the migration */
     assert_int_equal(run_migrate(), SW_OK);
@@ -417,7 +431,7 @@ static void test_devkey_otp_known_answer(void **state)
  * flash key. */
 static void devkey_unusable(void)
 {
-    uint8_t hash[32] = {0}, rec[128];
+    uint8_t hash[32] = {0}, rec[256];
     uint32_t len;
     assert_int_equal(apdu(0x10, 0x02, 0x00, NULL, 0), SW_EXEC_ERROR);
     assert_int_equal(g_len, 0);
@@ -463,7 +477,7 @@ static void test_devkey_otp_unreadable(void **state)
 {
     (void)state;
     fk_host_otp_close();
-    uint8_t rec[128];
+    uint8_t rec[256];
     uint32_t len;
     assert_int_equal(apdu(0x10, 0x02, 0x00, NULL, 0), SW_EXEC_ERROR);
     assert_false(devkey_record(rec, sizeof(rec), &len));
@@ -475,7 +489,7 @@ static void test_devkey_otp_unreadable(void **state)
 static void test_migrate_reseals_flash_key(void **state)
 {
     (void)state;
-    uint8_t rec[128], rec2[128];
+    uint8_t rec[256], rec2[256];
     uint32_t len, len2;
     assert_int_equal(run_migrate(), SW_OK); /* nothing to do */
     assert_false(devkey_record(rec, sizeof(rec), &len));
@@ -505,7 +519,7 @@ static void test_migrate_reseals_flash_key(void **state)
 static void test_migrate_otp_unreadable(void **state)
 {
     (void)state;
-    uint8_t pub[65], rec[128];
+    uint8_t pub[65], rec[256];
     uint32_t len;
     get_pubkey(pub);
     fk_host_otp_close();
@@ -519,7 +533,7 @@ static void test_migrate_otp_unreadable(void **state)
 static void test_migrate_damaged_devk(void **state)
 {
     (void)state;
-    uint8_t pub[65], rec[128];
+    uint8_t pub[65], rec[256];
     uint32_t len;
     get_pubkey(pub);
     for (unsigned i = 0; i < FK_OTP_KEY_ROWS; i++)
@@ -533,7 +547,7 @@ static void test_migrate_damaged_devk(void **state)
 static void test_migrate_devk_locked(void **state)
 {
     (void)state;
-    uint8_t pub[65], rec[128];
+    uint8_t pub[65], rec[256];
     uint32_t len;
     get_pubkey(pub);
     assert_int_equal(
@@ -745,18 +759,86 @@ static void test_flash_info(void **state)
     assert_memory_equal(g_out, phy, sizeof(phy));
 }
 
+/* Where the header of the record whose payload is `payload` starts in the
+ * flash file (the payload follows its 32-byte header). */
+static long header_of(const void *payload, size_t len)
+{
+    static uint8_t image[FK_HOST_FLASH_SIZE];
+    assert_int_equal(fk_devrig_load_file(g_rig.flash, image, sizeof(image)), sizeof(image));
+    const uint8_t *hit = memmem(image, sizeof(image), payload, len);
+    assert_non_null(hit);
+    assert_null(memmem(hit + 1, sizeof(image) - (size_t)(hit + 1 - image), payload, len));
+    return (long)(hit - image) - 32;
+}
+
+static void restart_rescue(void)
+{
+    fk_devrig_start(&g_rig);
+    uint8_t sel[5 + FK_RESCUE_AID_LEN] = {0x00, 0xA4, 0x04, 0x0C, FK_RESCUE_AID_LEN};
+    memcpy(sel + 5, fk_rescue_aid, FK_RESCUE_AID_LEN);
+    assert_int_equal(xfer(sel, sizeof(sel)), SW_OK);
+}
+
+/* 1E 02 01: the five figures of 1E 02 00, then what the flash has been
+ * through: one flipped header bit is repaired (and the record reads back),
+ * two cost the record, and the count of damage shows it. */
+static void test_flash_health(void **state)
+{
+    (void)state;
+    uint8_t plain[FK_RESCUE_FLASH_INFO_LEN];
+    uint32_t f[9];
+    static const uint8_t phy[] = {0x04, 0x01, 0x19, 0x06, 0x02, 0x3A, 0x5C};
+
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, 0x00, NULL, 0), SW_OK);
+    memcpy(plain, g_out, sizeof(plain));
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
+    assert_int_equal(g_len, FK_RESCUE_FLASH_HEALTH_LEN);
+    assert_memory_equal(g_out, plain, sizeof(plain));
+    for (int i = 0; i < 9; i++) f[i] = be32_at(g_out + 4 * i);
+    assert_int_equal(f[5], 0); /* repaired */
+    assert_int_equal(f[6], 0); /* damaged */
+    assert_true(f[7] <= f[8]);
+
+    assert_int_equal(apdu(0x1C, 0x01, 0x00, phy, sizeof(phy)), SW_OK);
+    fk_devrig_stop(&g_rig);
+    const long hdr = header_of(phy, sizeof(phy));
+    fk_devrig_file_xor(g_rig.flash, hdr + 8, 0x04); /* one bit of the payload length */
+    restart_rescue();
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
+    assert_int_equal(be32_at(g_out + 20), 1);
+    assert_int_equal(be32_at(g_out + 24), 0);
+    assert_int_equal(apdu(0x1E, 0x01, 0x00, NULL, 0), SW_OK);
+    assert_int_equal(g_len, sizeof(phy));
+    assert_memory_equal(g_out, phy, sizeof(phy));
+
+    /* A second bit in the same header: beyond repair, the record is lost
+     * (and only it: the device key still signs). */
+    fk_devrig_stop(&g_rig);
+    fk_devrig_file_xor(g_rig.flash, hdr + 4, 0x01);
+    restart_rescue();
+    assert_int_equal(apdu(0x1E, FK_RESCUE_INFO_FLASH, FK_RESCUE_FLASH_HEALTH, NULL, 0), SW_OK);
+    assert_true(be32_at(g_out + 24) >= 1);
+    assert_int_equal(apdu(0x1E, 0x01, 0x00, NULL, 0), SW_OK);
+    assert_int_equal(g_len, 0);
+    uint8_t hash[FK_RESCUE_HASH_LEN] = {1, 2, 3};
+    assert_int_equal(apdu(FK_RESCUE_INS_DEVKEY, FK_RESCUE_DEVKEY_SIGN, 0x00, hash, sizeof(hash)),
+                     SW_OK);
+}
+
 static void test_read_info_errors(void **state)
 {
     (void)state;
     uint8_t b = 0;
-    static const uint8_t p1s[] = {0x01, 0x02, 0x03, 0x06};
+    static const uint8_t p1s[] = {0x01, 0x02, 0x03, 0x06, 0x07};
     for (size_t i = 0; i < sizeof(p1s); i++) {
-        assert_int_equal(apdu(0x1E, p1s[i], 0x01, NULL, 0), SW_P1P2);
+        /* 1E 02 has a P2 01 (the flash's health), never a 02. */
+        assert_int_equal(apdu(0x1E, p1s[i], p1s[i] == 0x02 ? 0x02 : 0x01, NULL, 0), SW_P1P2);
+        assert_int_equal(apdu(0x1E, p1s[i], 0x80, NULL, 0), SW_P1P2);
         assert_int_equal(apdu(0x1E, p1s[i], 0x00, &b, 1), SW_WRONG_LENGTH);
     }
     assert_int_equal(apdu(0x1E, 0x00, 0x00, NULL, 0), SW_P1P2);
     assert_int_equal(apdu(0x1E, 0x05, 0x00, NULL, 0), SW_P1P2);
-    assert_int_equal(apdu(0x1E, 0x07, 0x00, NULL, 0), SW_P1P2);
+    assert_int_equal(apdu(0x1E, 0x08, 0x00, NULL, 0), SW_P1P2);
     /* Presence declined on the configuration write: 6985, nothing stored. */
     static const uint8_t phy[] = {0x04, 0x01, 0x19};
     fk_host_set_presence(FK_HOST_PRESENCE_DENY);
@@ -870,6 +952,23 @@ static void test_status_otp_unreadable(void **state)
 
 /* ---- 1B 58: the page-58 lock (spec scenario 17) ------------------------------ */
 
+/* The MKEK burnt as the tool does it, then the device started again: the
+ * migration to the OTP root runs at that start (nothing to move on a device
+ * whose HSM was never initialized: it is done at once). */
+static void burn_mkek_and_restart(void)
+{
+    burn_mkek();
+    fk_card_power_off(&g_dev.card);
+    assert_int_equal(fk_devrig_init(&g_dev), FK_SERVICES_OK);
+    fk_card_power_on(&g_dev.card);
+    uint8_t sel[5 + FK_RESCUE_AID_LEN + 1] = {0x00, 0xA4, 0x04, 0x04, FK_RESCUE_AID_LEN};
+    memcpy(sel + 5, fk_rescue_aid, FK_RESCUE_AID_LEN);
+    assert_int_equal(xfer(sel, sizeof(sel)), SW_OK);
+    fk_migration_status_t st;
+    fk_services_migration_state(&g_dev.svc, &st);
+    assert_int_equal(st.state, FK_MIGRATION_DONE);
+}
+
 static uint16_t lock58(void)
 {
     return apdu(FK_RESCUE_INS_OTP, FK_RESCUE_OTP_LOCK58, 0x00, FK_RESCUE_MAGIC_LOCK58,
@@ -882,7 +981,7 @@ static void test_lock58_blank_writes(void **state)
     uint8_t d[32], pub[65], got[65];
     new_scalar(d, pub);
     otp_key(FK_OTP_ROW_DEVK, d);
-    burn_mkek();
+    burn_mkek_and_restart();
     assert_int_equal(otp_raw(LOCK58_ROW), 0);
     assert_int_equal(lock58(), SW_OK);
     assert_int_equal(g_len, 0);
@@ -927,7 +1026,7 @@ static void test_lock58_refusals(void **state)
     assert_int_equal(apdu(0x1B, 0x59, 0x00, FK_RESCUE_MAGIC_LOCK58, 6), SW_P1P2);
     assert_int_equal(apdu(0x1B, 0x00, 0x00, FK_RESCUE_MAGIC_LOCK58, 6), SW_P1P2);
 
-    burn_mkek();
+    burn_mkek_and_restart();
     assert_int_equal(apdu(0x1B, 0x58, 0x00, "LOCK57", 6), SW_REF_DATA_NOT_USABLE);
     assert_int_equal(apdu(0x1B, 0x58, 0x01, FK_RESCUE_MAGIC_LOCK58, 6), SW_P1P2);
     assert_int_equal(otp_raw(LOCK58_ROW), 0);
@@ -945,7 +1044,7 @@ static void test_lock58_refusals(void **state)
 static void test_lock58_other_value_040404(void **state)
 {
     (void)state;
-    burn_mkek();
+    burn_mkek_and_restart();
     otp_or(LOCK58_ROW, 0x040404);
     assert_int_equal(lock58(), SW_CONDITIONS);
     assert_int_equal(otp_raw(LOCK58_ROW), 0x040404);
@@ -954,7 +1053,7 @@ static void test_lock58_other_value_040404(void **state)
 static void test_lock58_other_value_3d3d3d(void **state)
 {
     (void)state;
-    burn_mkek();
+    burn_mkek_and_restart();
     otp_or(LOCK58_ROW, 0x3D3D3D);
     assert_int_equal(lock58(), SW_CONDITIONS);
     assert_int_equal(otp_raw(LOCK58_ROW), 0x3D3D3D);
@@ -965,7 +1064,7 @@ static void test_lock58_other_value_3d3d3d(void **state)
 static void test_lock58_other_value_two_copies(void **state)
 {
     (void)state;
-    burn_mkek();
+    burn_mkek_and_restart();
     otp_or(LOCK58_ROW, 0x003C3C);
     assert_int_equal(lock58(), SW_CONDITIONS);
     assert_int_equal(otp_raw(LOCK58_ROW), 0x003C3C);
@@ -975,7 +1074,7 @@ static void test_lock58_other_value_two_copies(void **state)
 static void test_lock58_mkek_damaged(void **state)
 {
     (void)state;
-    burn_mkek();
+    burn_mkek_and_restart();
     uint32_t bits = 0x000003;
     while (otp_raw(FK_OTP_ROW_MKEK + 3) & bits) bits <<= 2;
     otp_or(FK_OTP_ROW_MKEK + 3, bits);
@@ -988,7 +1087,7 @@ static void test_lock58_mkek_damaged(void **state)
 static void test_lock58_write_fails(void **state)
 {
     (void)state;
-    burn_mkek();
+    burn_mkek_and_restart();
     hook_rows(LOCK58_ROW, 1, 0xFFFFFF, false);
     assert_int_equal(lock58(), SW_EXEC_ERROR);
     assert_int_equal(otp_raw(LOCK58_ROW), 0);
@@ -1136,6 +1235,7 @@ int main(void)
         T(test_rtc_invalid),
         T(test_reboot),
         T(test_flash_info),
+        T(test_flash_health),
         T(test_read_info_errors),
         T(test_boot_status),
         T(test_boot_status_page1_lock),

@@ -125,11 +125,11 @@ static void test_write_read_replace_delete(void **state)
     assert_int_equal(fk_store_delete(&g_s, 0x0101), FK_STORE_ENOENT);
 
     /* Bad arguments. */
-    assert_int_equal(fk_store_write(&g_s, FK_STORE_ID_INVALID, g_a, 1), FK_STORE_EINVAL);
+    assert_int_equal(fk_store_write(&g_s, FK_STORE_KEY_LAST + 1u, g_a, 1), FK_STORE_EINVAL);
     assert_int_equal(fk_store_write(&g_s, 0x0103, NULL, 1), FK_STORE_EINVAL);
     assert_int_equal(fk_store_write(&g_s, 0x0103, g_a, FK_STORE_MAX_RECORD + 1u),
                      FK_STORE_EINVAL);
-    assert_int_equal(fk_store_delete(&g_s, FK_STORE_ID_INVALID), FK_STORE_EINVAL);
+    assert_int_equal(fk_store_delete(&g_s, FK_STORE_KEY_LAST + 1u), FK_STORE_EINVAL);
 
     /* Everything survives a remount. */
     assert_int_equal(fk_store_mount(&g_s, MAIN_BASE, MAIN_SIZE), FK_STORE_OK);
@@ -264,18 +264,18 @@ static void test_flash_error_unmounts(void **state)
     expect_record(&g_s, 0x0A, g_a, 9000);
 }
 
-static void test_next_and_stats(void **state)
+static void test_first_and_stats(void **state)
 {
     (void)state;
     fk_store_stats_t st;
-    uint16_t id;
+    fk_store_key_t key;
     fk_store_stats(&g_s, &st);
     assert_int_equal(st.files, 0);
     assert_int_equal(st.used, 0);
     assert_int_equal(st.total, MAIN_SIZE);
     const uint32_t free0 = st.free;
     assert_true(free0 > MAIN_SIZE / 2u);
-    assert_int_equal(fk_store_next(&g_s, -1, &id), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_first(&g_s, 0, &key), FK_STORE_ENOENT);
 
     /* 600 ids written in a scrambled order come back sorted. */
     for (uint32_t i = 0; i < 600; i++) {
@@ -284,21 +284,22 @@ static void test_next_and_stats(void **state)
         pattern(v, sizeof v, fid);
         assert_int_equal(fk_store_write(&g_s, fid, v, sizeof v), FK_STORE_OK);
     }
-    int32_t after = -1;
+    fk_store_key_t from = 0;
     uint32_t count = 0;
-    while (fk_store_next(&g_s, after, &id) == FK_STORE_OK) {
-        assert_true((int32_t)id > after);
-        assert_int_equal(id % 97u, 3u);
+    while (fk_store_first(&g_s, from, &key) == FK_STORE_OK) {
+        assert_true(key >= from);
+        assert_int_equal(key % 97u, 3u);
         uint8_t v[8], back[8];
-        pattern(v, sizeof v, id);
-        assert_int_equal(fk_store_read(&g_s, id, 0, back, sizeof back), FK_STORE_OK);
+        pattern(v, sizeof v, key);
+        assert_int_equal(fk_store_read(&g_s, key, 0, back, sizeof back), FK_STORE_OK);
         assert_memory_equal(back, v, sizeof v);
-        after = id;
+        from = key + 1u;
         count++;
     }
     assert_int_equal(count, 600);
-    assert_int_equal(fk_store_next(&g_s, 0xFFFF, &id), FK_STORE_ENOENT);
-    assert_int_equal(fk_store_next(&g_s, 0x7FFFFFFF, &id), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_first(&g_s, 0xFFFF, &key), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_first(&g_s, FK_STORE_KEY_LAST + 1u, &key), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_first(&g_s, 0xFFFFFFFFu, &key), FK_STORE_ENOENT);
 
     fk_store_stats(&g_s, &st);
     assert_int_equal(st.files, 600);
@@ -306,10 +307,10 @@ static void test_next_and_stats(void **state)
     assert_true(st.free < free0);
 
     /* The counters partition is a separate store. */
-    assert_int_equal(fk_store_next(&g_c, -1, &id), FK_STORE_ENOENT);
+    assert_int_equal(fk_store_first(&g_c, 0, &key), FK_STORE_ENOENT);
     assert_int_equal(fk_store_write(&g_c, 3, "x", 1), FK_STORE_OK);
-    assert_int_equal(fk_store_next(&g_c, -1, &id), FK_STORE_OK);
-    assert_int_equal(id, 3);
+    assert_int_equal(fk_store_first(&g_c, 0, &key), FK_STORE_OK);
+    assert_int_equal(key, 3);
     assert_int_equal(fk_store_mount(&g_s, MAIN_BASE, MAIN_SIZE), FK_STORE_OK);
     fk_store_stats(&g_s, &st);
     assert_int_equal(st.files, 600);
@@ -526,12 +527,14 @@ static void test_checksum_detects_bit_flips(void **state)
     assert_int_equal(fk_store_write(&g_s, 0x0200, g_a, 300), FK_STORE_OK);
     expect_record(&g_s, 0x0200, g_a, 300);
 
-    /* Damage in a header: the record's header check fails. */
+    /* One flipped bit in a header is corrected; two make the record fail. */
     pattern(g_b, 64, 22);
     assert_int_equal(fk_store_write(&g_s, 0x0201, g_b, 64), FK_STORE_OK);
     p = find_in_flash(g_b, 64);
     assert_non_null(p);
     p[-32 + 8] ^= 0x01; /* the length field */
+    expect_record(&g_s, 0x0201, g_b, 64);
+    p[-32 + 8] ^= 0x04;
     assert_int_equal(fk_store_read(&g_s, 0x0201, 0, back, 64), FK_STORE_ECORRUPT);
 
     /* The damage survives garbage collection (copies keep the checksum). */
@@ -865,7 +868,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patch, setup_board, teardown),
         cmocka_unit_test_setup_teardown(test_streaming, setup_board, teardown),
         cmocka_unit_test_setup_teardown(test_flash_error_unmounts, setup_board, teardown),
-        cmocka_unit_test_setup_teardown(test_next_and_stats, setup_board, teardown),
+        cmocka_unit_test_setup_teardown(test_first_and_stats, setup_board, teardown),
         cmocka_unit_test_setup_teardown(test_large_records, setup_board, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_changes_nothing, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_index_full, setup_board, teardown),

@@ -105,10 +105,10 @@ static void test_records_survive_restart(void **state)
     expect(&g_counters, 0x10, (const uint8_t *)&last, sizeof last);
 
     /* The partitions are independent stores. */
-    uint16_t id;
-    assert_int_equal(fk_store_next(&g_counters, -1, &id), FK_STORE_OK);
-    assert_int_equal(id, 0x10);
-    assert_int_equal(fk_store_next(&g_counters, 0x10, &id), FK_STORE_ENOENT);
+    fk_store_key_t key;
+    assert_int_equal(fk_store_first(&g_counters, 0, &key), FK_STORE_OK);
+    assert_int_equal(key, 0x10);
+    assert_int_equal(fk_store_first(&g_counters, 0x11, &key), FK_STORE_ENOENT);
     fk_store_stats_t st;
     fk_store_stats(&g_main, &st);
     assert_int_equal(st.files, N_FILES + 1u);

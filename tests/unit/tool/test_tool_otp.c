@@ -111,7 +111,6 @@ static const char *const k_burn_lines[] = {
     "   picotool otp load -e -s 0xe90 mkek.bin\n",
     "   picotool otp load -r -s 0xea0 devk_chaff.bin\n",
     "   picotool otp load -r -s 0xeb0 mkek_chaff.bin\n",
-    "   picotool otp set -r 0xff5 0x3c3c3c\n",
 };
 
 static void test_burn_dry_run(void **state)
@@ -122,7 +121,9 @@ static void test_burn_dry_run(void **state)
     snap_take(h, &s);
     assert_int_equal(RUN(h, "BURN-OTP-PAGE58\n", "otp", "burn", "--dry-run"), FK_TOOL_EXIT_OK);
     assert_unchanged(h, &s);
-    for (size_t i = 0; i < 5; i++) assert_out_has(h, k_burn_lines[i]);
+    for (size_t i = 0; i < sizeof(k_burn_lines) / sizeof(k_burn_lines[0]); i++) assert_out_has(h, k_burn_lines[i]);
+    /* The lock is the firmware's, after the migration: never in the plan. */
+    assert_null(strstr(h->out, "picotool otp set -r 0xff5"));
     assert_out_has(h, "dry run: nothing written");
     assert_null(strstr(h->err, "Type")); /* no token asked */
     h_free(h);
@@ -207,23 +208,12 @@ static void test_burn_writes_keys_and_chaff(void **state)
         /* The keys are never shown. */
         assert_null(strstr(h->out, "a5a5"));
         assert_null(strstr(h->out, "A5A5"));
-        const uint32_t lock = h->chip.raw[FK_OTP_ROW_PAGE_LOCK1(58)];
-        if (stepping == FK_OTP_STEPPING_A2) {
-            assert_int_equal(lock, 0); /* E15: refused, reported */
-            assert_out_has(h, "NOT applied");
-            assert_out_has(h, "lock-page58");
-        } else {
-            assert_int_equal(lock, FK_OTP_LOCK1_PAGE58);
-            assert_out_has(h, "takes effect at the chip's next reset");
-            /* Same session: page 58 still reads; after a reset it does not. */
-            uint32_t v;
-            assert_int_equal(fk_otp_read_raw(&h->chip, FK_OTP_BOOTSEL, 0xE80, &v, 1), FK_OTP_OK);
-            h_reset_bootsel(h);
-            assert_int_equal(fk_otp_read_raw(&h->chip, FK_OTP_BOOTSEL, 0xE80, &v, 1),
-                             FK_OTP_ENOT_PERMITTED);
-            assert_int_equal(RUN(h, NULL, "status"), FK_TOOL_EXIT_OK);
-            assert_out_has(h, "keys: KEYS_LOCKED");
-        }
+        /* No lock on either stepping (A3's BOOTSEL could write it): a lock
+         * before the device moved its secrets to the MKEK would lose them. */
+        assert_int_equal(h->chip.raw[FK_OTP_ROW_PAGE_LOCK1(58)], 0);
+        assert_out_has(h, "lock-page58");
+        assert_int_equal(RUN(h, NULL, "status"), FK_TOOL_EXIT_OK);
+        assert_out_has(h, "keys: KEYS_BURNED");
         /* A second burn: aborts, nothing written. */
         snap_t s;
         snap_take(h, &s);
@@ -428,7 +418,9 @@ static void test_real_board_without_otp(void **state)
                      FK_TOOL_EXIT_FAIL);
     assert_err_has(h, "only --dry-run is possible");
     assert_int_equal(RUN(h, NULL, "otp", "burn", "--dry-run"), FK_TOOL_EXIT_OK);
-    for (size_t i = 0; i < 5; i++) assert_out_has(h, k_burn_lines[i]);
+    for (size_t i = 0; i < sizeof(k_burn_lines) / sizeof(k_burn_lines[0]); i++) assert_out_has(h, k_burn_lines[i]);
+    /* The lock is the firmware's, after the migration: never in the plan. */
+    assert_null(strstr(h->out, "picotool otp set -r 0xff5"));
     assert_int_equal(RUN(h, NULL, "secure-boot", "enable", "--dry-run"), FK_TOOL_EXIT_OK);
     assert_out_has(h, "   picotool otp set OTP_DATA_CRIT1.SECURE_BOOT_ENABLE 1\n");
     assert_int_equal(RUN(h, NULL, "secure-boot", "harden"), FK_TOOL_EXIT_FAIL);
