@@ -509,7 +509,11 @@ int fk_seal_init(fk_store_t *store, fk_seal_init_info_t *info)
         /* One copy was lost: write both again from the good one, so that
          * the next damage costs nothing either. A failure here is no reason
          * to refuse the seed that was read; the next start tries again. */
-        if (info != NULL) info->seed_repaired = new_seed(store, seed) == FK_SEAL_OK;
+        const bool repaired = new_seed(store, seed) == FK_SEAL_OK;
+        if (info != NULL) {
+            info->seed_damaged = true;
+            info->seed_repaired = repaired;
+        }
         goto out;
     }
     /* A seed that exists is kept as it is (it opens device-root records,

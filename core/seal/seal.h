@@ -59,7 +59,9 @@ enum {
 /* What fk_seal_init did to the device seed. */
 typedef struct fk_seal_init_info {
     bool seed_created;  /* there was none (and no MKEK): a fresh one was made */
-    bool seed_repaired; /* one of its two records was lost and is written again */
+    bool seed_damaged;  /* one of its two records was lost or unreadable */
+    bool seed_repaired; /* ... and both are written again (false: that write failed,
+                         * which may have left the store unmounted) */
 } fk_seal_init_info_t;
 
 /* Prepare sealing on the main partition: create the device-bound seed (two

@@ -142,7 +142,8 @@ int fk_services_init(fk_services_t *svc, const fk_product_t *product)
     int rc = mount_stores(svc);
     if (rc != FK_SERVICES_OK) return rc;
     svc->seal_rc = fk_seal_init(&svc->store, &svc->seal_info);
-    if (svc->seal_rc == FK_SEAL_ESTORE) {
+    const bool repair_failed = svc->seal_info.seed_damaged && !svc->seal_info.seed_repaired;
+    if (svc->seal_rc == FK_SEAL_ESTORE || repair_failed) {
         /* A flash error leaves the store unmounted; a damaged seed stays
          * damaged. Either way start with what there is (see services.h). */
         rc = mount_stores(svc);

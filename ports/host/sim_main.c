@@ -372,8 +372,10 @@ static void report_start(void)
             fprintf(stderr, PROG ": flash store (%s): %u damaged record(s) found\n", names[i],
                     (unsigned)st.damaged);
     }
-    if (services.seal_info.seed_repaired)
-        fprintf(stderr, PROG ": device seed: one copy was damaged and is written again\n");
+    if (services.seal_info.seed_damaged)
+        fprintf(stderr, PROG ": device seed: one copy was damaged; %s\n",
+                services.seal_info.seed_repaired ? "both are written again from the other"
+                                                 : "writing it again failed (next start retries)");
     if (services.seal_rc != FK_SEAL_OK)
         fprintf(stderr, PROG ": device seed unreadable: sealed keys and PINs cannot be used\n");
     fk_migration_status_t m;

@@ -393,6 +393,42 @@ static void test_cut_set(void **state)
     }
 }
 
+/* A lost seed copy whose repair meets a flash error: the device still
+ * starts with its stores mounted and its PINs working, and the next start
+ * repairs. (The PINs here are sealed under the device root.) */
+static void test_seed_repair_flash_error(void **state)
+{
+    (void)state;
+    uint8_t secret[FK_PIN_SECRET_LEN];
+    uint32_t size = 0;
+    assert_int_equal(set(&k_ref, "123456", 0, k_secret), FK_PIN_OK);
+    assert_int_equal(fk_store_delete(&g_dev.svc.store,
+                                     FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED_COPY)),
+                     FK_STORE_OK);
+    fk_devrig_stop(&g_rig);
+    fk_flashcut_arm(0);
+    assert_int_equal(fk_devrig_boot(&g_rig), FK_SERVICES_OK);
+    assert_true(fk_flashcut_cut());
+    fk_flashcut_disarm();
+    fk_card_power_on(&g_dev.card);
+    memset(&g_session, 0, sizeof(g_session));
+    assert_true(g_dev.svc.seal_info.seed_damaged);
+    assert_false(g_dev.svc.seal_info.seed_repaired);
+    assert_int_equal(g_dev.svc.seal_rc, FK_SEAL_OK);
+    /* Mounted and working: the PIN opens its secret from the intact copy. */
+    assert_int_equal(check(&k_ref, "123456", secret), FK_PIN_OK);
+    assert_memory_equal(secret, k_secret, sizeof(secret));
+    restart();
+    assert_true(g_dev.svc.seal_info.seed_damaged);
+    assert_true(g_dev.svc.seal_info.seed_repaired);
+    assert_int_equal(fk_store_size(&g_dev.svc.store,
+                                   FK_STORE_KEY(FK_NS_SERVICES, FK_ID_DEVICE_SEED_COPY), &size),
+                     FK_STORE_OK);
+    restart();
+    assert_false(g_dev.svc.seal_info.seed_damaged);
+    assert_int_equal(check(&k_ref, "123456", secret), FK_PIN_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cut_wrong, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_right, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_repair_flash_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
