@@ -576,8 +576,7 @@ def main(description):
 def passed(result):
     """True when every test ran and passed. A skipped test, an expected failure and a run
     without any test are failures here: the subject of every integration test exists, and
-    what a machine lacks (tools, modules) fails with the command that installs it. The one
-    thing a machine may lack for good, namespaces, is isolate.sh's business (exit 77)."""
+    what a machine lacks (tools, modules) fails with the command that installs it."""
     problems = ["skipped, which counts as a failure: %s: %s" % (test.id(), reason)
                 for test, reason in result.skipped]
     problems += ["expected failure, which counts as a failure: %s" % test.id()
