@@ -21,6 +21,7 @@
 
 #include "hal.h"
 #include "host_port.h"
+#include "otphook.h"
 #include "otp_model.h"
 #include "tmpdir.h"
 #include "util.h"
@@ -154,47 +155,6 @@ static void secure_boot_on(void)
 {
     or_copies(FK_OTP_ROW_BOOT_FLAGS1, FK_OTP_RBIT3_COPIES, SLOT_VALID(0));
     or_copies(FK_OTP_ROW_CRIT1, FK_OTP_CRIT_COPIES, FK_OTP_CRIT1_SECURE_BOOT_ENABLE);
-}
-
-/* ---- A persistence hook that counts, fails or loses chosen rows ------------ */
-
-static struct {
-    fk_otp_persist_fn file;  /* the port's write-through */
-    void *file_arg;
-    uint16_t first;          /* rows [first, first + count) misbehave */
-    unsigned count;
-    uint32_t lose;           /* bits of such a write that do not take */
-    bool fail;               /* and the write reports an error */
-    unsigned programmed;     /* rows programmed since the hook was put in */
-} g_hook;
-
-static int hook(void *arg, uint16_t row, uint32_t value)
-{
-    (void)arg;
-    fk_otp_t *m = model();
-    g_hook.programmed++;
-    if (row < g_hook.first || (unsigned)(row - g_hook.first) >= g_hook.count)
-        return g_hook.file(g_hook.file_arg, row, value);
-    m->raw[row] = value & ~g_hook.lose;
-    const int rc = g_hook.file(g_hook.file_arg, row, m->raw[row]);
-    return g_hook.fail ? -1 : rc;
-}
-
-/* Put the hook between the model and the file; rows [first, first+count)
- * lose `lose` and, with `fail`, report the write as failed. */
-static void hook_rows(uint16_t first, unsigned count, uint32_t lose, bool fail)
-{
-    fk_otp_t *m = model();
-    if (m->persist != hook) {
-        g_hook.file = m->persist;
-        g_hook.file_arg = m->persist_arg;
-        m->persist = hook;
-    }
-    g_hook.first = first;
-    g_hook.count = count;
-    g_hook.lose = lose;
-    g_hook.fail = fail;
-    g_hook.programmed = 0;
 }
 
 /* ---- Factory state ---------------------------------------------------------- */
@@ -445,25 +405,25 @@ static void test_lock_keys(void **state)
     fixture_t *f = *state;
     uint8_t key[KEY_LEN], got[KEY_LEN];
     /* No MKEK: refused, nothing written. */
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE);
-    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(fk_otphook_programmed(), 0);
     make_key(key, 0x50);
     burn_key(FK_OTP_ROW_DEVK, key);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE); /* a DEVK is not enough */
     assert_int_equal(raw_row(LOCK_ROW_58), 0);
 
     burn_key(FK_OTP_ROW_MKEK, key);
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_OK);
-    assert_int_equal(g_hook.programmed, 1);
+    assert_int_equal(fk_otphook_programmed(), 1);
     assert_int_equal(raw_row(LOCK_ROW_58), FK_OTP_LOCK1_PAGE58);
     assert_int_equal(file_row(f->path, LOCK_ROW_58), FK_OTP_LOCK1_PAGE58);
     assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCKED);
     /* Idempotent: nothing written the second time. */
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_OK);
-    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(fk_otphook_programmed(), 0);
 
     /* In force from the next start: the firmware keeps its keys, the
      * bootloader and non-secure code lose them. */
@@ -486,9 +446,9 @@ static void test_lock_keys_refused(void **state)
     make_key(key, 0x60);
     burn_key(FK_OTP_ROW_MKEK, key);
     or_row(LOCK_ROW_58, LOCK1_ONE_COPY);
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_ESTATE);
-    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(fk_otphook_programmed(), 0);
     assert_int_equal(raw_row(LOCK_ROW_58), LOCK1_ONE_COPY);
 
     fk_host_otp_close();
@@ -508,21 +468,21 @@ static void test_lock_keys_write_fails(void **state)
     make_key(key, 0x70);
     burn_key(FK_OTP_ROW_MKEK, key);
     /* Lost: reported done, the row still blank (the read-back catches it). */
-    hook_rows(LOCK_ROW_58, 1, ALL_ONES, false);
+    fk_otphook_rows(LOCK_ROW_58, 1, ALL_ONES, false);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
     assert_int_equal(raw_row(LOCK_ROW_58), 0);
     assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_UNLOCKED);
     /* Refused by the chip, nothing programmed. */
-    hook_rows(LOCK_ROW_58, 1, ALL_ONES, true);
+    fk_otphook_rows(LOCK_ROW_58, 1, ALL_ONES, true);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
     assert_int_equal(raw_row(LOCK_ROW_58), 0);
     /* Programmed, but the write reported failing: EIO now, done next time. */
-    hook_rows(LOCK_ROW_58, 1, 0, true);
+    fk_otphook_rows(LOCK_ROW_58, 1, 0, true);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
     assert_int_equal(read_state().keys_lock, FK_HAL_KEYS_LOCKED);
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_OK);
-    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(fk_otphook_programmed(), 0);
     fk_host_otp_close();
     assert_int_equal(fk_hal_otp_lock_keys(), FK_HAL_EIO);
 }
@@ -545,23 +505,23 @@ static void test_require_rollback(void **state)
     const uint32_t other = 1u; /* another BOOT_FLAGS0 option, in copy 2 */
     or_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + 2u), other);
     /* Without secure boot: refused, nothing written. */
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_ESTATE);
-    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(fk_otphook_programmed(), 0);
 
     secure_boot_on();
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
-    assert_int_equal(g_hook.programmed, FK_OTP_RBIT3_COPIES);
+    assert_int_equal(fk_otphook_programmed(), FK_OTP_RBIT3_COPIES);
     assert_int_equal(rr_copies(), 7);
     assert_int_equal(raw_row((uint16_t)(FK_OTP_ROW_BOOT_FLAGS0 + 2u)),
                      FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED | other);
     assert_int_equal(file_row(f->path, FK_OTP_ROW_BOOT_FLAGS0),
                      FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED);
     assert_true(read_state().rollback_required);
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
-    assert_int_equal(g_hook.programmed, 0);
+    assert_int_equal(fk_otphook_programmed(), 0);
 }
 
 /* Torn writes: what counts is the vote read back. */
@@ -571,7 +531,7 @@ static void test_require_rollback_torn(void **state)
     const uint32_t rr = FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED;
     secure_boot_on();
     /* Copy 0 refuses: two of three still carry the flag. */
-    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 1, rr, true);
+    fk_otphook_rows(FK_OTP_ROW_BOOT_FLAGS0, 1, rr, true);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
     assert_int_equal(rr_copies(), 6);
     assert_true(read_state().rollback_required);
@@ -583,17 +543,17 @@ static void test_require_rollback_lost(void **state)
     const uint32_t rr = FK_OTP_BOOT_FLAGS0_ROLLBACK_REQUIRED;
     secure_boot_on();
     /* Copies 0 and 1 lose the bit silently: the read-back vote says no. */
-    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 2, rr, false);
+    fk_otphook_rows(FK_OTP_ROW_BOOT_FLAGS0, 2, rr, false);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_EIO);
     assert_int_equal(rr_copies(), 4);
     assert_false(read_state().rollback_required);
     /* Copies 0 and 1 refuse. */
-    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 2, rr, true);
+    fk_otphook_rows(FK_OTP_ROW_BOOT_FLAGS0, 2, rr, true);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_EIO);
     /* The chip working again finishes the job. */
-    hook_rows(0, 0, 0, false);
+    fk_otphook_rows(0, 0, 0, false);
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_OK);
-    assert_int_equal(g_hook.programmed, 2);
+    assert_int_equal(fk_otphook_programmed(), 2);
     assert_int_equal(rr_copies(), 7);
     fk_host_otp_close();
     assert_int_equal(fk_hal_otp_require_rollback(), FK_HAL_EIO);

@@ -24,6 +24,7 @@
 #include "crypto/pk.h"
 #include "devrig.h"
 #include "host_port.h"
+#include "otphook.h"
 #include "otp_map.h"
 #include "otp_model.h"
 #include "rescue/rescue.h"
@@ -178,50 +179,6 @@ static void burn_mkek(void)
     fk_root_t root;
     assert_int_equal(fk_seal_current_root(&root), FK_SEAL_OK);
     assert_int_equal(root, FK_ROOT_OTP);
-}
-
-/* Writes that misbehave: between the model and its file, rows [first, first
- * + count) lose the bits `lose` of each write and, with `fail`, report it
- * as failed. The file gets what the model holds. */
-static struct {
-    fk_otp_persist_fn file;
-    void *file_arg;
-    uint16_t first;
-    unsigned count;
-    uint32_t lose;
-    bool fail;
-} g_hook;
-
-static int hook(void *arg, uint16_t row, uint32_t value)
-{
-    fk_otp_t *m = arg;
-    if (row < g_hook.first || (unsigned)(row - g_hook.first) >= g_hook.count)
-        return g_hook.file(g_hook.file_arg, row, value);
-    m->raw[row] = value & ~g_hook.lose;
-    const int rc = g_hook.file(g_hook.file_arg, row, m->raw[row]);
-    return g_hook.fail ? -1 : rc;
-}
-
-static void hook_rows(uint16_t first, unsigned count, uint32_t lose, bool fail)
-{
-    fk_otp_t *m = otp_model();
-    if (m->persist != hook) {
-        g_hook.file = m->persist;
-        g_hook.file_arg = m->persist_arg;
-    }
-    g_hook.first = first;
-    g_hook.count = count;
-    g_hook.lose = lose;
-    g_hook.fail = fail;
-    m->persist = hook;
-    m->persist_arg = m;
-}
-
-static void unhook(void)
-{
-    fk_otp_t *m = otp_model();
-    m->persist = g_hook.file;
-    m->persist_arg = g_hook.file_arg;
 }
 
 /* ---- Device key helpers -------------------------------------------------- */
@@ -1088,16 +1045,16 @@ static void test_lock58_write_fails(void **state)
 {
     (void)state;
     burn_mkek_and_restart();
-    hook_rows(LOCK58_ROW, 1, 0xFFFFFF, false);
+    fk_otphook_rows(LOCK58_ROW, 1, 0xFFFFFF, false);
     assert_int_equal(lock58(), SW_EXEC_ERROR);
     assert_int_equal(otp_raw(LOCK58_ROW), 0);
-    hook_rows(LOCK58_ROW, 1, 0xFFFFFF, true);
+    fk_otphook_rows(LOCK58_ROW, 1, 0xFFFFFF, true);
     assert_int_equal(lock58(), SW_EXEC_ERROR);
     assert_int_equal(otp_raw(LOCK58_ROW), 0);
-    hook_rows(LOCK58_ROW, 1, 0, true);
+    fk_otphook_rows(LOCK58_ROW, 1, 0, true);
     assert_int_equal(lock58(), SW_EXEC_ERROR);
     assert_int_equal(otp_raw(LOCK58_ROW), FK_OTP_LOCK1_PAGE58);
-    unhook();
+    fk_otphook_off();
     fk_host_set_presence(FK_HOST_PRESENCE_DENY); /* not asked again */
     assert_int_equal(lock58(), SW_OK);
 }
@@ -1174,21 +1131,21 @@ static void test_rollback_torn(void **state)
 {
     (void)state;
     crit1_secure_boot(3);
-    hook_rows(FK_OTP_ROW_BOOT_FLAGS0, 1, RR, true);
+    fk_otphook_rows(FK_OTP_ROW_BOOT_FLAGS0, 1, RR, true);
     assert_int_equal(rollback_require(), SW_OK);
     assert_flags0(0, RR, RR);
-    unhook();
+    fk_otphook_off();
 }
 
 static void test_rollback_write_lost(void **state)
 {
     (void)state;
     crit1_secure_boot(3);
-    hook_rows(FK_OTP_ROW_BOOT_FLAGS0 + 1, 2, RR, false);
+    fk_otphook_rows(FK_OTP_ROW_BOOT_FLAGS0 + 1, 2, RR, false);
     assert_int_equal(rollback_require(), SW_EXEC_ERROR);
     assert_flags0(RR, 0, 0);
     rollback_status(0, 0);
-    unhook();
+    fk_otphook_off();
     assert_int_equal(rollback_require(), SW_OK);
     assert_flags0(RR, RR, RR);
 }
