@@ -11,6 +11,7 @@
  *                ENUMERATE OBJECTS; access rules per FID prefix
  *   hsm_keys.c   device key and certificate, GENERATE ASYMMETRIC KEY PAIR,
  *                COMPUTE SIGNATURE, DECIPHER over the key-object service
+ *   hsm_cipher.c GENERATE SYMMETRIC KEY, CIPHER (secret keys)
  *
  * The applet's records live in its own namespace (FK_NS_HSM, in both store
  * partitions; docs/store-map.md): it names them by 16-bit ids and reaches no
@@ -24,6 +25,8 @@
 #include <stdint.h>
 
 #include "applet.h"
+#include "crypto/pk.h"
+#include "crypto/sym.h"
 #include "services/pin.h"
 
 /* ---- Record ids (namespace FK_NS_HSM) --------------------------------------
@@ -83,6 +86,8 @@ extern const fk_command_t hsm_file_commands[];
 extern const size_t hsm_file_commands_len;
 extern const fk_command_t hsm_key_commands[];
 extern const size_t hsm_key_commands_len;
+extern const fk_command_t hsm_cipher_commands[];
+extern const size_t hsm_cipher_commands_len;
 
 /* ---- hsm_pin.c ------------------------------------------------------------ */
 /* True once INITIALIZE has run (the configuration says so). */
@@ -107,5 +112,59 @@ fk_sw_t hsm_store_sw(int rc);
 /* Make sure the device key CC00 and its certificate chain 2F02 exist
  * (generated on the first start; kept across INITIALIZE). */
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx);
+
+/* ---- hsm_cipher.c ---------------------------------------------------------
+ * CIPHER's algorithm ids (its P2; entries of a key's tag-91 list). */
+#define HSM_ALG_AES_CBC_ENCRYPT 0x10u /* AES-CBC, IV 0, data a multiple of 16 */
+#define HSM_ALG_AES_CBC_DECRYPT 0x11u
+#define HSM_ALG_AES_CMAC 0x18u        /* 16 bytes */
+#define HSM_ALG_EXT_ENCRYPT 0x51u     /* extended form: 06 OID, 81 in, 82 IV, 83 AAD */
+#define HSM_ALG_EXT_DECRYPT 0x52u
+#define HSM_ALG_AES_DERIVE 0x99u      /* HKDF-SHA-256, as many bytes out as in */
+
+typedef enum hsm_cipher_alg {
+    HSM_CIPHER_NONE = 0,
+    HSM_CIPHER_AES,        /* ECB, CBC, CFB128, OFB, CTR, XTS (fk_aes_crypt) */
+    HSM_CIPHER_AEAD,       /* GCM, CCM, 16-byte tag after the ciphertext */
+    HSM_CIPHER_CHACHAPOLY, /* ChaCha20-Poly1305, 16-byte tag after the ciphertext */
+    HSM_CIPHER_CMAC,
+    HSM_CIPHER_HMAC,
+    HSM_CIPHER_HKDF,       /* also P2 99 */
+    HSM_CIPHER_PBKDF2,
+    HSM_CIPHER_X963,
+} hsm_cipher_alg_t;
+
+/* One CIPHER operation, checked against its key and ready to run. Spans
+ * point into the command (and iv possibly into iv_buf: do not copy). */
+typedef struct hsm_cipher {
+    hsm_cipher_alg_t alg;
+    bool encrypt;
+    fk_aes_mode_t mode;    /* AES, AEAD */
+    fk_hash_t hash;        /* HMAC, KDFs */
+    size_t key_len;        /* the key length the algorithm needs (AES kinds) */
+    fk_bytes_t in;         /* data, plaintext, ciphertext (with its tag), message */
+    fk_bytes_t iv;         /* IV, nonce, tweak */
+    fk_bytes_t aad;
+    fk_bytes_t salt, info; /* KDFs (X9.63: info = SharedInfo) */
+    uint32_t iterations;   /* PBKDF2 */
+    size_t out_len;
+    uint8_t iv_buf[FK_AES_BLOCK];
+} hsm_cipher_t;
+
+/* Check CIPHER's command against a key of kind key_kind (fk_key_kind_t) and
+ * key_len bytes, with room bytes of response left, and fill *c. Pure: reads
+ * the command only. FK_SW_OK, or the status word of the first failure:
+ * 6A86 unknown P2, 6A80 malformed or missing input (bad IV/nonce/tag or
+ * data length included), 6A81 an algorithm or OID not supported or not
+ * for this key, 6700 an output that does not fit (or a KDF length out of
+ * range). docs/hsm-cipher.md has the details. */
+fk_sw_t hsm_cipher_prepare(const fk_apdu_t *cmd, uint8_t key_kind, size_t key_len, size_t room,
+                           hsm_cipher_t *c);
+
+/* Run a prepared operation with the key into out (c->out_len bytes).
+ * PBKDF2 calls keepalive(arg) as it goes. 6A80 when a tag does not verify
+ * (out is then zero), 6400 when the crypto module fails. */
+fk_sw_t hsm_cipher_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len,
+                       fk_keepalive_fn keepalive, void *arg, uint8_t *out);
 
 #endif /* FUSEKEY_HSM_INTERNAL_H */
