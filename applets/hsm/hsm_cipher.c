@@ -145,12 +145,12 @@ typedef struct ext_tlvs {
 
 static fk_sw_t ext_parse(const uint8_t *data, size_t len, ext_tlvs_t *t)
 {
-    const uint8_t *p = data, *end = data + len;
     fk_tlv_t x;
     int rc;
 
     memset(t, 0, sizeof(*t));
-    if (len == 0) return FK_SW_WRONG_DATA;
+    if (len == 0 || data == NULL) return FK_SW_WRONG_DATA;
+    const uint8_t *p = data, *end = data + len;
     while ((rc = fk_tlv_next(&p, end, &x)) == FK_TLV_OK) {
         fk_bytes_t *v;
         bool *seen;
@@ -197,10 +197,10 @@ static bool der_u32(const fk_tlv_t *t, uint32_t *v)
  * [30 { 06 hmacWithSHAx [05 00] }]. */
 static fk_sw_t parse_pbkdf2_params(fk_bytes_t in, hsm_cipher_t *c)
 {
-    const uint8_t *p = in.p, *end = in.p + in.len;
     fk_tlv_t t;
 
-    if (in.len == 0) return FK_SW_WRONG_DATA;
+    if (in.len == 0 || in.p == NULL) return FK_SW_WRONG_DATA;
+    const uint8_t *p = in.p, *end = in.p + in.len;
     if (in.p[0] == TAG_SEQUENCE) {
         if (fk_tlv_next(&p, end, &t) != FK_TLV_OK || p != end) return FK_SW_WRONG_DATA;
         p = t.value;
@@ -565,12 +565,12 @@ static fk_sw_t cmd_cipher(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
  * each at most once. */
 static fk_sw_t parse_metadata(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_key_policy_t *pol)
 {
-    const uint8_t *p = cmd->data, *end = cmd->data + cmd->nc;
+    const uint8_t *p = NULL, *end = NULL;
     bool seen[4] = {false, false, false, false};
     fk_tlv_t t;
     int rc;
 
-    if (cmd->nc == 0) p = end = NULL;
+    if (cmd->nc > 0) p = cmd->data, end = cmd->data + cmd->nc;
     while ((rc = fk_tlv_next(&p, end, &t)) == FK_TLV_OK) {
         if (t.tag < TAG_USE_COUNTER || t.tag > TAG_WRAP_KEY || seen[t.tag - TAG_USE_COUNTER])
             return FK_SW_WRONG_DATA;
