@@ -192,10 +192,11 @@ static bool der_u32(const fk_tlv_t *t, uint32_t *v)
     return true;
 }
 
-/* PBKDF2-params (RFC 8018 A.2) from 81: the SEQUENCE, or its content alone
- * as pico's client sends it: 04 salt, 02 iterations, [02 keyLength],
- * [30 { 06 hmacWithSHAx [05 00] }]. */
-static fk_sw_t parse_pbkdf2_params(fk_bytes_t in, hsm_cipher_t *c)
+/* PBKDF2-params (RFC 8018 A.2): the SEQUENCE, or its content alone as
+ * pico's client sends it: 04 salt, 02 iterations, [02 keyLength],
+ * [30 { 06 hmacWithSHAx [05 00] }]. Fills c's hash, salt and iterations;
+ * *key_len gets keyLength, 0 when absent. */
+static fk_sw_t parse_pbkdf2_params(fk_bytes_t in, hsm_cipher_t *c, size_t *key_len)
 {
     fk_tlv_t t;
 
@@ -206,6 +207,7 @@ static fk_sw_t parse_pbkdf2_params(fk_bytes_t in, hsm_cipher_t *c)
         p = t.value;
         end = t.value + t.len;
     }
+    *key_len = 0;
     c->hash = FK_HASH_SHA1; /* the default PRF */
     if (fk_tlv_next(&p, end, &t) != FK_TLV_OK || t.tag != TAG_OCTETS) return FK_SW_WRONG_DATA;
     c->salt = (fk_bytes_t){t.value, t.len};
@@ -214,9 +216,9 @@ static fk_sw_t parse_pbkdf2_params(fk_bytes_t in, hsm_cipher_t *c)
     if (c->iterations == 0 || c->iterations > PBKDF2_MAX_ITERATIONS) return FK_SW_WRONG_DATA;
     int rc = fk_tlv_next(&p, end, &t);
     if (rc == FK_TLV_OK && t.tag == TAG_INTEGER) {
-        uint32_t key_len;
-        if (!der_u32(&t, &key_len) || key_len == 0 || key_len > PBKDF2_MAX_OUT) return FK_SW_WRONG_DATA;
-        c->out_len = key_len;
+        uint32_t kl;
+        if (!der_u32(&t, &kl) || kl == 0 || kl > PBKDF2_MAX_OUT) return FK_SW_WRONG_DATA;
+        *key_len = kl;
         rc = fk_tlv_next(&p, end, &t);
     }
     if (rc == FK_TLV_OK && t.tag == TAG_SEQUENCE) {
@@ -242,6 +244,57 @@ static fk_sw_t take_block_iv(const ext_tlvs_t *t, hsm_cipher_t *c)
         memcpy(c->iv_buf, t->iv.p, FK_AES_BLOCK);
     }
     c->iv = (fk_bytes_t){c->iv_buf, FK_AES_BLOCK};
+    return FK_SW_OK;
+}
+
+/* PBES2-params (RFC 8018 A.4) from 83, the SEQUENCE or its content:
+ * 30 { 06 id-PBKDF2, PBKDF2-params }, 30 { 06 aesNNN-CBC-PAD, 04 IV(16) }.
+ * The scheme gives the key length; a keyLength in the PBKDF2 parameters
+ * must say the same. */
+static fk_sw_t parse_pbes2_params(fk_bytes_t in, hsm_cipher_t *c)
+{
+    const uint8_t *p, *end;
+    fk_tlv_t t, kdf, enc, oid, iv;
+    uint8_t last;
+    size_t key_len;
+    fk_sw_t sw;
+
+    if (in.len == 0 || in.p == NULL) return FK_SW_WRONG_DATA;
+    p = in.p;
+    end = in.p + in.len;
+    if (fk_tlv_next(&p, end, &t) != FK_TLV_OK || t.tag != TAG_SEQUENCE) return FK_SW_WRONG_DATA;
+    if (p == end) { /* the SEQUENCE itself: descend */
+        p = t.value;
+        end = t.value + t.len;
+    } else { /* its content */
+        p = in.p;
+    }
+    if (fk_tlv_next(&p, end, &kdf) != FK_TLV_OK || kdf.tag != TAG_SEQUENCE ||
+        fk_tlv_next(&p, end, &enc) != FK_TLV_OK || enc.tag != TAG_SEQUENCE || p != end)
+        return FK_SW_WRONG_DATA;
+
+    const uint8_t *q = kdf.value, *qend = kdf.value + kdf.len;
+    if (fk_tlv_next(&q, qend, &oid) != FK_TLV_OK || oid.tag != TAG_OID) return FK_SW_WRONG_DATA;
+    if (!oid_with_last((fk_bytes_t){oid.value, oid.len}, k_oid_pkcs5, sizeof(k_oid_pkcs5), &last) ||
+        last != PKCS5_OID_PBKDF2)
+        return FK_SW_FUNC_NOT_SUPPORTED;
+    if ((sw = parse_pbkdf2_params((fk_bytes_t){q, (size_t)(qend - q)}, c, &key_len)) != FK_SW_OK)
+        return sw;
+
+    q = enc.value;
+    qend = enc.value + enc.len;
+    if (fk_tlv_next(&q, qend, &oid) != FK_TLV_OK || oid.tag != TAG_OID) return FK_SW_WRONG_DATA;
+    if (!oid_with_last((fk_bytes_t){oid.value, oid.len}, k_oid_aes, sizeof(k_oid_aes), &last) ||
+        (last != AES_OID_GROUP_128 + AES_OID_CBC && last != AES_OID_GROUP_192 + AES_OID_CBC &&
+         last != AES_OID_GROUP_256 + AES_OID_CBC))
+        return FK_SW_FUNC_NOT_SUPPORTED;
+    c->key_len = last == AES_OID_GROUP_128 + AES_OID_CBC   ? 16u
+                 : last == AES_OID_GROUP_192 + AES_OID_CBC ? 24u : 32u;
+    if (fk_tlv_next(&q, qend, &iv) != FK_TLV_OK || iv.tag != TAG_OCTETS || iv.len != FK_AES_BLOCK ||
+        q != qend)
+        return FK_SW_WRONG_DATA;
+    if (key_len != 0 && key_len != c->key_len) return FK_SW_WRONG_DATA;
+    c->iv = (fk_bytes_t){iv.value, iv.len};
     return FK_SW_OK;
 }
 
@@ -289,15 +342,16 @@ static fk_sw_t ext_algorithm(fk_bytes_t oid, hsm_cipher_t *c)
         c->hash = (fk_hash_t)(FK_HASH_SHA256 + (last - HKDF_OID_SHA256));
         return FK_SW_OK;
     }
-    if (oid_with_last(oid, k_oid_pkcs5, sizeof(k_oid_pkcs5), &last) && last == PKCS5_OID_PBKDF2) {
-        c->alg = HSM_CIPHER_PBKDF2;
+    if (oid_with_last(oid, k_oid_pkcs5, sizeof(k_oid_pkcs5), &last) &&
+        (last == PKCS5_OID_PBKDF2 || last == PKCS5_OID_PBES2)) {
+        c->alg = last == PKCS5_OID_PBKDF2 ? HSM_CIPHER_PBKDF2 : HSM_CIPHER_PBES2;
         return FK_SW_OK;
     }
     if (oid_is(oid, k_oid_x963, sizeof(k_oid_x963))) {
         c->alg = HSM_CIPHER_X963;
         return FK_SW_OK;
     }
-    /* PBES2, the SLIP-21 node cipher (needs BIP32) and anything else. */
+    /* The SLIP-21 node cipher (needs BIP32) and anything else. */
     (void)k_oid_slip21;
     return FK_SW_FUNC_NOT_SUPPORTED;
 }
@@ -353,10 +407,20 @@ static fk_sw_t ext_inputs(const fk_apdu_t *cmd, const ext_tlvs_t *t, hsm_cipher_
     case HSM_CIPHER_PBKDF2:
         if (!t->has_input || !unused(t->has_iv, t->iv) || !unused(t->has_aad, t->aad))
             return FK_SW_WRONG_DATA;
-        c->out_len = 0;
-        if ((sw = parse_pbkdf2_params(t->input, c)) != FK_SW_OK) return sw;
+        if ((sw = parse_pbkdf2_params(t->input, c, &c->out_len)) != FK_SW_OK) return sw;
         if (c->out_len == 0) c->out_len = le ? le : KDF_DEFAULT_LEN;
         return c->out_len <= PBKDF2_MAX_OUT ? FK_SW_OK : FK_SW_WRONG_LENGTH;
+    case HSM_CIPHER_PBES2:
+        if (!t->has_input || !t->has_aad || !unused(t->has_iv, t->iv)) return FK_SW_WRONG_DATA;
+        if ((sw = parse_pbes2_params(t->aad, c)) != FK_SW_OK) return sw;
+        c->in = t->input;
+        if (c->encrypt) {
+            c->out_len = (c->in.len / FK_AES_BLOCK + 1u) * FK_AES_BLOCK; /* PKCS#7 padding */
+        } else {
+            if (c->in.len == 0 || c->in.len % FK_AES_BLOCK != 0) return FK_SW_WRONG_DATA;
+            c->out_len = c->in.len; /* at most: the padding comes off */
+        }
+        return FK_SW_OK;
     case HSM_CIPHER_X963:
         if (!t->has_input || !unused(t->has_iv, t->iv)) return FK_SW_WRONG_DATA;
         c->hash = hmac_oid_hash(t->input);
@@ -429,7 +493,7 @@ fk_sw_t hsm_cipher_prepare(const fk_apdu_t *cmd, uint8_t key_kind, size_t key_le
         if ((sw = ext_algorithm(t.oid, c)) != FK_SW_OK) return sw;
         /* MACs and key derivations are one-way: extended encrypt only. */
         if (!c->encrypt && c->alg != HSM_CIPHER_AES && c->alg != HSM_CIPHER_AEAD &&
-            c->alg != HSM_CIPHER_CHACHAPOLY)
+            c->alg != HSM_CIPHER_CHACHAPOLY && c->alg != HSM_CIPHER_PBES2)
             return FK_SW_FUNC_NOT_SUPPORTED;
         if (!key_fits(c, key_kind, key_len)) return FK_SW_FUNC_NOT_SUPPORTED;
         if ((sw = ext_inputs(cmd, &t, c)) != FK_SW_OK) return sw;
@@ -441,11 +505,53 @@ fk_sw_t hsm_cipher_prepare(const fk_apdu_t *cmd, uint8_t key_kind, size_t key_le
     return c->out_len <= room ? FK_SW_OK : FK_SW_WRONG_LENGTH;
 }
 
+/* The PKCS#7 padding of the last block: its last byte n in 1..16 and the n
+ * last bytes all n. No branch or index depends on the block's bytes; *pad
+ * gets n (meaningful only when it is valid). */
+static bool pkcs7_pad_ok(const uint8_t last[FK_AES_BLOCK], size_t *pad)
+{
+    const uint32_t n = last[FK_AES_BLOCK - 1u];
+    uint32_t bad = ((n - 1u) >> 8) | ((FK_AES_BLOCK - n) >> 8); /* n == 0 or n > 16 */
+    for (uint32_t i = 0; i < FK_AES_BLOCK; i++) {
+        const uint32_t in_pad = (((FK_AES_BLOCK - 1u) - i) - n) >> 31; /* 15 - i < n */
+        bad |= (0u - in_pad) & (uint32_t)(last[i] ^ n);
+    }
+    *pad = n;
+    return bad == 0;
+}
+
+/* PBES2 (RFC 8018 6.2): the key from PBKDF2 over the secret, then AES-CBC
+ * with PKCS#7 padding. A bad padding is FK_CRYPTO_EAUTH. */
+static int pbes2_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len,
+                     fk_keepalive_fn keepalive, void *arg, uint8_t *out, size_t *out_len)
+{
+    uint8_t dk[AES_KEY_MAX_BYTES];
+    size_t pad = 0;
+    int rc = fk_pbkdf2(c->hash, key, key_len, c->salt.p, c->salt.len, c->iterations, keepalive, arg,
+                       dk, c->key_len);
+    if (rc == FK_CRYPTO_OK && c->encrypt) {
+        pad = c->out_len - c->in.len;
+        if (c->in.len) memcpy(out, c->in.p, c->in.len);
+        memset(out + c->in.len, (int)pad, pad);
+        rc = fk_aes_crypt(FK_AES_CBC, true, dk, c->key_len, c->iv.p, c->iv.len, out, c->out_len, out);
+        *out_len = c->out_len;
+    } else if (rc == FK_CRYPTO_OK) {
+        rc = fk_aes_crypt(FK_AES_CBC, false, dk, c->key_len, c->iv.p, c->iv.len, c->in.p, c->in.len,
+                          out);
+        if (rc == FK_CRYPTO_OK && !pkcs7_pad_ok(out + c->in.len - FK_AES_BLOCK, &pad))
+            rc = FK_CRYPTO_EAUTH;
+        *out_len = c->in.len - pad;
+    }
+    fk_wipe(dk, sizeof(dk));
+    return rc;
+}
+
 fk_sw_t hsm_cipher_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len,
-                       fk_keepalive_fn keepalive, void *arg, uint8_t *out)
+                       fk_keepalive_fn keepalive, void *arg, uint8_t *out, size_t *out_len)
 {
     int rc;
 
+    *out_len = c->out_len;
     switch (c->alg) {
     case HSM_CIPHER_AES:
         rc = fk_aes_crypt(c->mode, c->encrypt, key, key_len, c->iv.p, c->iv.len, c->in.p, c->in.len, out);
@@ -478,6 +584,9 @@ fk_sw_t hsm_cipher_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len
         rc = fk_pbkdf2(c->hash, key, key_len, c->salt.p, c->salt.len, c->iterations, keepalive, arg,
                        out, c->out_len);
         break;
+    case HSM_CIPHER_PBES2:
+        rc = pbes2_run(c, key, key_len, keepalive, arg, out, out_len);
+        break;
     case HSM_CIPHER_X963:
         rc = fk_x963_kdf(c->hash, key, key_len, c->info.p, c->info.len, out, c->out_len);
         break;
@@ -485,11 +594,11 @@ fk_sw_t hsm_cipher_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len
         rc = FK_CRYPTO_EINVAL;
         break;
     }
-    switch (rc) {
-    case FK_CRYPTO_OK: return FK_SW_OK;
-    case FK_CRYPTO_EAUTH: return FK_SW_WRONG_DATA; /* one answer for every tag that fails */
-    default: return FK_SW_EXEC_ERROR;
-    }
+    if (rc == FK_CRYPTO_OK) return FK_SW_OK;
+    fk_wipe(out, c->out_len); /* nothing of a failed operation leaves */
+    *out_len = 0;
+    /* One answer for every tag or padding that does not verify. */
+    return rc == FK_CRYPTO_EAUTH ? FK_SW_WRONG_DATA : FK_SW_EXEC_ERROR;
 }
 
 /* ---- The key: open, checks, use (after hsm_keys.c's key_open/key_use) --- */
@@ -549,10 +658,10 @@ static fk_sw_t cmd_cipher(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     sw = hsm_cipher_prepare(cmd, key.pol.kind, key.len, fk_rbuf_room(resp), &c);
     if (sw == FK_SW_OK) sw = secret_key_use(ctx, &key);
     if (sw == FK_SW_OK) {
-        uint8_t *out = resp->p + resp->len;
-        sw = hsm_cipher_run(&c, key.material, key.len, ctx->keepalive, ctx->keepalive_arg, out);
-        if (sw == FK_SW_OK) resp->len += c.out_len;
-        else fk_wipe(out, c.out_len);
+        size_t n = 0;
+        sw = hsm_cipher_run(&c, key.material, key.len, ctx->keepalive, ctx->keepalive_arg,
+                            resp->p + resp->len, &n);
+        if (sw == FK_SW_OK) resp->len += n;
     }
     fk_key_close(&key);
     fk_wipe(&c, sizeof(c));

@@ -131,6 +131,7 @@ typedef enum hsm_cipher_alg {
     HSM_CIPHER_HMAC,
     HSM_CIPHER_HKDF,       /* also P2 99 */
     HSM_CIPHER_PBKDF2,
+    HSM_CIPHER_PBES2,      /* PBKDF2 then AES-CBC with PKCS#7 padding */
     HSM_CIPHER_X963,
 } hsm_cipher_alg_t;
 
@@ -141,13 +142,13 @@ typedef struct hsm_cipher {
     bool encrypt;
     fk_aes_mode_t mode;    /* AES, AEAD */
     fk_hash_t hash;        /* HMAC, KDFs */
-    size_t key_len;        /* the key length the algorithm needs (AES kinds) */
+    size_t key_len;        /* the key length the algorithm needs (AES kinds; PBES2: derived) */
     fk_bytes_t in;         /* data, plaintext, ciphertext (with its tag), message */
     fk_bytes_t iv;         /* IV, nonce, tweak */
     fk_bytes_t aad;
     fk_bytes_t salt, info; /* KDFs (X9.63: info = SharedInfo) */
-    uint32_t iterations;   /* PBKDF2 */
-    size_t out_len;
+    uint32_t iterations;   /* PBKDF2, PBES2 */
+    size_t out_len;        /* the output's length (PBES2 decryption: at most) */
     uint8_t iv_buf[FK_AES_BLOCK];
 } hsm_cipher_t;
 
@@ -161,10 +162,12 @@ typedef struct hsm_cipher {
 fk_sw_t hsm_cipher_prepare(const fk_apdu_t *cmd, uint8_t key_kind, size_t key_len, size_t room,
                            hsm_cipher_t *c);
 
-/* Run a prepared operation with the key into out (c->out_len bytes).
- * PBKDF2 calls keepalive(arg) as it goes. 6A80 when a tag does not verify
- * (out is then zero), 6400 when the crypto module fails. */
+/* Run a prepared operation with the key into out (room for c->out_len
+ * bytes); *out_len gets the output's length (c->out_len but for a PBES2
+ * decryption, whose padding comes off). PBKDF2 and PBES2 call
+ * keepalive(arg) as they go. 6A80 when a tag or a padding does not verify,
+ * 6400 when the crypto module fails; out is then zero. */
 fk_sw_t hsm_cipher_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len,
-                       fk_keepalive_fn keepalive, void *arg, uint8_t *out);
+                       fk_keepalive_fn keepalive, void *arg, uint8_t *out, size_t *out_len);
 
 #endif /* FUSEKEY_HSM_INTERNAL_H */

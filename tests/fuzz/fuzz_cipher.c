@@ -5,8 +5,8 @@
  * word and, when it accepts, promise an output that fits the room it was
  * given; hsm_cipher_run then runs with a key of that shape into a heap
  * buffer of exactly that many bytes (so ASan sees any overrun), and every
- * encryption is decrypted again and must give back its input. A tag that
- * does not verify must leave the output all zero.
+ * encryption is decrypted again and must give back its input. A tag or a
+ * padding that does not verify must leave the output all zero.
  *
  * Input: P2 selector, key selector, flags, Le (2 bytes, big-endian), room
  * selector, then the command data (copied into a buffer of exactly its
@@ -35,18 +35,20 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Decrypt what c produced and compare with c's input. */
-static void check_roundtrip(const hsm_cipher_t *c, const uint8_t *out, size_t key_len)
+/* Decrypt what c produced (out_len bytes) and compare with c's input. */
+static void check_roundtrip(const hsm_cipher_t *c, const uint8_t *out, size_t out_len,
+                            size_t key_len)
 {
     hsm_cipher_t d = *c;
     if (c->iv.p == c->iv_buf) d.iv.p = d.iv_buf; /* the copy's own zero IV */
     d.encrypt = false;
-    d.in = (fk_bytes_t){out, c->out_len};
-    d.out_len = c->in.len;
+    d.in = (fk_bytes_t){out, out_len};
+    d.out_len = c->alg == HSM_CIPHER_PBES2 ? out_len : c->in.len; /* PBES2: at most */
     uint8_t *back = malloc(d.out_len ? d.out_len : 1);
     if (back == NULL) abort();
-    if (hsm_cipher_run(&d, g_key, key_len, NULL, NULL, back) != FK_SW_OK) abort();
-    if (d.out_len && memcmp(back, c->in.p, d.out_len) != 0) abort();
+    size_t n = 0;
+    if (hsm_cipher_run(&d, g_key, key_len, NULL, NULL, back, &n) != FK_SW_OK) abort();
+    if (n != c->in.len || (n && memcmp(back, c->in.p, n) != 0)) abort();
     free(back);
 }
 
@@ -100,23 +102,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (c.out_len > room) abort();
     if (kind == FK_KEY_EC) abort(); /* never for a key pair */
-    if (c.alg == HSM_CIPHER_PBKDF2 && c.iterations > PBKDF2_FUZZ_MAX_ITER) {
+    if ((c.alg == HSM_CIPHER_PBKDF2 || c.alg == HSM_CIPHER_PBES2) &&
+        c.iterations > PBKDF2_FUZZ_MAX_ITER) {
         free(body);
         return 0;
     }
 
     uint8_t *out = malloc(c.out_len ? c.out_len : 1);
     if (out == NULL) abort();
-    const fk_sw_t run = hsm_cipher_run(&c, g_key, key_len, NULL, NULL, out);
+    size_t n = 0;
+    const fk_sw_t run = hsm_cipher_run(&c, g_key, key_len, NULL, NULL, out, &n);
     if (run == FK_SW_WRONG_DATA) {
-        /* Only a tag that does not verify, and then nothing is left. */
-        if (c.encrypt || (c.alg != HSM_CIPHER_AEAD && c.alg != HSM_CIPHER_CHACHAPOLY)) abort();
-        if (!all_zero(out, c.out_len)) abort();
-    } else if (run != FK_SW_OK) {
+        /* Only a tag or a padding that does not verify, and then nothing is left. */
+        if (c.encrypt ||
+            (c.alg != HSM_CIPHER_AEAD && c.alg != HSM_CIPHER_CHACHAPOLY && c.alg != HSM_CIPHER_PBES2))
+            abort();
+        if (n != 0 || !all_zero(out, c.out_len)) abort();
+    } else if (run != FK_SW_OK || n > c.out_len ||
+               (n != c.out_len && (c.alg != HSM_CIPHER_PBES2 || c.encrypt))) {
         abort();
-    } else if (c.encrypt &&
-               (c.alg == HSM_CIPHER_AES || c.alg == HSM_CIPHER_AEAD || c.alg == HSM_CIPHER_CHACHAPOLY)) {
-        check_roundtrip(&c, out, key_len);
+    } else if (c.encrypt && (c.alg == HSM_CIPHER_AES || c.alg == HSM_CIPHER_AEAD ||
+                             c.alg == HSM_CIPHER_CHACHAPOLY || c.alg == HSM_CIPHER_PBES2)) {
+        check_roundtrip(&c, out, n, key_len);
     }
     free(out);
     free(body);

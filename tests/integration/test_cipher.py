@@ -14,6 +14,10 @@ any key:
   PBKDF2 with one and two iterations equals HMAC(key, salt || 00000001) and its iterate
   through CIPHER's HMAC (RFC 8018); HKDF and X9.63 outputs of different lengths share
   their prefix; the default lengths are the hash length and 32.
+- PBES2: the key PBKDF2 derives on the card leaves it (a KDF's output is the host's), so
+  python3-cryptography (OpenSSL) computes AES-CBC with PKCS#7 padding under it, and the
+  card's PBES2 output must be exactly that; the card decrypts it back, and a padding that
+  does not verify is 6A80 with no data.
 - The key's list (6985) and use counter (6A84) from 48's metadata; no PIN 6982.
 - OpenSC 0.23: its sc-hsm driver offers no AES mechanism, so `pkcs11-tool --keygen
   --key-type AES:16` fails in pkcs11-tool ("Generate Key mechanism not supported") and no
@@ -23,6 +27,9 @@ any key:
 
 import hashlib
 import os
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher as AesCipher, algorithms, modes
 
 import fkit
 import hsmkit
@@ -48,6 +55,7 @@ OID_HMAC = bytes.fromhex("2A864886F70D02")          # + 07..0B: SHA-1 .. SHA-512
 OID_HKDF = bytes.fromhex("2A864886F70D01091003")    # + 1C..1E: SHA-256 .. SHA-512
 OID_PBKDF2 = bytes.fromhex("2A864886F70D01050C")
 OID_X963 = bytes.fromhex("2B81051086483F")
+OID_PBES2 = bytes.fromhex("2A864886F70D01050D")
 HMAC_LAST = {"sha1": 0x07, "sha224": 0x08, "sha256": 0x09, "sha384": 0x0A, "sha512": 0x0B}
 HASH_LEN = {"sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64}
 
@@ -383,6 +391,29 @@ class Cipher(fkit.Scratch, fkit.RigTest):
                 self.assertEqual(len(self.ext(key_id, P2_EXT_ENC, OID_X963,
                                               OID_HMAC + bytes([HMAC_LAST[name]]))), 32)
                 self.assertEqual(len(self.hmac(key_id, name, b"")), n)
+
+    def test_pbes2(self):
+        """PBES2 equals AES-CBC-PKCS#7 by python3-cryptography under the key the card's own
+        PBKDF2 derives; it decrypts back; a bad padding is 6A80 with no data."""
+        for bits, aes_last, key_len in ((128, 0x02, 16), (256, 0x2A, 32), (512, 0x16, 24)):
+            key_id = KEY_IDS[bits]
+            salt, iv, msg = os.urandom(12), os.urandom(16), os.urandom(37)
+            prf = tlv(0x30, tlv(0x06, OID_HMAC + bytes([HMAC_LAST["sha256"]])))
+            kdf_params = tlv(0x30, tlv(0x04, salt) + tlv(0x02, b"\x64") + prf)
+            dk = self.ext(key_id, P2_EXT_ENC, OID_PBKDF2, kdf_params, le=key_len)
+            params = tlv(0x30, tlv(0x30, tlv(0x06, OID_PBKDF2) + kdf_params) +
+                         tlv(0x30, tlv(0x06, OID_AES + bytes([aes_last])) + tlv(0x04, iv)))
+            padder = padding.PKCS7(128).padder()
+            enc = AesCipher(algorithms.AES(dk), modes.CBC(iv)).encryptor()
+            want = enc.update(padder.update(msg) + padder.finalize()) + enc.finalize()
+            got = self.ext(key_id, P2_EXT_ENC, OID_PBES2, msg, aad=params)
+            self.assertEqual(got, want, "PBES2 with AES-%d, a %d-bit key" % (8 * key_len, bits))
+            self.assertEqual(self.ext(key_id, P2_EXT_DEC, OID_PBES2, got, aad=params), msg)
+            # A block whose decryption ends in 00: not a PKCS#7 padding.
+            dec = AesCipher(algorithms.AES(dk), modes.CBC(iv)).encryptor()
+            bad = dec.update(os.urandom(15) + b"\0") + dec.finalize()
+            self.assertEqual(self.ext(key_id, P2_EXT_DEC, OID_PBES2, bad, aad=params,
+                                      expected=SW_WRONG_DATA), b"")
 
     # -- policy --
 

@@ -872,12 +872,108 @@ static void test_ext_pbkdf2(void **state)
     params[pl - 1] = 0x00; /* keyLength 0 written as 02 01 00 */
     n = ext(req, sizeof(req), oid, 9, params, pl, NULL, 0, NULL, 0);
     assert_int_equal(cipher(0x53, 0x51, req, n), 0x6A80);
-    /* PBES2 is not implemented. */
-    uint8_t pbes2[9];
-    memcpy(pbes2, oid, 9);
-    pbes2[8] = 0x0D;
-    n = ext(req, sizeof(req), pbes2, 9, "data", 4, NULL, 0, params, 4);
-    assert_int_equal(cipher(0x53, 0x51, req, n), 0x6A81);
+}
+
+/* PBES2-params: 30 { 30 { 06 id-PBKDF2, PBKDF2-params }, 30 { 06 aes-CBC, 04 IV } },
+ * or their content alone (sequence false). */
+static size_t pbes2_params(uint8_t *p, const char *salt, uint32_t iterations, int key_len,
+                           int prf_last, uint8_t aes_last, size_t iv_len, bool sequence)
+{
+    static const uint8_t k_pbkdf2[9] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C};
+    uint8_t kdf_params[128], body[256], iv[16], oid[9];
+    for (size_t i = 0; i < sizeof(iv); i++) iv[i] = (uint8_t)i;
+    size_t kl = pbkdf2_params(kdf_params, salt, iterations, key_len, prf_last, true, false);
+    fk_rbuf_t r = {body, 0, sizeof(body)};
+    uint8_t kdf[160];
+    fk_rbuf_t k = {kdf, 0, sizeof(kdf)};
+    assert_true(fk_tlv_put(&k, 0x06, k_pbkdf2, 9) && fk_rbuf_put(&k, kdf_params, kl));
+    assert_true(fk_tlv_put(&r, 0x30, kdf, k.len));
+    uint8_t enc[40];
+    fk_rbuf_t e = {enc, 0, sizeof(enc)};
+    aes_oid(oid, aes_last);
+    assert_true(fk_tlv_put(&e, 0x06, oid, 9) && fk_tlv_put(&e, 0x04, iv, iv_len));
+    assert_true(fk_tlv_put(&r, 0x30, enc, e.len));
+    fk_rbuf_t out = {p, 0, 300};
+    if (sequence) assert_true(fk_tlv_put(&out, 0x30, body, r.len));
+    else assert_true(fk_rbuf_put(&out, body, r.len));
+    return out.len;
+}
+
+/* PBES2 (PBKDF2 + AES-CBC with PKCS#7 padding) with the password "password"
+ * as a generic secret. The expected bytes were computed with
+ * python3-cryptography (PBKDF2HMAC, then AES-CBC with its PKCS#7 padder). */
+static void test_ext_pbes2(void **state)
+{
+    (void)state;
+    static uint8_t req[512];
+    static const uint8_t oid[9] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D};
+    static const char fox[] = "The quick brown fox jumps over the lazy dog";
+    uint8_t params[300], ct[64];
+    put_key(0x55, FK_KEY_HMAC, (const uint8_t *)"password", 8, NULL, 0, -1);
+
+    /* HMAC-SHA-256, 1000 iterations, AES-128-CBC, the SEQUENCE form. */
+    size_t pl = pbes2_params(params, "saltsalt", 1000, -1, 0x09, 0x02, 16, true);
+    size_t n = ext(req, sizeof(req), oid, 9, fox, 43, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), SW_OK);
+    expect_out("bb6309dc832973a70d4f5cb15f750004799ad61b89eaff42eaa6951cd858c38f"
+               "8d283a523b699dd49d3937e63946a676");
+    memcpy(ct, g_out, 48);
+    n = ext(req, sizeof(req), oid, 9, ct, 48, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x52, req, n), SW_OK);
+    assert_int_equal(out_len(), 43);
+    assert_memory_equal(g_out, fox, 43);
+    /* Paddings that do not verify: a last byte 00, 11, and 02 after 03: 6A80,
+     * nothing out. Sixteen bytes of 10 are an empty plaintext. */
+    static const char *const bad[] = {"d332fa1b221c0d388b90c0c44326e5d1", "152840860afcced2322755d0eb47b6a5",
+                                      "af54d0702e8a85d8ac76c31487632106"};
+    for (size_t i = 0; i < 3; i++) {
+        unhex(bad[i], ct, sizeof(ct));
+        n = ext(req, sizeof(req), oid, 9, ct, 16, NULL, 0, params, pl);
+        assert_int_equal(cipher(0x55, 0x52, req, n), 0x6A80);
+        assert_int_equal(out_len(), 0);
+    }
+    unhex("d6618dc22095fd700798e1f951826f2a", ct, sizeof(ct));
+    n = ext(req, sizeof(req), oid, 9, ct, 16, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x52, req, n), SW_OK);
+    assert_int_equal(out_len(), 0);
+
+    /* The default PRF (HMAC-SHA-1), keyLength 32 given, AES-256-CBC, the
+     * content form: the empty message and a whole block. */
+    pl = pbes2_params(params, "saltsalt", 2, 32, -1, 0x2A, 16, false);
+    n = ext(req, sizeof(req), oid, 9, "", 0, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), SW_OK);
+    expect_out("7bc1fcc56ac367bbe6e7b1ed8c86f87a");
+    uint8_t block[16];
+    for (size_t i = 0; i < 16; i++) block[i] = (uint8_t)i;
+    n = ext(req, sizeof(req), oid, 9, block, 16, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), SW_OK);
+    expect_out("0e1ec96ed3db0a0397adf784d5dc30df4158270487bd7dcf09ce2859c4c27d11");
+
+    /* Refusals: a keyLength that is not the scheme's, a scheme or KDF we do
+     * not have, an IV of 15 bytes, no parameters, an IV in 82, a
+     * ciphertext not of whole blocks. */
+    pl = pbes2_params(params, "saltsalt", 2, 16, -1, 0x2A, 16, true);
+    n = ext(req, sizeof(req), oid, 9, fox, 43, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), 0x6A80);
+    pl = pbes2_params(params, "saltsalt", 2, -1, -1, 0x06, 16, true); /* AES-GCM */
+    n = ext(req, sizeof(req), oid, 9, fox, 43, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), 0x6A81);
+    pl = pbes2_params(params, "saltsalt", 2, -1, -1, 0x02, 16, true);
+    uint8_t *kdf_oid = memchr(params, 0x0C, pl); /* id-PBKDF2's last byte */
+    assert_non_null(kdf_oid);
+    *kdf_oid = 0x0B;
+    n = ext(req, sizeof(req), oid, 9, fox, 43, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), 0x6A81);
+    pl = pbes2_params(params, "saltsalt", 2, -1, -1, 0x02, 15, true);
+    n = ext(req, sizeof(req), oid, 9, fox, 43, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), 0x6A80);
+    pl = pbes2_params(params, "saltsalt", 2, -1, -1, 0x02, 16, true);
+    n = ext(req, sizeof(req), oid, 9, fox, 43, NULL, 0, NULL, 0);
+    assert_int_equal(cipher(0x55, 0x51, req, n), 0x6A80);
+    n = ext(req, sizeof(req), oid, 9, fox, 43, "iv", 2, params, pl);
+    assert_int_equal(cipher(0x55, 0x51, req, n), 0x6A80);
+    n = ext(req, sizeof(req), oid, 9, ct, 17, NULL, 0, params, pl);
+    assert_int_equal(cipher(0x55, 0x52, req, n), 0x6A80);
 }
 
 static void test_ext_x963(void **state)
@@ -1246,6 +1342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ext_hmac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ext_hkdf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ext_pbkdf2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ext_pbes2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ext_x963, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cipher_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_press_to_confirm, setup, teardown),
