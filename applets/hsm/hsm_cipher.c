@@ -15,8 +15,8 @@
  * fuzz target drives without a card); only then are the use counter, the
  * presence prompt and the spent use (on flash) dealt with, and the key used.
  * A refused command spends nothing and writes nothing. The key is open for
- * the one command and wiped after; a failed authentication tag leaves no
- * output behind.
+ * the one command and wiped after; a failed authentication tag or PBES2
+ * padding leaves no output behind.
  */
 #include <string.h>
 
@@ -351,8 +351,9 @@ static fk_sw_t ext_algorithm(fk_bytes_t oid, hsm_cipher_t *c)
         c->alg = HSM_CIPHER_X963;
         return FK_SW_OK;
     }
-    /* The SLIP-21 node cipher (needs BIP32) and anything else. */
-    (void)k_oid_slip21;
+    /* The SLIP-21 node cipher needs a BIP32 node loaded by 4A, which this
+     * applet does not have; anything else is unknown. Both: 6A81. */
+    if (oid_is(oid, k_oid_slip21, sizeof(k_oid_slip21))) return FK_SW_FUNC_NOT_SUPPORTED;
     return FK_SW_FUNC_NOT_SUPPORTED;
 }
 
