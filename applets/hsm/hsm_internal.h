@@ -11,6 +11,8 @@
  *                ENUMERATE OBJECTS; access rules per FID prefix
  *   hsm_keys.c   device key and certificate, GENERATE ASYMMETRIC KEY PAIR,
  *                COMPUTE SIGNATURE, DECIPHER over the key-object service
+ *   hsm_dkek.c   MANAGE KEY DOMAIN; the key domains and their DKEKs
+ *   hsm_wrap.c   WRAP KEY, UNWRAP KEY (the key blob: hsm_blob.h)
  *
  * The applet's records live in its own namespace (FK_NS_HSM, in both store
  * partitions; docs/store-map.md): it names them by 16-bit ids and reaches no
@@ -83,12 +85,19 @@ extern const fk_command_t hsm_file_commands[];
 extern const size_t hsm_file_commands_len;
 extern const fk_command_t hsm_key_commands[];
 extern const size_t hsm_key_commands_len;
+extern const fk_command_t hsm_dkek_commands[];
+extern const size_t hsm_dkek_commands_len;
+extern const fk_command_t hsm_wrap_commands[];
+extern const size_t hsm_wrap_commands_len;
 
 /* ---- hsm_pin.c ------------------------------------------------------------ */
 /* True once INITIALIZE has run (the configuration says so). */
 bool hsm_initialized(const fk_applet_ctx_t *ctx);
 /* Device options of INITIALIZE tag 80 (0 before the first INITIALIZE). */
 uint16_t hsm_options(const fk_applet_ctx_t *ctx);
+/* Number of key domains INITIALIZE configured: tag 97, else 1 (domain 0
+ * only); 0 before the first INITIALIZE. */
+uint8_t hsm_key_domains(const fk_applet_ctx_t *ctx);
 /* The applet's migrate hook (fk_applet_t.migrate, docs/migration.md):
  * re-seal the PIN records and every key object under the current root and
  * add to *pending the PIN verifiers still under another root (each moves at
@@ -107,5 +116,51 @@ fk_sw_t hsm_store_sw(int rc);
 /* Make sure the device key CC00 and its certificate chain 2F02 exist
  * (generated on the first start; kept across INITIALIZE). */
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx);
+
+/* ---- hsm_dkek.c: key domains and their DKEKs (docs/key-domains.md) -------
+ * Domain d (0-15) is one sealed record HSM_ID_DOMAIN(d), sealed under the
+ * device's root but not under the master key, so that shares are imported
+ * and the KCV reported without a PIN. A key belongs to the domain of its
+ * policy; a key without one (FK_KEY_NO_DOMAIN) to domain 0. */
+#define HSM_DOMAINS_MAX 16u
+#define HSM_ID_DOMAIN_FIRST 0x1090u
+#define HSM_ID_DOMAIN(d) ((uint16_t)(HSM_ID_DOMAIN_FIRST + (d)))
+#define HSM_ID_DOMAIN_LAST HSM_ID_DOMAIN(HSM_DOMAINS_MAX - 1u)
+#define HSM_DKEK_LEN 32u
+#define HSM_KCV_LEN 8u
+
+/* The domain key `pol_domain` (a policy's domain byte) belongs to. */
+uint8_t hsm_key_domain(uint8_t pol_domain);
+
+/* May a key be created in `domain` (the value of tag 92 of GENERATE; FF:
+ * none given)? FK_SW_OK for FF and for a configured domain (its DKEK may be
+ * incomplete: wrapping waits for it); 6A88 for a domain that is not
+ * configured or beyond the configured count; 6581 when its record does not
+ * open. Reads only. */
+fk_sw_t hsm_domain_check(const fk_applet_ctx_t *ctx, uint8_t domain);
+
+/* The complete DKEK of `domain` (FF: domain 0) into dkek; the caller wipes
+ * it after use. 6A88 when the domain is not configured or its DKEK is not
+ * complete, 6581 when its record does not open. dkek is zero on failure. */
+fk_sw_t hsm_domain_dkek(const fk_applet_ctx_t *ctx, uint8_t domain, uint8_t dkek[HSM_DKEK_LEN]);
+
+/* The configured domain whose complete DKEK has key check value kcv
+ * (SHA-256(DKEK)[0..7]): *domain and its DKEK (wiped by the caller). 6A80
+ * when none has, 6581 when a domain record does not open. */
+fk_sw_t hsm_domain_find(const fk_applet_ctx_t *ctx, const uint8_t kcv[HSM_KCV_LEN],
+                        uint8_t *domain, uint8_t dkek[HSM_DKEK_LEN]);
+
+/* INITIALIZE's part, staged in its open batch (the old records are erased
+ * by its range delete): domain 0 configured for `shares` shares when tag 92
+ * was given (0 shares: a random DKEK made here, complete), or configured
+ * without a DKEK when neither 92 nor 97 was; the other domains stay
+ * unconfigured (no record). */
+fk_sw_t hsm_domains_init(const fk_applet_ctx_t *ctx, bool has_shares, uint8_t shares,
+                         bool has_domains);
+
+/* The migrate hook's part: re-seal every domain record under the current
+ * root. 6581 when one could not be moved (the others are moved all the
+ * same). */
+fk_sw_t hsm_domains_migrate(const fk_applet_ctx_t *ctx);
 
 #endif /* FUSEKEY_HSM_INTERNAL_H */
