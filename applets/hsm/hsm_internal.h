@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "applet.h"
+#include "services/keyobj.h"
 #include "services/pin.h"
 
 /* ---- Record ids (namespace FK_NS_HSM) --------------------------------------
@@ -162,5 +163,41 @@ fk_sw_t hsm_domains_init(const fk_applet_ctx_t *ctx, bool has_shares, uint8_t sh
  * root. 6581 when one could not be moved (the others are moved all the
  * same). */
 fk_sw_t hsm_domains_migrate(const fk_applet_ctx_t *ctx);
+
+/* ---- hsm_keys.c: what every command that makes a key writes -----------------
+ * GENERATE, DERIVE EC KEY and UNWRAP give a new key its request CE<id> and
+ * a default description C4<id> (docs/hsm.md, "Requests and descriptions");
+ * a command stages them in the same store batch as the key object. */
+
+/* Room an authenticated request needs at most (RSA-4096, 16-character
+ * references, the P-256 device key: 1195 bytes). */
+#define HSM_KEY_REQUEST_MAX 1280u
+
+/* Append to out the authenticated request 67 of a key: its public key with
+ * the domain parameters, CAR and CHR the device CHR, the inner signature by
+ * the key itself over the 7F4E TLV (RSA v1.5 / ECDSA with SHA-256, pure
+ * EdDSA; zeros for X25519/X448, which cannot sign), the outer signature by
+ * the device key CC00 over the 7F21 and 42 TLVs. The key is
+ *   - the caller's (pol and material as fk_key_put takes them, e.g. an
+ *     unwrapped key not stored yet): pol->kind FK_KEY_RSA, FK_KEY_EC,
+ *     FK_KEY_MONT (a key blob of crypto/pk.h, of pol->size) or
+ *     FK_KEY_EDWARDS (seed || public key); id is then not used; or
+ *   - with pol == NULL, the key object CC<id> opened with the session's
+ *     master key: 6982 without a verified user PIN, 6A82 when there is none.
+ * No key may be open (keyobj.h: the device key is opened here). Writes
+ * nothing to the store. 6A81 for a kind without a public key (AES, HMAC) or
+ * a material that does not fit its kind; 6A84 when out lacks room (give it
+ * HSM_KEY_REQUEST_MAX); 6400 when a signature fails; 6581 when the device
+ * key does not open. On failure out is as it was. */
+fk_sw_t hsm_key_request(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol,
+                        const uint8_t *material, size_t len, fk_rbuf_t *out);
+
+/* Write the default PKCS#15 description C4<id> of a key with policy pol:
+ * label empty, ID the key id in ASCII decimal ("1" for key 01), usage and
+ * size of its kind (RSA 30 {..}, EC / X25519 / X448 / Ed25519 / Ed448
+ * A0 {..}, AES A8 {..}; docs/hsm.md). It replaces a C4<id> that is there.
+ * One store write, staged in an open batch. 6A81 for HMAC keys (no
+ * description); store errors as hsm_store_sw. */
+fk_sw_t hsm_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol);
 
 #endif /* FUSEKEY_HSM_INTERNAL_H */

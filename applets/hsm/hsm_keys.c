@@ -598,80 +598,242 @@ static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
     return FK_SW_OK;
 }
 
-/* The default PKCS#15 private key description C4<id> (OpenSC and other
- * middleware replace it with their own). */
-static fk_sw_t write_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const gen_template_t *g)
+/* ---- Requests and descriptions ---------------------------------------------
+ * Every key the applet makes gets an authenticated request CE<id> (its
+ * public key, signed by itself and by the device key) and a default
+ * PKCS#15 description C4<id>; hsm_key_request and hsm_default_prkd serve
+ * GENERATE, DERIVE EC KEY and UNWRAP alike (hsm_internal.h). */
+
+/* id-TA-RSA-v1-5-SHA-256 and id-RI-ECDH-SHA-256: the OIDs of requests for
+ * RSA keys and for X25519/X448 keys (EC keys: id-TA-ECDSA-SHA-256 above). */
+static const uint8_t k_oid_rsa_v15_sha256[] = {0x04, 0x00, 0x7F, 0x00, 0x07,
+                                               0x02, 0x02, 0x02, 0x01, 0x02};
+static const uint8_t k_oid_ri_ecdh_sha256[] = {0x04, 0x00, 0x7F, 0x00, 0x07,
+                                               0x02, 0x02, 0x05, 0x02, 0x03};
+
+/* What a request carries besides the key: CAR and CHR (len 0: the device
+ * CHR) and, for RSA and EC keys, the OID (len 0: v1.5 resp. ECDSA with
+ * SHA-256); the OID also says how the key signs its body. */
+typedef struct req_params {
+    fk_bytes_t car, chr, oid;
+} req_params_t;
+
+/* Parse the key blob of a policy of kind RSA, EC or MONT into *pk; false
+ * when it does not parse or is not of the policy's kind and size. */
+static bool blob_of_policy(const fk_key_policy_t *pol, const uint8_t *m, size_t len,
+                           fk_pk_key_t *pk)
 {
-    static const uint8_t k_usage_rsa[] = {0x02, 0x74};       /* sign, decrypt, unwrap, ... */
-    static const uint8_t k_usage_ec[] = {0x07, 0x20, 0x80};  /* sign, derive */
-    uint8_t buf[64];
+    if (m == NULL || fk_pk_parse(m, len, pk) != FK_CRYPTO_OK) return false;
+    switch (pol->kind) {
+    case FK_KEY_RSA: return pk->type == FK_PK_RSA && pk->bits == pol->size;
+    case FK_KEY_EC: return pk->type == FK_PK_EC && pk->curve == pol->size;
+    case FK_KEY_MONT: return pk->type == FK_PK_MONT && pk->curve == pol->size;
+    default: return false;
+    }
+}
+
+/* The status word of a CVC builder's result. */
+static fk_sw_t cvc_sw(int rc)
+{
+    switch (rc) {
+    case FK_CVC_OK: return FK_SW_OK;
+    case FK_CVC_ESPACE: return FK_SW_NOT_ENOUGH_MEMORY;
+    case FK_CVC_ESIGN: return FK_SW_EXEC_ERROR;
+    default: return FK_SW_FUNC_NOT_SUPPORTED;
+    }
+}
+
+/* Append the authenticated request of the key (pol, material) to out: the
+ * key signs its body, the device key the whole. */
+static fk_sw_t build_request(const fk_applet_ctx_t *ctx, const fk_key_policy_t *pol,
+                             const uint8_t *material, size_t len, const req_params_t *rp,
+                             fk_rbuf_t *out)
+{
+    fk_pk_key_t key;
+    fk_pk_public_t pub;
+    fk_cvc_alg_t alg;
+    fk_bytes_t oid = rp->oid;
+    fk_cvc_signer_t inner = {NULL, NULL, 0};
+    fk_cvc_key_signer_t inner_ks;
+    fk_sw_t sw;
+
+    if (!blob_of_policy(pol, material, len, &key)) {
+        fk_wipe(&key, sizeof(key));
+        return FK_SW_FUNC_NOT_SUPPORTED;
+    }
+    fk_pk_public_of(&key, &pub);
+    if (key.type == FK_PK_MONT) {
+        oid = (fk_bytes_t){k_oid_ri_ecdh_sha256, sizeof(k_oid_ri_ecdh_sha256)};
+        inner.len = 2u * fk_curve_info(key.curve)->field_len; /* cannot sign: zeros */
+    } else {
+        if (oid.len == 0)
+            oid = key.type == FK_PK_RSA
+                      ? (fk_bytes_t){k_oid_rsa_v15_sha256, sizeof(k_oid_rsa_v15_sha256)}
+                      : (fk_bytes_t){k_oid_ecdsa_sha256, sizeof(k_oid_ecdsa_sha256)};
+        if (fk_cvc_alg_from_oid(oid.p, oid.len, &alg) != FK_CVC_OK) {
+            fk_wipe(&key, sizeof(key));
+            return FK_SW_FUNC_NOT_SUPPORTED;
+        }
+        inner_ks = (fk_cvc_key_signer_t){&key, alg};
+        inner = fk_cvc_signer_for_key(&inner_ks);
+    }
+
+    fk_key_t dev;
+    fk_pk_key_t device;
+    sw = device_key_open(ctx, &dev, &device);
+    if (sw == FK_SW_OK) {
+        uint8_t chr[FK_CVC_CAR_MAX];
+        const fk_bytes_t device_ref = {chr, device_chr(chr)};
+        const fk_cvc_fields_t f = {
+            .car = rp->car.len ? rp->car : device_ref,
+            .chr = rp->chr.len ? rp->chr : device_ref,
+            .key_oid = oid,
+            .domain_params = true,
+        };
+        const fk_cvc_key_signer_t outer_ks = {&device, {FK_CVC_ECDSA, FK_HASH_SHA256}};
+        const fk_cvc_signer_t outer = fk_cvc_signer_for_key(&outer_ks);
+        sw = cvc_sw(fk_cvc_build_request(out, &f, &pub, &inner, &device_ref, &outer));
+        fk_wipe(&device, sizeof(device));
+        fk_key_close(&dev);
+    }
+    fk_wipe(&key, sizeof(key));
+    return sw;
+}
+
+fk_sw_t hsm_key_request(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol,
+                        const uint8_t *material, size_t len, fk_rbuf_t *out)
+{
+    static const req_params_t k_defaults;
+    fk_key_policy_t stored;
+    fk_key_t key;
+    fk_sw_t sw;
+
+    if (out == NULL) return FK_SW_UNKNOWN;
+    if (pol != NULL) return build_request(ctx, pol, material, len, &k_defaults, out);
+
+    /* The key object CC<id>: its material leaves the key service's work
+     * area (which the device key will take) for this module's own. */
+    const uint8_t *kek = NULL;
+    if (id != HSM_DEVICE_KEY_ID) {
+        if (!hsm_user_ready(ctx)) return FK_SW_SECURITY_NOT_SATISFIED;
+        kek = hsm_state(ctx)->mk;
+    }
+    int rc = fk_key_open(ctx, HSM_FID(HSM_PREFIX_KEY, id), kek, &key);
+    if (rc == FK_KEY_ENOENT) return FK_SW_FILE_NOT_FOUND;
+    if (rc != FK_KEY_OK) return FK_SW_EXEC_ERROR;
+    if (key.len > sizeof(s_blob)) {
+        fk_key_close(&key);
+        return FK_SW_EXEC_ERROR;
+    }
+    stored = key.pol;
+    size_t n = key.len;
+    memcpy(s_blob, key.material, n);
+    fk_key_close(&key);
+    sw = build_request(ctx, &stored, s_blob, n, &k_defaults, out);
+    fk_wipe(s_blob, sizeof(s_blob));
+    return sw;
+}
+
+/* PKCS#15 key usage bit strings (BIT STRING contents: unused bits, bytes). */
+static const uint8_t k_usage_rsa[] = {0x02, 0x74};       /* decrypt, sign, signRecover, unwrap */
+static const uint8_t k_usage_ec[] = {0x07, 0x20, 0x80};  /* sign, derive */
+static const uint8_t k_usage_mont[] = {0x07, 0x00, 0x80}; /* derive */
+static const uint8_t k_usage_ed[] = {0x05, 0x20};        /* sign */
+static const uint8_t k_usage_aes[] = {0x07, 0xC0, 0x10}; /* encrypt, decrypt, verify... as pico */
+
+#define P15_PRKD_RSA 0x30u     /* PrivateKeyObject: privateRSAKey */
+#define P15_PRKD_EC 0xA0u      /* [0] privateECKey */
+#define P15_SKD_GENERIC 0xA8u  /* SecretKeyObject: [8] genericSecretKey */
+#define P15_TAG_LABEL 0x0Cu
+#define P15_TAG_ID 0x04u
+#define P15_TAG_USAGE 0x03u
+#define P15_TAG_PATH 0x04u
+#define P15_TAG_CLASS 0xA0u
+#define P15_TAG_TYPE 0xA1u
+#define P15_SIZE_WIDTH 2u
+#define PRKD_MAX 64u
+
+fk_sw_t hsm_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol)
+{
+    const uint8_t *usage;
+    size_t usage_len;
+    uint32_t tag, bits;
+    const fk_curve_info_t *ci = NULL;
+
+    if (pol == NULL) return FK_SW_FUNC_NOT_SUPPORTED;
+    if (pol->kind == FK_KEY_EC || pol->kind == FK_KEY_MONT || pol->kind == FK_KEY_EDWARDS) {
+        ci = fk_curve_info((fk_curve_t)pol->size);
+        if (ci == NULL || ci->montgomery != (pol->kind != FK_KEY_EC))
+            return FK_SW_FUNC_NOT_SUPPORTED;
+    }
+    switch (pol->kind) {
+    case FK_KEY_RSA:
+        tag = P15_PRKD_RSA, usage = k_usage_rsa, usage_len = sizeof(k_usage_rsa);
+        bits = pol->size;
+        break;
+    case FK_KEY_EC:
+        tag = P15_PRKD_EC, usage = k_usage_ec, usage_len = sizeof(k_usage_ec);
+        bits = 8u * ci->order_len;
+        break;
+    case FK_KEY_MONT:
+        tag = P15_PRKD_EC, usage = k_usage_mont, usage_len = sizeof(k_usage_mont);
+        bits = 8u * ci->field_len;
+        break;
+    case FK_KEY_EDWARDS:
+        tag = P15_PRKD_EC, usage = k_usage_ed, usage_len = sizeof(k_usage_ed);
+        bits = 8u * (ci->id == FK_CURVE_X25519 ? FK_KEY_ED25519_LEN : FK_KEY_ED448_LEN);
+        break;
+    case FK_KEY_AES:
+        tag = P15_SKD_GENERIC, usage = k_usage_aes, usage_len = sizeof(k_usage_aes);
+        bits = pol->size;
+        break;
+    default:
+        return FK_SW_FUNC_NOT_SUPPORTED;
+    }
+
+    /* The ID: the key id in ASCII decimal, as OpenSC's tools name it. */
     uint8_t idtxt[3];
     size_t idlen = 0;
     if (id >= 100) idtxt[idlen++] = (uint8_t)('0' + id / 100);
     if (id >= 10) idtxt[idlen++] = (uint8_t)('0' + (id / 10) % 10);
     idtxt[idlen++] = (uint8_t)('0' + id % 10);
-    bool rsa = g->type == FK_PK_RSA;
-    uint32_t size_bits = rsa ? g->bits : 8u * fk_curve_info(g->curve)->order_len;
 
+    /* outer { 30 { 0C label }, 30 { 04 id, 03 usage },
+     *         [AES: A0 { 30 { 02 bits } }], A1 { 30 { 30 { 04 path } [02 bits] } } } */
+    uint8_t buf[PRKD_MAX];
     fk_rbuf_t r = {buf, 0, sizeof(buf)};
-    fk_tlv_mark_t outer = fk_tlv_begin(&r, rsa ? 0x30u : 0xA0u);
-    bool ok = outer.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, 0x0C, NULL, 0);
-    fk_tlv_mark_t common = fk_tlv_begin(&r, 0x30);
-    ok = ok && common.ok && fk_tlv_put(&r, 0x04, idtxt, idlen) &&
-         (rsa ? fk_tlv_put(&r, 0x03, k_usage_rsa, sizeof(k_usage_rsa))
-              : fk_tlv_put(&r, 0x03, k_usage_ec, sizeof(k_usage_ec))) &&
-         fk_tlv_end(&r, common);
-    fk_tlv_mark_t a1 = fk_tlv_begin(&r, 0xA1);
-    fk_tlv_mark_t s = fk_tlv_begin(&r, 0x30);
-    ok = ok && a1.ok && s.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, 0x04, NULL, 0) &&
-         fk_tlv_put_uint(&r, TAG_INTEGER, size_bits, 2) && fk_tlv_end(&r, s) && fk_tlv_end(&r, a1) &&
-         fk_tlv_end(&r, outer);
+    const bool secret = pol->kind == FK_KEY_AES;
+    fk_tlv_mark_t outer = fk_tlv_begin(&r, tag);
+    fk_tlv_mark_t common = {0, false};
+    bool ok = outer.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, P15_TAG_LABEL, NULL, 0);
+    if (ok) common = fk_tlv_begin(&r, 0x30);
+    ok = ok && common.ok && fk_tlv_put(&r, P15_TAG_ID, idtxt, idlen) &&
+         fk_tlv_put(&r, P15_TAG_USAGE, usage, usage_len) && fk_tlv_end(&r, common);
+    if (ok && secret) {
+        fk_tlv_mark_t cls = fk_tlv_begin(&r, P15_TAG_CLASS);
+        fk_tlv_mark_t s = fk_tlv_begin(&r, 0x30);
+        ok = cls.ok && s.ok && fk_tlv_put_uint(&r, TAG_INTEGER, bits, P15_SIZE_WIDTH) &&
+             fk_tlv_end(&r, s) && fk_tlv_end(&r, cls);
+    }
+    if (ok) {
+        fk_tlv_mark_t a1 = fk_tlv_begin(&r, P15_TAG_TYPE);
+        fk_tlv_mark_t s = fk_tlv_begin(&r, 0x30);
+        ok = a1.ok && s.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, P15_TAG_PATH, NULL, 0) &&
+             (secret || fk_tlv_put_uint(&r, TAG_INTEGER, bits, P15_SIZE_WIDTH)) &&
+             fk_tlv_end(&r, s) && fk_tlv_end(&r, a1);
+    }
+    ok = ok && fk_tlv_end(&r, outer);
     if (!ok) return FK_SW_UNKNOWN;
     return hsm_file_put(ctx, HSM_FID(HSM_PREFIX_PRKD, id), buf, r.len);
 }
+
+/* ---- GENERATE ASYMMETRIC KEY PAIR (46): the key's policy and staging ------- */
 
 /* The key's kind and size in the policy, from the generated key. */
 static void policy_of_key(const fk_pk_key_t *key, fk_key_policy_t *pol)
 {
     pol->kind = key->type == FK_PK_RSA ? FK_KEY_RSA : key->type == FK_PK_EC ? FK_KEY_EC : FK_KEY_MONT;
     pol->size = key->type == FK_PK_RSA ? key->bits : (uint16_t)key->curve;
-}
-
-/* The authenticated request of a new key into resp (the new key signs its
- * body, the device key the whole). */
-static fk_sw_t build_request(const fk_applet_ctx_t *ctx, const gen_template_t *g,
-                             const fk_pk_key_t *key, fk_rbuf_t *resp)
-{
-    fk_key_t dev;
-    fk_pk_key_t device;
-    fk_sw_t sw = device_key_open(ctx, &dev, &device);
-    if (sw != FK_SW_OK) return sw;
-
-    uint8_t chr[FK_CVC_CAR_MAX];
-    size_t chr_len = device_chr(chr);
-    fk_bytes_t device_ref = {chr, chr_len};
-    fk_pk_public_t pub;
-    fk_pk_public_of(key, &pub);
-    fk_cvc_fields_t f = {
-        .car = g->car.len ? g->car : device_ref,
-        .chr = g->chr.len ? g->chr : device_ref,
-        .key_oid = g->oid,
-        .domain_params = true,
-    };
-    const fk_cvc_key_signer_t inner_ks = {key, g->alg};
-    fk_cvc_signer_t inner = {NULL, NULL, 0};
-    if (g->type == FK_PK_MONT) {
-        inner.len = 2u * fk_curve_info(g->curve)->field_len; /* cannot sign: zeros */
-    } else {
-        inner = fk_cvc_signer_for_key(&inner_ks);
-    }
-    const fk_cvc_key_signer_t outer_ks = {&device, {FK_CVC_ECDSA, FK_HASH_SHA256}};
-    const fk_cvc_signer_t outer = fk_cvc_signer_for_key(&outer_ks);
-    if (fk_cvc_build_request(resp, &f, &pub, &inner, &device_ref, &outer) != 0)
-        sw = FK_SW_EXEC_ERROR;
-    fk_wipe(&device, sizeof(device));
-    fk_key_close(&dev);
-    return sw;
 }
 
 /* Stage the new key in the open batch: the key object (blob and policy,
@@ -689,7 +851,7 @@ static fk_sw_t generate_stage(const fk_applet_ctx_t *ctx, uint8_t id, const gen_
     fk_sw_t sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
     if (sw == FK_SW_OK &&
         fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
-        sw = write_default_prkd(ctx, id, g);
+        sw = hsm_default_prkd(ctx, id, &g->pol);
     return sw;
 }
 
@@ -728,7 +890,8 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
         goto out;
     }
     policy_of_key(&key, &g.pol);
-    sw = build_request(ctx, &g, &key, resp);
+    const req_params_t rp = {g.car, g.chr, g.oid};
+    sw = build_request(ctx, &g.pol, s_blob, blob_len, &rp, resp);
     if (sw != FK_SW_OK) goto out;
 
     sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
