@@ -122,7 +122,7 @@ static fk_bytes_t strip(fk_bytes_t b)
 static bool int_is(fk_bytes_t b, const uint8_t *ref, size_t len)
 {
     const fk_bytes_t x = strip(b), y = strip((fk_bytes_t){ref, len});
-    return x.len == y.len && memcmp(x.p, y.p, x.len) == 0;
+    return x.len == y.len && (x.len == 0 || memcmp(x.p, y.p, x.len) == 0);
 }
 
 /* Whether integer b equals the small value v. */
