@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "crypto/ec_tweak.h"
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "hal.h"
@@ -31,6 +32,7 @@
 #define INS_GENERATE_ASYM 0x46u
 #define INS_SIGN 0x68u
 #define INS_DECIPHER 0x62u
+#define INS_DERIVE_EC 0x76u
 
 /* Algorithm identifiers (P2 of SIGN and DECIPHER; entries of tag 91). */
 #define ALG_RSA_RAW 0x20u
@@ -47,6 +49,7 @@
 #define ALG_ECDSA_SHA1 0x71u       /* .. 0x75 */
 #define ALG_ECDSA_SHA512 0x75u
 #define ALG_ECDH 0x80u
+#define ALG_EC_DERIVE 0x98u        /* DERIVE EC KEY */
 
 /* Template and metadata tags of GENERATE ASYMMETRIC KEY PAIR. */
 #define TAG_OUTER_CAR 0x45u
@@ -224,8 +227,11 @@ static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_
     if (rc == FK_KEY_ENOENT) return FK_SW_FILE_NOT_FOUND;
     if (rc != FK_KEY_OK) return FK_SW_EXEC_ERROR;
     fk_sw_t sw = FK_SW_OK;
+    const uint8_t kind = key->pol.kind;
     if (!fk_key_allows(key, alg))
         sw = FK_SW_CONDITIONS_NOT_SATISFIED;
+    else if (kind != FK_KEY_RSA && kind != FK_KEY_EC && kind != FK_KEY_MONT)
+        sw = FK_SW_FUNC_NOT_SUPPORTED; /* no key blob: AES, HMAC, EdDSA */
     else if (fk_pk_parse(key->material, key->len, pk) != FK_CRYPTO_OK)
         sw = FK_SW_EXEC_ERROR;
     else if (!alg_fits_key(alg, pk))
@@ -363,6 +369,7 @@ static bool alg_fits_key(uint8_t alg, const fk_pk_key_t *key)
 {
     bool ec_alg = alg >= ALG_ECDSA && alg <= ALG_ECDSA_SHA512;
     if (alg == ALG_ECDH) return key->type == FK_PK_EC || key->type == FK_PK_MONT;
+    if (alg == ALG_EC_DERIVE) return key->type == FK_PK_EC;
     return ec_alg ? key->type == FK_PK_EC : key->type == FK_PK_RSA;
 }
 
@@ -909,9 +916,101 @@ out:
     return sw;
 }
 
+/* ---- DERIVE EC KEY (76) ---------------------------------------------------
+ * 80 76 <src> <dst> Lc 98 <t>, as CardContact's PKCS#11 module sends it for
+ * CKM_SC_HSM_EC_DERIVE: the algorithm id 98 as a bare first byte, then the
+ * mechanism parameter t unchanged (no TLV, no length). The new key
+ * d' = (d + t) mod n (ec_tweak.h) goes to <dst> with the source's policy,
+ * its request CE<dst> and a default C4<dst>, in one batch. */
+
+#define DERIVE_DATA_MIN 2u /* 98 and at least one byte of t */
+
+/* The derived key's policy: the source's kind, curve, algorithm list,
+ * domain and flags, and a use counter when the source has one, holding the
+ * uses the source has left once this derivation is spent (a derived key is
+ * never more usable than its source was). */
+static void derived_policy(const fk_key_t *src, fk_key_policy_t *pol)
+{
+    *pol = src->pol;
+    if (src->pol.has_counter) pol->counter = src->uses_left;
+}
+
+/* Stage the derived key in the open batch: the key object under the
+ * session's MK, its request CE<dst>, the default description C4<dst> (a
+ * description of whatever key held the id before would be wrong). */
+static fk_sw_t derive_stage(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol,
+                            const uint8_t *blob, size_t blob_len, const uint8_t *req,
+                            size_t req_len)
+{
+    int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), pol, blob, blob_len, hsm_state(ctx)->mk);
+    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
+    if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
+    fk_sw_t sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
+    if (sw == FK_SW_OK) sw = hsm_default_prkd(ctx, id, pol);
+    return sw;
+}
+
+/*
+ * DERIVE EC KEY (76). Checks first (the ids, the data, the source key, its
+ * list, its kind, the tweak, a non-zero result), then the source's use
+ * (counter, presence), then one batch for the new key, its request and its
+ * description: a power cut or a full store leaves <dst> as it was or the
+ * new key complete. No response data (the request is in CE<dst>).
+ */
+static fk_sw_t cmd_derive(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
+{
+    const uint8_t src = cmd->p1, dst = cmd->p2;
+    if (dst == HSM_DEVICE_KEY_ID || dst == src) return FK_SW_INCORRECT_P1P2;
+    if (cmd->nc == 0) return FK_SW_WRONG_LENGTH;
+    if (cmd->data[0] != ALG_EC_DERIVE) return FK_SW_WRONG_DATA;
+    if (cmd->nc < DERIVE_DATA_MIN) return FK_SW_WRONG_LENGTH;
+    const uint8_t *t = cmd->data + 1;
+    const size_t t_len = cmd->nc - 1u;
+
+    fk_key_t key;
+    fk_pk_key_t pk;
+    fk_key_policy_t pol;
+    size_t blob_len = 0;
+    fk_sw_t sw = key_open(ctx, src, ALG_EC_DERIVE, &key, &pk);
+    if (sw != FK_SW_OK) return sw;
+    sw = hsm_device_ensure(ctx);
+    if (sw == FK_SW_OK) {
+        int rc = t_len > fk_curve_info(pk.curve)->order_len
+                     ? FK_CRYPTO_EINVAL
+                     : fk_pk_ec_tweak(&pk, t, t_len, s_blob, sizeof(s_blob), &blob_len);
+        if (rc != FK_CRYPTO_OK) sw = rc == FK_CRYPTO_EINVAL ? FK_SW_WRONG_DATA : FK_SW_EXEC_ERROR;
+    }
+    if (sw == FK_SW_OK) sw = key_use(ctx, &key);
+    if (sw == FK_SW_OK) derived_policy(&key, &pol);
+    key_end(&key, &pk); /* the device key is opened next */
+
+    /* The request is built in the response buffer and stored from there. */
+    const size_t start = resp->len;
+    if (sw == FK_SW_OK) {
+        static const req_params_t k_defaults;
+        sw = build_request(ctx, &pol, s_blob, blob_len, &k_defaults, resp);
+    }
+    if (sw == FK_SW_OK) {
+        sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
+        if (sw == FK_SW_OK) {
+            sw = derive_stage(ctx, dst, &pol, s_blob, blob_len, resp->p + start,
+                              resp->len - start);
+            if (sw == FK_SW_OK)
+                sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
+            else
+                fk_space_batch_abort(&ctx->space);
+        }
+    }
+    fk_wipe(resp->p + start, resp->len - start);
+    resp->len = start;
+    fk_wipe(s_blob, sizeof(s_blob));
+    return sw;
+}
+
 const fk_command_t hsm_key_commands[] = {
     {INS_GENERATE_ASYM, cmd_generate},
     {INS_SIGN, cmd_sign},
     {INS_DECIPHER, cmd_decipher},
+    {INS_DERIVE_EC, cmd_derive},
 };
 const size_t hsm_key_commands_len = FK_ARRAY_SIZE(hsm_key_commands);
