@@ -94,9 +94,11 @@ static const uint8_t k_cert_expiry[FK_CVC_DATE_LEN] = {4, 9, 1, 2, 3, 1};    /* 
 static uint8_t s_blob[FK_PK_BLOB_MAX];
 #define EC_BLOB_MAX (FK_PK_BLOB_HEADER + 4u * FK_EC_POINT_MAX)
 static uint8_t s_dica_blob[EC_BLOB_MAX]; /* the issuer key while it signs */
-static uint8_t s_chain[1024];            /* 2F02 being built (public) */
+static uint8_t s_chain[1024];            /* 2F02 or CE00 being built (public) */
+static uint8_t s_cert[1024];             /* the first certificate of 2F02 (public) */
 
 #define DEVICE_KEY_FID HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID)
+#define DEVICE_REQUEST_FID HSM_FID(HSM_PREFIX_EECERT, HSM_DEVICE_KEY_ID)
 
 /* The device key's policy: EC P-256, no list, no counter, no domain. */
 static const fk_key_policy_t k_device_policy = {
@@ -104,8 +106,9 @@ static const fk_key_policy_t k_device_policy = {
 
 /* ---- Device identity --------------------------------------------------- */
 
-/* The device's CHR: country, 9 hex digits of the chip serial, sequence. */
-static size_t device_chr(uint8_t out[FK_CVC_CAR_MAX])
+/* The CHR the device makes for itself: country, 9 hex digits of the chip
+ * serial, sequence. */
+static size_t serial_chr(uint8_t out[FK_CVC_CAR_MAX])
 {
     static const char hex[] = "0123456789ABCDEF";
     uint8_t serial[SERIAL_LEN];
@@ -120,6 +123,24 @@ static size_t device_chr(uint8_t out[FK_CVC_CAR_MAX])
     return fk_cvc_device_chr(out, DEVICE_COUNTRY, mnemonic, DEVICE_SEQ);
 }
 
+/* The device's CHR, the outer CAR of every request: the holder of the
+ * first certificate in 2F02 (the one an issuer gave the device once an
+ * issued chain is there), else serial_chr's. */
+static size_t device_chr(const fk_applet_ctx_t *ctx, uint8_t out[FK_CVC_CAR_MAX])
+{
+    uint32_t size;
+    fk_cvc_t c;
+    if (fk_space_size(&ctx->space, HSM_FID_DEVAUT, &size) == FK_STORE_OK && size > 0) {
+        const size_t n = FK_MIN((size_t)size, sizeof(s_cert));
+        if (fk_space_read(&ctx->space, HSM_FID_DEVAUT, 0, s_cert, n) == FK_STORE_OK &&
+            fk_cvc_parse(s_cert, n, &c) == FK_CVC_OK && fk_cvc_device_chr_ok(c.chr.p, c.chr.len)) {
+            memcpy(out, c.chr.p, c.chr.len);
+            return c.chr.len;
+        }
+    }
+    return serial_chr(out);
+}
+
 /* Open the device key and parse it into *pk (close *key after use). */
 static fk_sw_t device_key_open(const fk_applet_ctx_t *ctx, fk_key_t *key, fk_pk_key_t *pk)
 {
@@ -132,24 +153,29 @@ static fk_sw_t device_key_open(const fk_applet_ctx_t *ctx, fk_key_t *key, fk_pk_
     return FK_SW_OK;
 }
 
-/* Build 2F02: the device certificate issued by the DICA, then the DICA's
- * self-signed certificate. */
-static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *device)
+/* Write 2F02: the device certificate issued by the development DICA, then
+ * the DICA's self-signed certificate. One store write (staged in an open
+ * batch). */
+static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx)
 {
     uint8_t chr[FK_CVC_CAR_MAX];
-    size_t chr_len = device_chr(chr);
+    size_t chr_len = serial_chr(chr);
     size_t blob_len;
-    fk_pk_key_t dica;
-    fk_sw_t sw = FK_SW_MEMORY_FAILURE;
+    fk_key_t key;
+    fk_pk_key_t device, dica;
+    fk_sw_t sw;
 
     if (chr_len == 0) return FK_SW_UNKNOWN;
+    sw = device_key_open(ctx, &key, &device);
+    if (sw != FK_SW_OK) return sw;
+    sw = FK_SW_MEMORY_FAILURE;
     if (fk_pk_ec_import(FK_CURVE_SECP256R1, k_dica_scalar, sizeof(k_dica_scalar), s_dica_blob,
                         sizeof(s_dica_blob), &blob_len) != FK_CRYPTO_OK ||
         fk_pk_parse(s_dica_blob, blob_len, &dica) != FK_CRYPTO_OK)
         goto out;
 
     fk_pk_public_t dev_pub, dica_pub;
-    fk_pk_public_of(device, &dev_pub);
+    fk_pk_public_of(&device, &dev_pub);
     fk_pk_public_of(&dica, &dica_pub);
     const fk_cvc_key_signer_t ks = {&dica, {FK_CVC_ECDSA, FK_HASH_SHA256}};
     const fk_cvc_signer_t signer = fk_cvc_signer_for_key(&ks);
@@ -171,19 +197,40 @@ static fk_sw_t write_devaut(const fk_applet_ctx_t *ctx, const fk_pk_key_t *devic
 out:
     fk_wipe(s_dica_blob, sizeof(s_dica_blob));
     fk_wipe(&dica, sizeof(dica));
+    fk_wipe(&device, sizeof(device));
+    fk_key_close(&key);
     return sw;
 }
 
+/* Write CE00, the device key's authenticated request: the device key signs
+ * its own body and the request (what a host sends to an issuer). One store
+ * write (staged in an open batch). */
+static fk_sw_t write_device_request(const fk_applet_ctx_t *ctx)
+{
+    fk_rbuf_t r = {s_chain, 0, sizeof(s_chain)};
+    fk_sw_t sw = hsm_key_request(ctx, HSM_DEVICE_KEY_ID, NULL, NULL, 0, &r);
+    if (sw == FK_SW_OK) sw = hsm_file_put(ctx, DEVICE_REQUEST_FID, s_chain, r.len);
+    return sw;
+}
+
+/*
+ * The device key CC00, its chain 2F02 and its request CE00 (docs/hsm.md,
+ * "Device identity"). The key is one write; a new key makes its chain and
+ * request obsolete, which are then written again together in one batch. A
+ * cut between the key and the batch leaves a key without them: the next
+ * start makes them. A chain or request that exists is never rewritten
+ * (2F02 may hold a chain an issuer made).
+ */
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
 {
     uint32_t size;
-    fk_key_t key;
-    fk_pk_key_t pk;
     fk_sw_t sw;
 
     bool have_key = fk_space_size(&ctx->space, DEVICE_KEY_FID, &size) == FK_STORE_OK;
     bool have_chain = fk_space_size(&ctx->space, HSM_FID_DEVAUT, &size) == FK_STORE_OK && size > 0;
-    if (have_key && have_chain) return FK_SW_OK;
+    bool have_request =
+        fk_space_size(&ctx->space, DEVICE_REQUEST_FID, &size) == FK_STORE_OK && size > 0;
+    if (have_key && have_chain && have_request) return FK_SW_OK;
 
     if (!have_key) {
         size_t len;
@@ -191,15 +238,52 @@ fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
         if (rc == FK_CRYPTO_OK) rc = fk_key_put(ctx, DEVICE_KEY_FID, &k_device_policy, s_blob, len, NULL);
         fk_wipe(s_blob, sizeof(s_blob));
         if (rc != FK_KEY_OK) return FK_SW_MEMORY_FAILURE;
+        have_chain = have_request = false; /* they named another key */
     }
-    /* A cut between the two writes leaves a key without a chain: the next
-     * start makes the chain. */
-    sw = device_key_open(ctx, &key, &pk);
+    sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
     if (sw != FK_SW_OK) return sw;
-    sw = write_devaut(ctx, &pk);
-    fk_wipe(&pk, sizeof(pk));
-    fk_key_close(&key);
+    if (!have_chain) sw = write_devaut(ctx);
+    if (sw == FK_SW_OK && !have_request) sw = write_device_request(ctx);
+    if (sw == FK_SW_OK)
+        sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
+    else
+        fk_space_batch_abort(&ctx->space);
     return sw;
+}
+
+#define DEVAUT_CERTS_MAX 8u /* device, issuer, root, and room for longer chains */
+
+fk_sw_t hsm_device_chain_check(const fk_applet_ctx_t *ctx, uint32_t offset, const uint8_t *data,
+                               size_t len)
+{
+    fk_cvc_t first = {0}, c;
+    fk_pk_public_t pub;
+    fk_cvc_alg_t alg;
+    fk_key_t key;
+    fk_pk_key_t device;
+
+    if (offset != 0 || data == NULL || len == 0 || len > HSM_DEVAUT_MAX) return FK_SW_WRONG_DATA;
+    /* Certificates back to back, filling the data exactly. */
+    size_t at = 0, n = 0;
+    while (at < len) {
+        if (++n > DEVAUT_CERTS_MAX || fk_cvc_parse(data + at, len - at, &c) != FK_CVC_OK)
+            return FK_SW_WRONG_DATA;
+        if (n == 1) first = c;
+        at += c.cert.len;
+    }
+    /* The first one names the device and holds its key (a certificate
+     * without domain parameters inherits the device key's curve). */
+    if (!fk_cvc_device_chr_ok(first.chr.p, first.chr.len) ||
+        fk_cvc_public_key(&first, FK_CURVE_SECP256R1, &pub, &alg) != FK_CVC_OK ||
+        pub.type != FK_PK_EC || pub.curve != FK_CURVE_SECP256R1)
+        return FK_SW_WRONG_DATA;
+    fk_sw_t sw = device_key_open(ctx, &key, &device);
+    if (sw != FK_SW_OK) return sw;
+    const bool same = device.pub.len == pub.point.len &&
+                      memcmp(device.pub.p, pub.point.p, pub.point.len) == 0;
+    fk_wipe(&device, sizeof(device));
+    fk_key_close(&key);
+    return same ? FK_SW_OK : FK_SW_WRONG_DATA;
 }
 
 /* ---- Common checks before a private-key operation -------------------------
@@ -690,7 +774,7 @@ static fk_sw_t build_request(const fk_applet_ctx_t *ctx, const fk_key_policy_t *
     sw = device_key_open(ctx, &dev, &device);
     if (sw == FK_SW_OK) {
         uint8_t chr[FK_CVC_CAR_MAX];
-        const fk_bytes_t device_ref = {chr, device_chr(chr)};
+        const fk_bytes_t device_ref = {chr, device_chr(ctx, chr)};
         const fk_cvc_fields_t f = {
             .car = rp->car.len ? rp->car : device_ref,
             .chr = rp->chr.len ? rp->chr : device_ref,
@@ -973,16 +1057,14 @@ static fk_sw_t cmd_derive(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     size_t blob_len = 0;
     fk_sw_t sw = key_open(ctx, src, ALG_EC_DERIVE, &key, &pk);
     if (sw != FK_SW_OK) return sw;
-    sw = hsm_device_ensure(ctx);
-    if (sw == FK_SW_OK) {
-        int rc = t_len > fk_curve_info(pk.curve)->order_len
-                     ? FK_CRYPTO_EINVAL
-                     : fk_pk_ec_tweak(&pk, t, t_len, s_blob, sizeof(s_blob), &blob_len);
-        if (rc != FK_CRYPTO_OK) sw = rc == FK_CRYPTO_EINVAL ? FK_SW_WRONG_DATA : FK_SW_EXEC_ERROR;
-    }
+    int rc = t_len > fk_curve_info(pk.curve)->order_len
+                 ? FK_CRYPTO_EINVAL
+                 : fk_pk_ec_tweak(&pk, t, t_len, s_blob, sizeof(s_blob), &blob_len);
+    if (rc != FK_CRYPTO_OK) sw = rc == FK_CRYPTO_EINVAL ? FK_SW_WRONG_DATA : FK_SW_EXEC_ERROR;
     if (sw == FK_SW_OK) sw = key_use(ctx, &key);
     if (sw == FK_SW_OK) derived_policy(&key, &pol);
-    key_end(&key, &pk); /* the device key is opened next */
+    key_end(&key, &pk); /* the device key is opened next (one key open at a time) */
+    if (sw == FK_SW_OK) sw = hsm_device_ensure(ctx);
 
     /* The request is built in the response buffer and stored from there. */
     const size_t start = resp->len;
