@@ -114,8 +114,9 @@ fk_sw_t hsm_file_put(const fk_applet_ctx_t *ctx, uint16_t fid, const uint8_t *da
 fk_sw_t hsm_store_sw(int rc);
 
 /* ---- hsm_keys.c ----------------------------------------------------------- */
-/* Make sure the device key CC00 and its certificate chain 2F02 exist
- * (generated on the first start; kept across INITIALIZE). */
+/* Make sure the device key CC00, its certificate chain 2F02 and its
+ * authenticated request CE00 exist (made on the first start and whenever
+ * one is missing; kept across INITIALIZE; docs/hsm.md, "Device identity"). */
 fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx);
 
 /* ---- hsm_dkek.c: key domains and their DKEKs (docs/key-domains.md) -------
@@ -163,6 +164,15 @@ fk_sw_t hsm_domains_init(const fk_applet_ctx_t *ctx, bool has_shares, uint8_t sh
  * root. 6581 when one could not be moved (the others are moved all the
  * same). */
 fk_sw_t hsm_domains_migrate(const fk_applet_ctx_t *ctx);
+
+/* Whether an UPDATE BINARY of len bytes at offset may make 2F02: an
+ * issued chain, written whole (offset 0), CV certificates back to back and
+ * nothing else (at most HSM_DEVAUT_MAX bytes), the first one holding the
+ * device key CC00 on P-256 and a device CHR (8-16 characters, OpenSC takes
+ * the token serial from it). FK_SW_OK, else 6A80 (nothing is written). */
+#define HSM_DEVAUT_MAX 2048u
+fk_sw_t hsm_device_chain_check(const fk_applet_ctx_t *ctx, uint32_t offset, const uint8_t *data,
+                               size_t len);
 
 /* ---- hsm_keys.c: what every command that makes a key writes -----------------
  * GENERATE, DERIVE EC KEY and UNWRAP give a new key its request CE<id> and
