@@ -28,6 +28,7 @@
 #include "hsm_internal.h"
 
 #include "crypto/crypto.h"
+#include "crypto/ed.h"
 #include "crypto/pk.h"
 #include "services/keyobj.h"
 #include "store/space.h"
@@ -147,9 +148,10 @@ static fk_sw_t cmd_wrap(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbu
 
 /* ---- UNWRAP KEY (74) ---------------------------------------------------------- */
 
-/* The material and policy of a decoded key. RSA and EC keys are imported
- * (the math checked; a public point in the blob must be the scalar's);
- * 6A80 for what does not import, 6A81 for a kind this build cannot import. */
+/* The material and policy of a decoded key. RSA, EC and Montgomery keys are
+ * imported (the math checked; a public point in the blob must be the
+ * scalar's), an Edwards seed gets its public key computed (the blob's must
+ * be the same); 6A80 for what does not import. */
 static fk_sw_t material_of(const hsm_blob_key_t *bk, fk_key_policy_t *pol, size_t *len)
 {
     fk_pk_key_t pk;
@@ -180,15 +182,25 @@ static fk_sw_t material_of(const hsm_blob_key_t *bk, fk_key_policy_t *pol, size_
         }
         pol->size = (uint16_t)bk->curve;
         break;
-    case HSM_BLOB_KIND_AES:
+    case HSM_BLOB_KIND_EDWARDS: {
+        /* seed || public key, as the key object keeps it */
+        const size_t klen = fk_ed_key_len(bk->curve);
+        if (klen == 0 || bk->priv.len != klen) return FK_SW_WRONG_DATA;
+        memcpy(s_material, bk->priv.p, klen);
+        if (fk_ed_public(bk->curve, s_material, s_material + klen) != FK_CRYPTO_OK)
+            return FK_SW_WRONG_DATA;
+        if (bk->pub.len != 0 &&
+            (bk->pub.len != klen || memcmp(bk->pub.p, s_material + klen, klen) != 0))
+            return FK_SW_WRONG_DATA; /* the public key is not the seed's */
+        *len = 2u * klen;
+        pol->size = (uint16_t)bk->curve;
+        return FK_SW_OK;
+    }
+    default: /* HSM_BLOB_KIND_AES */
         memcpy(s_material, bk->priv.p, bk->priv.len);
         *len = bk->priv.len;
         pol->size = bk->bits;
         return FK_SW_OK;
-    default:
-        /* Ed25519 / Ed448 need the public key of the seed: not in this
-         * build's crypto module yet. */
-        return FK_SW_FUNC_NOT_SUPPORTED;
     }
     fk_wipe(&pk, sizeof(pk));
     return FK_SW_OK;

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
+#include "crypto/ed.h"
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "devrig.h"
@@ -455,6 +456,44 @@ static void test_x25519(void **state)
     assert_memory_equal(g_out, z1, 33);
 }
 
+/* Ed25519 and Ed448: the seed and public key travel; a blob whose public
+ * key is not the seed's is refused before anything is written. (A good
+ * Edwards blob imports once hsm_key_request makes Edwards requests.) */
+static void test_edwards(void **state)
+{
+    (void)state;
+    static const fk_curve_t twins[] = {FK_CURVE_X25519, FK_CURVE_X448};
+    uint8_t m[2 * FK_ED_KEY_MAX];
+    for (size_t i = 0; i < 2; i++) {
+        const size_t klen = fk_ed_key_len(twins[i]);
+        const uint8_t id = (uint8_t)(0x60 + 2 * i);
+        assert_int_equal(fk_ed_generate(twins[i], m, m + klen), FK_CRYPTO_OK);
+        const fk_key_policy_t pol = {.kind = FK_KEY_EDWARDS, .size = twins[i],
+                                     .domain = FK_KEY_NO_DOMAIN};
+        put_key(id, &pol, m, 2 * klen);
+        assert_int_equal(wrap(id), SW_OK);
+        hsm_blob_key_t bk;
+        assert_int_equal(
+            hsm_blob_decode(g_blob, g_blob_len, g_dkek, g_plain, sizeof(g_plain), &bk), 0);
+        assert_int_equal(bk.kind, HSM_BLOB_KIND_EDWARDS);
+        assert_int_equal(bk.curve, twins[i]);
+        assert_memory_equal(bk.priv.p, m, klen);
+        assert_memory_equal(bk.pub.p, m + klen, klen);
+
+        /* A blob whose public key is not the seed's. */
+        static uint8_t liar[HSM_BLOB_MAX], other[FK_ED_KEY_MAX];
+        static const uint8_t rnd[8];
+        memcpy(other, m + klen, klen);
+        other[0] ^= 1;
+        hsm_blob_key_t lk = bk;
+        lk.pub = (fk_bytes_t){other, klen};
+        size_t llen;
+        assert_int_equal(hsm_blob_encode(&lk, g_dkek, rnd, liar, sizeof(liar), &llen), 0);
+        assert_int_equal(unwrap((uint8_t)(id + 1), liar, llen), SW_WRONG_DATA);
+        assert_false(file_exists(HSM_FID(HSM_PREFIX_KEY, id + 1)));
+    }
+}
+
 static void test_aes(void **state)
 {
     (void)state;
@@ -811,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_blob, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rsa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x25519, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edwards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counter_and_domain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_checks, setup, teardown),
