@@ -254,7 +254,8 @@ fk_sw_t hsm_device_chain_check(const fk_applet_ctx_t *ctx, uint32_t offset, cons
  *     FK_KEY_MONT (a key blob of crypto/pk.h, of pol->size) or
  *     FK_KEY_EDWARDS (seed || public key); id is then not used; or
  *   - with pol == NULL, the key object CC<id> opened with the session's
- *     master key: 6982 without a verified user PIN, 6A82 when there is none.
+ *     master key: 6982 without a verified user PIN, 6A82 when there is none
+ *     (id 00: the device key's own request, CE00's content, needs no PIN).
  * No key may be open (keyobj.h: the device key is opened here). Writes
  * nothing to the store. 6A81 for a kind without a public key (AES, HMAC) or
  * a material that does not fit its kind; 6A84 when out lacks room (give it

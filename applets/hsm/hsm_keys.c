@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hsm_keys.c - the device key and its certificate chain (2F02), GENERATE
- * ASYMMETRIC KEY PAIR, COMPUTE SIGNATURE and DECIPHER (docs/hsm.md) over the
- * key-object service (core/services/keyobj.h).
+ * hsm_keys.c - the device identity (the device key CC00, its certificate
+ * chain 2F02 and its request CE00), GENERATE ASYMMETRIC KEY PAIR (RSA, EC,
+ * X25519/X448, Ed25519/Ed448), COMPUTE SIGNATURE, DECIPHER and DERIVE EC KEY
+ * (docs/hsm.md) over the key-object service (core/services/keyobj.h); the
+ * request CE<id> and default description C4<id> of every new key.
  *
- * Every key is a key object CC<id>: the key blob and everything that limits
- * it (algorithm list, use counter, domain) in one sealed record. User keys
- * are also encrypted under the master key that only a verified PIN unlocks;
+ * Every key is a key object CC<id>: the key (a blob of crypto/pk.h; for
+ * EdDSA seed || public key) and everything that limits it (algorithm list,
+ * use counter, domain) in one sealed record. User keys are also encrypted
+ * under the master key that only a verified PIN unlocks;
  * the device key CC00 is not (it must work before any PIN exists and survive
  * INITIALIZE).
  *
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "crypto/ec_tweak.h"
+#include "crypto/ed.h"
 #include "crypto/pk.h"
 #include "cvc.h"
 #include "hal.h"
@@ -297,6 +301,21 @@ fk_sw_t hsm_device_chain_check(const fk_applet_ctx_t *ctx, uint32_t offset, cons
 /* True when the algorithm belongs to the key's family. */
 static bool alg_fits_key(uint8_t alg, const fk_pk_key_t *key);
 
+/* An EdDSA key object seen as a key: type FK_PK_EDWARDS, its twin's curve,
+ * d the seed and pub the public key (spans into the open key's material). */
+static fk_sw_t edwards_view(const fk_key_t *key, fk_pk_key_t *pk)
+{
+    const fk_curve_t twin = (fk_curve_t)key->pol.size;
+    const size_t kl = fk_ed_key_len(twin);
+    memset(pk, 0, sizeof(*pk));
+    if (kl == 0 || key->len != 2u * kl) return FK_SW_EXEC_ERROR;
+    pk->type = FK_PK_EDWARDS;
+    pk->curve = twin;
+    pk->d = (fk_bytes_t){key->material, kl};
+    pk->pub = (fk_bytes_t){key->material + kl, kl};
+    return FK_SW_OK;
+}
+
 static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key,
                         fk_pk_key_t *pk)
 {
@@ -314,12 +333,13 @@ static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_
     const uint8_t kind = key->pol.kind;
     if (!fk_key_allows(key, alg))
         sw = FK_SW_CONDITIONS_NOT_SATISFIED;
+    else if (kind == FK_KEY_EDWARDS)
+        sw = edwards_view(key, pk);
     else if (kind != FK_KEY_RSA && kind != FK_KEY_EC && kind != FK_KEY_MONT)
-        sw = FK_SW_FUNC_NOT_SUPPORTED; /* no key blob: AES, HMAC, EdDSA */
+        sw = FK_SW_FUNC_NOT_SUPPORTED; /* no private key: AES, HMAC */
     else if (fk_pk_parse(key->material, key->len, pk) != FK_CRYPTO_OK)
         sw = FK_SW_EXEC_ERROR;
-    else if (!alg_fits_key(alg, pk))
-        sw = FK_SW_FUNC_NOT_SUPPORTED;
+    if (sw == FK_SW_OK && !alg_fits_key(alg, pk)) sw = FK_SW_FUNC_NOT_SUPPORTED;
     if (sw != FK_SW_OK) {
         fk_wipe(pk, sizeof(*pk));
         fk_key_close(key);
@@ -407,6 +427,17 @@ static int op_sign(const fk_pk_key_t *key, const fk_apdu_t *cmd, uint8_t *out, s
         in_len = fk_hash_len(h);
     }
 
+    /* EdDSA keys: pure EdDSA over the input (70: the data as sent; 71-75:
+     * its digest, as Pico HSM signs). */
+    if (key->type == FK_PK_EDWARDS) {
+        const size_t sl = fk_ed_sig_len(key->curve);
+        rc = cap < sl ? FK_CRYPTO_EINVAL
+                      : fk_ed_sign(key->curve, key->d.p, key->pub.p, in, in_len, out);
+        if (rc == FK_CRYPTO_OK) *out_len = sl;
+        fk_wipe(digest, sizeof(digest));
+        return rc;
+    }
+
     /* The caller has checked that the algorithm belongs to the key's family. */
     switch (alg) {
     case ALG_RSA_RAW:
@@ -452,6 +483,7 @@ static bool sign_alg_known(uint8_t alg)
 static bool alg_fits_key(uint8_t alg, const fk_pk_key_t *key)
 {
     bool ec_alg = alg >= ALG_ECDSA && alg <= ALG_ECDSA_SHA512;
+    if (key->type == FK_PK_EDWARDS) return ec_alg; /* EdDSA under the ECDSA ids, as pico */
     if (alg == ALG_ECDH) return key->type == FK_PK_EC || key->type == FK_PK_MONT;
     if (alg == ALG_EC_DERIVE) return key->type == FK_PK_EC;
     return ec_alg ? key->type == FK_PK_EC : key->type == FK_PK_RSA;
@@ -575,6 +607,19 @@ static uint32_t be_uint(const uint8_t *p, size_t len)
     return v;
 }
 
+/* The Montgomery curve (X25519, X448) whose prime p is, leading zeros
+ * ignored; FK_CURVE_NONE for any other. */
+static fk_curve_t twin_of_prime(const uint8_t *p, size_t len)
+{
+    static const fk_curve_t k_twins[] = {FK_CURVE_X25519, FK_CURVE_X448};
+    while (len > 0 && p[0] == 0) p++, len--;
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_twins); i++) {
+        const fk_curve_info_t *ci = fk_curve_info(k_twins[i]);
+        if (len == ci->field_len && memcmp(p, ci->p, len) == 0) return k_twins[i];
+    }
+    return FK_CURVE_NONE;
+}
+
 /* Parse the public key template 7F49. */
 static fk_sw_t parse_pubkey_template(const fk_tlv_t *t, gen_template_t *g)
 {
@@ -618,16 +663,33 @@ static fk_sw_t parse_pubkey_template(const fk_tlv_t *t, gen_template_t *g)
 
     const fk_tlv_t *prime = &el[FK_CVC_KEY_INDEX(FK_CVC_EC_P)];
     if (prime->len == 0) return FK_SW_WRONG_DATA;
+
+    /* The Curve25519 / Curve448 prime, under id-RI-ECDH or, as pypicohsm
+     * sends it, id-TA-ECDSA, in Pico HSM's form 81 p, 82 order, 83 base
+     * point: u = 9 / 5 (either byte order) makes an X25519 / X448 key, any
+     * other base point (pypicohsm sends Ed25519's and Ed448's) an EdDSA key
+     * named by its Montgomery twin. */
+    const fk_curve_t twin = twin_of_prime(prime->value, prime->len);
+    if (twin != FK_CURVE_NONE) {
+        const fk_tlv_t *base = &el[FK_CVC_KEY_INDEX(FK_CVC_MONT_G)];
+        if (base->len == 0) return FK_SW_WRONG_DATA;
+        g->curve = twin;
+        g->type = fk_curve_from_domain(prime->value, prime->len, NULL, 0, base->value,
+                                       base->len) == twin
+                      ? FK_PK_MONT
+                      : FK_PK_EDWARDS;
+        g->bits = fk_curve_info(twin)->bits;
+        return FK_SW_OK;
+    }
     const fk_tlv_t *a = &el[FK_CVC_KEY_INDEX(FK_CVC_EC_A)];
     const fk_tlv_t *gen = &el[FK_CVC_KEY_INDEX(FK_CVC_EC_G)];
-    if (g->alg.scheme == FK_CVC_ECDH) gen = &el[FK_CVC_KEY_INDEX(FK_CVC_MONT_G)];
     g->curve = fk_curve_from_domain(prime->value, prime->len, a->len ? a->value : NULL, a->len,
                                     gen->len ? gen->value : NULL, gen->len);
     if (g->curve == FK_CURVE_NONE) return FK_SW_FUNC_NOT_SUPPORTED;
-    const fk_curve_info_t *ci = fk_curve_info(g->curve);
-    g->type = ci->montgomery ? FK_PK_MONT : FK_PK_EC;
-    if ((g->type == FK_PK_EC) != (g->alg.scheme == FK_CVC_ECDSA)) return FK_SW_WRONG_DATA;
-    g->bits = ci->bits;
+    /* id-RI-ECDH on a Weierstrass curve */
+    if (g->alg.scheme != FK_CVC_ECDSA) return FK_SW_WRONG_DATA;
+    g->type = FK_PK_EC;
+    g->bits = fk_curve_info(g->curve)->bits;
     return FK_SW_OK;
 }
 
@@ -746,27 +808,40 @@ static fk_sw_t build_request(const fk_applet_ctx_t *ctx, const fk_key_policy_t *
     fk_bytes_t oid = rp->oid;
     fk_cvc_signer_t inner = {NULL, NULL, 0};
     fk_cvc_key_signer_t inner_ks;
+    fk_cvc_ed_signer_t inner_es;
     fk_sw_t sw;
 
-    if (!blob_of_policy(pol, material, len, &key)) {
-        fk_wipe(&key, sizeof(key));
-        return FK_SW_FUNC_NOT_SUPPORTED;
-    }
-    fk_pk_public_of(&key, &pub);
-    if (key.type == FK_PK_MONT) {
+    memset(&key, 0, sizeof(key));
+    if (pol->kind == FK_KEY_EDWARDS) {
+        /* seed || public key; the key signs its body with pure EdDSA. */
+        const fk_curve_t twin = (fk_curve_t)pol->size;
+        const size_t kl = fk_ed_key_len(twin);
+        if (kl == 0 || material == NULL || len != 2u * kl) return FK_SW_FUNC_NOT_SUPPORTED;
+        pub = (fk_pk_public_t){.type = FK_PK_EDWARDS, .curve = twin, .point = {material + kl, kl}};
         oid = (fk_bytes_t){k_oid_ri_ecdh_sha256, sizeof(k_oid_ri_ecdh_sha256)};
-        inner.len = 2u * fk_curve_info(key.curve)->field_len; /* cannot sign: zeros */
+        inner_es = (fk_cvc_ed_signer_t){twin, material, material + kl};
+        inner = fk_cvc_signer_for_ed(&inner_es);
     } else {
-        if (oid.len == 0)
-            oid = key.type == FK_PK_RSA
-                      ? (fk_bytes_t){k_oid_rsa_v15_sha256, sizeof(k_oid_rsa_v15_sha256)}
-                      : (fk_bytes_t){k_oid_ecdsa_sha256, sizeof(k_oid_ecdsa_sha256)};
-        if (fk_cvc_alg_from_oid(oid.p, oid.len, &alg) != FK_CVC_OK) {
+        if (!blob_of_policy(pol, material, len, &key)) {
             fk_wipe(&key, sizeof(key));
             return FK_SW_FUNC_NOT_SUPPORTED;
         }
-        inner_ks = (fk_cvc_key_signer_t){&key, alg};
-        inner = fk_cvc_signer_for_key(&inner_ks);
+        fk_pk_public_of(&key, &pub);
+        if (key.type == FK_PK_MONT) {
+            oid = (fk_bytes_t){k_oid_ri_ecdh_sha256, sizeof(k_oid_ri_ecdh_sha256)};
+            inner.len = 2u * fk_curve_info(key.curve)->field_len; /* cannot sign: zeros */
+        } else {
+            if (oid.len == 0)
+                oid = key.type == FK_PK_RSA
+                          ? (fk_bytes_t){k_oid_rsa_v15_sha256, sizeof(k_oid_rsa_v15_sha256)}
+                          : (fk_bytes_t){k_oid_ecdsa_sha256, sizeof(k_oid_ecdsa_sha256)};
+            if (fk_cvc_alg_from_oid(oid.p, oid.len, &alg) != FK_CVC_OK) {
+                fk_wipe(&key, sizeof(key));
+                return FK_SW_FUNC_NOT_SUPPORTED;
+            }
+            inner_ks = (fk_cvc_key_signer_t){&key, alg};
+            inner = fk_cvc_signer_for_key(&inner_ks);
+        }
     }
 
     fk_key_t dev;
@@ -909,7 +984,8 @@ fk_sw_t hsm_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_po
     if (ok) {
         fk_tlv_mark_t a1 = fk_tlv_begin(&r, P15_TAG_TYPE);
         fk_tlv_mark_t s = fk_tlv_begin(&r, 0x30);
-        ok = a1.ok && s.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, P15_TAG_PATH, NULL, 0) &&
+        ok = a1.ok && s.ok && fk_tlv_put_header(&r, 0x30, 2) &&
+             fk_tlv_put(&r, P15_TAG_PATH, NULL, 0) &&
              (secret || fk_tlv_put_uint(&r, TAG_INTEGER, bits, P15_SIZE_WIDTH)) &&
              fk_tlv_end(&r, s) && fk_tlv_end(&r, a1);
     }
@@ -920,11 +996,16 @@ fk_sw_t hsm_default_prkd(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_po
 
 /* ---- GENERATE ASYMMETRIC KEY PAIR (46): the key's policy and staging ------- */
 
-/* The key's kind and size in the policy, from the generated key. */
-static void policy_of_key(const fk_pk_key_t *key, fk_key_policy_t *pol)
+/* The key's kind and size in the policy, from the template. */
+static void policy_of_template(gen_template_t *g)
 {
-    pol->kind = key->type == FK_PK_RSA ? FK_KEY_RSA : key->type == FK_PK_EC ? FK_KEY_EC : FK_KEY_MONT;
-    pol->size = key->type == FK_PK_RSA ? key->bits : (uint16_t)key->curve;
+    switch (g->type) {
+    case FK_PK_RSA: g->pol.kind = FK_KEY_RSA; break;
+    case FK_PK_EC: g->pol.kind = FK_KEY_EC; break;
+    case FK_PK_MONT: g->pol.kind = FK_KEY_MONT; break;
+    default: g->pol.kind = FK_KEY_EDWARDS; break;
+    }
+    g->pol.size = g->type == FK_PK_RSA ? (uint16_t)g->bits : (uint16_t)g->curve;
 }
 
 /* Stage the new key in the open batch: the key object (blob and policy,
@@ -965,27 +1046,30 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     if (sw != FK_SW_OK) return sw;
 
     size_t blob_len = 0;
-    int rc = g.type == FK_PK_RSA
-                 ? fk_pk_rsa_generate(g.bits, g.e, ctx->keepalive, ctx->keepalive_arg, s_blob,
-                                      sizeof(s_blob), &blob_len)
-                 : fk_pk_ec_generate(g.curve, s_blob, sizeof(s_blob), &blob_len);
+    int rc;
+    switch (g.type) {
+    case FK_PK_RSA:
+        rc = fk_pk_rsa_generate(g.bits, g.e, ctx->keepalive, ctx->keepalive_arg, s_blob,
+                                sizeof(s_blob), &blob_len);
+        break;
+    case FK_PK_EDWARDS: /* the material is seed || public key */
+        blob_len = 2u * fk_ed_key_len(g.curve);
+        rc = fk_ed_generate(g.curve, s_blob, s_blob + blob_len / 2u);
+        break;
+    default:
+        rc = fk_pk_ec_generate(g.curve, s_blob, sizeof(s_blob), &blob_len);
+        break;
+    }
     if (rc != FK_CRYPTO_OK) {
         fk_wipe(s_blob, sizeof(s_blob));
         return rc == FK_CRYPTO_ERNG ? FK_SW_EXEC_ERROR : FK_SW_WRONG_DATA;
     }
 
-    fk_pk_key_t key;
     const size_t start = resp->len;
-    if (fk_pk_parse(s_blob, blob_len, &key) != FK_CRYPTO_OK) {
-        sw = FK_SW_EXEC_ERROR;
-        goto out;
-    }
-    policy_of_key(&key, &g.pol);
+    policy_of_template(&g);
     const req_params_t rp = {g.car, g.chr, g.oid};
     sw = build_request(ctx, &g.pol, s_blob, blob_len, &rp, resp);
-    if (sw != FK_SW_OK) goto out;
-
-    sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
+    if (sw == FK_SW_OK) sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
     if (sw == FK_SW_OK) {
         sw = generate_stage(ctx, id, &g, s_blob, blob_len, resp->p + start, resp->len - start);
         if (sw == FK_SW_OK)
@@ -993,10 +1077,8 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
         else
             fk_space_batch_abort(&ctx->space);
     }
-out:
     if (sw != FK_SW_OK) resp->len = start;
     fk_wipe(s_blob, sizeof(s_blob));
-    fk_wipe(&key, sizeof(key));
     return sw;
 }
 

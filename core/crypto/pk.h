@@ -124,6 +124,11 @@ typedef enum fk_pk_type {
     FK_PK_RSA = 1,
     FK_PK_EC = 2,   /* a Weierstrass curve: ECDSA and ECDH */
     FK_PK_MONT = 3, /* X25519 / X448: ECDH only */
+    /* Ed25519 / Ed448 (crypto/ed.h), curve = its Montgomery twin. Only a
+     * public key (a CV certificate's, point = the RFC 8032 encoding) or an
+     * applet's view of seed || public key has this type: no blob does, and
+     * no fk_pk_* operation takes it. */
+    FK_PK_EDWARDS = 4,
 } fk_pk_type_t;
 
 #define FK_PK_BLOB_VERSION 1u
