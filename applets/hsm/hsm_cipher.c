@@ -37,16 +37,8 @@
 #define GEN_AES_256 0xB2u
 #define GEN_AES_512 0xB3u /* two 256-bit halves (XTS-AES-256) */
 
-/* Metadata tags of 48 (as of 46). */
-#define TAG_USE_COUNTER 0x90u
-#define TAG_ALGORITHMS 0x91u
-#define TAG_KEY_DOMAIN 0x92u
+/* Metadata tag of 48 besides 90/91/92 (hsm_internal.h). */
 #define TAG_WRAP_KEY 0x93u /* CardContact's wrapping key id: accepted, not used */
-
-/* Options of INITIALIZE (hsm_keys.c has the same). */
-#define OPT_PRESS_TO_CONFIRM 0x0100u
-#define OPT_KEY_USE_COUNTER 0x0200u
-#define DEFAULT_USE_COUNTER 0xFFFFFFFEu
 
 /* Extended form TLVs. */
 #define TAG_OID 0x06u
@@ -602,41 +594,17 @@ fk_sw_t hsm_cipher_run(const hsm_cipher_t *c, const uint8_t *key, size_t key_len
     return rc == FK_CRYPTO_EAUTH ? FK_SW_WRONG_DATA : FK_SW_EXEC_ERROR;
 }
 
-/* ---- The key: open, checks, use (after hsm_keys.c's key_open/key_use) --- */
-
-/* The checks that need no input: the key exists (6A82), the user PIN
- * (6982), the key opens (6400), P2 in its list (6985), a secret key (6A81).
- * Reads only. */
+/* ---- The key: hsm_key_open's checks, then a secret key (6A81 for a key
+ * pair) ------------------------------------------------------------------ */
 static fk_sw_t secret_key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key)
 {
-    uint32_t size;
-
-    if (id == HSM_DEVICE_KEY_ID) return FK_SW_SECURITY_NOT_SATISFIED;
-    if (fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_KEY, id), &size) != FK_STORE_OK)
-        return FK_SW_FILE_NOT_FOUND;
-    if (!hsm_user_ready(ctx)) return FK_SW_SECURITY_NOT_SATISFIED;
-    int rc = fk_key_open(ctx, HSM_FID(HSM_PREFIX_KEY, id), hsm_state(ctx)->mk, key);
-    if (rc == FK_KEY_ENOENT) return FK_SW_FILE_NOT_FOUND;
-    if (rc != FK_KEY_OK) return FK_SW_EXEC_ERROR;
-    fk_sw_t sw = FK_SW_OK;
-    if (!fk_key_allows(key, alg))
-        sw = FK_SW_CONDITIONS_NOT_SATISFIED;
-    else if (key->pol.kind != FK_KEY_AES && key->pol.kind != FK_KEY_HMAC)
-        sw = FK_SW_FUNC_NOT_SUPPORTED;
-    if (sw != FK_SW_OK) fk_key_close(key);
-    return sw;
-}
-
-/* Uses left (6A84), presence when the device asks for it (6600 / 6985),
- * the use spent on flash (6581). */
-static fk_sw_t secret_key_use(const fk_applet_ctx_t *ctx, fk_key_t *key)
-{
-    if (key->pol.has_counter && key->uses_left == 0) return FK_SW_NOT_ENOUGH_MEMORY;
-    if (hsm_options(ctx) & OPT_PRESS_TO_CONFIRM) {
-        fk_sw_t sw = fk_applet_presence(ctx);
-        if (sw != FK_SW_OK) return sw;
+    fk_sw_t sw = hsm_key_open(ctx, id, alg, key);
+    if (sw != FK_SW_OK) return sw;
+    if (key->pol.kind != FK_KEY_AES && key->pol.kind != FK_KEY_HMAC) {
+        fk_key_close(key);
+        return FK_SW_FUNC_NOT_SUPPORTED;
     }
-    return fk_key_spend(ctx, key) == FK_KEY_OK ? FK_SW_OK : FK_SW_MEMORY_FAILURE;
+    return FK_SW_OK;
 }
 
 static bool cipher_p2_known(uint8_t p2)
@@ -657,7 +625,7 @@ static fk_sw_t cmd_cipher(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     fk_sw_t sw = secret_key_open(ctx, cmd->p1, cmd->p2, &key);
     if (sw != FK_SW_OK) return sw;
     sw = hsm_cipher_prepare(cmd, key.pol.kind, key.len, fk_rbuf_room(resp), &c);
-    if (sw == FK_SW_OK) sw = secret_key_use(ctx, &key);
+    if (sw == FK_SW_OK) sw = hsm_key_use(ctx, &key);
     if (sw == FK_SW_OK) {
         size_t n = 0;
         sw = hsm_cipher_run(&c, key.material, key.len, ctx->keepalive, ctx->keepalive_arg,
@@ -682,65 +650,19 @@ static fk_sw_t parse_metadata(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
 
     if (cmd->nc > 0) p = cmd->data, end = cmd->data + cmd->nc;
     while ((rc = fk_tlv_next(&p, end, &t)) == FK_TLV_OK) {
-        if (t.tag < TAG_USE_COUNTER || t.tag > TAG_WRAP_KEY || seen[t.tag - TAG_USE_COUNTER])
+        if (t.tag < HSM_TAG_USE_COUNTER || t.tag > TAG_WRAP_KEY ||
+            seen[t.tag - HSM_TAG_USE_COUNTER])
             return FK_SW_WRONG_DATA;
-        seen[t.tag - TAG_USE_COUNTER] = true;
-        switch (t.tag) {
-        case TAG_USE_COUNTER:
-            if (t.len != 4) return FK_SW_WRONG_DATA;
-            pol->has_counter = true;
-            pol->counter = fk_be32(t.value);
-            break;
-        case TAG_ALGORITHMS:
-            if (t.len == 0 || t.len > FK_KEY_ALGS_MAX) return FK_SW_WRONG_DATA;
-            pol->n_algs = (uint8_t)t.len;
-            memcpy(pol->algs, t.value, t.len);
-            break;
-        case TAG_KEY_DOMAIN:
+        seen[t.tag - HSM_TAG_USE_COUNTER] = true;
+        if (t.tag == TAG_WRAP_KEY) {
             if (t.len != 1) return FK_SW_WRONG_DATA;
-            pol->domain = t.value[0];
-            break;
-        default: /* TAG_WRAP_KEY */
-            if (t.len != 1) return FK_SW_WRONG_DATA;
-            break;
+            continue;
         }
+        fk_sw_t sw = hsm_key_metadata(&t, pol);
+        if (sw != FK_SW_OK) return sw;
     }
     if (rc != FK_TLV_END) return FK_SW_WRONG_DATA;
-    if (!pol->has_counter && (hsm_options(ctx) & OPT_KEY_USE_COUNTER)) {
-        pol->has_counter = true;
-        pol->counter = DEFAULT_USE_COUNTER;
-    }
-    return FK_SW_OK;
-}
-
-/* The default PKCS#15 secret-key description C4<id> (docs/hsm-cipher.md):
- * A8 { 30 {0C ""}, 30 {04 id-in-decimal, 03 usage}, A0 {30 {02 bits}},
- * A1 {30 {30 {04 ""}}} }. */
-static fk_sw_t write_default_skd(const fk_applet_ctx_t *ctx, uint8_t id, uint16_t bits)
-{
-    static const uint8_t k_usage[] = {0x07, 0xC0, 0x10}; /* encrypt, decrypt, derive */
-    uint8_t buf[48], idtxt[3];
-    size_t idlen = 0;
-    if (id >= 100) idtxt[idlen++] = (uint8_t)('0' + id / 100);
-    if (id >= 10) idtxt[idlen++] = (uint8_t)('0' + (id / 10) % 10);
-    idtxt[idlen++] = (uint8_t)('0' + id % 10);
-
-    fk_rbuf_t r = {buf, 0, sizeof(buf)};
-    fk_tlv_mark_t outer = fk_tlv_begin(&r, 0xA8);
-    bool ok = outer.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, 0x0C, NULL, 0);
-    fk_tlv_mark_t common = fk_tlv_begin(&r, 0x30);
-    ok = ok && common.ok && fk_tlv_put(&r, 0x04, idtxt, idlen) &&
-         fk_tlv_put(&r, 0x03, k_usage, sizeof(k_usage)) && fk_tlv_end(&r, common);
-    fk_tlv_mark_t a0 = fk_tlv_begin(&r, 0xA0);
-    fk_tlv_mark_t s0 = fk_tlv_begin(&r, 0x30);
-    ok = ok && a0.ok && s0.ok && fk_tlv_put_uint(&r, TAG_INTEGER, bits, 2) && fk_tlv_end(&r, s0) &&
-         fk_tlv_end(&r, a0);
-    fk_tlv_mark_t a1 = fk_tlv_begin(&r, 0xA1);
-    fk_tlv_mark_t s1 = fk_tlv_begin(&r, 0x30);
-    ok = ok && a1.ok && s1.ok && fk_tlv_put_header(&r, 0x30, 2) && fk_tlv_put(&r, 0x04, NULL, 0) &&
-         fk_tlv_end(&r, s1) && fk_tlv_end(&r, a1) && fk_tlv_end(&r, outer);
-    if (!ok) return FK_SW_UNKNOWN;
-    return hsm_file_put(ctx, HSM_FID(HSM_PREFIX_PRKD, id), buf, r.len);
+    return hsm_key_policy_finish(ctx, pol);
 }
 
 /* Stage the new key in the open batch: the key object under the session's
@@ -756,7 +678,7 @@ static fk_sw_t generate_sym_stage(const fk_applet_ctx_t *ctx, uint8_t id, const 
     if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
     fk_sw_t sw = FK_SW_OK;
     if (fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
-        sw = write_default_skd(ctx, id, pol->size);
+        sw = hsm_default_prkd(ctx, id, pol);
     if (sw == FK_SW_OK &&
         fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_EECERT, id), &size) == FK_STORE_OK)
         sw = hsm_store_sw(fk_space_delete(&ctx->space, HSM_FID(HSM_PREFIX_EECERT, id)));

@@ -31,6 +31,7 @@
 #include "crypto/sym.h"
 #include "services/keyobj.h"
 #include "services/pin.h"
+#include "tlv.h"
 
 /* ---- Record ids (namespace FK_NS_HSM) --------------------------------------
  * Host-visible files use their FID as id (2Fxx, C4xx ... CFxx; CCxx holds a
@@ -234,6 +235,35 @@ fk_sw_t hsm_domains_migrate(const fk_applet_ctx_t *ctx);
 #define HSM_DEVAUT_MAX 2048u
 fk_sw_t hsm_device_chain_check(const fk_applet_ctx_t *ctx, uint32_t offset, const uint8_t *data,
                                size_t len);
+
+/* ---- hsm_keys.c: what every command that uses or makes a user key checks --
+ * The options of INITIALIZE tag 80 that concern keys, and the metadata tags
+ * of GENERATE (46, 48): use counter, algorithm list, key domain. */
+#define HSM_OPT_PRESS_TO_CONFIRM 0x0100u /* presence before every private/secret key use */
+#define HSM_OPT_KEY_USE_COUNTER 0x0200u  /* every new key gets a use counter */
+#define HSM_DEFAULT_USE_COUNTER 0xFFFFFFFEu
+#define HSM_TAG_USE_COUNTER 0x90u
+#define HSM_TAG_ALGORITHMS 0x91u
+#define HSM_TAG_KEY_DOMAIN 0x92u
+
+/* The checks of a key use that need no input, in this order: key id 00 is
+ * the device's (6982), the key exists (6A82), the user PIN is verified and
+ * the master key loaded (6982), the key object opens (6400), alg is in its
+ * list (6985). Reads only. On success the caller holds *key open. */
+fk_sw_t hsm_key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key);
+
+/* After the caller has checked its input against the key: uses left (6A84),
+ * presence when the device asks for it (6600 / 6985), one use spent on flash
+ * (6581). Until this returns nothing is written and nobody is asked. */
+fk_sw_t hsm_key_use(const fk_applet_ctx_t *ctx, fk_key_t *key);
+
+/* One metadata TLV of GENERATE (tag 90, 91 or 92) into *pol: 6A80 when its
+ * length is wrong. */
+fk_sw_t hsm_key_metadata(const fk_tlv_t *t, fk_key_policy_t *pol);
+
+/* After the metadata: the default use counter when the device wants one
+ * and none was given, and the key domain checked (hsm_domain_check). */
+fk_sw_t hsm_key_policy_finish(const fk_applet_ctx_t *ctx, fk_key_policy_t *pol);
 
 /* ---- hsm_keys.c: what every command that makes a key writes -----------------
  * GENERATE, DERIVE EC KEY and UNWRAP give a new key its request CE<id> and

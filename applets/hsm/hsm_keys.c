@@ -57,14 +57,8 @@
 
 /* Template and metadata tags of GENERATE ASYMMETRIC KEY PAIR. */
 #define TAG_OUTER_CAR 0x45u
-#define TAG_USE_COUNTER 0x90u
-#define TAG_ALGORITHMS 0x91u
-#define TAG_KEY_DOMAIN 0x92u
 #define TAG_INTEGER 0x02u
 
-#define OPT_PRESS_TO_CONFIRM 0x0100u
-#define OPT_KEY_USE_COUNTER 0x0200u
-#define DEFAULT_USE_COUNTER 0xFFFFFFFEu
 #define RSA_DEFAULT_E 65537u
 #define RSA_BITS_STEP 512u
 #define RSA_PKCS1_OVERHEAD 11u /* 00 01 FF..FF (8 at least) 00 */
@@ -316,24 +310,33 @@ static fk_sw_t edwards_view(const fk_key_t *key, fk_pk_key_t *pk)
     return FK_SW_OK;
 }
 
-static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key,
-                        fk_pk_key_t *pk)
+fk_sw_t hsm_key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key)
 {
     uint32_t size;
-    int rc;
 
     if (id == HSM_DEVICE_KEY_ID) return FK_SW_SECURITY_NOT_SATISFIED;
     if (fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_KEY, id), &size) != FK_STORE_OK)
         return FK_SW_FILE_NOT_FOUND;
     if (!hsm_user_ready(ctx)) return FK_SW_SECURITY_NOT_SATISFIED;
-    rc = fk_key_open(ctx, HSM_FID(HSM_PREFIX_KEY, id), hsm_state(ctx)->mk, key);
+    const int rc = fk_key_open(ctx, HSM_FID(HSM_PREFIX_KEY, id), hsm_state(ctx)->mk, key);
     if (rc == FK_KEY_ENOENT) return FK_SW_FILE_NOT_FOUND;
     if (rc != FK_KEY_OK) return FK_SW_EXEC_ERROR;
-    fk_sw_t sw = FK_SW_OK;
+    if (!fk_key_allows(key, alg)) {
+        fk_key_close(key);
+        return FK_SW_CONDITIONS_NOT_SATISFIED;
+    }
+    return FK_SW_OK;
+}
+
+/* hsm_key_open, then the key seen as a private key of alg's family (6A81
+ * for another kind, AES and HMAC keys included). */
+static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_key_t *key,
+                        fk_pk_key_t *pk)
+{
+    fk_sw_t sw = hsm_key_open(ctx, id, alg, key);
+    if (sw != FK_SW_OK) return sw;
     const uint8_t kind = key->pol.kind;
-    if (!fk_key_allows(key, alg))
-        sw = FK_SW_CONDITIONS_NOT_SATISFIED;
-    else if (kind == FK_KEY_EDWARDS)
+    if (kind == FK_KEY_EDWARDS)
         sw = edwards_view(key, pk);
     else if (kind != FK_KEY_RSA && kind != FK_KEY_EC && kind != FK_KEY_MONT)
         sw = FK_SW_FUNC_NOT_SUPPORTED; /* no private key: AES, HMAC */
@@ -347,11 +350,11 @@ static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_
     return sw;
 }
 
-static fk_sw_t key_use(const fk_applet_ctx_t *ctx, fk_key_t *key)
+fk_sw_t hsm_key_use(const fk_applet_ctx_t *ctx, fk_key_t *key)
 {
     if (key->pol.has_counter && key->uses_left == 0)
         return FK_SW_NOT_ENOUGH_MEMORY; /* used up (as clients expect: 6A84) */
-    if (hsm_options(ctx) & OPT_PRESS_TO_CONFIRM) {
+    if (hsm_options(ctx) & HSM_OPT_PRESS_TO_CONFIRM) {
         fk_sw_t sw = fk_applet_presence(ctx);
         if (sw != FK_SW_OK) return sw;
     }
@@ -523,7 +526,7 @@ static fk_sw_t key_command(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_
 
     if (sw != FK_SW_OK) return sw;
     sw = check(&pk, cmd);
-    if (sw == FK_SW_OK) sw = key_use(ctx, &key);
+    if (sw == FK_SW_OK) sw = hsm_key_use(ctx, &key);
     if (sw == FK_SW_OK) sw = run_op(&pk, cmd, resp, op);
     key_end(&key, &pk);
     return sw;
@@ -724,31 +727,51 @@ static fk_sw_t parse_template(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
         }
         case TAG_OUTER_CAR:
             break; /* the outer signature is always the device key's */
-        case TAG_USE_COUNTER:
-            if (t.len != 4) return FK_SW_WRONG_DATA;
-            g->pol.has_counter = true;
-            g->pol.counter = fk_be32(t.value);
+        case HSM_TAG_USE_COUNTER:
+        case HSM_TAG_ALGORITHMS:
+        case HSM_TAG_KEY_DOMAIN: {
+            fk_sw_t sw = hsm_key_metadata(&t, &g->pol);
+            if (sw != FK_SW_OK) return sw;
             break;
-        case TAG_ALGORITHMS:
-            if (t.len == 0 || t.len > FK_KEY_ALGS_MAX) return FK_SW_WRONG_DATA;
-            g->pol.n_algs = (uint8_t)t.len;
-            memcpy(g->pol.algs, t.value, t.len);
-            break;
-        case TAG_KEY_DOMAIN:
-            if (t.len != 1) return FK_SW_WRONG_DATA;
-            g->pol.domain = t.value[0];
-            break;
+        }
         default:
             return FK_SW_WRONG_DATA;
         }
     }
     if (rc != FK_TLV_END) return FK_SW_WRONG_DATA;
     if (!have_key) return FK_SW_WRONG_LENGTH; /* no 7F49: what clients expect */
-    if (!g->pol.has_counter && (hsm_options(ctx) & OPT_KEY_USE_COUNTER)) {
-        g->pol.has_counter = true;
-        g->pol.counter = DEFAULT_USE_COUNTER;
+    return hsm_key_policy_finish(ctx, &g->pol);
+}
+
+fk_sw_t hsm_key_metadata(const fk_tlv_t *t, fk_key_policy_t *pol)
+{
+    switch (t->tag) {
+    case HSM_TAG_USE_COUNTER:
+        if (t->len != 4) return FK_SW_WRONG_DATA;
+        pol->has_counter = true;
+        pol->counter = fk_be32(t->value);
+        return FK_SW_OK;
+    case HSM_TAG_ALGORITHMS:
+        if (t->len == 0 || t->len > FK_KEY_ALGS_MAX) return FK_SW_WRONG_DATA;
+        pol->n_algs = (uint8_t)t->len;
+        memcpy(pol->algs, t->value, t->len);
+        return FK_SW_OK;
+    case HSM_TAG_KEY_DOMAIN:
+        if (t->len != 1) return FK_SW_WRONG_DATA;
+        pol->domain = t->value[0];
+        return FK_SW_OK;
+    default:
+        return FK_SW_WRONG_DATA;
     }
-    return FK_SW_OK;
+}
+
+fk_sw_t hsm_key_policy_finish(const fk_applet_ctx_t *ctx, fk_key_policy_t *pol)
+{
+    if (!pol->has_counter && (hsm_options(ctx) & HSM_OPT_KEY_USE_COUNTER)) {
+        pol->has_counter = true;
+        pol->counter = HSM_DEFAULT_USE_COUNTER;
+    }
+    return hsm_domain_check(ctx, pol->domain);
 }
 
 /* ---- Requests and descriptions ---------------------------------------------
@@ -1143,7 +1166,7 @@ static fk_sw_t cmd_derive(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
                  ? FK_CRYPTO_EINVAL
                  : fk_pk_ec_tweak(&pk, t, t_len, s_blob, sizeof(s_blob), &blob_len);
     if (rc != FK_CRYPTO_OK) sw = rc == FK_CRYPTO_EINVAL ? FK_SW_WRONG_DATA : FK_SW_EXEC_ERROR;
-    if (sw == FK_SW_OK) sw = key_use(ctx, &key);
+    if (sw == FK_SW_OK) sw = hsm_key_use(ctx, &key);
     if (sw == FK_SW_OK) derived_policy(&key, &pol);
     key_end(&key, &pk); /* the device key is opened next (one key open at a time) */
     if (sw == FK_SW_OK) sw = hsm_device_ensure(ctx);

@@ -255,7 +255,12 @@ static void test_generate(void **state)
 
     /* The metadata: counter, algorithms, domain, 93 accepted (ignored). */
     static const uint8_t meta[] = {0x91, 0x04, 0x10, 0x11, 0x18, 0x99, 0x90, 0x04, 0x00, 0x00,
-                                   0x01, 0x02, 0x92, 0x01, 0x03, 0x93, 0x01, 0x07};
+                                   0x01, 0x02, 0x92, 0x01, 0x00, 0x93, 0x01, 0x07};
+    /* A domain that is not configured (only domain 0 is here) is refused
+     * and nothing is written. */
+    static const uint8_t meta_dom3[] = {0x92, 0x01, 0x03};
+    assert_int_equal(send(0x00, 0x48, 0x40, 0xB0, meta_dom3, sizeof(meta_dom3), 0), 0x6A88);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_KEY, 0x40), &size), FK_STORE_ENOENT);
     assert_int_equal(send(0x00, 0x48, 0x40, 0xB0, meta, sizeof(meta), 0), SW_OK);
     fk_key_policy_t pol;
     uint32_t uses;
@@ -265,7 +270,7 @@ static void test_generate(void **state)
     assert_true(pol.has_counter);
     assert_int_equal(pol.counter, 0x102);
     assert_int_equal(uses, 0x102);
-    assert_int_equal(pol.domain, 3);
+    assert_int_equal(pol.domain, 0);
     /* CardContact's module sends exactly this (spec 9, row 28). */
     static const uint8_t emb[] = {0x91, 0x04, 0x10, 0x11, 0x18, 0x99};
     assert_int_equal(send(0x00, 0x48, 0x41, 0xB2, emb, sizeof(emb), 0), SW_OK);

@@ -354,6 +354,13 @@ static void test_domains(void **state)
      * (what pypicohsm expects); an unconfigured domain has nothing to
      * delete. */
     assert_int_equal(generate_in(0x10, 2), SW_OK);
+    /* GENERATE (46 and 48) into an unconfigured domain or one beyond the
+     * count is refused. */
+    assert_int_equal(generate_in(0x12, 3), SW_REF_NOT_FOUND);
+    assert_int_equal(generate_in(0x12, 9), SW_REF_NOT_FOUND);
+    assert_int_equal(send(0x00, 0x48, 0x12, 0xB0, "\x92\x01\x03", 3, 0), SW_REF_NOT_FOUND);
+    assert_int_equal(send(0x00, 0x48, 0x12, 0xB0, "\x92\x01\x02", 3, 0), SW_OK);
+    assert_int_equal(send(0x00, 0xE4, 0x02, 0x00, "\xCC\x12", 2, 0), SW_OK);
     assert_int_equal(domain_cmd(0x03, 2, NULL, 0), SW_EXISTS);
     assert_int_equal(status(2), SW_OK);
     expect_status(3, 0, kcv);

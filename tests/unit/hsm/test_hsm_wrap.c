@@ -491,6 +491,18 @@ static void test_edwards(void **state)
         assert_int_equal(hsm_blob_encode(&lk, g_dkek, rnd, liar, sizeof(liar), &llen), 0);
         assert_int_equal(unwrap((uint8_t)(id + 1), liar, llen), SW_WRONG_DATA);
         assert_false(file_exists(HSM_FID(HSM_PREFIX_KEY, id + 1)));
+
+        /* The true blob restores a key that signs (pure EdDSA, P2 70) for
+         * the same public key, with its request and description. */
+        static const uint8_t msg[] = "restored edwards key";
+        assert_int_equal(unwrap((uint8_t)(id + 1), g_blob, g_blob_len), SW_OK);
+        assert_true(file_exists(HSM_FID(HSM_PREFIX_EECERT, id + 1)));
+        assert_true(file_exists(HSM_FID(HSM_PREFIX_PRKD, id + 1)));
+        assert_int_equal(send(0x80, 0x68, (uint8_t)(id + 1), ALG_ECDSA, msg, sizeof(msg), 256),
+                         SW_OK);
+        assert_int_equal(g_out_len - 2, fk_ed_sig_len(twins[i]));
+        assert_int_equal(fk_ed_verify(twins[i], m + klen, msg, sizeof(msg), g_out, g_out_len - 2),
+                         FK_CRYPTO_OK);
     }
 }
 
