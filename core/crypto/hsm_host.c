@@ -164,6 +164,9 @@ typedef unsigned __int128 u128;
 
 static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m) { return (uint64_t)(((u128)a * b) % m); }
 
+/* (a + b) mod m for a, b < m: the sum may not fit 64 bits (m is near 2^64). */
+static uint64_t addmod(uint64_t a, uint64_t b, uint64_t m) { return (uint64_t)(((u128)a + b) % m); }
+
 static uint64_t powmod(uint64_t b, uint64_t e, uint64_t m)
 {
     uint64_t r = 1u % m;
@@ -255,7 +258,7 @@ int fk_shamir_split(uint64_t secret, uint64_t prime, unsigned threshold, unsigne
     for (unsigned i = 0; i < total && rc == FK_CRYPTO_OK; i++) {
         const uint64_t x = i + 1u;
         uint64_t acc = 0;
-        for (unsigned k = threshold; k-- > 0;) acc = (mulmod(acc, x, prime) + coef[k]) % prime;
+        for (unsigned k = threshold; k-- > 0;) acc = addmod(mulmod(acc, x, prime), coef[k], prime);
         y[i] = acc;
     }
     fk_wipe(coef, sizeof coef);
@@ -281,10 +284,10 @@ int fk_shamir_combine(uint64_t prime, const uint64_t *x, const uint64_t *y, unsi
         for (unsigned j = 0; j < n; j++) {
             if (j == i) continue;
             num = mulmod(num, x[j], prime);
-            den = mulmod(den, (x[j] + prime - x[i]) % prime, prime);
+            den = mulmod(den, addmod(x[j], prime - x[i], prime), prime);
         }
         const uint64_t l = mulmod(num, powmod(den, prime - 2u, prime), prime);
-        s = (s + mulmod(y[i], l, prime)) % prime;
+        s = addmod(s, mulmod(y[i], l, prime), prime);
     }
     *secret = s;
     return FK_CRYPTO_OK;
