@@ -386,6 +386,167 @@ static void test_device_identity_survives_initialize(void **state)
     assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_KEY, 0), &s2), FK_STORE_OK);
 }
 
+/* The HSM's context in the card under test (for the module's exported
+ * helpers, which other commands call). */
+static fk_applet_ctx_t hsm_ctx(void) { return fk_card_applet_ctx(&g_dev.card, &fk_hsm_applet); }
+
+/* Check an authenticated request made by hsm_key_request: it parses, its
+ * public key is `expect` (point or modulus bytes), the key signed its body
+ * (unless it is a Montgomery key: zeros) and the device key signed it all;
+ * CAR, CHR and outer CAR are the device CHR. */
+static void check_exported_request(const uint8_t *req, size_t len, const uint8_t *expect,
+                                   size_t expect_len, bool montgomery)
+{
+    static uint8_t devaut[1024];
+    fk_cvc_request_t rq;
+    fk_pk_public_t pub, dev;
+    fk_cvc_alg_t alg;
+    assert_int_equal(fk_cvc_parse_request(req, len, &rq), 0);
+    assert_true(rq.authenticated);
+    assert_int_equal(fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, &pub, &alg), 0);
+    const fk_bytes_t *got = pub.type == FK_PK_RSA ? &pub.n : &pub.point;
+    assert_int_equal(got->len, expect_len);
+    assert_memory_equal(got->p, expect, expect_len);
+    if (montgomery) {
+        for (size_t i = 0; i < rq.cert.sig.len; i++) assert_int_equal(rq.cert.sig.p[i], 0);
+    } else {
+        assert_int_equal(fk_cvc_verify(&rq.cert, &pub, &alg), 0);
+    }
+    device_public(devaut, sizeof(devaut), &dev);
+    const fk_cvc_alg_t ecdsa = {FK_CVC_ECDSA, FK_HASH_SHA256};
+    assert_int_equal(fk_cvc_verify_signature(&dev, &ecdsa, rq.outer_signed.p, rq.outer_signed.len,
+                                             rq.outer_sig.p, rq.outer_sig.len),
+                     0);
+    assert_true(fk_cvc_device_chr_ok(rq.outer_car.p, rq.outer_car.len));
+    assert_int_equal(rq.cert.car.len, rq.outer_car.len);
+    assert_memory_equal(rq.cert.car.p, rq.outer_car.p, rq.outer_car.len);
+    assert_int_equal(rq.cert.chr.len, rq.outer_car.len);
+    assert_memory_equal(rq.cert.chr.p, rq.outer_car.p, rq.outer_car.len);
+}
+
+/* hsm_key_request, as UNWRAP and DERIVE call it: the request of a key the
+ * caller holds (RSA, EC, X25519) or of a stored key object; refusals. */
+static void test_key_request_export(void **state)
+{
+    (void)state;
+    static uint8_t blob[FK_PK_BLOB_MAX], req[HSM_KEY_REQUEST_MAX], t[1024];
+    fk_applet_ctx_t ctx = hsm_ctx();
+    fk_rbuf_t out = {req, 0, sizeof(req)};
+    fk_pk_key_t key;
+    size_t len;
+
+    /* Keys given by the caller, not stored anywhere. */
+    static const struct {
+        uint8_t kind;
+        fk_curve_t curve;
+    } k_kinds[] = {{FK_KEY_EC, FK_CURVE_SECP256R1}, {FK_KEY_EC, FK_CURVE_BP384R1},
+                   {FK_KEY_MONT, FK_CURVE_X25519}, {FK_KEY_MONT, FK_CURVE_X448}};
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_kinds); i++) {
+        assert_int_equal(fk_pk_ec_generate(k_kinds[i].curve, blob, sizeof(blob), &len), 0);
+        assert_int_equal(fk_pk_parse(blob, len, &key), 0);
+        const fk_key_policy_t pol = {.kind = k_kinds[i].kind, .size = k_kinds[i].curve,
+                                     .domain = FK_KEY_NO_DOMAIN};
+        out.len = 0;
+        assert_int_equal(hsm_key_request(&ctx, 7, &pol, blob, len, &out), 0x9000);
+        check_exported_request(req, out.len, key.pub.p, key.pub.len, k_kinds[i].kind == FK_KEY_MONT);
+        /* The same material under the wrong policy, or damaged. */
+        fk_key_policy_t wrong = pol;
+        wrong.size = k_kinds[i].curve == FK_CURVE_SECP256R1 ? FK_CURVE_SECP384R1 : FK_CURVE_SECP256R1;
+        size_t before = out.len;
+        assert_int_equal(hsm_key_request(&ctx, 7, &wrong, blob, len, &out), 0x6A81);
+        assert_int_equal(hsm_key_request(&ctx, 7, &pol, blob, len - 1, &out), 0x6A81);
+        assert_int_equal(out.len, before);
+    }
+    assert_int_equal(fk_pk_rsa_generate(1024, 65537, NULL, NULL, blob, sizeof(blob), &len), 0);
+    assert_int_equal(fk_pk_parse(blob, len, &key), 0);
+    const fk_key_policy_t rsa = {.kind = FK_KEY_RSA, .size = 1024, .domain = FK_KEY_NO_DOMAIN};
+    out.len = 0;
+    assert_int_equal(hsm_key_request(&ctx, 7, &rsa, blob, len, &out), 0x9000);
+    check_exported_request(req, out.len, key.n.p, key.n.len, false);
+    /* No room: 6A84, nothing appended. */
+    fk_rbuf_t small = {req, 0, 100};
+    assert_int_equal(hsm_key_request(&ctx, 7, &rsa, blob, len, &small), 0x6A84);
+    assert_int_equal(small.len, 0);
+    fk_wipe(blob, sizeof(blob));
+
+    /* Kinds without a public key. */
+    static const uint8_t aes[32] = {1, 2, 3};
+    const fk_key_policy_t aes_pol = {.kind = FK_KEY_AES, .size = 256, .domain = FK_KEY_NO_DOMAIN};
+    assert_int_equal(hsm_key_request(&ctx, 7, &aes_pol, aes, sizeof(aes), &out), 0x6A81);
+
+    /* A stored key: needs the user PIN; its request matches CE<id>. */
+    assert_int_equal(hsm_key_request(&ctx, 3, NULL, NULL, 0, &out), 0x6982);
+    assert_int_equal(verify_pin(), 0x9000);
+    assert_int_equal(hsm_key_request(&ctx, 3, NULL, NULL, 0, &out), 0x6A82);
+    size_t n = ec_template(t, FK_CURVE_SECP384R1, NULL, 0);
+    assert_int_equal(xfer_ext(0x00, 0x46, 0x03, 0x00, t, n), 0x9000);
+    fk_cvc_request_t rq;
+    assert_int_equal(fk_cvc_parse_request(g_out, g_out_len - 2, &rq), 0);
+    const fk_bytes_t q = rq.cert.key_el[FK_CVC_KEY_INDEX(FK_CVC_EC_Q)];
+    out.len = 0;
+    assert_int_equal(hsm_key_request(&ctx, 3, NULL, NULL, 0, &out), 0x9000);
+    check_exported_request(req, out.len, q.p, q.len, false);
+}
+
+/* hsm_default_prkd writes pico's default descriptions byte for byte (the
+ * captures of the protocol specification, section 4.3) and one per kind. */
+static void test_default_prkd_export(void **state)
+{
+    (void)state;
+    static const uint8_t k_rsa1024_key06[] = {
+        0x30, 0x19, 0x30, 0x02, 0x0C, 0x00, 0x30, 0x07, 0x04, 0x01, 0x36, 0x03, 0x02, 0x02,
+        0x74, 0xA1, 0x0A, 0x30, 0x08, 0x30, 0x02, 0x04, 0x00, 0x02, 0x02, 0x04, 0x00};
+    static const uint8_t k_p256_key05[] = {
+        0xA0, 0x1A, 0x30, 0x02, 0x0C, 0x00, 0x30, 0x08, 0x04, 0x01, 0x35, 0x03, 0x03, 0x07, 0x20,
+        0x80, 0xA1, 0x0A, 0x30, 0x08, 0x30, 0x02, 0x04, 0x00, 0x02, 0x02, 0x01, 0x00};
+    static const uint8_t k_aes256_key30[] = {
+        0xA8, 0x1F, 0x30, 0x02, 0x0C, 0x00, 0x30, 0x09, 0x04, 0x02, 0x34, 0x38, 0x03, 0x03, 0x07,
+        0xC0, 0x10, 0xA0, 0x06, 0x30, 0x04, 0x02, 0x02, 0x01, 0x00, 0xA1, 0x06, 0x30, 0x04, 0x30,
+        0x02, 0x04, 0x00};
+    static const uint8_t k_x25519_key200[] = {
+        0xA0, 0x1C, 0x30, 0x02, 0x0C, 0x00, 0x30, 0x0A, 0x04, 0x03, 0x32, 0x30, 0x30, 0x03, 0x03,
+        0x07, 0x00, 0x80, 0xA1, 0x0A, 0x30, 0x08, 0x30, 0x02, 0x04, 0x00, 0x02, 0x02, 0x01, 0x00};
+    static const uint8_t k_ed448_key09[] = {
+        0xA0, 0x19, 0x30, 0x02, 0x0C, 0x00, 0x30, 0x07, 0x04, 0x01, 0x39, 0x03, 0x02, 0x05, 0x20,
+        0xA1, 0x0A, 0x30, 0x08, 0x30, 0x02, 0x04, 0x00, 0x02, 0x02, 0x01, 0xC8};
+    static const struct {
+        uint8_t id;
+        fk_key_policy_t pol;
+        const uint8_t *want;
+        size_t len;
+    } k_cases[] = {
+        {0x06, {.kind = FK_KEY_RSA, .size = 1024}, k_rsa1024_key06, sizeof(k_rsa1024_key06)},
+        {0x05, {.kind = FK_KEY_EC, .size = FK_CURVE_SECP256R1}, k_p256_key05, sizeof(k_p256_key05)},
+        {0x30, {.kind = FK_KEY_AES, .size = 256}, k_aes256_key30, sizeof(k_aes256_key30)},
+        {200, {.kind = FK_KEY_MONT, .size = FK_CURVE_X25519}, k_x25519_key200, sizeof(k_x25519_key200)},
+        {0x09, {.kind = FK_KEY_EDWARDS, .size = FK_CURVE_X448}, k_ed448_key09, sizeof(k_ed448_key09)},
+    };
+    fk_applet_ctx_t ctx = hsm_ctx();
+    uint8_t got[64];
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_cases); i++) {
+        const uint16_t fid = HSM_FID(HSM_PREFIX_PRKD, k_cases[i].id);
+        assert_int_equal(hsm_default_prkd(&ctx, k_cases[i].id, &k_cases[i].pol), 0x9000);
+        uint32_t size;
+        assert_int_equal(fk_space_size(&g_hsm_sp, fid, &size), FK_STORE_OK);
+        assert_int_equal(size, k_cases[i].len);
+        assert_int_equal(fk_space_read(&g_hsm_sp, fid, 0, got, size), FK_STORE_OK);
+        assert_memory_equal(got, k_cases[i].want, k_cases[i].len);
+    }
+    /* It replaces what is there; HMAC keys and impossible curves get none. */
+    const fk_key_policy_t ec = {.kind = FK_KEY_EC, .size = FK_CURVE_SECP256R1};
+    assert_int_equal(hsm_default_prkd(&ctx, 0x06, &ec), 0x9000);
+    uint32_t size;
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_PRKD, 6), &size), FK_STORE_OK);
+    assert_int_equal(size, sizeof(k_p256_key05));
+    const fk_key_policy_t hmac = {.kind = FK_KEY_HMAC, .size = 32};
+    const fk_key_policy_t mont_on_p256 = {.kind = FK_KEY_MONT, .size = FK_CURVE_SECP256R1};
+    const fk_key_policy_t ec_on_x25519 = {.kind = FK_KEY_EC, .size = FK_CURVE_X25519};
+    assert_int_equal(hsm_default_prkd(&ctx, 0x41, &hmac), 0x6A81);
+    assert_int_equal(hsm_default_prkd(&ctx, 0x41, &mont_on_p256), 0x6A81);
+    assert_int_equal(hsm_default_prkd(&ctx, 0x41, &ec_on_x25519), 0x6A81);
+    assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_PRKD, 0x41), &size), FK_STORE_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +556,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ecdh_every_curve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_press_to_confirm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_identity_survives_initialize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_request_export, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_prkd_export, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
