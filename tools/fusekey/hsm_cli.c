@@ -363,6 +363,11 @@ static const hsm_command_t k_cmds[] = {
     {"key", "public", 1, 1, OPT_BIT(HO_OUT), hsm_cmd_key_public},
     {"key", "wrap", 2, 2, PIN_OPTS | OPT_BIT(HO_FORCE), hsm_cmd_key_wrap},
     {"key", "unwrap", 2, 2, PIN_OPTS | OPT_BIT(HO_FORCE) | OPT_BIT(HO_VIA_2F10), hsm_cmd_key_unwrap},
+    {"key", "import", 2, 2,
+     PIN_OPTS | OPT_BIT(HO_DKEK_SHARE) | OPT_BIT(HO_PASSWORD) | OPT_BIT(HO_P12_PASSWORD) |
+         OPT_BIT(HO_ALGORITHMS) | OPT_BIT(HO_USE_COUNTER) | OPT_BIT(HO_FORCE) | OPT_BIT(HO_LABEL) |
+         OPT_BIT(HO_VIA_2F10),
+     hsm_cmd_key_import},
     {"sign", NULL, 1, 1, OPT_BIT(HO_ALG) | IO_OPTS | OPT_BIT(HO_RAW) | PIN_OPTS, hsm_cmd_sign},
     {"verify", NULL, 1, 1, OPT_BIT(HO_ALG) | OPT_BIT(HO_IN) | OPT_BIT(HO_DATA) | OPT_BIT(HO_SIG),
      hsm_cmd_verify},
@@ -405,6 +410,8 @@ static const char k_usage[] =
     "                                        x25519 x448 aes:128|192|256|512\n"
     "  key list [--all] | key delete ID | key public ID [--out FILE]\n"
     "  key wrap ID FILE | key unwrap ID FILE [--via-2f10] [--force]\n"
+    "  key import ID FILE.p12 --dkek-share F [--dkek-share F ...] [--algorithms LIST]\n"
+    "       [--use-counter N] [--label L] [--force]  (the blob is made on the host)\n"
     "  sign ID --alg ALG [--in F | --data HEX] [--out F] [--raw]\n"
     "  verify ID --alg ALG [--in F | --data HEX] --sig F\n"
     "  decrypt ID --alg rsa-raw|rsa-pkcs1|rsa-oaep [--in F | --data HEX] [--out F]\n"
@@ -584,6 +591,7 @@ int fk_hsm_main(fk_tool_t *t, int argc, char **argv)
         hj_string(&h->js, "command", name);
     }
     rc = c->fn(h);
+    if (rc == FK_TOOL_EXIT_FAIL && h->error[0] == '\0') (void)hsm_fail(h, "'%s' failed", name);
     if (h->json) finish_json(h, rc);
 out:
     if (h->card_open) t->card->disconnect(t->card_arg);
