@@ -703,7 +703,7 @@ int hsm_cmd_cert_show(hsm_run_t *h)
     } else {
         if (hsm_open(h) != FK_TOOL_EXIT_OK) return FK_TOOL_EXIT_FAIL;
         const int rc = hsm_file_read(h, FID_DEVAUT, &buf, &len);
-        if (rc == 1) return hsm_fail(h, "the device has no certificate file 2F02");
+        if (rc == HSM_FILE_ABSENT) return hsm_fail(h, "the device has no certificate file 2F02");
         if (rc != FK_TOOL_EXIT_OK) return rc;
     }
     chain_t *ch = malloc(sizeof *ch);
@@ -723,7 +723,7 @@ int hsm_cmd_cert_enroll(hsm_run_t *h)
     uint8_t *req = NULL, *chain = NULL;
     size_t req_len = 0, chain_len = 0;
     int rc = hsm_file_read(h, FID_DEVICE_REQUEST, &req, &req_len);
-    if (rc == 1) return hsm_fail(h, "the device has no request CE00 for its device key (a firmware without it)");
+    if (rc == HSM_FILE_ABSENT) return hsm_fail(h, "the device has no request CE00 for its device key (a firmware without it)");
     if (rc != FK_TOOL_EXIT_OK) return rc;
     fk_cvc_request_t rq;
     if (fk_cvc_parse_request(req, req_len, &rq) != FK_CVC_OK) {

@@ -259,7 +259,7 @@ int hsm_file_read(hsm_run_t *h, uint16_t fid, uint8_t **data, size_t *len)
     if (hsm_apdu(h, 0x00, FK_INS_SELECT, FK_SELECT_P1_FID, FK_SELECT_P2_FCI, f, sizeof f,
                  SHORT_MAX_LE) != FK_TOOL_EXIT_OK)
         return FK_TOOL_EXIT_FAIL;
-    if (h->sw == FK_SW_FILE_NOT_FOUND) return 1;
+    if (h->sw == FK_SW_FILE_NOT_FOUND) return HSM_FILE_ABSENT;
     if (h->sw != FK_SW_OK) {
         char what[48];
         (void)snprintf(what, sizeof what, "SELECT of file %04X", fid);
@@ -345,7 +345,7 @@ int hsm_file_delete(hsm_run_t *h, uint16_t fid)
     const uint8_t f[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
     if (hsm_apdu(h, 0x00, FK_INS_DELETE_FILE, 0x02, 0x00, f, sizeof f, 0) != FK_TOOL_EXIT_OK)
         return FK_TOOL_EXIT_FAIL;
-    if (h->sw == FK_SW_FILE_NOT_FOUND) return 1;
+    if (h->sw == FK_SW_FILE_NOT_FOUND) return HSM_FILE_ABSENT;
     if (h->sw != FK_SW_OK) {
         char what[48];
         (void)snprintf(what, sizeof what, "DELETE FILE %04X", fid);

@@ -383,8 +383,7 @@ int hsm_cmd_dkek_create(hsm_run_t *h)
     return rc;
 }
 
-/* Read and decrypt a share file into share (progress on stderr). */
-static int open_share_file(hsm_run_t *h, const char *path, uint8_t share[FK_DKEK_SHARE_LEN])
+int hsm_share_file_open(hsm_run_t *h, const char *path, uint8_t share[FK_DKEK_SHARE_LEN])
 {
     size_t len = 0;
     uint8_t *file = hsm_read_file(h, path, 4096, &len);
@@ -412,7 +411,7 @@ static int open_share_file(hsm_run_t *h, const char *path, uint8_t share[FK_DKEK
 int hsm_cmd_dkek_check(hsm_run_t *h)
 {
     uint8_t share[FK_DKEK_SHARE_LEN], kcv[FK_SHA256_LEN];
-    const int rc = open_share_file(h, h->pos[0], share);
+    const int rc = hsm_share_file_open(h, h->pos[0], share);
     if (rc != FK_TOOL_EXIT_OK) return rc;
     fk_sha256(share, sizeof share, kcv);
     fk_wipe(share, sizeof share);
@@ -427,7 +426,7 @@ int hsm_cmd_dkek_import(hsm_run_t *h)
     unsigned d = 0;
     if (!domain_opt(h, &d)) return FK_TOOL_EXIT_USAGE;
     uint8_t share[FK_DKEK_SHARE_LEN];
-    int rc = open_share_file(h, h->pos[0], share);
+    int rc = hsm_share_file_open(h, h->pos[0], share);
     if (rc != FK_TOOL_EXIT_OK) return rc;
     rc = hsm_open(h);
     if (rc == FK_TOOL_EXIT_OK) rc = hsm_apdu(h, 0x80, INS_MANAGE_DKEK, P1_IMPORT, (uint8_t)d, share, sizeof share, 256);

@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "apdu.h"
+#include "crypto/ed.h"
 #include "cvc.h"
+#include "hsm_blob.h"
 #include "hsm_tool.h"
 #include "util.h"
 
@@ -48,7 +50,7 @@ int hsm_key_public_of(hsm_run_t *h, uint8_t id, fk_host_pub_t *pub)
     size_t len = 0;
     char err[160];
     const int rc = hsm_file_read(h, FID(PREFIX_CE, id), &ce, &len);
-    if (rc == 1) return hsm_fail(h, "key %u has no public key on the card (no CE%02X: an AES key, or none)", id, id);
+    if (rc == HSM_FILE_ABSENT) return hsm_fail(h, "key %u has no public key on the card (no CE%02X: an AES key, or none)", id, id);
     if (rc != FK_TOOL_EXIT_OK) return rc;
     const int p = hsm_ce_public(ce, len, pub, err, sizeof err);
     free(ce);
@@ -62,7 +64,7 @@ int hsm_key_kind_of(hsm_run_t *h, uint8_t id, hsm_prkd_t *d)
     size_t len = 0;
     memset(d, 0, sizeof *d);
     const int rc = hsm_file_read(h, FID(PREFIX_PRKD, id), &c4, &len);
-    if (rc == 1) return FK_TOOL_EXIT_OK;
+    if (rc == HSM_FILE_ABSENT) return FK_TOOL_EXIT_OK;
     if (rc != FK_TOOL_EXIT_OK) return rc;
     (void)hsm_prkd_parse(c4, len, d);
     free(c4);
@@ -401,7 +403,7 @@ int hsm_cmd_key_delete(hsm_run_t *h)
     if (!fk_confirm(&h->base, FK_TOKEN_HSM_DELETE_KEY, what)) return FK_TOOL_EXIT_FAIL;
     if (hsm_login(h) != FK_TOOL_EXIT_OK) return FK_TOOL_EXIT_FAIL;
     int rc = hsm_file_delete(h, FID(PREFIX_KEY, id));
-    if (rc == 1) return hsm_fail(h, "there is no key %u", id);
+    if (rc == HSM_FILE_ABSENT) return hsm_fail(h, "there is no key %u", id);
     if (rc != FK_TOOL_EXIT_OK) return rc;
     rc = hsm_file_delete(h, FID(PREFIX_PRKD, id));
     if (rc == FK_TOOL_EXIT_FAIL) return rc;
@@ -450,7 +452,7 @@ int hsm_cmd_key_public(hsm_run_t *h)
 static int optional_file(hsm_run_t *h, uint16_t fid, uint8_t **data, size_t *len)
 {
     const int rc = hsm_file_read(h, fid, data, len);
-    if (rc == 1) {
+    if (rc == HSM_FILE_ABSENT) {
         *data = NULL;
         *len = 0;
         return FK_TOOL_EXIT_OK;
@@ -527,10 +529,10 @@ static int make_room(hsm_run_t *h, uint8_t id)
     int rc_c4 = hsm_file_read(h, FID(PREFIX_PRKD, id), &f, &fl);
     free(f);
     f = NULL;
-    int rc_ce = rc_c4 == FK_TOOL_EXIT_FAIL ? 1 : hsm_file_read(h, FID(PREFIX_CE, id), &f, &fl);
+    int rc_ce = rc_c4 == FK_TOOL_EXIT_FAIL ? rc_c4 : hsm_file_read(h, FID(PREFIX_CE, id), &f, &fl);
     free(f);
     if (rc_c4 == FK_TOOL_EXIT_FAIL || rc_ce == FK_TOOL_EXIT_FAIL) return FK_TOOL_EXIT_FAIL;
-    if (!present[id] && rc_c4 == 1 && rc_ce == 1) return FK_TOOL_EXIT_OK;
+    if (!present[id] && rc_c4 == HSM_FILE_ABSENT && rc_ce == HSM_FILE_ABSENT) return FK_TOOL_EXIT_OK;
     if (!h->set[HO_FORCE])
         return hsm_fail(h, "key id %u is in use (%s): delete it first, choose another id, or --force", id,
                         present[id] ? "a key" : "a description or certificate");
@@ -574,6 +576,220 @@ int hsm_cmd_key_unwrap(hsm_run_t *h)
             hj_bool(&h->js, "certificate", w.cert_len > 0u);
         }
     }
+    free(file);
+    return rc;
+}
+
+/* ---- import (PKCS#12, the blob made on the host) ------------------------------------------------- */
+
+#define INS_MANAGE_DKEK 0x52u
+#define DKEK_STATUS_MIN 10u
+#define MAX_DOMAINS 256u
+
+/* The DKEK as the XOR of every --dkek-share file. */
+static int dkek_from_shares(hsm_run_t *h, uint8_t dkek[HSM_BLOB_DKEK_LEN])
+{
+    memset(dkek, 0, HSM_BLOB_DKEK_LEN);
+    for (unsigned i = 0; i < h->n_dkek_files; i++) {
+        uint8_t share[FK_DKEK_SHARE_LEN];
+        if (hsm_share_file_open(h, h->dkek_files[i], share) != FK_TOOL_EXIT_OK) {
+            fk_wipe(dkek, HSM_BLOB_DKEK_LEN);
+            return FK_TOOL_EXIT_FAIL;
+        }
+        for (unsigned k = 0; k < HSM_BLOB_DKEK_LEN; k++) dkek[k] ^= share[k];
+        fk_wipe(share, sizeof share);
+    }
+    return FK_TOOL_EXIT_OK;
+}
+
+/* The key domain whose complete DKEK has this KCV (-1: none). */
+static int domain_of_kcv(hsm_run_t *h, const uint8_t kcv[HSM_BLOB_KCV_LEN], int *domain)
+{
+    *domain = -1;
+    for (unsigned d = 0; d < MAX_DOMAINS && *domain < 0; d++) {
+        if (hsm_apdu(h, 0x80, INS_MANAGE_DKEK, 0x00, (uint8_t)d, NULL, 0, 256) != FK_TOOL_EXIT_OK)
+            return FK_TOOL_EXIT_FAIL;
+        if (h->sw == FK_SW_INCORRECT_P1P2 || h->sw == FK_SW_WRONG_P1P2 || h->sw == FK_SW_INS_NOT_SUPPORTED) break;
+        if (h->sw == FK_SW_OK && h->resp_len >= DKEK_STATUS_MIN && h->resp[0] > 0u && h->resp[1] == 0u &&
+            memcmp(h->resp + 2, kcv, HSM_BLOB_KCV_LEN) == 0)
+            *domain = (int)d;
+    }
+    return FK_TOOL_EXIT_OK;
+}
+
+/* The blob's view of a PKCS#12 key; pub gets the public half it needs
+ * (computed for Montgomery and Edwards keys). */
+static int p12_blob_key(hsm_run_t *h, const fk_p12_t *p, const hsm_key_meta_t *meta, hsm_blob_key_t *k,
+                        uint8_t *pub, size_t cap, uint8_t *scratch, size_t scratch_cap)
+{
+    memset(k, 0, sizeof *k);
+    k->algs = (fk_bytes_t){meta->algorithms, meta->n_algorithms};
+    k->has_counter = meta->has_counter;
+    k->counter = meta->counter;
+    switch (p->kind) {
+    case FK_HOST_KEY_RSA: {
+        unsigned bits = (unsigned)(8u * p->n_len);
+        for (uint8_t top = p->n[0]; top != 0u && (top & 0x80u) == 0u; top <<= 1) bits--;
+        if (bits < 1024u || bits > 4096u) return hsm_fail(h, "an RSA key of %u bits: the card takes 1024-4096", bits);
+        k->kind = HSM_BLOB_KIND_RSA;
+        k->bits = (uint16_t)bits;
+        k->n = (fk_bytes_t){p->n, p->n_len};
+        k->e = (fk_bytes_t){p->e, p->e_len};
+        k->d = (fk_bytes_t){p->d, p->d_len};
+        return FK_TOOL_EXIT_OK;
+    }
+    case FK_HOST_KEY_EC:
+        k->kind = HSM_BLOB_KIND_EC;
+        k->curve = p->curve;
+        k->priv = (fk_bytes_t){p->d, p->d_len};
+        if (!p->have_pub || p->pub.point_len > cap) return hsm_fail(h, "the file's EC key has no public point");
+        memcpy(pub, p->pub.point, p->pub.point_len);
+        k->pub = (fk_bytes_t){pub, p->pub.point_len};
+        return FK_TOOL_EXIT_OK;
+    case FK_HOST_KEY_MONT: {
+        size_t bl = 0;
+        fk_pk_key_t pk;
+        k->kind = HSM_BLOB_KIND_MONT;
+        k->curve = p->curve;
+        k->priv = (fk_bytes_t){p->d, p->d_len};
+        if (fk_pk_ec_import(p->curve, p->d, p->d_len, scratch, scratch_cap, &bl) != FK_CRYPTO_OK ||
+            fk_pk_parse(scratch, bl, &pk) != FK_CRYPTO_OK || pk.pub.len > cap)
+            return hsm_fail(h, "the file's X25519/X448 key is not valid");
+        memcpy(pub, pk.pub.p, pk.pub.len);
+        k->pub = (fk_bytes_t){pub, pk.pub.len};
+        fk_wipe(scratch, bl);
+        return FK_TOOL_EXIT_OK;
+    }
+    case FK_HOST_KEY_ED: {
+        const size_t n = fk_ed_key_len(p->curve);
+        k->kind = HSM_BLOB_KIND_EDWARDS;
+        k->curve = p->curve;
+        k->priv = (fk_bytes_t){p->d, p->d_len};
+        if (n == 0u || n > cap || p->d_len != n || fk_ed_public(p->curve, p->d, pub) != FK_CRYPTO_OK)
+            return hsm_fail(h, "the file's EdDSA key is not valid");
+        k->pub = (fk_bytes_t){pub, n};
+        if (p->have_pub && (p->pub.point_len != n || memcmp(p->pub.point, pub, n) != 0))
+            return hsm_fail(h, "the file's certificate is not for its Ed25519/Ed448 key");
+        return FK_TOOL_EXIT_OK;
+    }
+    default:
+        return hsm_fail(h, "the file holds no key this tool imports");
+    }
+}
+
+int hsm_cmd_key_import(hsm_run_t *h)
+{
+    uint8_t id = 0;
+    hsm_key_meta_t meta;
+    if (!hsm_parse_key_id(h, h->pos[0], &id)) return FK_TOOL_EXIT_USAGE;
+    int rc = key_meta(h, &meta);
+    if (rc != FK_TOOL_EXIT_OK) return rc;
+    if (h->n_dkek_files == 0u) {
+        (void)hsm_fail(h, "--dkek-share FILE is needed, once per share of the DKEK the key is to be made under");
+        return FK_TOOL_EXIT_USAGE;
+    }
+    if (h->set[HO_LABEL] && (strlen(h->val[HO_LABEL]) == 0u || strlen(h->val[HO_LABEL]) > 64u)) {
+        (void)hsm_fail(h, "--label takes 1-64 characters");
+        return FK_TOOL_EXIT_USAGE;
+    }
+    size_t file_len = 0;
+    uint8_t *file = hsm_read_file(h, h->pos[1], FK_P12_MAX, &file_len);
+    if (file == NULL) return FK_TOOL_EXIT_FAIL;
+    fk_p12_t *p = calloc(1, sizeof *p);
+    uint8_t *blob = malloc(HSM_BLOB_MAX), *scratch = malloc(FK_PK_BLOB_MAX);
+    uint8_t dkek[HSM_BLOB_DKEK_LEN], kcv[HSM_BLOB_KCV_LEN], rnd[HSM_BLOB_RANDOM_LEN], pub[FK_EC_POINT_MAX];
+    size_t blob_len = 0;
+    char kind[48] = "";
+    hsm_blob_key_t k;
+    memset(dkek, 0, sizeof dkek);
+    rc = p != NULL && blob != NULL && scratch != NULL ? FK_TOOL_EXIT_OK : hsm_fail(h, "out of memory");
+    if (rc == FK_TOOL_EXIT_OK) {
+        char *pw = hsm_secret(h, HO_P12_PASSWORD, "FUSEKEY_P12_PASSWORD", "Password of the PKCS#12 file: ", false);
+        if (pw == NULL) {
+            rc = FK_TOOL_EXIT_FAIL;
+        } else {
+            const int r = fk_p12_read(file, file_len, (const uint8_t *)pw, strlen(pw), p);
+            hsm_forget(pw);
+            if (r == FK_CRYPTO_EAUTH) rc = hsm_fail(h, "%s: wrong password (its MAC or a bag does not decrypt)", h->pos[1]);
+            else if (r == FK_HOST_EUNSUPPORTED)
+                rc = hsm_fail(h, "%s: an algorithm or key type this tool does not read (PBES2/AES, 3DES; "
+                                 "RSA, EC, X25519/X448, Ed25519/Ed448)", h->pos[1]);
+            else if (r != FK_CRYPTO_OK) rc = hsm_fail(h, "%s is not a PKCS#12 file with a private key", h->pos[1]);
+        }
+    }
+    if (rc == FK_TOOL_EXIT_OK) rc = p12_blob_key(h, p, &meta, &k, pub, sizeof pub, scratch, FK_PK_BLOB_MAX);
+    if (rc == FK_TOOL_EXIT_OK && p->cert_skipped)
+        hsm_progress(h, "note: a certificate bag of %s could not be decrypted (e.g. RC2): the key comes without it", h->pos[1]);
+    if (rc == FK_TOOL_EXIT_OK) rc = hsm_open(h);
+    if (rc == FK_TOOL_EXIT_OK) rc = dkek_from_shares(h, dkek);
+    int domain = -1;
+    if (rc == FK_TOOL_EXIT_OK) {
+        hsm_blob_kcv(dkek, kcv);
+        rc = domain_of_kcv(h, kcv, &domain);
+        if (rc == FK_TOOL_EXIT_OK && domain < 0)
+            rc = hsm_fail(h, "no key domain of the card has this DKEK (KCV %02X%02X%02X%02X%02X%02X%02X%02X) complete: "
+                             "import its shares first (`fusekey hsm dkek import`)", kcv[0], kcv[1], kcv[2], kcv[3],
+                          kcv[4], kcv[5], kcv[6], kcv[7]);
+    }
+    if (rc == FK_TOOL_EXIT_OK && h->base.t->random(h->base.t->random_arg, rnd, sizeof rnd) != 0)
+        rc = hsm_fail(h, "the host's random source failed");
+    if (rc == FK_TOOL_EXIT_OK) {
+        const int e = hsm_blob_encode(&k, dkek, rnd, blob, HSM_BLOB_MAX, &blob_len);
+        if (e != HSM_BLOB_OK) rc = hsm_fail(h, "the key cannot be written as a key blob (%d)", e);
+    }
+    fk_wipe(dkek, sizeof dkek);
+    if (rc == FK_TOOL_EXIT_OK) rc = make_room(h, id);
+    if (rc == FK_TOOL_EXIT_OK) rc = hsm_login(h);
+    if (rc == FK_TOOL_EXIT_OK) rc = unwrap_blob(h, id, blob, blob_len);
+    if (rc == FK_TOOL_EXIT_OK && p->cert_len > 0u) rc = hsm_file_write(h, FID(PREFIX_CE, id), p->cert, p->cert_len);
+    if (rc == FK_TOOL_EXIT_OK && h->set[HO_LABEL]) {
+        uint8_t prkd[PRKD_MAX];
+        size_t pl = 0;
+        const hsm_key_family_t fam = p->kind == FK_HOST_KEY_RSA ? HSM_KEY_RSA : HSM_KEY_EC;
+        const fk_curve_info_t *ci = fk_curve_info(p->curve);
+        const unsigned bits = p->kind == FK_HOST_KEY_RSA ? k.bits : ci != NULL ? 8u * ci->field_len : 0u;
+        rc = hsm_prkd_build(fam, bits, h->val[HO_LABEL], id, prkd, sizeof prkd, &pl) == 0
+                 ? hsm_file_write(h, FID(PREFIX_PRKD, id), prkd, pl)
+                 : hsm_fail(h, "internal: the key description does not fit");
+    }
+    /* What the card now says the public key is must be the file's. */
+    if (rc == FK_TOOL_EXIT_OK) {
+        fk_host_pub_t now;
+        rc = hsm_key_public_of(h, id, &now);
+        const bool same = rc == FK_TOOL_EXIT_OK &&
+                          (p->kind == FK_HOST_KEY_RSA ? now.n_len == p->n_len && memcmp(now.n, p->n, p->n_len) == 0
+                                                      : now.point_len == k.pub.len &&
+                                                            memcmp(now.point, k.pub.p, k.pub.len) == 0);
+        if (rc == FK_TOOL_EXIT_OK && !same) rc = hsm_fail(h, "key %u's public key on the card is not the file's", id);
+        if (rc == FK_TOOL_EXIT_OK) pub_text(&now, kind, sizeof kind);
+    }
+    if (rc == FK_TOOL_EXIT_OK) {
+        hsm_say(h, "key %u imported from %s: %s, through a blob under the DKEK of key domain %d (KCV "
+                   "%02X%02X%02X%02X%02X%02X%02X%02X)%s",
+                id, h->pos[1], kind, domain, kcv[0], kcv[1], kcv[2], kcv[3], kcv[4], kcv[5], kcv[6], kcv[7],
+                p->cert_len > 0u ? "; its certificate in CE" : "");
+        if (h->json) {
+            hj_uint(&h->js, "id", id);
+            hj_string(&h->js, "type", kind);
+            hj_uint(&h->js, "domain", (unsigned)domain);
+            hj_hex(&h->js, "kcv", kcv, sizeof kcv);
+            hj_bool(&h->js, "certificate", p->cert_len > 0u);
+        }
+    }
+    if (p != NULL) {
+        fk_p12_wipe(p);
+        free(p);
+    }
+    if (blob != NULL) {
+        fk_wipe(blob, HSM_BLOB_MAX);
+        free(blob);
+    }
+    if (scratch != NULL) {
+        fk_wipe(scratch, FK_PK_BLOB_MAX);
+        free(scratch);
+    }
+    fk_wipe(&k, sizeof k);
+    fk_wipe(file, file_len);
     free(file);
     return rc;
 }

@@ -12,7 +12,7 @@
  *   hsm_format.c   key types and templates, algorithms, wrap files, PrKDs
  *   hsm_admin.c    status, initialize, pin, rtc, device certificates
  *   hsm_dkek.c     DKEK shares, key domains
- *   hsm_keys.c     key generate / list / delete / public / wrap / unwrap
+ *   hsm_keys.c     key generate / list / delete / public / wrap / unwrap / import
  *   hsm_ops.c      sign, verify, decrypt, derive, cipher
  */
 #ifndef FUSEKEY_HSM_TOOL_H
@@ -172,12 +172,14 @@ typedef struct hsm_pin_state {
 } hsm_pin_state_t;
 int hsm_pin_state(hsm_run_t *h, uint8_t ref, hsm_pin_state_t *st);
 
-/* Files: SELECT + READ BINARY loop; *data malloc'd. 1 when the file does not
- * exist (nothing printed), 0 read, FK_TOOL_EXIT_FAIL after printing why. */
+/* Files: SELECT + READ BINARY loop; *data malloc'd. HSM_FILE_ABSENT when the
+ * file does not exist (nothing printed), 0 read, FK_TOOL_EXIT_FAIL after
+ * printing why. */
+#define HSM_FILE_ABSENT 100
 int hsm_file_read(hsm_run_t *h, uint16_t fid, uint8_t **data, size_t *len);
 /* UPDATE BINARY from offset 0 in chunks (creates / truncates). */
 int hsm_file_write(hsm_run_t *h, uint16_t fid, const uint8_t *data, size_t len);
-/* DELETE FILE; 1 when it did not exist. */
+/* DELETE FILE; HSM_FILE_ABSENT when it did not exist. */
 int hsm_file_delete(hsm_run_t *h, uint16_t fid);
 /* ENUMERATE OBJECTS: FIDs into *fids (malloc'd), count in *n. */
 int hsm_enumerate(hsm_run_t *h, uint16_t **fids, size_t *n);
@@ -332,11 +334,17 @@ int hsm_cmd_key_delete(hsm_run_t *h);
 int hsm_cmd_key_public(hsm_run_t *h);
 int hsm_cmd_key_wrap(hsm_run_t *h);
 int hsm_cmd_key_unwrap(hsm_run_t *h);
+int hsm_cmd_key_import(hsm_run_t *h);
 int hsm_cmd_sign(hsm_run_t *h);            /* hsm_ops.c */
 int hsm_cmd_verify(hsm_run_t *h);
 int hsm_cmd_decrypt(hsm_run_t *h);
 int hsm_cmd_derive(hsm_run_t *h);
 int hsm_cmd_cipher(hsm_run_t *h);
+
+/* Read and decrypt a DKEK share file (its password from --password,
+ * FUSEKEY_DKEK_PASSWORD, n-of-m shares or a prompt; progress on stderr).
+ * hsm_dkek.c. */
+int hsm_share_file_open(hsm_run_t *h, const char *path, uint8_t share[FK_DKEK_SHARE_LEN]);
 
 /* Shared by key and ops commands (hsm_keys.c): the public key of key id
  * (from CE<id>), 0 or FK_TOOL_EXIT_FAIL after printing why. */
