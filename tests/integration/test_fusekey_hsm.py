@@ -30,6 +30,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils, x25519, x448
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from cryptography.hazmat.primitives import cmac
+from cryptography.hazmat.primitives.serialization import pkcs12
+
 import fkit
 import hsmkit
 from hsmkit import tlv, tlv_dict, the
@@ -100,6 +103,40 @@ def open_share_file(data, password):
     plain = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(data[16:])
     assert plain[32:] == bytes([16]) * 16, "the share file's padding does not decode"
     return plain[:32]
+
+
+def open_blob(blob, dkek):
+    """A key blob (spec 3.14) opened here: KCV and CMAC checked, the plain block decrypted;
+    (type, [components]) with the components' bytes."""
+    assert blob[:8] == hashlib.sha256(dkek).digest()[:8], "KCV"
+    kenc = hashlib.sha256(dkek + b"\x00\x00\x00\x01").digest()
+    kmac = hashlib.sha256(dkek + b"\x00\x00\x00\x02").digest()
+    mac = cmac.CMAC(algorithms.AES(kmac))
+    mac.update(blob[:-16])
+    mac.verify(blob[-16:])
+    i = 9
+    for _ in range(4):  # algorithm OID, algorithms, access conditions, key OID
+        i += 2 + int.from_bytes(blob[i:i + 2], "big")
+    plain = Cipher(algorithms.AES(kenc), modes.CBC(bytes(16))).decryptor().update(blob[i:-16])
+    j, comps = 10, []
+    count = {5: 3, 12: 7}[blob[8]]
+    for _ in range(count):
+        n = int.from_bytes(plain[j:j + 2], "big")
+        comps.append(plain[j + 2:j + 2 + n])
+        j += 2 + n
+    return blob[8], comps
+
+
+def wrap_file_parts(data):
+    """30 { 04 blob, PrKD, certificate } of a wrap file, parsed here."""
+    outer = fkit.tlv_items(data)
+    assert len(outer) == 1 and outer[0][0] == 0x30, "outer SEQUENCE"
+    inner = fkit.tlv_items(outer[0][1])
+    assert inner[0][0] == 0x04, "blob first"
+    return inner[0][1], [whole for _, _, whole in inner[1:]]
+
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "tool", "data")
 
 
 def lagrange(prime, points):
@@ -541,6 +578,7 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         a = self.path("sc-hsm-tool.pbe")
         fkit.run_client(["sc-hsm-tool", "--reader", "0", "--create-dkek-share", a, "--password", "pw-of-a"])
         share = open_share_file(self.read("sc-hsm-tool.pbe"), b"pw-of-a")
+        self.__class__.share_a = share
         run = self.fk("dkek", "check-share", a, "--password", "pw-of-a")
         self.assertIn(hashlib.sha256(share).digest()[:8].hex().upper(), run.out)
         self.assertIn("deciphering the DKEK share", run.err)
@@ -560,6 +598,8 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         self.assertTrue(0 < password[0] < 0x80)
         share = open_share_file(self.read("fusekey.pbe"), password)
         self.assertEqual(hashlib.sha256(share).digest()[:8].hex(), doc["share_kcv"])
+        self.__class__.share_b = share
+        self.__class__.shares_b = doc
         run = self.fk("dkek", "check-share", b, "--pwd-shares-threshold", "2", "--prime", doc["prime"],
                       "--pwd-share", "2:" + [s["value"] for s in doc["password_shares"] if s["id"] == 2][0],
                       stdin="1\n%s\n" % [s["value"] for s in doc["password_shares"] if s["id"] == 1][0])
@@ -620,6 +660,130 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         # The prompt without an answer: a sentence, not a crash.
         run = self.fk("sign", str(self.ec_ids["secp256r1"]), "--alg", "ecdsa", "--data", "00" * 32, rc=1)
         self.assertIn("no answer to \"User PIN\"", run.err)
+
+    def test_17_dkek_domains_wrap(self):
+        """Re-initialized with a DKEK and key domains: a share made by fusekey imported by
+        sc-hsm-tool (same KCV), a 2-share domain from sc-hsm-tool's and fusekey's shares
+        imported by fusekey; keys generated in it wrap into blobs that open here under the
+        DKEK computed here and hold the keys of CE<id>; they unwrap in both transport forms
+        and sign as before; sc-hsm-tool unwraps fusekey's wrap file and fusekey sc-hsm-tool's;
+        a domain with keys cannot be deleted, a cleared DKEK wraps nothing."""
+        self.pin("initialize", "--so-pin", SO_PIN, "--pin", PIN, "--dkek-shares", "1", "--key-domains", "3",
+                 "--yes-i-understand", "INITIALIZE-HSM")
+        doc = self.fkj("domain", "list")
+        self.assertEqual([(d["domain"], d["configured"], d.get("outstanding")) for d in doc["domains"]],
+                         [(0, True, 1), (1, False, None), (2, False, None)])
+        c = self.path("c.pbe")
+        kcv_c = self.fkj("dkek", "create-share", c, "--password", "pw-of-c")["share_kcv"]
+        out = fkit.run_client(["sc-hsm-tool", "--reader", "0", "--import-dkek-share", c,
+                               "--password", "pw-of-c"]).stdout.decode()
+        self.assertIn("DKEK key check value : %s" % kcv_c.upper(), out)
+        self.assertEqual(self.fkj("dkek", "status")["kcv"], kcv_c)
+
+        self.pin("domain", "create", "1", "--shares", "2")
+        run = self.fk("dkek", "import", self.path("sc-hsm-tool.pbe"), "--domain", "1", "--password", "pw-of-a")
+        self.assertIn("1 share(s) still missing", run.out)
+        b = self.shares_b
+        shares = {s["id"]: s["value"] for s in b["password_shares"]}
+        doc = self.fkj("dkek", "import", self.path("fusekey.pbe"), "--domain", "1", "--pwd-shares-threshold", "2",
+                       stdin="%s\n3\n%s\n1\n%s\n" % (b["prime"], shares[3], shares[1]))
+        dkek1 = bytes(x ^ y for x, y in zip(self.share_a, self.share_b))
+        self.assertEqual(doc["kcv"], hashlib.sha256(dkek1).digest()[:8].hex())
+        self.assertEqual(doc["outstanding"], 0)
+
+        self.pin("key", "generate", "secp256r1", "--id", "60", "--domain", "1")
+        self.pin("key", "generate", "rsa:2048", "--id", "61", "--domain", "1")
+        self.pin("key", "generate", "secp384r1", "--id", "62")
+        for key_id in (60, 61):
+            f = self.path("w%d" % key_id)
+            self.pin("key", "wrap", str(key_id), f)
+            blob, rest = wrap_file_parts(self.read("w%d" % key_id))
+            self.assertEqual(rest[1], self.read_file(0xCE00 | key_id))  # the certificate part
+            kind, comps = open_blob(blob, dkek1)
+            ce = ce_key(self.read_file(0xCE00 | key_id))
+            if key_id == 60:
+                self.assertEqual(kind, 12)
+                d, q = comps[5], comps[6]
+                priv = ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
+                point = priv.public_key().public_bytes(serialization.Encoding.X962,
+                                                       serialization.PublicFormat.UncompressedPoint)
+                self.assertEqual((q, point), (ce[2], ce[2]))
+            else:
+                self.assertEqual(kind, 5)
+                d, n, e = (int.from_bytes(x, "big") for x in comps)
+                self.assertEqual((n, e), (ce[1], ce[2]))
+                self.assertEqual(pow(pow(0xC0FFEE, d, n), e, n), 0xC0FFEE)
+        self.pin("key", "unwrap", "70", self.path("w60"))
+        self.pin("key", "unwrap", "71", self.path("w61"), "--via-2f10")
+        msg = self.write("m17", b"unwrapped keys sign")
+        self.pin("sign", "70", "--alg", "ecdsa-sha256", "--in", msg, "--out", self.path("s70"))
+        ec_public(ec.SECP256R1(), ce_key(self.read_file(0xCE3C))[2]).verify(
+            self.read("s70"), b"unwrapped keys sign", ec.ECDSA(hashes.SHA256()))
+        self.pin("sign", "71", "--alg", "rsa-pss-sha256", "--in", msg, "--out", self.path("s71"))
+        self.verify_rsa(61, "rsa-pss-sha256", b"unwrapped keys sign", self.read("s71"))
+        run = self.pin("key", "unwrap", "70", self.path("w60"), rc=1)
+        self.assertIn("key id 70 is in use", run.err)
+
+        # sc-hsm-tool and fusekey read each other's wrap files.
+        self.pin("key", "wrap", "62", self.path("w62"))
+        out = fkit.run_client(["sc-hsm-tool", "--reader", "0", "--unwrap-key", self.path("w62"),
+                               "--key-reference", "72", "--pin", PIN]).stdout.decode()
+        self.assertIn("Key successfully imported", out)
+        fkit.run_client(["sc-hsm-tool", "--reader", "0", "--wrap-key", self.path("sc62"),
+                         "--key-reference", "62", "--pin", PIN])
+        self.pin("key", "unwrap", "73", self.path("sc62"))
+        p384 = ec_public(ec.SECP384R1(), ce_key(self.read_file(0xCE3E))[2])
+        for key_id in (72, 73):
+            self.pin("sign", str(key_id), "--alg", "ecdsa-sha384", "--in", msg, "--out", self.path("s"))
+            p384.verify(self.read("s"), b"unwrapped keys sign", ec.ECDSA(hashes.SHA384()))
+
+        # PKCS#12 import through a blob made on the host under domain 0's DKEK.
+        p12 = os.path.join(DATA_DIR, "ec.p12")
+        doc = self.fkj("key", "import", "80", p12, "--dkek-share", c, "--password", "pw-of-c",
+                       "--p12-password", "p12-pass", "--label", "from p12", env={"FUSEKEY_PIN": PIN})
+        self.assertEqual((doc["domain"], doc["type"], doc["kcv"]), (0, "EC secp256r1", kcv_c))
+        with open(p12, "rb") as f:
+            key, cert, _ = pkcs12.load_key_and_certificates(f.read(), b"p12-pass")
+        self.assertEqual(self.read_file(0xCE50), cert.public_bytes(serialization.Encoding.DER))
+        self.pin("sign", "80", "--alg", "ecdsa-sha256", "--in", msg, "--out", self.path("s80"))
+        cert.public_key().verify(self.read("s80"), b"unwrapped keys sign", ec.ECDSA(hashes.SHA256()))
+        p12 = os.path.join(DATA_DIR, "rsa-3des.p12")
+        self.pin("key", "import", "81", p12, "--dkek-share", c, "--password", "pw-of-c", "--p12-password", "p12-pass")
+        with open(p12, "rb") as f:
+            _, cert, _ = pkcs12.load_key_and_certificates(f.read(), b"p12-pass")
+        ct = cert.public_key().encrypt(b"to the imported key", padding.PKCS1v15())
+        out = self.pin("decrypt", "81", "--alg", "rsa-pkcs1", "--data", ct.hex()).out.split()[-1]
+        self.assertEqual(bytes.fromhex(out), b"to the imported key")
+        run = self.pin("key", "import", "82", os.path.join(DATA_DIR, "ec.p12"), "--dkek-share", c,
+                       "--password", "pw-of-c", "--p12-password", "wrong", rc=1)
+        self.assertIn("wrong password", run.err)
+        run = self.pin("key", "import", "82", os.path.join(DATA_DIR, "ec.p12"), "--dkek-share",
+                       self.path("sc-hsm-tool.pbe"), "--password", "pw-of-a", "--p12-password", "p12-pass", rc=1)
+        self.assertIn("no key domain of the card has this DKEK", run.err)
+
+        # Domains: keys keep domain 1 alive; a cleared DKEK wraps nothing.
+        run = self.pin("domain", "delete", "1", "--yes-i-understand", "DELETE-DOMAIN", rc=1)
+        self.assertIn("6A89", run.err)
+        for key_id in (60, 61, 70, 71):
+            self.pin("key", "delete", str(key_id), "--yes-i-understand", "DELETE-KEY")
+        self.pin("domain", "delete", "1", stdin="DELETE-DOMAIN\n")
+        self.assertFalse(self.fkj("domain", "list")["domains"][1]["configured"])
+        self.pin("domain", "clear", "0", "--yes-i-understand", "CLEAR-DKEK")
+        run = self.pin("key", "wrap", "62", self.path("w62b"), rc=1)
+        self.assertIn("6A88", run.err)
+
+    def test_18_enroll(self):
+        """cert enroll writes the device's request CE00: its inner signature is the device
+        key's over its body, its outer one too (checked here), for the key of 2F02."""
+        out = self.path("ce00")
+        run = self.fk("cert", "enroll", out)
+        self.assertIn("request written to", run.out)
+        req = hsmkit.Request(self.read("ce00"))
+        device = self.device_point()
+        self.assertEqual(req.point, device)
+        self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.inner_sig), data=req.body_tlv))
+        self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.outer_sig), data=req.outer_signed))
+        self.fk("cert", "enroll", out, rc=1)  # never overwritten without --force
 
 
 if __name__ == "__main__":
