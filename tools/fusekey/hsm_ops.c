@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "apdu.h"
+#include "crypto/ed.h"
 #include "crypto/pk.h"
 #include "hsm_tool.h"
 #include "tlv.h"
@@ -78,6 +79,7 @@ typedef enum sig_kind {
     SIG_RSA_PSS,      /* message in */
     SIG_ECDSA_HASH,   /* hash in */
     SIG_ECDSA,        /* message in */
+    SIG_EDDSA,        /* message in, pure EdDSA (pico signs Edwards keys under 70) */
 } sig_kind_t;
 
 typedef struct sig_alg {
@@ -107,18 +109,19 @@ static const sig_alg_t k_sig_algs[] = {
     {"ecdsa-sha256", 0x73, SIG_ECDSA, FK_HASH_SHA256},
     {"ecdsa-sha384", 0x74, SIG_ECDSA, FK_HASH_SHA384},
     {"ecdsa-sha512", 0x75, SIG_ECDSA, FK_HASH_SHA512},
+    {"eddsa", 0x70, SIG_EDDSA, FK_HASH_NONE},
 };
 
 static const sig_alg_t *sig_alg(hsm_run_t *h)
 {
     if (!h->set[HO_ALG]) {
-        (void)hsm_fail(h, "--alg is needed (rsa-raw, rsa-pkcs1[-shaN], rsa-pss[-shaN], ecdsa[-shaN])");
+        (void)hsm_fail(h, "--alg is needed (rsa-raw, rsa-pkcs1[-shaN], rsa-pss[-shaN], ecdsa[-shaN], eddsa)");
         return NULL;
     }
     for (size_t i = 0; i < FK_ARRAY_SIZE(k_sig_algs); i++)
         if (strcmp(k_sig_algs[i].name, h->val[HO_ALG]) == 0) return &k_sig_algs[i];
     (void)hsm_fail(h, "unknown signature algorithm '%s' (rsa-raw, rsa-pkcs1, rsa-pkcs1-sha1/224/256/384/512, "
-                      "rsa-pss, rsa-pss-sha1/.../512, ecdsa, ecdsa-sha1/.../512)", h->val[HO_ALG]);
+                      "rsa-pss, rsa-pss-sha1/.../512, ecdsa, ecdsa-sha1/.../512, eddsa)", h->val[HO_ALG]);
     return NULL;
 }
 
@@ -148,6 +151,10 @@ static int verify_sig(const sig_alg_t *a, const fk_host_pub_t *pub, const uint8_
 {
     fk_pk_public_t pk;
     uint8_t d[FK_HASH_MAX_LEN];
+    if (a->kind == SIG_EDDSA) {
+        if (pub->kind != FK_HOST_KEY_ED) return FK_CRYPTO_EINVAL;
+        return fk_ed_verify(pub->curve, pub->point, in, in_len, sig, sig_len);
+    }
     if (!pk_public(pub, &pk)) return FK_CRYPTO_EINVAL;
     const bool rsa = a->kind <= SIG_RSA_PSS;
     if (rsa != (pk.type == FK_PK_RSA)) return FK_CRYPTO_EINVAL;
@@ -543,6 +550,11 @@ int hsm_cmd_cipher(hsm_run_t *h)
         return FK_TOOL_EXIT_USAGE;
     if (h->set[HO_LENGTH] && !hsm_opt_uint(h, HO_LENGTH, 1, 65535, &out_len)) return FK_TOOL_EXIT_USAGE;
     if (h->set[HO_ITERATIONS] && !hsm_opt_uint(h, HO_ITERATIONS, 1, 1000000, &iterations)) return FK_TOOL_EXIT_USAGE;
+    const bool takes_iv = m->kind == CK_AES ? m->aes_mode != 0x01u : m->kind == CK_AES_XTS || m->kind == CK_CHACHAPOLY;
+    if ((iv_len > 0u && !takes_iv) || (aad_len > 0u && !m->aead) || (salt_len > 0u && m->kind != CK_HKDF && m->kind != CK_PBKDF2)) {
+        (void)hsm_fail(h, "%s takes no %s", m->name, iv_len > 0u && !takes_iv ? "--iv" : aad_len > 0u && !m->aead ? "--aad" : "--salt");
+        return FK_TOOL_EXIT_USAGE;
+    }
     if (m->nonce_required && iv_len == 0u) {
         (void)hsm_fail(h, "%s needs a nonce: --iv HEX (12 bytes for ChaCha20-Poly1305 and usually GCM, 7-13 for CCM)", m->name);
         return FK_TOOL_EXIT_USAGE;
