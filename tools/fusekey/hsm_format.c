@@ -14,6 +14,7 @@
 #include <strings.h>
 
 
+#include "crypto/ed.h"
 #include "cvc.h"
 #include "hsm_tool.h"
 #include "tlv.h"
@@ -63,7 +64,8 @@ static const hsm_curve_t k_curve_list[] = {
      "6666666666666666666666666666666666666666666666666666666666666658",
      "1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED", "08"},
     {"ed448", NULL, HSM_KEY_ED, FK_CURVE_X448, 448,
-     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFE"
+     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
      NULL, NULL,
      "693F46716EB6BC248876203756C9C7624BEA73736CA3984087789C1E05A0C2D73AD3FF1CE67C39C4FDBD132C4ED7C8AD"
      "9808795BF230FA14",
@@ -665,6 +667,16 @@ int hsm_ce_public(const uint8_t *buf, size_t len, fk_host_pub_t *pub, char *err,
         pub->point_len = pk.point.len;
         return 0;
     default:
+        /* An Edwards key, where the CVC reader knows them (pk.h's Edwards
+         * type): the twin's curve and an RFC 8032 public key. */
+        if ((pk.curve == FK_CURVE_X25519 || pk.curve == FK_CURVE_X448) &&
+            pk.point.len == fk_ed_key_len(pk.curve)) {
+            pub->kind = FK_HOST_KEY_ED;
+            pub->curve = pk.curve;
+            memcpy(pub->point, pk.point.p, pk.point.len);
+            pub->point_len = pk.point.len;
+            return 0;
+        }
         break;
     }
     (void)snprintf(err, cap, "a public key this tool does not handle");

@@ -139,7 +139,10 @@ static void check_request(hsm_run_t *h, const uint8_t *req, size_t len, fk_host_
     if (fk_cvc_parse_request(req, len, &rq) != FK_CVC_OK) return;
     fk_pk_public_t pk;
     fk_cvc_alg_t alg;
-    if (fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, &pk, &alg) == FK_CVC_OK && alg.scheme != FK_CVC_ECDH)
+    if (pub->kind == FK_HOST_KEY_ED) /* pure EdDSA over the body */
+        *inner_ok = fk_ed_verify(pub->curve, pub->point, rq.cert.body.p, rq.cert.body.len, rq.cert.sig.p,
+                                 rq.cert.sig.len) == FK_CRYPTO_OK;
+    else if (fk_cvc_public_key(&rq.cert, FK_CURVE_NONE, &pk, &alg) == FK_CVC_OK && alg.scheme != FK_CVC_ECDH)
         *inner_ok = fk_cvc_verify(&rq.cert, &pk, &alg) == FK_CVC_OK;
     uint8_t *chain = NULL;
     size_t clen = 0;
@@ -313,7 +316,7 @@ int hsm_cmd_key_generate(hsm_run_t *h)
         free(req);
         if (pub.kind == FK_HOST_KEY_NONE) return hsm_fail(h, "key %u was generated, but its request does not decode", id);
         pub_text(&pub, kind, sizeof kind);
-        const bool signs = pub.kind == FK_HOST_KEY_RSA || pub.kind == FK_HOST_KEY_EC;
+        const bool signs = pub.kind != FK_HOST_KEY_MONT;
         hsm_say(h, "key %u: %s generated; request in CE%02X (%s%s)", id, kind, id,
                 signs ? (inner_ok ? "self-signature valid, " : "self-signature INVALID, ") : "",
                 outer_ok ? "device signature valid" : "device signature not verified");

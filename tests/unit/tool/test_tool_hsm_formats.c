@@ -490,6 +490,22 @@ static void test_template_ec_and_meta(void **state)
         assert_true(hsm_key_type_parse((*c)->name, &t, err, sizeof err));
         assert_int_equal(hsm_key_template(&t, 0, "X", NULL, false, out, sizeof out, &len), 0);
     }
+    /* The Edwards templates carry their Montgomery twin's prime (81), the
+     * same order (82) and the RFC 8032 base point's y (83). */
+    static const char *const ed[] = {"ed25519", "ed448"};
+    for (unsigned i = 0; i < 2u; i++) {
+        assert_true(hsm_key_type_parse(ed[i], &t, err, sizeof err));
+        assert_int_equal(t.family, HSM_KEY_ED);
+        const fk_curve_info_t *ci = fk_curve_info(t.curve->id);
+        assert_non_null(ci);
+        assert_int_equal(hsm_key_template(&t, 0, "X", NULL, false, out, sizeof out, &len), 0);
+        const size_t at = 15u + (out[17] == 0x81 ? 4u : 3u) + 12u; /* 7F49 L, 06 0A OID */
+        assert_int_equal(out[at], 0x81);
+        assert_int_equal(out[at + 1u], ci->field_len);
+        assert_memory_equal(out + at + 2u, ci->p, ci->field_len);
+        assert_int_equal(out[at + 2u + ci->field_len], 0x82);
+        assert_memory_equal(out + at + 4u + ci->field_len, ci->n, ci->order_len);
+    }
     assert_false(hsm_key_type_parse("ec:secp999r1", &t, err, sizeof err));
     assert_false(hsm_key_type_parse("rsa:1000", &t, err, sizeof err));
     assert_false(hsm_key_type_parse("rsa:8192", &t, err, sizeof err));
