@@ -89,10 +89,14 @@ static const uint8_t k_oid_chachapoly[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D,
 static const uint8_t k_oid_hmac[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x02};
 #define HMAC_OID_SHA1 0x07u
 #define HMAC_OID_SHA512 0x0Bu
-/* id-alg-hkdf-with-sha256/384/512 (RFC 8619). */
+/* HKDF's OIDs, as the SmartCard-HSM world's clients send them: the arc of
+ * RFC 8619 with last byte 1D SHA-256, 1E SHA-384, 1F SHA-512 (one above
+ * RFC 8619's 1C/1D/1E: what Pico HSM's tools send and mean). 1C, RFC 8619's
+ * id-alg-hkdf-with-sha256, is taken as SHA-256 too; it is unambiguous. */
 static const uint8_t k_oid_hkdf[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x03};
-#define HKDF_OID_SHA256 0x1Cu
-#define HKDF_OID_SHA512 0x1Eu
+#define HKDF_OID_RFC_SHA256 0x1Cu
+#define HKDF_OID_SHA256 0x1Du
+#define HKDF_OID_SHA512 0x1Fu
 /* id-PBKDF2 and id-PBES2 (RFC 8018). */
 static const uint8_t k_oid_pkcs5[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05};
 #define PKCS5_OID_PBKDF2 0x0Cu
@@ -328,10 +332,12 @@ static fk_sw_t ext_algorithm(fk_bytes_t oid, hsm_cipher_t *c)
         c->alg = HSM_CIPHER_HMAC;
         return FK_SW_OK;
     }
-    if (oid_with_last(oid, k_oid_hkdf, sizeof(k_oid_hkdf), &last) && last >= HKDF_OID_SHA256 &&
-        last <= HKDF_OID_SHA512) {
+    if (oid_with_last(oid, k_oid_hkdf, sizeof(k_oid_hkdf), &last) &&
+        last >= HKDF_OID_RFC_SHA256 && last <= HKDF_OID_SHA512) {
         c->alg = HSM_CIPHER_HKDF;
-        c->hash = (fk_hash_t)(FK_HASH_SHA256 + (last - HKDF_OID_SHA256));
+        c->hash = last == HKDF_OID_RFC_SHA256
+                      ? FK_HASH_SHA256
+                      : (fk_hash_t)(FK_HASH_SHA256 + (last - HKDF_OID_SHA256));
         return FK_SW_OK;
     }
     if (oid_with_last(oid, k_oid_pkcs5, sizeof(k_oid_pkcs5), &last) &&

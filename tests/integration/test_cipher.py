@@ -52,7 +52,7 @@ OID_AES = bytes.fromhex("6086480165030401")
 OID_XTS = bytes.fromhex("2B6F028C53000001")
 OID_CHACHAPOLY = bytes.fromhex("2A864886F70D0109100312")
 OID_HMAC = bytes.fromhex("2A864886F70D02")          # + 07..0B: SHA-1 .. SHA-512
-OID_HKDF = bytes.fromhex("2A864886F70D01091003")    # + 1C..1E: SHA-256 .. SHA-512
+OID_HKDF = bytes.fromhex("2A864886F70D01091003")    # + 1D/1E/1F: SHA-256/384/512 (1C: SHA-256)
 OID_PBKDF2 = bytes.fromhex("2A864886F70D01050C")
 OID_X963 = bytes.fromhex("2B81051086483F")
 OID_PBES2 = bytes.fromhex("2A864886F70D01050D")
@@ -369,7 +369,10 @@ class Cipher(fkit.Scratch, fkit.RigTest):
             hkdf = self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1C", info, le=40)
             self.assertEqual(derived, hkdf, "99 is not HKDF-SHA-256 without salt")
             self.assertEqual(len(self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1C", info)), 32)
-            self.assertEqual(len(self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1E", info)), 64)
+            self.assertEqual(self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1D", info, le=40), hkdf,
+                             "1D is not HKDF-SHA-256")
+            self.assertEqual(len(self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1E", info)), 48)
+            self.assertEqual(len(self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1F", info)), 64)
             long_ = self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1D", info, b"salt", le=200)
             short = self.ext(key_id, P2_EXT_ENC, OID_HKDF + b"\x1D", info, b"salt", le=60)
             self.assertEqual(long_[:60], short)

@@ -758,16 +758,25 @@ static void test_ext_hkdf(void **state)
     assert_int_equal(cipher_le(0x52, 0x51, req, n, 255 * 32), SW_OK);
     assert_int_equal(out_len(), 255 * 32);
     assert_int_equal(cipher_le(0x52, 0x51, req, n, 255 * 32 + 1), 0x6700);
+    /* 1D is SHA-256 as well: the OID Pico HSM's tools send for it. */
+    oid[10] = 0x1D;
+    n = ext(req, sizeof(req), oid, 11, info, 10, salt, 13, NULL, 0);
+    assert_int_equal(cipher_le(0x52, 0x51, req, n, 42), SW_OK);
+    expect_out("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+    /* Nothing beyond 1F. */
+    oid[10] = 0x20;
+    n = ext(req, sizeof(req), oid, 11, info, 10, salt, 13, NULL, 0);
+    assert_int_equal(cipher(0x52, 0x51, req, n), 0x6A81);
 
-    /* SHA-384 and SHA-512 with an AES-256 key: computed with
+    /* SHA-384 (1E) and SHA-512 (1F) with an AES-256 key: computed with
      * python3-cryptography (RFC 5869 has no vectors for them). */
     put_aes(ID_256, K256);
-    oid[10] = 0x1D;
+    oid[10] = 0x1E;
     n = ext(req, sizeof(req), oid, 11, info, 10, salt, 13, NULL, 0);
     assert_int_equal(cipher(ID_256, 0x51, req, n), SW_OK);
     expect_out("d62f8096fd5ec3389afb6c4db0de8bed1ebfaa9f422b7bb2bda4e400c3f36d2f"
                "be3ba313bac486db5e944497cc9bbe8a");
-    oid[10] = 0x1E;
+    oid[10] = 0x1F;
     n = ext(req, sizeof(req), oid, 11, info, 10, salt, 13, NULL, 0);
     assert_int_equal(cipher_le(ID_256, 0x51, req, n, 100), SW_OK);
     expect_out("a8d2c9848a42b72ed478430656930bfac3071a5d1f03f8350d851e13198f812e"
