@@ -372,6 +372,7 @@ static const hsm_command_t k_cmds[] = {
     {"verify", NULL, 1, 1, OPT_BIT(HO_ALG) | OPT_BIT(HO_IN) | OPT_BIT(HO_DATA) | OPT_BIT(HO_SIG),
      hsm_cmd_verify},
     {"decrypt", NULL, 1, 1, OPT_BIT(HO_ALG) | IO_OPTS | PIN_OPTS, hsm_cmd_decrypt},
+    {"encrypt", NULL, 1, 1, OPT_BIT(HO_ALG) | OPT_BIT(HO_LABEL) | IO_OPTS, hsm_cmd_encrypt},
     {"derive", NULL, 1, 1, OPT_BIT(HO_PEER) | OPT_BIT(HO_OUT) | PIN_OPTS, hsm_cmd_derive},
     {"cipher", NULL, 1, 1,
      OPT_BIT(HO_ALG) | OPT_BIT(HO_DECRYPT) | IO_OPTS | OPT_BIT(HO_IV) | OPT_BIT(HO_AAD) |
@@ -415,6 +416,8 @@ static const char k_usage[] =
     "  sign ID --alg ALG [--in F | --data HEX] [--out F] [--raw]\n"
     "  verify ID --alg ALG [--in F | --data HEX] --sig F\n"
     "  decrypt ID --alg rsa-raw|rsa-pkcs1|rsa-oaep [--in F | --data HEX] [--out F]\n"
+    "  encrypt ID --alg rsa-pkcs1|rsa-oaep[-sha1|-sha256|-sha384|-sha512] [--label L]\n"
+    "       [--in F | --data HEX] [--out F]     with the public key of CE<id>, no PIN\n"
     "  derive ID --peer PUBKEY [--out F]\n"
     "  cipher ID --alg MODE [--decrypt] [--in F | --data HEX] [--out F] [--iv HEX]\n"
     "       [--aad HEX] [--salt HEX] [--iterations N] [--length N] [--hash H]\n"

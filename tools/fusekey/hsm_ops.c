@@ -2,7 +2,8 @@
 /*
  * hsm_ops.c - using keys: sign (68) with every RSA and ECDSA form, verify
  * on the host with the public key of CE<id>, decrypt (62: raw, PKCS#1 v1.5,
- * OAEP), derive (62 80: ECDH, X25519, X448), and cipher (78: the basic AES
+ * OAEP) and its counterpart encrypt (on the host with the public key of
+ * CE<id>), derive (62 80: ECDH, X25519, X448), and cipher (78: the basic AES
  * forms and the extended form of spec section 3.17 - AES in eight modes,
  * ChaCha20-Poly1305, HMAC, HKDF, PBKDF2 and ANSI X9.63).
  *
@@ -344,14 +345,15 @@ int hsm_cmd_decrypt(hsm_run_t *h)
     static const struct {
         const char *name;
         uint8_t p2;
-    } algs[] = {{"rsa-raw", 0x21}, {"rsa-pkcs1", 0x22}, {"rsa-oaep", 0x23}};
+    } algs[] = {{"rsa-raw", 0x21}, {"rsa-pkcs1", 0x22}, {"rsa-oaep", 0x23}, {"rsa-oaep-sha256", 0x23}};
     uint8_t id = 0;
     if (!key_id_arg(h, &id)) return FK_TOOL_EXIT_USAGE;
     int p2 = -1;
     for (size_t i = 0; h->set[HO_ALG] && i < FK_ARRAY_SIZE(algs); i++)
         if (strcmp(h->val[HO_ALG], algs[i].name) == 0) p2 = algs[i].p2;
     if (p2 < 0) {
-        (void)hsm_fail(h, "--alg takes rsa-raw, rsa-pkcs1 or rsa-oaep (SHA-256, MGF1-SHA-256, empty label)");
+        (void)hsm_fail(h, "--alg takes rsa-raw, rsa-pkcs1 or rsa-oaep (= rsa-oaep-sha256: SHA-256, MGF1-SHA-256, "
+                          "empty label)");
         return FK_TOOL_EXIT_USAGE;
     }
     size_t len = 0;
@@ -370,6 +372,83 @@ int hsm_cmd_decrypt(hsm_run_t *h)
     }
     if (rc == FK_TOOL_EXIT_OK) rc = output(h, "plaintext", h->resp, h->resp_len, true);
     fk_wipe(h->resp, h->resp_len);
+    free(in);
+    return rc;
+}
+
+/* ---- encrypt ------------------------------------------------------------------------------- */
+
+/* The padding names of encrypt: those of decrypt (rsa-oaep is SHA-256 in
+ * both) and OAEP with the other hashes. */
+static const struct {
+    const char *name;
+    fk_hash_t hash; /* NONE: PKCS#1 v1.5 */
+} k_enc_algs[] = {
+    {"rsa-pkcs1", FK_HASH_NONE},         {"rsa-oaep", FK_HASH_SHA256},
+    {"rsa-oaep-sha1", FK_HASH_SHA1},     {"rsa-oaep-sha256", FK_HASH_SHA256},
+    {"rsa-oaep-sha384", FK_HASH_SHA384}, {"rsa-oaep-sha512", FK_HASH_SHA512},
+};
+
+int hsm_cmd_encrypt(hsm_run_t *h)
+{
+    uint8_t id = 0;
+    if (!key_id_arg(h, &id)) return FK_TOOL_EXIT_USAGE;
+    int a = -1;
+    for (size_t i = 0; h->set[HO_ALG] && i < FK_ARRAY_SIZE(k_enc_algs); i++)
+        if (strcmp(h->val[HO_ALG], k_enc_algs[i].name) == 0) a = (int)i;
+    if (a < 0) {
+        (void)hsm_fail(h, "--alg takes rsa-pkcs1, rsa-oaep (= rsa-oaep-sha256), rsa-oaep-sha1, rsa-oaep-sha384 "
+                          "or rsa-oaep-sha512");
+        return FK_TOOL_EXIT_USAGE;
+    }
+    const char *name = k_enc_algs[a].name;
+    const fk_hash_t hash = k_enc_algs[a].hash;
+    if (hash == FK_HASH_NONE && h->set[HO_LABEL]) {
+        (void)hsm_fail(h, "--label is OAEP's: %s takes none", name);
+        return FK_TOOL_EXIT_USAGE;
+    }
+    const uint8_t *label = h->set[HO_LABEL] ? (const uint8_t *)h->val[HO_LABEL] : NULL;
+    const size_t label_len = label != NULL ? strlen(h->val[HO_LABEL]) : 0u;
+    size_t len = 0;
+    uint8_t *in = input(h, &len);
+    if (in == NULL) return FK_TOOL_EXIT_FAIL;
+    fk_host_pub_t pub;
+    fk_pk_public_t pk;
+    uint8_t ct[FK_PK_RSA_MAX_LEN];
+    size_t ct_len = 0;
+    int rc = hsm_open(h);
+    if (rc == FK_TOOL_EXIT_OK) rc = hsm_key_public_of(h, id, &pub);
+    if (rc == FK_TOOL_EXIT_OK && pub.kind != FK_HOST_KEY_RSA) {
+        if (pub.kind == FK_HOST_KEY_ED)
+            (void)hsm_fail(h, "key %u is an EdDSA key: it only signs, it does not encrypt", id);
+        else
+            (void)hsm_fail(h, "key %u is an %s key: EC keys do not encrypt (use 'fusekey hsm derive' for a shared "
+                              "secret with it)", id, pub.kind == FK_HOST_KEY_MONT ? "X25519/X448" : "EC");
+        rc = FK_TOOL_EXIT_USAGE;
+    }
+    if (rc == FK_TOOL_EXIT_OK && !pk_public(&pub, &pk)) rc = hsm_fail(h, "key %u's public key is not usable", id);
+    if (rc == FK_TOOL_EXIT_OK) {
+        /* The padding's room: k - 11 (PKCS#1 v1.5), k - 2 hLen - 2 (OAEP). */
+        const size_t k = pub.n_len, over = hash == FK_HASH_NONE ? 11u : 2u * fk_hash_len(hash) + 2u;
+        if (k < over) {
+            rc = hsm_fail(h, "%s needs a modulus of at least %zu bits; key %u has %zu", name, 8u * over, id, 8u * k);
+        } else if (len > k - over) {
+            rc = hsm_fail(h, "%zu bytes do not fit %s with key %u's %zu-bit modulus: at most %zu", len, name, id,
+                          8u * k, k - over);
+        }
+    }
+    if (rc == FK_TOOL_EXIT_OK) {
+        const int e = hash == FK_HASH_NONE
+                          ? fk_pk_rsa_encrypt_pkcs1(&pk, in, len, ct, sizeof ct, &ct_len)
+                          : fk_pk_rsa_encrypt_oaep(&pk, hash, label, label_len, in, len, ct, sizeof ct, &ct_len);
+        if (e == FK_CRYPTO_ERNG) rc = hsm_fail(h, "the random number generator failed");
+        else if (e != FK_CRYPTO_OK) rc = hsm_fail(h, "key %u's public key (CE%02X) is not a usable RSA key", id, id);
+    }
+    if (rc == FK_TOOL_EXIT_OK && hash != FK_HASH_NONE && (hash != FK_HASH_SHA256 || label_len > 0u))
+        hsm_progress(h, "note: a SmartCard-HSM's DECIPHER unpads OAEP with SHA-256 and an empty label only; this "
+                        "ciphertext opens with decrypt --alg rsa-raw and the padding removed on the host");
+    if (rc == FK_TOOL_EXIT_OK) rc = output(h, "ciphertext", ct, ct_len, false);
+    fk_wipe(in, len);
     free(in);
     return rc;
 }

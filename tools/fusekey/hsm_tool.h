@@ -13,7 +13,7 @@
  *   hsm_admin.c    status, initialize, pin, rtc, device certificates
  *   hsm_dkek.c     DKEK shares, key domains
  *   hsm_keys.c     key generate / list / delete / public / wrap / unwrap / import
- *   hsm_ops.c      sign, verify, decrypt, derive, cipher
+ *   hsm_ops.c      sign, verify, decrypt, encrypt, derive, cipher
  */
 #ifndef FUSEKEY_HSM_TOOL_H
 #define FUSEKEY_HSM_TOOL_H
@@ -338,6 +338,7 @@ int hsm_cmd_key_import(hsm_run_t *h);
 int hsm_cmd_sign(hsm_run_t *h);            /* hsm_ops.c */
 int hsm_cmd_verify(hsm_run_t *h);
 int hsm_cmd_decrypt(hsm_run_t *h);
+int hsm_cmd_encrypt(hsm_run_t *h);
 int hsm_cmd_derive(hsm_run_t *h);
 int hsm_cmd_cipher(hsm_run_t *h);
 

@@ -6,6 +6,8 @@
  * and 0.27 send them), and hostile card answers (a broken FCP, a file longer
  * than its size, an odd object list, a key-generation answer that is no
  * request, a truncated signature): each a precise error, never a crash.
+ * encrypt against a CE01 the test made: its ciphertexts open with the
+ * private half, EC keys and oversized messages are refused.
  * Hostile files too: random mutations of every file format the tool reads.
  */
 #include <stdarg.h>
@@ -19,6 +21,8 @@
 #include <cmocka.h>
 
 #include "crypto/hsm_host.h"
+#include "cvc.h"
+#include "util.h"
 #include "hsm_tool.h"
 #include "tool.h"
 
@@ -367,6 +371,172 @@ static void test_command_line(void **state)
     done(r);
 }
 
+/* ---- encrypt ------------------------------------------------------------------------------------ */
+
+/* A card whose CE01 is a CV certificate of pub (the signature a placeholder:
+ * encrypt reads the key, it does not check the issuer). */
+static void card_with_ce01(run_t *r, const fk_pk_public_t *pub, const uint8_t *oid, size_t oid_len)
+{
+    uint8_t cert[600];
+    fk_rbuf_t b = {cert, 0, sizeof cert};
+    const fk_cvc_fields_t f = {
+        .car = {(const uint8_t *)"UTCA00001", 9},
+        .chr = {(const uint8_t *)"UTTM00001", 9},
+        .key_oid = {oid, oid_len},
+        .domain_params = pub->type == FK_PK_EC, /* as a card's own requests carry them */
+    };
+    const fk_cvc_signer_t placeholder = {NULL, NULL, 64};
+    assert_int_equal(fk_cvc_build_cert(&b, &f, pub, &placeholder), FK_CVC_OK);
+    const uint8_t fcp[] = {0x62, 0x04, 0x81, 0x02, (uint8_t)(b.len >> 8), (uint8_t)b.len};
+    reset(r);
+    rule(&r->card, 0xA4, 0x04, -1, k_fcp, sizeof k_fcp, 0x9000);
+    rule(&r->card, 0xA4, 0x00, -1, fcp, sizeof fcp, 0x9000);
+    rule(&r->card, 0xB1, -1, -1, cert, b.len, 0x9000);
+}
+
+/* The ciphertext the tool printed as hex (its last line). */
+static size_t printed_hex(const run_t *r, uint8_t *out, size_t cap)
+{
+    assert_non_null(r->out);
+    const char *last = r->out, *nl;
+    while ((nl = strchr(last, '\n')) != NULL && nl[1] != '\0') last = nl + 1;
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(last, "\n"), last);
+    size_t n = 0;
+    assert_int_equal(hsm_unhex(line, out, cap, &n), 0);
+    return n;
+}
+
+static void test_encrypt(void **state)
+{
+    (void)state;
+    static const uint8_t oid_rsa[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x01, 0x02};
+    static const uint8_t oid_ec[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03};
+    run_t *r = new_run();
+
+    /* The command line, before any card. */
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--data", "00", NULL), FK_TOOL_EXIT_USAGE);
+    assert_err_has(r, "--alg takes rsa-pkcs1");
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-raw", "--data", "00", NULL),
+                     FK_TOOL_EXIT_USAGE);
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep-sha224", "--data", "00", NULL),
+                     FK_TOOL_EXIT_USAGE);
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-pkcs1", "--label", "x", "--data", "00",
+                         NULL),
+                     FK_TOOL_EXIT_USAGE);
+    assert_err_has(r, "--label is OAEP's");
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep", "--data", "00", "--pin", "648219",
+                         NULL),
+                     FK_TOOL_EXIT_USAGE);
+    assert_err_has(r, "does not apply");
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "0", "--alg", "rsa-oaep", "--data", "00", NULL),
+                     FK_TOOL_EXIT_USAGE);
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "--alg", "rsa-oaep", "--data", "00", NULL), FK_TOOL_EXIT_USAGE);
+    assert_int_equal(r->card.n_sent, 0);
+
+    /* An RSA-1024 key: what the tool writes decrypts with its private half. */
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    size_t blob_len = 0;
+    fk_pk_key_t key;
+    fk_pk_public_t pub;
+    assert_int_equal(fk_pk_rsa_generate(1024, 65537, NULL, NULL, blob, sizeof blob, &blob_len), FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_parse(blob, blob_len, &key), FK_CRYPTO_OK);
+    fk_pk_public_of(&key, &pub);
+    uint8_t ct[256], pt[256];
+    size_t ct_len = 0, pt_len = 0;
+
+    card_with_ce01(r, &pub, oid_rsa, sizeof oid_rsa);
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-pkcs1", "--data", "48656c6c6f", NULL), 0);
+    ct_len = printed_hex(r, ct, sizeof ct);
+    assert_int_equal(ct_len, 128);
+    assert_int_equal(fk_pk_rsa_decrypt_pkcs1(&key, ct, ct_len, pt, sizeof pt, &pt_len), FK_CRYPTO_OK);
+    assert_int_equal(pt_len, 5);
+    assert_memory_equal(pt, "Hello", 5);
+    size_t n = 0;
+    assert_null(sent(r, 0x20, -1, &n)); /* no PIN: a public-key operation */
+    assert_null(sent(r, 0x62, -1, &n)); /* and nothing computed by the card */
+
+    /* OAEP with SHA-384 and a label, to a file, with the note that a card's
+     * DECIPHER does not unpad that. */
+    char path[] = "/tmp/fk-enc-XXXXXX";
+    const int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep-sha384", "--label", "lbl", "--data",
+                         "0102030405", "--out", path, NULL),
+                     0);
+    assert_err_has(r, "SHA-256 and an empty label only");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    ct_len = fread(ct, 1, sizeof ct, f);
+    fclose(f);
+    unlink(path);
+    assert_int_equal(ct_len, 128);
+    assert_int_equal(fk_pk_rsa_decrypt_oaep(&key, FK_HASH_SHA384, (const uint8_t *)"lbl", 3, ct, ct_len, pt,
+                                            sizeof pt, &pt_len),
+                     FK_CRYPTO_OK);
+    assert_int_equal(pt_len, 5);
+    assert_memory_equal(pt, "\x01\x02\x03\x04\x05", 5);
+
+    /* rsa-oaep is SHA-256, as decrypt's rsa-oaep; JSON carries the ciphertext. */
+    assert_int_equal(run(r, NULL, "hsm", "--json", "encrypt", "1", "--alg", "rsa-oaep", "--data", "aa", NULL), 0);
+    const char *hex = strstr(r->out, "\"ciphertext\":\"");
+    assert_non_null(hex);
+    char hexbuf[300];
+    snprintf(hexbuf, sizeof hexbuf, "%.256s", hex + 14);
+    assert_int_equal(hsm_unhex(hexbuf, ct, sizeof ct, &ct_len), 0);
+    assert_int_equal(ct_len, 128);
+    assert_int_equal(fk_pk_rsa_decrypt_oaep(&key, FK_HASH_SHA256, NULL, 0, ct, ct_len, pt, sizeof pt, &pt_len),
+                     FK_CRYPTO_OK);
+    assert_int_equal(pt_len, 1);
+    assert_int_equal(pt[0], 0xAA);
+
+    /* The padding's room: 1024 bits take 117 bytes in PKCS#1 v1.5, 62 in
+     * OAEP-SHA-256, and nothing in OAEP-SHA-512 (2 * 64 + 2 > 128). */
+    char data[2 * 130 + 1];
+    memset(data, 'a', sizeof data - 1u);
+    data[2 * 117] = '\0';
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-pkcs1", "--data", data, NULL), 0);
+    data[2 * 117] = 'a';
+    data[2 * 118] = '\0';
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-pkcs1", "--data", data, NULL),
+                     FK_TOOL_EXIT_FAIL);
+    assert_err_has(r, "at most 117");
+    data[2 * 63] = '\0';
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep-sha256", "--data", data, NULL),
+                     FK_TOOL_EXIT_FAIL);
+    assert_err_has(r, "at most 62");
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep-sha512", "--data", "", NULL),
+                     FK_TOOL_EXIT_FAIL);
+    assert_err_has(r, "needs a modulus");
+
+    /* An EC key: refused as a wrong argument, pointing at derive. */
+    {
+        uint8_t ec_blob[200];
+        size_t ec_len = 0;
+        fk_pk_key_t ec;
+        fk_pk_public_t ec_pub;
+        assert_int_equal(fk_pk_ec_generate(FK_CURVE_SECP256R1, ec_blob, sizeof ec_blob, &ec_len), FK_CRYPTO_OK);
+        assert_int_equal(fk_pk_parse(ec_blob, ec_len, &ec), FK_CRYPTO_OK);
+        fk_pk_public_of(&ec, &ec_pub);
+        card_with_ce01(r, &ec_pub, oid_ec, sizeof oid_ec);
+        assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep", "--data", "00", NULL),
+                         FK_TOOL_EXIT_USAGE);
+        assert_err_has(r, "EC keys do not encrypt");
+        assert_err_has(r, "derive");
+        assert_int_equal(r->out_len, 0);
+    }
+    /* No CE01 (an AES key, or none). */
+    reset(r);
+    rule(&r->card, 0xA4, 0x04, -1, k_fcp, sizeof k_fcp, 0x9000);
+    rule(&r->card, 0xA4, 0x00, -1, NULL, 0, 0x6A82);
+    assert_int_equal(run(r, NULL, "hsm", "encrypt", "1", "--alg", "rsa-oaep", "--data", "00", NULL),
+                     FK_TOOL_EXIT_FAIL);
+    assert_err_has(r, "no public key on the card");
+    fk_wipe(blob, sizeof blob);
+    done(r);
+}
+
 /* ---- Hostile files --------------------------------------------------------------------------------- */
 
 static const char *g_data_dir = ".";
@@ -459,6 +629,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unwrap_forms),
         cmocka_unit_test(test_hostile_answers),
         cmocka_unit_test(test_command_line),
+        cmocka_unit_test(test_encrypt),
         cmocka_unit_test(test_mutated_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
