@@ -1223,7 +1223,8 @@ int fk_pk_rsa_encrypt_pkcs1(const fk_pk_public_t *pub, const uint8_t *in, size_t
 
     /* EINVAL for a message longer than k - 11 (the 00 02 PS(8+) 00 frame),
      * before mbedTLS would say the same as a generic bad input. */
-    if (rc == FK_CRYPTO_OK && ((in == NULL && in_len != 0) || in_len + PKCS1_V15_OVERHEAD > rsa.len))
+    if (rc == FK_CRYPTO_OK &&
+        ((in == NULL && in_len != 0) || in_len > rsa.len || rsa.len - in_len < PKCS1_V15_OVERHEAD))
         rc = FK_CRYPTO_EINVAL;
     rng_init(&rng, NULL, NULL);
     if (rc == FK_CRYPTO_OK &&
