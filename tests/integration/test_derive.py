@@ -123,34 +123,9 @@ def derive_apdu(src, dst, t):
     return bytes([0x80, 0x76, src, dst, len(data)]) + data
 
 
-class Derive(fkit.Scratch, fkit.RigTest):
+class Derive(hsmkit.InitializedHsm):
 
-    longMessage = False
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.make_scratch("fk-derive-")
-        try:
-            _, sw = cls.card.transmit(fkit.select_aid(fkit.HSM_AID))
-            assert sw == SW_OK, "SELECT of the HSM applet -> %04X" % sw
-            _, sw = cls.card.transmit(hsmkit.initialize())
-            assert sw == SW_OK, "INITIALIZE -> %04X" % sw
-            cls.device = hsmkit.device_point(cls.card)
-        except BaseException:
-            cls.rig.failed = True
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if not cls.rig.failed and not fkit.ARGS.keep:
-            cls.remove_scratch()
-        super().tearDownClass()
-
-    def setUp(self):
-        self.select_hsm()
-        self.sw_is(hsmkit.verify(PIN), SW_OK)
+    SCRATCH_PREFIX = "fk-derive-"
 
     def generate(self, dom, key_id, algorithms=None):
         """A source key on dom's curve; returns its public point from CE<id>."""

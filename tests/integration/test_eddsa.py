@@ -89,34 +89,9 @@ def pypicohsm_class(req):
     raise AssertionError("81 is neither Curve25519's nor Curve448's prime: %s" % hx(p))
 
 
-class EdDSA(fkit.Scratch, fkit.RigTest):
+class EdDSA(hsmkit.InitializedHsm):
 
-    longMessage = False
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.make_scratch("fk-eddsa-")
-        try:
-            _, sw = cls.card.transmit(fkit.select_aid(fkit.HSM_AID))
-            assert sw == SW_OK, "SELECT of the HSM applet -> %04X" % sw
-            _, sw = cls.card.transmit(hsmkit.initialize())
-            assert sw == SW_OK, "INITIALIZE -> %04X" % sw
-            cls.device = hsmkit.device_point(cls.card)
-        except BaseException:
-            cls.rig.failed = True
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if not cls.rig.failed and not fkit.ARGS.keep:
-            cls.remove_scratch()
-        super().tearDownClass()
-
-    def setUp(self):
-        self.select_hsm()
-        self.sw_is(hsmkit.verify(PIN), SW_OK)
+    SCRATCH_PREFIX = "fk-eddsa-"
 
     def generate(self, key_id, name, oid=hsmkit.OID_ECDSA_SHA256):
         """GENERATE in pypicohsm's form; checks the request; returns the public key."""
