@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_device.h"
 #include "bench_util.h"
 #include "crypto/pk.h"
 #include "card/card.h"
@@ -391,49 +392,6 @@ static bool parse_args(int argc, char **argv, options_t *o)
     return true;
 }
 
-/* Temporary directory with the flash and OTP images, removed at the end. */
-typedef struct workdir {
-    char dir[64], flash[96], otp[96];
-    bool device_started;
-} workdir_t;
-
-static bool device_up(workdir_t *w)
-{
-    const char *tmp = getenv("TMPDIR");
-    int n = snprintf(w->dir, sizeof(w->dir), "%s/fk-bench-sign.XXXXXX",
-                     tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
-    if (n < 0 || (size_t)n >= sizeof(w->dir) || mkdtemp(w->dir) == NULL) {
-        w->dir[0] = '\0';
-        fprintf(stderr, "fk-bench-sign: cannot create a temporary directory\n");
-        return false;
-    }
-    snprintf(w->flash, sizeof(w->flash), "%s/flash.bin", w->dir);
-    snprintf(w->otp, sizeof(w->otp), "%s/otp.bin", w->dir);
-    if (fk_host_flash_open(w->flash, 0) != 0 || fk_host_otp_open(w->otp) != 0) return false;
-    fk_host_set_serial(k_serial);
-    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
-    if (fk_services_init(&s_svc, &fk_product) != FK_SERVICES_OK ||
-        fk_card_init(&s_dev, &s_svc, &s_state, sizeof(s_state)) != FK_CARD_OK) {
-        fprintf(stderr, "fk-bench-sign: device does not start\n");
-        return false;
-    }
-    fk_card_power_on(&s_dev);
-    w->device_started = true;
-    return true;
-}
-
-static void device_down(workdir_t *w)
-{
-    if (w->device_started) fk_card_power_off(&s_dev);
-    fk_host_flash_close();
-    fk_host_otp_close();
-    if (w->dir[0] != '\0') {
-        (void)unlink(w->flash);
-        (void)unlink(w->otp);
-        (void)rmdir(w->dir);
-    }
-}
-
 int main(int argc, char **argv)
 {
     options_t o;
@@ -451,7 +409,7 @@ int main(int argc, char **argv)
     };
     const size_t n_cases = FK_ARRAY_SIZE(cases);
     fk_applet_ctx_t ctx;
-    workdir_t w = {.device_started = false};
+    bench_device_t w = {0};
     int status = 1;
 
     for (size_t i = 0; i < n_cases; i++) {
@@ -466,7 +424,8 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (!device_up(&w) || !initialize_and_verify()) goto out;
+    if (!bench_device_up(&w, "fk-bench-sign", k_serial, &s_svc, &s_dev, &s_state,
+                         sizeof(s_state)) || !initialize_and_verify()) goto out;
     ctx = fk_card_applet_ctx(&s_dev, &fk_hsm_applet);
     uint64_t t0 = now_ns();
     if (!generate(EC_KEY_ID, false)) goto out;
@@ -516,6 +475,6 @@ out:
         free(cases[i].open_ns);
         free(cases[i].ratio);
     }
-    device_down(&w);
+    bench_device_down(&w);
     return status;
 }

@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# bench/run_keys.sh BUILD_DIR [--sign-args "ARGS"] [--p11-args "ARGS"]
-# bench/run_keys.sh --sim PATH --sign PATH --p11 PATH [--sign-args "ARGS"] [--p11-args "ARGS"]
+# bench/run_keys.sh BUILD_DIR [--sign-args "ARGS"] [--cipher-args "ARGS"] [--p11-args "ARGS"]
+# bench/run_keys.sh --sim PATH --sign PATH --cipher PATH --p11 PATH [--sign-args "ARGS"]
+#                   [--cipher-args "ARGS"] [--p11-args "ARGS"]
 #
 # The key benchmarks (docs/testing.md, "Benchmark"):
 #  1. fk-bench-sign: COMPUTE SIGNATURE through the device, in process,
 #     against the crypto module's bare signature with the same key.
-#  2. fk-bench-p11, in private namespaces (tests/integration/isolate.sh): a
+#  2. fk-bench-cipher: CIPHER (AES-256-GCM on 4 KiB, HKDF, PBKDF2) through the
+#     device, in process, against the bare symmetric crypto with the same key.
+#  3. fk-bench-p11, in private namespaces (tests/integration/isolate.sh): a
 #     private pcscd with the vpcd reader, fusekey-sim on vpcd slot 0 (fresh
 #     flash and OTP in a temporary directory) initialized with sc-hsm-tool,
 #     and a SoftHSM2 token in the same temporary directory (private
@@ -15,7 +18,7 @@
 # Every process it starts is stopped on every exit path.
 #
 # BUILD_DIR is a CMake build directory: the programs are taken from
-# BUILD_DIR/ports/host/fusekey-sim and BUILD_DIR/bench/fk-bench-{sign,p11}.
+# BUILD_DIR/ports/host/fusekey-sim and BUILD_DIR/bench/fk-bench-{sign,cipher,p11}.
 # ARGS are options of the program, split at blanks, e.g.
 #   bench/run_keys.sh build/release --p11-args "--rounds 9 --keygen-runs 5"
 # Re-run under bash when started as `sh script` (the code below needs bash).
@@ -33,8 +36,9 @@ readonly OPENSC_MODULES=("$MULTIARCH_LIB/opensc-pkcs11.so" "$MULTIARCH_LIB/pkcs1
 readonly SOFTHSM_MODULES=("$MULTIARCH_LIB/softhsm/libsofthsm2.so" /usr/lib/softhsm/libsofthsm2.so)
 
 usage() {
-    echo "usage: $0 BUILD_DIR [--sign-args \"ARGS\"] [--p11-args \"ARGS\"]" >&2
-    echo "       $0 --sim PATH --sign PATH --p11 PATH [--sign-args \"ARGS\"] [--p11-args \"ARGS\"]" >&2
+    echo "usage: $0 BUILD_DIR [--sign-args \"ARGS\"] [--cipher-args \"ARGS\"] [--p11-args \"ARGS\"]" >&2
+    echo "       $0 --sim PATH --sign PATH --cipher PATH --p11 PATH [--sign-args \"ARGS\"]" >&2
+    echo "          [--cipher-args \"ARGS\"] [--p11-args \"ARGS\"]" >&2
     exit 2
 }
 
@@ -47,16 +51,19 @@ first_file() {
     return 1
 }
 
-sim='' sign='' p11='' sign_args='' p11_args='' inside=0
+sim='' sign='' cipher='' p11='' sign_args='' cipher_args='' p11_args='' inside=0
 if (($#)) && [[ "$1" != -* ]]; then
     [[ -d "$1" ]] || usage
     sim=$1/ports/host/fusekey-sim sign=$1/bench/fk-bench-sign p11=$1/bench/fk-bench-p11
+    cipher=$1/bench/fk-bench-cipher
     shift
 fi
 while (($#)); do
     case "$1" in
         --sim) sim=${2:?}; shift 2 ;;
         --sign) sign=${2:?}; shift 2 ;;
+        --cipher) cipher=${2:?}; shift 2 ;;
+        --cipher-args) cipher_args=${2?}; shift 2 ;;
         --p11) p11=${2:?}; shift 2 ;;
         --sign-args) sign_args=${2?}; shift 2 ;;
         --p11-args) p11_args=${2?}; shift 2 ;;
@@ -65,7 +72,10 @@ while (($#)); do
     esac
 done
 [[ -n "$sim" && -n "$sign" && -n "$p11" ]] || usage
-for prog in "$sim" "$sign" "$p11"; do
+((inside)) || [[ -n "$cipher" ]] || usage
+progs=("$sim" "$sign" "$p11")
+((inside)) || progs+=("$cipher")
+for prog in "${progs[@]}"; do
     [[ -x "$prog" ]] || { echo "$0: not executable: $prog" >&2; exit 1; }
 done
 
@@ -73,6 +83,10 @@ if ((!inside)); then
     read -ra sign_argv <<< "$sign_args"
     echo "==== fk-bench-sign: COMPUTE SIGNATURE through the applet vs the bare signature"
     "$sign" "${sign_argv[@]}"
+    echo
+    read -ra cipher_argv <<< "$cipher_args"
+    echo "==== fk-bench-cipher: CIPHER through the applet vs the bare symmetric crypto"
+    "$cipher" "${cipher_argv[@]}"
     echo
     echo "==== fk-bench-p11: fusekey-sim through OpenSC's PKCS#11 module vs SoftHSM2"
     for tool in pcscd sc-hsm-tool opensc-tool softhsm2-util; do

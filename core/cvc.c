@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "crypto/ed.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -88,9 +89,34 @@ static bool alg_fits_key(fk_cvc_scheme_t s, fk_pk_type_t t)
     case FK_CVC_RSA_V15:
     case FK_CVC_RSA_PSS: return t == FK_PK_RSA;
     case FK_CVC_ECDSA: return t == FK_PK_EC;
-    case FK_CVC_ECDH: return t == FK_PK_MONT;
+    case FK_CVC_ECDH: return t == FK_PK_MONT || t == FK_PK_EDWARDS;
     default: return false;
     }
+}
+
+/* ---- Montgomery and Edwards base points ---------------------------------------
+ * What 83 holds under id-RI-ECDH: u = 9 (X25519) and u = 5 (X448) as RFC
+ * 7748 bytes, little-endian at field length (Pico HSM's tools tell X25519
+ * from Ed25519 by 83's first byte being 09), and the RFC 8032 encodings of
+ * the Edwards base points B (y little-endian, the sign of x in the top bit). */
+static const uint8_t k_ed25519_b[FK_ED25519_KEY_LEN] = {
+    0x58, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+    0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66};
+static const uint8_t k_ed448_b[FK_ED448_KEY_LEN] = {
+    0x14, 0xfa, 0x30, 0xf2, 0x5b, 0x79, 0x08, 0x98, 0xad, 0xc8, 0xd7, 0x4e, 0x2c, 0x13, 0xbd,
+    0xfd, 0xc4, 0x39, 0x7c, 0xe6, 0x1c, 0xff, 0xd3, 0x3a, 0xd7, 0xc2, 0xa0, 0x05, 0x1e, 0x9c,
+    0x78, 0x87, 0x40, 0x98, 0xa3, 0x6c, 0x73, 0x73, 0xea, 0x4b, 0x62, 0xc7, 0xc9, 0x56, 0x37,
+    0x20, 0x76, 0x88, 0x24, 0xbc, 0xb6, 0x6e, 0x71, 0x46, 0x3f, 0x69, 0x00};
+
+/* Append 83 with the base point of a Montgomery curve as RFC 7748 bytes. */
+static bool put_montgomery_g(fk_rbuf_t *r, const fk_curve_info_t *ci)
+{
+    if (!fk_tlv_put_header(r, FK_CVC_MONT_G, ci->field_len)) return false;
+    uint8_t *u = fk_rbuf_reserve(r, ci->field_len);
+    if (u == NULL) return false;
+    memset(u, 0, ci->field_len);
+    u[0] = ci->g[ci->g_len - 1u]; /* the table holds it big-endian */
+    return true;
 }
 
 /* ---- Field checks -------------------------------------------------------------- */
@@ -141,9 +167,12 @@ static int pubkey_args_ok(const fk_bytes_t *oid, const fk_pk_public_t *pub)
         return FK_CVC_OK;
     }
     const fk_curve_info_t *ci = fk_curve_info(pub->curve);
-    if (ci == NULL || ci->montgomery != (pub->type == FK_PK_MONT) || pub->point.p == NULL)
-        return FK_CVC_EINVAL;
-    if (pub->point.len != (ci->montgomery ? ci->field_len : ci->g_len)) return FK_CVC_EINVAL;
+    const bool twin = pub->type == FK_PK_MONT || pub->type == FK_PK_EDWARDS;
+    if (ci == NULL || ci->montgomery != twin || pub->point.p == NULL) return FK_CVC_EINVAL;
+    const size_t want = pub->type == FK_PK_EDWARDS ? fk_ed_key_len(pub->curve)
+                        : ci->montgomery           ? ci->field_len
+                                                   : ci->g_len;
+    if (pub->point.len != want) return FK_CVC_EINVAL;
     return FK_CVC_OK;
 }
 
@@ -166,10 +195,16 @@ int fk_cvc_put_pubkey(fk_rbuf_t *r, const fk_bytes_t *oid, const fk_pk_public_t 
     } else {
         const fk_curve_info_t *ci = fk_curve_info(pub->curve);
         if (ci->montgomery) {
+            /* Edwards keys name the same prime and order as their twin. */
             ok = ok && fk_tlv_put(r, FK_CVC_MONT_P, ci->p, ci->field_len) &&
-                 fk_tlv_put(r, FK_CVC_MONT_N, ci->n, ci->order_len) &&
-                 fk_tlv_put(r, FK_CVC_MONT_G, ci->g, ci->g_len) &&
-                 fk_tlv_put(r, FK_CVC_MONT_Q, pub->point.p, pub->point.len);
+                 fk_tlv_put(r, FK_CVC_MONT_N, ci->n, ci->order_len);
+            if (pub->type == FK_PK_EDWARDS)
+                ok = ok && (ci->id == FK_CURVE_X25519
+                                ? fk_tlv_put(r, FK_CVC_MONT_G, k_ed25519_b, sizeof(k_ed25519_b))
+                                : fk_tlv_put(r, FK_CVC_MONT_G, k_ed448_b, sizeof(k_ed448_b)));
+            else
+                ok = ok && put_montgomery_g(r, ci);
+            ok = ok && fk_tlv_put(r, FK_CVC_MONT_Q, pub->point.p, pub->point.len);
         } else {
             if (domain_params)
                 ok = ok && fk_tlv_put(r, FK_CVC_EC_P, ci->p, ci->field_len) &&
@@ -355,6 +390,29 @@ int fk_cvc_sign_with_key(void *arg, const uint8_t *msg, size_t len, uint8_t *sig
     }
     fk_wipe(digest, sizeof(digest));
     return rc == FK_CRYPTO_OK ? FK_CVC_OK : FK_CVC_ESIGN;
+}
+
+int fk_cvc_sign_with_ed(void *arg, const uint8_t *msg, size_t len, uint8_t *sig, size_t cap,
+                        size_t *sig_len)
+{
+    const fk_cvc_ed_signer_t *es = (const fk_cvc_ed_signer_t *)arg;
+    size_t sl;
+
+    if (es == NULL || es->seed == NULL || es->pub == NULL || sig_len == NULL) return FK_CVC_EINVAL;
+    *sig_len = 0;
+    sl = fk_ed_sig_len(es->twin);
+    if (sl == 0) return FK_CVC_EUNSUPPORTED;
+    if (cap < sl || fk_ed_sign(es->twin, es->seed, es->pub, msg, len, sig) != FK_CRYPTO_OK)
+        return FK_CVC_ESIGN;
+    *sig_len = sl;
+    return FK_CVC_OK;
+}
+
+fk_cvc_signer_t fk_cvc_signer_for_ed(const fk_cvc_ed_signer_t *es)
+{
+    fk_cvc_signer_t s = {fk_cvc_sign_with_ed, (void *)(uintptr_t)es, 0};
+    if (es != NULL) s.len = fk_ed_sig_len(es->twin);
+    return s;
 }
 
 fk_cvc_signer_t fk_cvc_signer_for_key(const fk_cvc_key_signer_t *ks)
@@ -598,6 +656,21 @@ static fk_curve_t curve_of_params(const fk_cvc_t *c, bool montgomery)
     return curve;
 }
 
+/* The Montgomery twin whose prime p is (leading zeros ignored), or
+ * FK_CURVE_NONE. */
+static fk_curve_t edwards_twin(const fk_bytes_t *p)
+{
+    static const fk_curve_t k_twins[] = {FK_CURVE_X25519, FK_CURVE_X448};
+    const uint8_t *v = p->p;
+    size_t len = p->len;
+    while (len > 0 && v[0] == 0) v++, len--;
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_twins); i++) {
+        const fk_curve_info_t *ci = fk_curve_info(k_twins[i]);
+        if (len == ci->field_len && memcmp(v, ci->p, len) == 0) return k_twins[i];
+    }
+    return FK_CURVE_NONE;
+}
+
 int fk_cvc_public_key(const fk_cvc_t *c, fk_curve_t inherited, fk_pk_public_t *pub,
                       fk_cvc_alg_t *alg)
 {
@@ -626,6 +699,12 @@ int fk_cvc_public_key(const fk_cvc_t *c, fk_curve_t inherited, fk_pk_public_t *p
         pub->point = el[FK_CVC_KEY_INDEX(mont ? FK_CVC_MONT_Q : FK_CVC_EC_Q)];
         bool explicit_params = present(&el[FK_CVC_KEY_INDEX(FK_CVC_EC_P)]);
         pub->curve = explicit_params ? curve_of_params(c, mont) : inherited;
+        if (mont && explicit_params && pub->curve == FK_CURVE_NONE &&
+            present(&el[FK_CVC_KEY_INDEX(FK_CVC_MONT_G)])) {
+            /* The twin's prime with another base point: an Edwards key. */
+            pub->curve = edwards_twin(&el[FK_CVC_KEY_INDEX(FK_CVC_MONT_P)]);
+            pub->type = FK_PK_EDWARDS;
+        }
         ci = fk_curve_info(pub->curve);
         if (!present(&pub->point))
             rc = FK_CVC_EMALFORMED;
@@ -637,7 +716,11 @@ int fk_cvc_public_key(const fk_cvc_t *c, fk_curve_t inherited, fk_pk_public_t *p
         rc = FK_CVC_EUNSUPPORTED;
         break;
     }
-    if (rc == FK_CVC_OK && fk_pk_check_public(pub) != FK_CRYPTO_OK) rc = FK_CVC_EINVAL;
+    if (rc == FK_CVC_OK && pub->type == FK_PK_EDWARDS) {
+        if (pub->point.len != fk_ed_key_len(pub->curve)) rc = FK_CVC_EINVAL;
+    } else if (rc == FK_CVC_OK && fk_pk_check_public(pub) != FK_CRYPTO_OK) {
+        rc = FK_CVC_EINVAL;
+    }
     if (rc != FK_CVC_OK) {
         memset(pub, 0, sizeof(*pub));
         return rc;
@@ -654,8 +737,13 @@ int fk_cvc_verify_signature(const fk_pk_public_t *pub, const fk_cvc_alg_t *alg,
     int rc;
 
     if (pub == NULL || alg == NULL || sig == NULL || (msg == NULL && len)) return FK_CVC_EINVAL;
-    if (!alg_fits_key(alg->scheme, pub->type) || alg->scheme == FK_CVC_ECDH)
-        return FK_CVC_EUNSUPPORTED;
+    if (!alg_fits_key(alg->scheme, pub->type)) return FK_CVC_EUNSUPPORTED;
+    if (pub->type == FK_PK_EDWARDS) {
+        rc = fk_ed_verify(pub->curve, pub->point.p, msg, len, sig, sig_len);
+        if (rc == FK_CRYPTO_OK) return FK_CVC_OK;
+        return rc == FK_CRYPTO_EAUTH ? FK_CVC_EVERIFY : FK_CVC_EINVAL;
+    }
+    if (alg->scheme == FK_CVC_ECDH) return FK_CVC_EUNSUPPORTED;
     dl = fk_hash_len(alg->hash);
     if (fk_hash(alg->hash, msg, len, digest) != FK_CRYPTO_OK) return FK_CVC_EUNSUPPORTED;
     switch (alg->scheme) {

@@ -45,7 +45,10 @@ enum {
 #define FK_CVC_TAG_OID 0x06u
 #define FK_CVC_TAG_RIGHTS 0x53u
 /* Inside 7F49: RSA 81 n, 82 e; EC 81 p, 82 a, 83 b, 84 G, 85 n, 86 Q, 87 h;
- * Montgomery (id-RI-ECDH): 81 p, 82 order, 83 base point u, 84 public u. */
+ * Montgomery and Edwards keys (id-RI-ECDH, as Pico HSM writes them): 81 p,
+ * 82 order, 83 base point, 84 public key; the base point is u = 9 / 5 as
+ * RFC 7748 bytes for X25519 / X448 and the RFC 8032 encoding of B for
+ * Ed25519 / Ed448, the public key the RFC 7748 u resp. RFC 8032 encoding. */
 #define FK_CVC_RSA_N 0x81u
 #define FK_CVC_RSA_E 0x82u
 #define FK_CVC_EC_P 0x81u
@@ -77,7 +80,8 @@ typedef enum fk_cvc_scheme {
     FK_CVC_RSA_V15 = 1, /* RSASSA-PKCS1-v1_5 */
     FK_CVC_RSA_PSS = 2, /* RSASSA-PSS, MGF1 with the same hash */
     FK_CVC_ECDSA = 3,   /* ECDSA, plain r || s */
-    FK_CVC_ECDH = 4,    /* id-RI-ECDH (Montgomery keys): cannot sign */
+    FK_CVC_ECDH = 4,    /* id-RI-ECDH: X25519/X448 keys (cannot sign), Ed25519/Ed448 keys
+                         * (pure EdDSA over the message) */
 } fk_cvc_scheme_t;
 
 typedef struct fk_cvc_alg {
@@ -115,6 +119,23 @@ typedef struct fk_cvc_key_signer {
     fk_cvc_alg_t alg;
 } fk_cvc_key_signer_t;
 
+/* An EdDSA key held by this device (crypto/ed.h): its Montgomery twin's
+ * curve id, seed and public key. It signs pure EdDSA over the whole
+ * message, as an Edwards key signs the body of its request. */
+typedef struct fk_cvc_ed_signer {
+    fk_curve_t twin;
+    const uint8_t *seed;
+    const uint8_t *pub;
+} fk_cvc_ed_signer_t;
+
+/* The fk_cvc_sign_fn of an EdDSA signer (arg: const fk_cvc_ed_signer_t *). */
+int fk_cvc_sign_with_ed(void *arg, const uint8_t *msg, size_t len, uint8_t *sig, size_t cap,
+                        size_t *sig_len);
+
+/* A signer for es (which must outlive it): fk_cvc_sign_with_ed with the
+ * curve's signature length (64 / 114), or len 0 for another curve. */
+fk_cvc_signer_t fk_cvc_signer_for_ed(const fk_cvc_ed_signer_t *es);
+
 /* The fk_cvc_sign_fn of a key signer (arg: const fk_cvc_key_signer_t *). */
 int fk_cvc_sign_with_key(void *arg, const uint8_t *msg, size_t len, uint8_t *sig, size_t cap,
                          size_t *sig_len);
@@ -145,7 +166,7 @@ typedef struct fk_cvc_fields {
 
 /* Append the public key object 7F49 of pub: RSA 06 81 n 82 e; EC 06 [81 p
  * 82 a 83 b 84 G 85 n] 86 Q [87 h] with p, a, b, n at full field length;
- * Montgomery 06 81 p 82 order 83 u(G) 84 u(Q). */
+ * Montgomery and Edwards 06 81 p 82 order 83 G 84 public key (above). */
 int fk_cvc_put_pubkey(fk_rbuf_t *r, const fk_bytes_t *oid, const fk_pk_public_t *pub,
                       bool domain_params);
 
@@ -208,13 +229,18 @@ int fk_cvc_parse_request(const uint8_t *buf, size_t len, fk_cvc_request_t *rq);
  * An EC curve comes from the domain parameters 81/82 (and 84 if present)
  * when the certificate has them, else it is `inherited` (the issuer's
  * curve, as TR-03110 says); FK_CVC_EUNSUPPORTED when neither names one.
- * The key is validated (fk_pk_check_public). Spans point into the
- * certificate. */
+ * Under id-RI-ECDH, 81 must be the Curve25519 or Curve448 prime: 83 equal
+ * to u = 9 / 5 (either byte order) makes an X25519 / X448 key (FK_PK_MONT),
+ * anything else an Ed25519 / Ed448 key (FK_PK_EDWARDS, 84 of 32 / 57
+ * bytes). The key is validated (fk_pk_check_public; an Edwards point only
+ * by its length, fk_ed_verify refuses one that does not decode). Spans
+ * point into the certificate. */
 int fk_cvc_public_key(const fk_cvc_t *c, fk_curve_t inherited, fk_pk_public_t *pub,
                       fk_cvc_alg_t *alg);
 
-/* Verify a signature in certificate form over msg with pub under alg.
- * FK_CVC_EVERIFY when it does not verify. */
+/* Verify a signature in certificate form over msg with pub under alg
+ * (an Edwards key under id-RI-ECDH: pure EdDSA over msg). FK_CVC_EVERIFY
+ * when it does not verify. */
 int fk_cvc_verify_signature(const fk_pk_public_t *pub, const fk_cvc_alg_t *alg,
                             const uint8_t *msg, size_t len, const uint8_t *sig, size_t sig_len);
 

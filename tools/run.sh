@@ -130,6 +130,9 @@ else
     fi
 fi
 
+# The host tool sits beside the simulator in the build tree.
+tool="$(cd "$(dirname "$sim")/../.." && pwd)/tools/fusekey/fusekey"
+
 cat <<EOF
 
 fusekey-sim is starting in vpcd reader slot 0 ("Virtual PCD 00 00").
@@ -138,6 +141,11 @@ Try in another terminal:
   opensc-tool -an        # the card's ATR and name (SmartCard-HSM)
   opensc-tool -n         # the card's name as OpenSC's driver sees it
   pkcs11-tool -L         # the PKCS#11 slots and the token
+  sc-hsm-tool --initialize --so-pin 3537363231383830 --pin 648219 --dkek-shares 1
+  sc-hsm-tool --create-dkek-share share.pbe    # then --import-dkek-share share.pbe
+  $tool hsm status       # the HSM through fusekey's own tool (docs/fusekey-hsm.md)
+  $tool hsm key generate ed25519 --id 1 --pin 648219
+  $tool hsm key generate aes:256 --id 2 --pin 648219
 
 EOF
 

@@ -107,6 +107,9 @@ static const command_table_t k_tables[] = {
     {hsm_pin_commands, &hsm_pin_commands_len},
     {hsm_file_commands, &hsm_file_commands_len},
     {hsm_key_commands, &hsm_key_commands_len},
+    {hsm_cipher_commands, &hsm_cipher_commands_len},
+    {hsm_dkek_commands, &hsm_dkek_commands_len},
+    {hsm_wrap_commands, &hsm_wrap_commands_len},
 };
 
 static fk_sw_t hsm_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)

@@ -10,8 +10,12 @@
  *
  *   2F00-2FFF       static EFs (2F02 device certificates, 2F03 TokenInfo,
  *                   2F10 unwrap transfer, ...)     read free, write PIN
+ *                   (2F02: only a whole chain for the device key, never
+ *                   deleted)
  *   C4 C8 C9 CA CE CF xx   PKCS#15 descriptions, certificates, public data
  *                                                  read free, write PIN
+ *                   (CE00, the device's own request: never written or
+ *                   deleted by the host)
  *   CD xx           private data objects           read PIN,  write PIN
  *   CC xx           key objects (hsm_keys.c writes them)
  *                                                  never read or written
@@ -173,11 +177,15 @@ static fk_sw_t check_read(const fk_applet_ctx_t *ctx, uint16_t fid)
     return FK_SW_OK;
 }
 
-/* Write and delete access: host files other than keys, with the user PIN. */
+#define FID_DEVICE_REQUEST HSM_FID(HSM_PREFIX_EECERT, HSM_DEVICE_KEY_ID)
+
+/* Write and delete access: host files other than keys and the device's
+ * request CE00, with the user PIN. */
 static fk_sw_t check_write(const fk_applet_ctx_t *ctx, uint16_t fid)
 {
     fid_class_t c = fid_class(fid);
-    if (c == FID_NONE || c == FID_KEY) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (c == FID_NONE || c == FID_KEY || fid == FID_DEVICE_REQUEST)
+        return FK_SW_SECURITY_NOT_SATISFIED;
     return fk_pin_verified(&hsm_state(ctx)->pins, &hsm_user_pin) ? FK_SW_OK : FK_SW_SECURITY_NOT_SATISFIED;
 }
 
@@ -392,6 +400,10 @@ static fk_sw_t cmd_update_binary(const fk_applet_ctx_t *ctx, const fk_apdu_t *cm
     if ((sw = check_write(ctx, fid)) != FK_SW_OK) return sw;
     odd_args_t a;
     if ((sw = parse_odd_args(cmd, true, &a)) != FK_SW_OK) return sw;
+    /* 2F02 takes only an issued chain for the device key (docs/hsm.md). */
+    if (fid == HSM_FID_DEVAUT &&
+        (sw = hsm_device_chain_check(ctx, a.offset, a.data, a.len)) != FK_SW_OK)
+        return sw;
     sw = write_file(ctx, fid, a.offset, a.data, a.len);
     if (sw == FK_SW_OK) hsm_state(ctx)->current_ef = fid;
     return sw;
@@ -415,7 +427,8 @@ static fk_sw_t delete_key(const fk_applet_ctx_t *ctx, uint8_t id)
 
 /* DELETE FILE (E4): the FID in the data field, or the selected EF without
  * data; P1/P2 are ignored (clients send 00 00 and 02 00). Needs the user
- * PIN; the device key CC00 is never deleted. */
+ * PIN; the device's identity (its key CC00, its chain 2F02, its request
+ * CE00) is never deleted. */
 static fk_sw_t cmd_delete_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     (void)resp;
@@ -432,7 +445,9 @@ static fk_sw_t cmd_delete_file(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd,
     fid_class_t c = fid_class(fid);
     if (c == FID_NONE || !fk_pin_verified(&hsm_state(ctx)->pins, &hsm_user_pin))
         return FK_SW_SECURITY_NOT_SATISFIED;
-    if (fid == HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID)) return FK_SW_SECURITY_NOT_SATISFIED;
+    if (fid == HSM_FID(HSM_PREFIX_KEY, HSM_DEVICE_KEY_ID) || fid == HSM_FID_DEVAUT ||
+        fid == FID_DEVICE_REQUEST)
+        return FK_SW_SECURITY_NOT_SATISFIED;
 
     if (c == FID_KEY) {
         sw = delete_key(ctx, (uint8_t)fid);

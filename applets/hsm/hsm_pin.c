@@ -154,6 +154,13 @@ uint16_t hsm_options(const fk_applet_ctx_t *ctx)
     return config_load(ctx, &cfg) ? cfg.options : 0u;
 }
 
+uint8_t hsm_key_domains(const fk_applet_ctx_t *ctx)
+{
+    hsm_config_t cfg;
+    if (!config_load(ctx, &cfg)) return 0;
+    return (cfg.flags & CFG_HAS_DOMAINS) ? cfg.key_domains : 1u;
+}
+
 /* ---- What a (re-)INITIALIZE erases ------------------------------------------
  * Every host object except the device key CC00 and its C400 / CE00, other
  * static EFs than TokenInfo and the unwrap file (2F02 above all), and every
@@ -498,7 +505,7 @@ static fk_sw_t init_parse(const uint8_t *data, size_t len, init_req_t *req)
             req->cfg.pka_required = t.value[1];
             break;
         case TAG_KEY_DOMAINS:
-            if (t.value[0] == 0) return FK_SW_WRONG_DATA;
+            if (t.value[0] == 0 || t.value[0] > HSM_DOMAINS_MAX) return FK_SW_WRONG_DATA;
             req->cfg.flags |= CFG_HAS_DOMAINS;
             req->cfg.key_domains = t.value[0];
             break;
@@ -527,7 +534,8 @@ static fk_sw_t init_version_info(const fk_applet_ctx_t *ctx, fk_rbuf_t *resp)
 }
 
 /* Stage the new device state in the open batch: the user objects erased,
- * both PIN records (each retry counter written first), the configuration. */
+ * both PIN records (each retry counter written first), the configuration,
+ * the key domains (hsm_dkek.c). */
 static fk_sw_t init_stage(const fk_applet_ctx_t *ctx, const init_req_t *req,
                           const uint8_t mk[HSM_MK_LEN])
 {
@@ -543,7 +551,10 @@ static fk_sw_t init_stage(const fk_applet_ctx_t *ctx, const init_req_t *req,
                     user_flags, mk);
     if (rc == FK_PIN_OK) rc = fk_pin_set(ctx, &hsm_so_pin, req->so_pin, SO_PIN_LEN, SO_TRIES, 0, mk);
     if (rc != FK_PIN_OK) return pin_sw(rc, &none);
-    return hsm_store_sw(config_write(ctx, &req->cfg));
+    const fk_sw_t sw = hsm_store_sw(config_write(ctx, &req->cfg));
+    if (sw != FK_SW_OK) return sw;
+    return hsm_domains_init(ctx, (req->cfg.flags & CFG_HAS_DKEK) != 0, req->cfg.dkek_shares,
+                            (req->cfg.flags & CFG_HAS_DOMAINS) != 0);
 }
 
 /* INITIALIZE DEVICE (80 50): without data, the version information; with
@@ -595,11 +606,11 @@ const size_t hsm_pin_commands_len = FK_ARRAY_SIZE(hsm_pin_commands);
 
 /* ---- Migration to the OTP root (docs/migration.md) ---------------------------- */
 
-/* The HSM's migrate hook (fk_applet_t.migrate): re-seal both PIN records and
- * every key object CCxx (the device key CC00 included) under the current
- * root, one atomic write each and nothing for a record already there; count
- * the PIN verifiers that only their PIN can move. Every record is tried
- * even after a failure. */
+/* The HSM's migrate hook (fk_applet_t.migrate): re-seal both PIN records,
+ * every key domain record and every key object CCxx (the device key CC00
+ * included) under the current root, one atomic write each and nothing for a
+ * record already there; count the PIN verifiers that only their PIN can
+ * move. Every record is tried even after a failure. */
 fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
 {
     const uint16_t last_key = HSM_FID(HSM_PREFIX_KEY, 0xFFu);
@@ -610,6 +621,7 @@ fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
 
     if (fk_pin_migrate(ctx, &hsm_user_pin, pending) != FK_PIN_OK) sw = FK_SW_MEMORY_FAILURE;
     if (fk_pin_migrate(ctx, &hsm_so_pin, pending) != FK_PIN_OK) sw = FK_SW_MEMORY_FAILURE;
+    if (hsm_domains_migrate(ctx) != FK_SW_OK) sw = FK_SW_MEMORY_FAILURE;
     while ((rc = fk_space_first(&ctx->space, from, &id)) == FK_STORE_OK && id <= last_key) {
         if (fk_key_migrate(ctx, id) != FK_KEY_OK) sw = FK_SW_MEMORY_FAILURE;
         from = (uint32_t)id + 1u;

@@ -1185,6 +1185,81 @@ int fk_pk_rsa_verify_pss(const fk_pk_public_t *pub, fk_hash_t h, const uint8_t *
     return rc;
 }
 
+/* ---- RSA encryption with a public key ----------------------------------------- */
+
+/* Load pub for an encryption into an rsa context (the caller frees it on
+ * every path) and check out: it must hold the k-byte ciphertext. */
+static int rsa_encrypt_begin(mbedtls_rsa_context *rsa, const fk_pk_public_t *pub, uint8_t *out,
+                             size_t cap, size_t *out_len)
+{
+    if (out_len != NULL) *out_len = 0;
+    int rc = rsa_load_public(rsa, pub);
+    if (rc != FK_CRYPTO_OK) return rc;
+    if (out == NULL || out_len == NULL || cap < rsa->len) return FK_CRYPTO_EINVAL;
+    return FK_CRYPTO_OK;
+}
+
+/* Finish an encryption: on failure wipe what out may hold. */
+static int rsa_encrypt_done(mbedtls_rsa_context *rsa, int rc, uint8_t *out, size_t cap,
+                            size_t *out_len)
+{
+    const size_t k = rsa->len;
+    mbedtls_rsa_free(rsa);
+    if (rc != FK_CRYPTO_OK) {
+        if (out != NULL) fk_wipe(out, FK_MIN(cap, k != 0 ? k : cap));
+        if (out_len != NULL) *out_len = 0;
+        return rc;
+    }
+    *out_len = k;
+    return FK_CRYPTO_OK;
+}
+
+int fk_pk_rsa_encrypt_pkcs1(const fk_pk_public_t *pub, const uint8_t *in, size_t in_len,
+                            uint8_t *out, size_t cap, size_t *out_len)
+{
+    mbedtls_rsa_context rsa;
+    rng_ctx_t rng;
+    int rc = rsa_encrypt_begin(&rsa, pub, out, cap, out_len);
+
+    /* EINVAL for a message longer than k - 11 (the 00 02 PS(8+) 00 frame),
+     * before mbedTLS would say the same as a generic bad input. */
+    if (rc == FK_CRYPTO_OK &&
+        ((in == NULL && in_len != 0) || in_len > rsa.len || rsa.len - in_len < PKCS1_V15_OVERHEAD))
+        rc = FK_CRYPTO_EINVAL;
+    rng_init(&rng, NULL, NULL);
+    if (rc == FK_CRYPTO_OK &&
+        mbedtls_rsa_rsaes_pkcs1_v15_encrypt(&rsa, rng_cb, &rng, MBEDTLS_RSA_PUBLIC, in_len,
+                                            in != NULL ? in : k_empty, out) != 0)
+        rc = lib_error(&rng);
+    return rsa_encrypt_done(&rsa, rc, out, cap, out_len);
+}
+
+int fk_pk_rsa_encrypt_oaep(const fk_pk_public_t *pub, fk_hash_t h, const uint8_t *label,
+                           size_t label_len, const uint8_t *in, size_t in_len, uint8_t *out,
+                           size_t cap, size_t *out_len)
+{
+    mbedtls_rsa_context rsa;
+    rng_ctx_t rng;
+    int rc = rsa_encrypt_begin(&rsa, pub, out, cap, out_len);
+    const size_t hl = fk_hash_len(h);
+
+    if (rc == FK_CRYPTO_OK && (!hash_ok(h) || (label == NULL && label_len != 0) ||
+                               (in == NULL && in_len != 0)))
+        rc = FK_CRYPTO_EINVAL;
+    /* At most k - 2 hLen - 2 bytes (RFC 8017 7.1.1); none at all when the
+     * modulus is too short for the hash (SHA-512 with RSA-1024). */
+    if (rc == FK_CRYPTO_OK && (rsa.len < 2u * hl + 2u || in_len > rsa.len - 2u * hl - 2u))
+        rc = FK_CRYPTO_EINVAL;
+    rng_init(&rng, NULL, NULL);
+    if (rc == FK_CRYPTO_OK) mbedtls_rsa_set_padding(&rsa, MBEDTLS_RSA_PKCS_V21, (int)hash_md(h));
+    if (rc == FK_CRYPTO_OK &&
+        mbedtls_rsa_rsaes_oaep_encrypt(&rsa, rng_cb, &rng, MBEDTLS_RSA_PUBLIC,
+                                       label != NULL ? label : k_empty, label_len, in_len,
+                                       in != NULL ? in : k_empty, out) != 0)
+        rc = lib_error(&rng);
+    return rsa_encrypt_done(&rsa, rc, out, cap, out_len);
+}
+
 /* ---- Elliptic curves --------------------------------------------------------- */
 
 static mbedtls_ecp_group_id group_id(fk_curve_t c)

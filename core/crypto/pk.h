@@ -124,6 +124,11 @@ typedef enum fk_pk_type {
     FK_PK_RSA = 1,
     FK_PK_EC = 2,   /* a Weierstrass curve: ECDSA and ECDH */
     FK_PK_MONT = 3, /* X25519 / X448: ECDH only */
+    /* Ed25519 / Ed448 (crypto/ed.h), curve = its Montgomery twin. Only a
+     * public key (a CV certificate's, point = the RFC 8032 encoding) or an
+     * applet's view of seed || public key has this type: no blob does, and
+     * no fk_pk_* operation takes it. */
+    FK_PK_EDWARDS = 4,
 } fk_pk_type_t;
 
 #define FK_PK_BLOB_VERSION 1u
@@ -231,6 +236,24 @@ int fk_pk_rsa_decrypt_pkcs1(const fk_pk_key_t *key, const uint8_t *in, size_t in
 /* RSAES-OAEP decryption with hash h for the label and MGF1 (label may be
  * NULL when label_len is 0). FK_CRYPTO_EAUTH for a bad padding. */
 int fk_pk_rsa_decrypt_oaep(const fk_pk_key_t *key, fk_hash_t h, const uint8_t *label,
+                           size_t label_len, const uint8_t *in, size_t in_len, uint8_t *out,
+                           size_t cap, size_t *out_len);
+
+/* ---- Encryption with a public key -----------------------------------------
+ * The counterparts of the two decryptions above, for a host that encrypts to
+ * a key it holds only the public half of. pub is checked as by
+ * fk_pk_check_public's RSA rules (else FK_CRYPTO_EINVAL, also for a key of
+ * another type); the padding's random bytes come from the DRBG. out gets the
+ * k-byte ciphertext (cap >= k, the modulus length); *out_len = k. */
+
+/* RSAES-PKCS1-v1_5: a message of 0 to k - 11 bytes (longer: EINVAL). */
+int fk_pk_rsa_encrypt_pkcs1(const fk_pk_public_t *pub, const uint8_t *in, size_t in_len,
+                            uint8_t *out, size_t cap, size_t *out_len);
+
+/* RSAES-OAEP with hash h (SHA-1..SHA-512) for the label and MGF1; label may
+ * be NULL when label_len is 0. A message of 0 to k - 2 hLen - 2 bytes
+ * (longer, or a modulus shorter than 2 hLen + 2: EINVAL). */
+int fk_pk_rsa_encrypt_oaep(const fk_pk_public_t *pub, fk_hash_t h, const uint8_t *label,
                            size_t label_len, const uint8_t *in, size_t in_len, uint8_t *out,
                            size_t cap, size_t *out_len);
 

@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+import fkit
 from fkit import SW_OK, apdu, hx, tlv_items
 
 PIN = b"648219"
@@ -289,3 +290,38 @@ def request_problems(req, device):
     if not ecdsa_ok(device, raw_to_der(req.outer_sig), data=req.outer_signed):
         problems.append("the outer signature does not verify with the device key of 2F02")
     return problems
+
+
+class InitializedHsm(fkit.Scratch, fkit.RigTest):
+    """A test class on a card whose HSM applet was initialized once for the class
+    (INITIALIZE with PIN, SO-PIN and 3 tries), with a scratch directory named after
+    SCRATCH_PREFIX and the device key's point in `device`; every test starts with the
+    applet selected and the user PIN verified."""
+
+    longMessage = False  # the messages say what differs
+    SCRATCH_PREFIX = "fk-hsm-"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.make_scratch(cls.SCRATCH_PREFIX)
+        try:
+            _, sw = cls.card.transmit(fkit.select_aid(fkit.HSM_AID))
+            assert sw == SW_OK, "SELECT of the HSM applet -> %04X" % sw
+            _, sw = cls.card.transmit(initialize())
+            assert sw == SW_OK, "INITIALIZE -> %04X" % sw
+            cls.device = device_point(cls.card)
+        except BaseException:
+            cls.rig.failed = True
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if not cls.rig.failed and not fkit.ARGS.keep:
+            cls.remove_scratch()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.select_hsm()
+        self.sw_is(verify(PIN), SW_OK)

@@ -32,34 +32,9 @@ def short_generate(key_id, template, le=None):
     return cmd + bytes([le]) if le is not None else cmd
 
 
-class Case3(fkit.Scratch, fkit.RigTest):
+class Case3(hsmkit.InitializedHsm):
 
-    longMessage = False  # the messages say what differs
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.make_scratch("fk-case3-")
-        try:
-            _, sw = cls.card.transmit(fkit.select_aid(fkit.HSM_AID))
-            assert sw == SW_OK, "SELECT of the HSM applet -> %04X" % sw
-            _, sw = cls.card.transmit(hsmkit.initialize())
-            assert sw == SW_OK, "INITIALIZE -> %04X" % sw
-            cls.device = hsmkit.device_point(cls.card)
-        except BaseException:
-            cls.rig.failed = True
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if not cls.rig.failed and not fkit.ARGS.keep:
-            cls.remove_scratch()
-        super().tearDownClass()
-
-    def setUp(self):
-        self.select_hsm()
-        self.sw_is(hsmkit.verify(PIN), SW_OK)
+    SCRATCH_PREFIX = "fk-case3-"
 
     def template(self, key_id, full_domain):
         """(CHR, P-256 template naming key_id)."""

@@ -44,6 +44,8 @@ PREFIX_PRIVATE_DATA = 0xCD
 PREFIX_EE_CERT = 0xCE
 PREFIX_PUBLIC_DATA = 0xCF
 DEVICE_KEY = 0xCC00
+DEVICE_REQUEST = 0xCE00  # the device key's request, listed with it
+DEVICE_OBJECTS = [DEVICE_KEY, DEVICE_REQUEST]
 
 ENUMERATE = apdu("80 58 00 00 00 00 00")
 MESSAGE = b"fusekey keeps its objects apart\n"
@@ -169,11 +171,12 @@ class Objects(fkit.Scratch, fkit.RigTest):
     # -- the card, through OpenSC --
 
     def fresh_card(self, pin=PIN):
-        """sc-hsm-tool --initialize with the SO-PIN; afterwards only the device key is listed."""
+        """sc-hsm-tool --initialize with the SO-PIN; afterwards only the device key and its
+        request are listed."""
         _, out, err = run(["sc-hsm-tool", "--reader", "0", "--initialize", "--so-pin", SO_PIN,
                            "--pin", pin])
         self.assertNotIn("failed", out + err)
-        self.assertEqual(self.enumerate(), [DEVICE_KEY])
+        self.assertEqual(self.enumerate(), DEVICE_OBJECTS)
 
     def dump(self, *args):
         """pkcs15-tool -D (or the given listing option), parsed."""
@@ -269,7 +272,7 @@ class Objects(fkit.Scratch, fkit.RigTest):
         fids = self.enumerate()
         self.assertEqual(fids_with(fids, PREFIX_KEY), [DEVICE_KEY, 0xCC01, 0xCC02])
         self.assertEqual(fids_with(fids, PREFIX_PRKD), [0xC401, 0xC402])
-        self.assertEqual(fids_with(fids, PREFIX_EE_CERT), [0xCE01, 0xCE02])
+        self.assertEqual(fids_with(fids, PREFIX_EE_CERT), [DEVICE_REQUEST, 0xCE01, 0xCE02])
         dump = self.dump()
         self.assertEqual(self.key_objects(dump), {"01": 1, "02": 2})
         card = dict(dump)
@@ -341,9 +344,9 @@ class Objects(fkit.Scratch, fkit.RigTest):
         # Delete both: the EFs and their DODF entries go.
         p11("--delete-object", "--type", "data", "--label", "pubdo")
         priv_dcod = PREFIX_DCOD << 8 | priv_fids[0] & 0xFF
-        self.assertEqual(sorted(self.enumerate()), sorted([DEVICE_KEY, priv_fids[0], priv_dcod]))
+        self.assertEqual(sorted(self.enumerate()), sorted(DEVICE_OBJECTS + [priv_fids[0], priv_dcod]))
         p11("--delete-object", "--type", "data", "--label", "privdo")
-        self.assertEqual(self.enumerate(), [DEVICE_KEY])
+        self.assertEqual(self.enumerate(), DEVICE_OBJECTS)
         rc, out, err = p11("--read-object", "--type", "data", "--label", "pubdo", "-o",
                            self.path("o4"), pin=None, check=False)
         self.assertIn("object not found", out + err)
@@ -559,9 +562,9 @@ class Objects(fkit.Scratch, fkit.RigTest):
         self.assertIn("PIN code or key incorrect", out + err)
         self.assertEqual(self.enumerate(), before)
 
-        self.fresh_card(pin=PIN)  # asserts ENUMERATE = CC00 alone
+        self.fresh_card(pin=PIN)  # asserts ENUMERATE = CC00 and CE00 alone
         for fid in before:
-            if fid != DEVICE_KEY and fid >> 8 != PREFIX_KEY:
+            if fid not in DEVICE_OBJECTS and fid >> 8 != PREFIX_KEY:
                 self.raw((read_binary_all(fid), SW_FILE_NOT_FOUND), pin=PIN)
         dump = self.dump()
         self.assertEqual([h for h, _ in dump if not h.startswith("PIN ")],

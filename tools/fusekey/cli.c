@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hal.h"
+#include "hsm_tool.h"
 #include "pcsc.h"
 #include "tool_internal.h"
 #include "util.h"
@@ -188,6 +189,8 @@ static const char k_usage[] =
     "       [--otp-json OUT.json] IN OUT      sign an image for secure boot\n"
     "  image verify IMAGE [--otp OTPFILE]     what the bootrom would do with IMAGE\n"
     "  image boot IMAGE --otp OTPFILE         boot IMAGE on the emulated chip\n"
+    "  hsm COMMAND ...                        a SmartCard-HSM card: keys, PINs, DKEK, ...\n"
+    "                                         (fusekey hsm --help, docs/fusekey-hsm.md)\n"
     "\n"
     "Exit status: 0 done, 1 refused or failed, 2 bad command line.\n"
     "Tokens: BURN-OTP-PAGE58 LOCK-PAGE58 ROLLBACK-REQUIRED LOAD-BOOTKEY\n"
@@ -381,9 +384,30 @@ static const char *option_name(uint32_t id)
     return "?";
 }
 
+/* The first command word, past the global options and their values (NULL
+ * when there is none): `hsm` hands the whole line to its own parser. */
+static const char *first_word(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) return i + 1 < argc ? argv[i + 1] : NULL;
+        if (a[0] != '-' || a[1] == '\0') return a;
+        for (size_t k = 0; k < FK_ARRAY_SIZE(k_options); k++) {
+            if (k_options[k].has_arg && strcmp(a, k_options[k].name) == 0) {
+                i++;
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Parse, find the command, check its options and arguments, run it, close. */
 int fk_tool_main(fk_tool_t *t, int argc, char **argv)
 {
+    const char *word = first_word(argc, argv);
+    if (word != NULL && strcmp(word, "hsm") == 0) return fk_hsm_main(t, argc, argv);
+
     fk_run_t run;
     memset(&run, 0, sizeof run);
     run.t = t;

@@ -2,7 +2,9 @@
 /*
  * pcsc.c - the PC/SC transport of the fusekey tool (libpcsclite): pick a
  * reader (by name, or the first one holding a card), connect shared, send
- * APDUs, follow 61xx with GET RESPONSE and repeat a 6Cxx with the right Le.
+ * APDUs (short or extended), follow 61xx with GET RESPONSE and repeat a 6Cxx
+ * with the right Le. An extended Le lets the card answer up to 65536 bytes at
+ * once, so the receive buffer holds that much.
  */
 #include "pcsc.h"
 
@@ -12,9 +14,10 @@
 #include <winscard.h>
 
 #include "apdu.h"
+#include "util.h"
 
 #define SW_LEN 2u
-#define RECV_CAP (256u + SW_LEN)
+#define RECV_CAP (65536u + SW_LEN)
 #define SW1_MORE 0x61u
 #define SW1_WRONG_LE 0x6Cu
 #define GET_RESPONSE_LEN 5u
@@ -26,6 +29,7 @@ typedef struct pcsc {
     SCARDHANDLE card;
     DWORD proto;
     bool have_ctx, have_card;
+    uint8_t buf[RECV_CAP]; /* one answer (may hold secrets: wiped after each command) */
 } pcsc_t;
 
 static pcsc_t g_pcsc;
@@ -115,11 +119,11 @@ static LONG exchange(pcsc_t *p, const uint8_t *cmd, size_t len, uint8_t *resp, D
 }
 
 /* One command, its 6Cxx repeat and 61xx GET RESPONSEs; the final SW. */
-static int pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+static int transmit_follow(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
                          size_t resp_cap, size_t *resp_len, uint16_t *sw, char *err, size_t cap)
 {
     pcsc_t *p = arg;
-    uint8_t buf[RECV_CAP];
+    uint8_t *buf = p->buf;
     uint8_t again[FK_TOOL_APDU_MAX];
     uint8_t get_response[GET_RESPONSE_LEN] = {0x00, FK_INS_GET_RESPONSE, 0, 0, 0};
     const uint8_t *send = cmd;
@@ -167,6 +171,16 @@ static int pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t 
     }
     (void)snprintf(err, cap, "the card's answer does not end");
     return -1;
+}
+
+/* transmit_follow, then the receive buffer wiped (answers carry plaintexts). */
+static int pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                         size_t resp_cap, size_t *resp_len, uint16_t *sw, char *err, size_t cap)
+{
+    pcsc_t *p = arg;
+    const int rc = transmit_follow(arg, cmd, cmd_len, resp, resp_cap, resp_len, sw, err, cap);
+    fk_wipe(p->buf, sizeof p->buf);
+    return rc;
 }
 
 const fk_tool_card_ops_t fk_pcsc_ops = {

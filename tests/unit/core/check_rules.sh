@@ -3,7 +3,7 @@
 # The rules of the house that a compiler does not check:
 #  1. core/, applets/ and the portable OTP model (otp/, except the host-only
 #     image file otp_file.c) include only freestanding C headers and their
-#     own; only core/crypto/ includes mbedTLS.
+#     own; only core/crypto/ includes a crypto library (mbedTLS, libdecaf).
 #  2. core/ and applets/ know no chip's fuse map: they include neither
 #     otp_map.h nor any header of otp/ (they ask hal.h what the device has),
 #     and the logical OTP interface (otp/otp_logical.*) does not include the
@@ -20,7 +20,7 @@ allowed='#include <(stdint|stddef|stdbool|string|limits)\.h>'
 bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$src/core" "$src/applets" \
         "$src/otp" --include='*.c' --include='*.h' |
       grep -Ev "^$src/otp/otp_file\.[ch]:" |
-      grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <mbedtls/")
+      grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <(mbedtls|decaf)/")
 if [ -n "$bad" ]; then
     echo "forbidden includes in core/applets/otp:"
     echo "$bad"

@@ -1032,14 +1032,15 @@ static void test_delete_key(void **state)
 static void test_enumerate(void **state)
 {
     (void)state;
-    /* Only the device key, made at the first start (the device seed and the
-     * other internal records are not listed, nor is 2F02). */
+    /* Only the device key and its request, made at the first start (the
+     * device seed and the other internal records are not listed, nor is
+     * 2F02). */
     assert_int_equal(XFER(0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x00), SW_OK);
-    assert_int_equal(resp_len(), 2);
-    assert_memory_equal(g_out, "\xCC\x00", 2);
+    assert_int_equal(resp_len(), 4);
+    assert_memory_equal(g_out, "\xCC\x00\xCE\x00", 4);
 
-    static const uint16_t listed[] = {0xC400, 0xC401, 0xC800, 0xC900, 0xC901, 0xCA00,
-                                      0xCC00, 0xCC01, 0xCC7F, 0xCD01, 0xCE01, 0xCF00, 0xCFFF};
+    static const uint16_t listed[] = {0xC400, 0xC401, 0xC800, 0xC900, 0xC901, 0xCA00, 0xCC00,
+                                      0xCC01, 0xCC7F, 0xCD01, 0xCE00, 0xCE01, 0xCF00, 0xCFFF};
     static const uint16_t hidden[] = {0x0010, 0x1001, 0x1101, 0x2F02, 0x2F03,
                                       0x2F10, 0x3F00, 0xC000, 0xC3FF, 0xCB00, 0xD000, 0xFFFE};
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
@@ -1084,9 +1085,9 @@ static void test_enumerate(void **state)
     assert_memory_equal(g_out, expect, 10);                     /* C400 .. C901 */
     assert_int_equal(g_out[10], 0xC9);
     assert_int_equal(g_out[11], 0x02);
-    assert_memory_equal(g_out + 12, expect + 10, 2 * 6);        /* CA00 .. CE01 */
-    assert_int_equal(g_out[24], 0xCF);
-    assert_int_equal(g_out[25], 0xFF);
+    assert_memory_equal(g_out + 12, expect + 10, 2 * 7);        /* CA00 .. CE01 */
+    assert_int_equal(g_out[26], 0xCF);
+    assert_int_equal(g_out[27], 0xFF);
 }
 
 /* ---- hsm_file_put ------------------------------------------------------------- */

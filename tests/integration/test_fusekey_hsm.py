@@ -1,0 +1,790 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`fusekey hsm` against fusekey-sim behind pcscd, every result checked by an independent
+implementation: the card's own answers through pyscard, Python's cryptography (signatures,
+ECDH, OAEP, the share files' key derivation written out with hashlib), the openssl CLI and
+OpenSC's sc-hsm-tool / pkcs11-tool.
+
+Covered: status and --json; initialize with its options (transport PIN, press-to-confirm,
+key use counters, counter-only unblock, retries, key domains, DKEK shares, label) and its
+refusals; re-initialization behind the typed token and the SO-PIN; PIN status, change and
+unblock (options, environment, prompt); key generation on every curve the card has, RSA
+1024-4096, X25519/X448, with algorithm lists and use counters; the request of every key
+(both signatures); key list / public / delete; every signature form, verified with the
+public key of CE<id>; verify (a bad signature exits 3); RSA decryption (raw, PKCS#1,
+OAEP); ECDH / X25519 / X448; the clock; the device certificate chain (show, and install
+of a chain issued by a CA made here, which OpenSC then binds); DKEK share files: one made
+by sc-hsm-tool opened by fusekey, one made by fusekey (2-of-3 password shares) opened by
+Python; errors as sentences.
+
+The steps build on each other (one device through its life), so they run in order.
+"""
+
+import calendar
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils, x25519, x448
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from cryptography.hazmat.primitives import cmac
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+import fkit
+import hsmkit
+from hsmkit import tlv, tlv_dict, the
+
+PIN = "648219"
+SO_PIN = "3537363231383830"
+SO_PIN_BYTES = bytes.fromhex(SO_PIN)
+SHARE_ITERATIONS = 10000000
+
+# Curves the tool knows and the card generates, with cryptography's curve (None: checked
+# with the openssl CLI).
+CURVES = {
+    "secp192r1": ec.SECP192R1(), "secp256r1": ec.SECP256R1(), "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(), "brainpoolP256r1": ec.BrainpoolP256R1(),
+    "brainpoolP384r1": ec.BrainpoolP384R1(), "brainpoolP512r1": ec.BrainpoolP512R1(),
+    "secp256k1": ec.SECP256K1(), "secp192k1": None,
+}
+SECP192K1_OID = bytes.fromhex("2B8104001F")  # 1.3.132.0.31
+EC_PUBKEY_OID = bytes.fromhex("2A8648CE3D0201")
+HASHES = {"sha1": hashes.SHA1(), "sha224": hashes.SHA224(), "sha256": hashes.SHA256(),
+          "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+
+# ---- Independent readers of the card's formats ------------------------------------------
+
+def ce_key(buf):
+    """The public key of a CE file (an authenticated request 67), parsed here: ('rsa', n, e),
+    ('ec', p, point) or ('mont', p, u)."""
+    top = tlv_dict(buf, "CE")
+    outer = tlv_dict(the(top, 0x67, "CE"), "CE 67")
+    cvc = tlv_dict(the(outer, 0x7F21, "CE 67"), "CE 7F21")
+    body = tlv_dict(the(cvc, 0x7F4E, "CE 7F21"), "CE 7F4E")
+    key = tlv_dict(the(body, 0x7F49, "CE 7F4E"), "CE 7F49")
+    oid = the(key, 0x06, "CE 7F49")
+    if oid.startswith(bytes.fromhex("04007F000702020201")):
+        return ("rsa", int.from_bytes(the(key, 0x81, "n"), "big"), int.from_bytes(the(key, 0x82, "e"), "big"))
+    if oid == bytes.fromhex("04007F00070202050203"):
+        return ("mont", the(key, 0x81, "p"), the(key, 0x84, "u"))
+    return ("ec", the(key, 0x81, "p"), the(key, 0x86, "Q"))
+
+
+def ec_public(curve, point):
+    return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+
+
+def secp192k1_spki(point):
+    """DER SubjectPublicKeyInfo of a secp192k1 point, written out here (cryptography has no
+    secp192k1; openssl reads it)."""
+    alg = tlv(0x30, tlv(0x06, EC_PUBKEY_OID) + tlv(0x06, SECP192K1_OID))
+    return tlv(0x30, alg + tlv(0x03, b"\x00" + point))
+
+
+def evp_bytes_to_key(password, salt, count):
+    """OpenSSL's EVP_BytesToKey(MD5) for AES-256-CBC, written out with hashlib."""
+    out, d = b"", b""
+    while len(out) < 48:
+        d = hashlib.md5(d + password + salt).digest()
+        for _ in range(count - 1):
+            d = hashlib.md5(d).digest()
+        out += d
+    return out[:32], out[32:48]
+
+
+def open_share_file(data, password):
+    """The 32-byte share of a DKEK share file, decrypted here."""
+    assert len(data) == 64 and data[:8] == b"Salted__", data[:8]
+    key, iv = evp_bytes_to_key(password, data[8:16], SHARE_ITERATIONS)
+    plain = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(data[16:])
+    assert plain[32:] == bytes([16]) * 16, "the share file's padding does not decode"
+    return plain[:32]
+
+
+def open_blob(blob, dkek):
+    """A key blob (spec 3.14) opened here: KCV and CMAC checked, the plain block decrypted;
+    (type, [components]) with the components' bytes."""
+    assert blob[:8] == hashlib.sha256(dkek).digest()[:8], "KCV"
+    kenc = hashlib.sha256(dkek + b"\x00\x00\x00\x01").digest()
+    kmac = hashlib.sha256(dkek + b"\x00\x00\x00\x02").digest()
+    mac = cmac.CMAC(algorithms.AES(kmac))
+    mac.update(blob[:-16])
+    mac.verify(blob[-16:])
+    i = 9
+    for _ in range(4):  # algorithm OID, algorithms, access conditions, key OID
+        i += 2 + int.from_bytes(blob[i:i + 2], "big")
+    plain = Cipher(algorithms.AES(kenc), modes.CBC(bytes(16))).decryptor().update(blob[i:-16])
+    j, comps = 10, []
+    count = {5: 3, 12: 7}[blob[8]]
+    for _ in range(count):
+        n = int.from_bytes(plain[j:j + 2], "big")
+        comps.append(plain[j + 2:j + 2 + n])
+        j += 2 + n
+    return blob[8], comps
+
+
+def wrap_file_parts(data):
+    """30 { 04 blob, PrKD, certificate } of a wrap file, parsed here."""
+    outer = fkit.tlv_items(data)
+    assert len(outer) == 1 and outer[0][0] == 0x30, "outer SEQUENCE"
+    inner = fkit.tlv_items(outer[0][1])
+    assert inner[0][0] == 0x04, "blob first"
+    return inner[0][1], [whole for _, _, whole in inner[1:]]
+
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "tool", "data")
+
+
+def lagrange(prime, points):
+    """P(0) of the polynomial through points, mod prime."""
+    s = 0
+    for i, (xi, yi) in enumerate(points):
+        num = den = 1
+        for j, (xj, _) in enumerate(points):
+            if i != j:
+                num = num * xj % prime
+                den = den * (xj - xi) % prime
+        s = (s + yi * num * pow(den, -1, prime)) % prime
+    return s
+
+
+def cvc(body_fields, signer):
+    """A CV certificate 7F21 { 7F4E, 5F37 r||s } signed with an EC P-256 key (SHA-256)."""
+    body = tlv(0x7F4E, body_fields)
+    der = signer.sign(body, ec.ECDSA(hashes.SHA256()))
+    r, s = utils.decode_dss_signature(der)
+    return tlv(0x7F21, body + tlv(0x5F37, r.to_bytes(32, "big") + s.to_bytes(32, "big")))
+
+
+def cvc_body(car, chr_, point):
+    """The fields of a P-256 certificate body as the card's own (docs/cvc.md)."""
+    key = (tlv(0x06, hsmkit.OID_ECDSA_SHA256) + tlv(0x81, hsmkit.P256_P) + tlv(0x82, hsmkit.P256_A) +
+           tlv(0x83, hsmkit.P256_B) + tlv(0x84, hsmkit.P256_G) + tlv(0x85, hsmkit.P256_N) +
+           tlv(0x86, point) + tlv(0x87, b"\x01"))
+    return (tlv(0x5F29, b"\x00") + tlv(0x42, car) + tlv(0x7F49, key) + tlv(0x5F20, chr_) +
+            tlv(0x7F4C, tlv(0x06, bytes.fromhex("04007F000703010202")) + tlv(0x53, b"\x00")) +
+            tlv(0x5F25, bytes([2, 6, 0, 1, 0, 1])) + tlv(0x5F24, bytes([3, 6, 1, 2, 3, 1])))
+
+
+class FusekeyHsm(fkit.Scratch, fkit.RigTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.card.close()  # the tool connects by itself
+        cls.card = None
+        cls.tool = fkit.tool_path(fkit.ARGS.sim)
+        cls.make_scratch("fk-hsm-")
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.remove_scratch()
+
+    # -- helpers --
+
+    def fk(self, *args, stdin=b"", rc=0, env=None):
+        """Run `fusekey hsm ARGS`; assert the exit status; returns a ToolRun."""
+        full = dict(os.environ)
+        for k in list(full):
+            if k.startswith("FUSEKEY_"):
+                del full[k]
+        full.update(env or {})
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        proc = subprocess.run([self.tool, "hsm"] + list(args), input=stdin, capture_output=True,
+                              timeout=fkit.TOOL_TIMEOUT, env=full)
+        run = fkit.ToolRun(["hsm"] + list(args), proc)
+        if any(m in run.err for m in fkit.SANITIZER_MARKERS):
+            raise AssertionError("sanitizer report from the fusekey tool:\n%s" % run)
+        self.assertEqual(run.rc, rc, str(run))
+        return run
+
+    def fkj(self, *args, rc=0, env=None, stdin=b""):
+        """The same with --json; returns the parsed document."""
+        run = self.fk("--json", *args, rc=rc, env=env, stdin=stdin)
+        try:
+            doc = json.loads(run.out)
+        except ValueError:
+            raise AssertionError("not JSON:\n%s" % run)
+        self.assertEqual(doc["ok"], rc == 0, str(run))
+        return doc
+
+    def pin(self, *args, **kw):
+        return self.fk(*args, env={"FUSEKEY_PIN": PIN}, **kw)
+
+    def apdu(self, cmd, select=True):
+        """One APDU on a fresh connection (after SELECT of the HSM applet)."""
+        with fkit.Card() as card:
+            if select:
+                self.select_hsm(card)
+            data, sw = card.transmit(cmd)
+            data, sw, _ = card.get_response_all(data, sw)
+            return data, sw
+
+    def read_file(self, fid):
+        with fkit.Card() as card:
+            self.select_hsm(card)
+            return hsmkit.read_file(card, fid)
+
+    def fids(self):
+        data, sw = self.apdu(bytes.fromhex("80580000000000"))  # case 2 extended, Le 65536
+        self.assertEqual(sw, fkit.SW_OK)
+        return {int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)}
+
+    def options(self):
+        """The device options from the FCP's 85 object."""
+        fcp = self.select_hsm_fresh()
+        prop = tlv_dict(tlv_dict(fcp, "FCP")[0x62][0], "FCP 62")[0x85][0]
+        return int.from_bytes(prop[:2], "big")
+
+    def select_hsm_fresh(self):
+        with fkit.Card() as card:
+            return self.select_hsm(card)
+
+    def user_pin_sw(self):
+        return self.apdu(hsmkit.verify())[1]
+
+    def verify_rsa(self, key_id, alg, msg, sig):
+        """Check an RSA signature with the key of CE<id> parsed here (PSS: salt = digest
+        length, as the card signs)."""
+        kind, n, e = ce_key(self.read_file(0xCE00 | key_id))
+        self.assertEqual(kind, "rsa")
+        pub = rsa.RSAPublicNumbers(e, n).public_key()
+        h = HASHES[alg.split("-")[-1]]
+        if alg.startswith("rsa-pss"):
+            pub.verify(sig, msg, padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size), h)
+        else:
+            pub.verify(sig, msg, padding.PKCS1v15(), h)
+
+    def device_point(self):
+        with fkit.Card() as card:
+            self.select_hsm(card)
+            return hsmkit.device_point(card)
+
+    # -- the steps, in order --
+
+    def test_01_status_blank(self):
+        """A never-initialized device: status says so, in words and in JSON; the device CHR is
+        the one of 2F02."""
+        run = self.fk("status")
+        self.assertIn("initialized: no", run.out)
+        self.assertIn("user PIN: not set", run.out)
+        doc = self.fkj("status")
+        self.assertFalse(doc["initialized"])
+        self.assertIsNone(doc["user_pin"]["tries_left"])
+        certs = self.read_file(hsmkit.FID_DEVICE_CERTS)
+        body = tlv_dict(the(tlv_dict(fkit.tlv_items(certs)[0][1], "7F21"), 0x7F4E, "7F4E"), "7F4E")
+        self.assertEqual(doc["device_chr"], the(body, 0x5F20, "CHR").decode())
+        self.assertEqual(doc["keys"], 0)
+
+    def test_02_initialize_refusals(self):
+        """Bad SO-PIN, short PIN, too many tries for a short PIN, bad options: refused before
+        anything is sent; the card stays uninitialized."""
+        run = self.fk("initialize", "--so-pin", "12345", "--pin", PIN, rc=1)
+        self.assertIn("16 hexadecimal digits", run.err)
+        run = self.fk("initialize", "--so-pin", SO_PIN, "--pin", "12345", rc=1)
+        self.assertIn("6 to 16 characters", run.err)
+        run = self.fk("initialize", "--so-pin", SO_PIN, "--pin", PIN, "--retries", "5", rc=1)
+        self.assertIn("too many for a 6-character PIN", run.err)
+        self.fk("initialize", "--so-pin", SO_PIN, "--pin", PIN, "--retries", "11", rc=2)
+        self.fk("initialize", "--options", "xyz", rc=2)
+        self.fk("initialize", "--bogus", rc=2)
+        self.fk("initialize", "--alg", "ecdsa", rc=2)  # an option of another command
+        self.assertEqual(self.user_pin_sw(), 0x6A88)
+
+    def test_03_initialize_with_options(self):
+        """Every option reaches the card: the FCP shows them, the user PIN is a transport PIN
+        (6984) until changed, 5 tries, counter-only unblock allowed."""
+        doc = self.fkj("initialize", "--so-pin", SO_PIN, "--pin", "87654321", "--retries", "5",
+                       "--transport-pin", "--press-to-confirm", "--key-use-counters",
+                       "--unblock-counter-only", "--key-domains", "4", "--dkek-shares", "2")
+        self.assertEqual(doc["options"], 0x0323)
+        self.assertEqual(set(doc["option_names"]), {"reset-retry-counter", "transport-pin",
+                                                     "unblock-counter-only", "press-to-confirm",
+                                                     "key-use-counters"})
+        self.assertEqual(self.options(), 0x0323)
+        self.assertEqual(self.user_pin_sw(), 0x6984)
+        run = self.fk("pin", "status")
+        self.assertIn("user PIN: transport PIN", run.out)
+        run = self.fk("key", "generate", "ec:secp256r1", "--pin", "87654321", rc=1)
+        self.assertIn("6984: the user PIN is a transport PIN", run.err)
+        self.fk("pin", "change", "--pin", "87654321", "--new-pin", "11223344")
+        self.assertEqual(self.user_pin_sw(), 0x63C5)
+        # Counter-only unblock works with option 0020.
+        self.apdu(hsmkit.verify(b"00000000"))
+        self.assertEqual(self.user_pin_sw(), 0x63C4)
+        self.fk("pin", "unblock", "--counter-only", env={"FUSEKEY_SO_PIN": SO_PIN})
+        self.assertEqual(self.user_pin_sw(), 0x63C5)
+
+    def test_04_reinitialize(self):
+        """Re-initializing needs the typed token and the SO-PIN; a wrong SO-PIN costs a try and
+        changes nothing; then a plain initialization as sc-hsm-tool makes it, with a label."""
+        run = self.fk("initialize", "--so-pin", SO_PIN, "--pin", PIN, stdin="initialize\n", rc=1)
+        self.assertIn("does not match INITIALIZE-HSM", run.err)
+        self.assertEqual(self.options(), 0x0323)
+        run = self.fk("initialize", "--so-pin", "0000000000000000", "--pin", PIN,
+                      "--yes-i-understand", "INITIALIZE-HSM", rc=1)
+        self.assertIn("63CE: wrong SO-PIN, 14 tries left", run.err)
+        self.assertEqual(self.options(), 0x0323)
+        # The SO-PIN typed at the prompt (a non-terminal input gives it as a line).
+        run = self.fk("initialize", "--pin", PIN, "--label", "fusekey test",
+                      "--yes-i-understand", "INITIALIZE-HSM", stdin=SO_PIN + "\n")
+        self.assertIn("initialized: options 0001", run.out)
+        self.assertEqual(self.options(), 0x0001)
+        self.assertEqual(self.user_pin_sw(), 0x63C3)
+        info = tlv_dict(self.read_file(0x2F03), "2F03")
+        self.assertEqual(the(tlv_dict(info[0x30][0], "TokenInfo"), 0x80, "label"), b"fusekey test")
+        out = fkit.run_client(["sc-hsm-tool", "--reader", "0"]).stdout.decode()
+        self.assertIn("User PIN tries left  : 3", out)
+
+    def test_05_pins(self):
+        """PIN status, change (option, environment, prompt), a wrong PIN as a sentence, unblock
+        with a new PIN, the SO-PIN change; each checked with VERIFY through pyscard."""
+        doc = self.fkj("pin", "status")
+        self.assertEqual(doc["user_pin"]["tries_left"], 3)
+        self.assertEqual(doc["so_pin"]["tries_left"], 15)
+        self.fk("pin", "change", env={"FUSEKEY_PIN": PIN, "FUSEKEY_NEW_PIN": "123456"})
+        self.assertEqual(self.apdu(hsmkit.verify(b"123456"))[1], fkit.SW_OK)
+        self.fk("pin", "change", stdin="123456\n%s\n" % PIN)
+        self.assertEqual(self.apdu(hsmkit.verify(PIN.encode()))[1], fkit.SW_OK)
+        doc = self.fkj("pin", "change", "--pin", "000000", "--new-pin", "111111", rc=1)
+        self.assertEqual(doc["sw"], "63C2")
+        self.assertIn("wrong user PIN, 2 tries left", doc["error"])
+        self.apdu(hsmkit.verify(b"000000"))
+        self.apdu(hsmkit.verify(b"000000"))
+        self.assertEqual(self.user_pin_sw(), 0x6983)
+        run = self.fk("key", "generate", "ec:secp256r1", "--pin", PIN, rc=1)
+        self.assertIn("6983: the user PIN is blocked", run.err)
+        run = self.fk("pin", "unblock", "--counter-only", "--so-pin", SO_PIN, rc=1)
+        self.assertIn("6986", run.err)  # not allowed without option 0020
+        self.fk("pin", "unblock", "--so-pin", SO_PIN, "--new-pin", PIN)
+        self.assertEqual(self.apdu(hsmkit.verify(PIN.encode()))[1], fkit.SW_OK)
+        self.fk("pin", "change", "--so", "--so-pin", SO_PIN, "--new-so-pin", "0102030405060708")
+        self.fk("pin", "change", "--so", "--so-pin", "0102030405060708", "--new-so-pin", SO_PIN)
+        self.assertEqual(self.apdu(bytes.fromhex("00200088"))[1], 0x63CF)
+
+    def test_06_generate_ec(self):
+        """Every curve the card generates: the request's inner signature (by the new key) and
+        outer one (by the device key of 2F02) verify here; `key public` gives the same point."""
+        device = self.device_point()
+        for i, (name, curve) in enumerate(CURVES.items(), start=1):
+            doc = self.fkj("key", "generate", "ec:" + name, env={"FUSEKEY_PIN": PIN})
+            self.assertEqual(doc["id"], i)
+            self.assertEqual(doc["type"], "EC " + name)
+            ce = self.read_file(0xCE00 | i)
+            req = hsmkit.Request(ce)
+            kind, p, point = ce_key(ce)
+            self.assertEqual(kind, "ec")
+            self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.outer_sig), data=req.outer_signed))
+            half = len(req.inner_sig) // 2
+            inner = utils.encode_dss_signature(int.from_bytes(req.inner_sig[:half], "big"),
+                                               int.from_bytes(req.inner_sig[half:], "big"))
+            pem = self.fk("key", "public", str(i)).out.encode()
+            if curve is not None:
+                ec_public(curve, point).verify(inner, req.body_tlv, ec.ECDSA(hashes.SHA256()))
+                self.assertEqual(hsmkit.pem_point(pem), point)
+            else:
+                spki = self.write("k%d.der" % i, secp192k1_spki(point))
+                got = fkit.run_client(["openssl", "pkey", "-pubin", "-in", spki, "-inform", "DER",
+                                       "-outform", "PEM"]).stdout
+                self.assertEqual(got, pem)
+        self.__class__.ec_ids = {name: i for i, name in enumerate(CURVES, start=1)}
+
+    def test_07_generate_rsa(self):
+        """RSA 1024-4096 (progress on stderr), a metadata-limited key, X25519 and X448."""
+        for bits, key_id in ((1024, 20), (2048, 21), (3072, 22), (4096, 23)):
+            run = self.pin("key", "generate", "rsa:%d" % bits, "--id", str(key_id))
+            self.assertIn("generating an RSA-%d key" % bits, run.err)
+            self.assertIn("key %d: RSA-%d generated" % (key_id, bits), run.out)
+            kind, n, e = ce_key(self.read_file(0xCE00 | key_id))
+            self.assertEqual((kind, n.bit_length(), e), ("rsa", bits, 65537))
+            pem = self.fk("key", "public", str(key_id)).out.encode()
+            self.assertEqual(serialization.load_pem_public_key(pem).public_numbers().n, n)
+        self.pin("key", "generate", "rsa:1024", "--id", "24", "--exponent", "3")
+        self.assertEqual(ce_key(self.read_file(0xCE18))[2], 3)
+        self.pin("key", "generate", "x25519", "--id", "30")
+        self.pin("key", "generate", "curve448", "--id", "31")
+        self.assertEqual(ce_key(self.read_file(0xCE1E))[0], "mont")
+        run = self.pin("key", "generate", "ec:secp256r1", "--id", "20", rc=1)
+        self.assertIn("key 20 exists", run.err)
+        self.fk("key", "generate", "rsa:1000", rc=2)
+
+    def test_08_sign_and_verify(self):
+        """Every signature form, checked here with the key of CE<id>; verify agrees, and a
+        changed message exits 3."""
+        msg = self.write("msg", b"fusekey signs this " * 13)
+        data = self.read("msg")
+        for alg in ("rsa-pkcs1-sha1", "rsa-pkcs1-sha224", "rsa-pkcs1-sha256", "rsa-pkcs1-sha384",
+                    "rsa-pkcs1-sha512", "rsa-pss-sha1", "rsa-pss-sha256", "rsa-pss-sha384",
+                    "rsa-pss-sha512"):
+            sig = self.path("sig-" + alg)
+            run = self.pin("sign", "21", "--alg", alg, "--in", msg, "--out", sig)
+            self.assertIn("signature verified", run.out)
+            self.verify_rsa(21, alg, data, self.read("sig-" + alg))
+            self.fk("verify", "21", "--alg", alg, "--in", msg, "--sig", sig)
+            self.fk("verify", "21", "--alg", alg, "--data", "00", "--sig", sig, rc=3)
+        # Host-side hashing forms: a DigestInfo (30), a hash (40), a raw block (20).
+        n = ce_key(self.read_file(0xCE14))[1]
+        pub = rsa.RSAPublicNumbers(65537, n).public_key()
+        digest = hashlib.sha256(data).digest()
+        info = bytes.fromhex("3031300d060960864801650304020105000420") + digest
+        sig = bytes.fromhex(self.pin("sign", "20", "--alg", "rsa-pkcs1", "--data", info.hex()).out.split()[-1])
+        pub.verify(sig, data, padding.PKCS1v15(), hashes.SHA256())
+        sig = bytes.fromhex(self.pin("sign", "20", "--alg", "rsa-pss", "--data", digest.hex()).out.split()[-1])
+        pub.verify(sig, data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+        block = b"\x00\x01" + b"\xff" * (128 - 3 - len(info)) + b"\x00" + info
+        sig = bytes.fromhex(self.pin("sign", "20", "--alg", "rsa-raw", "--data", block.hex()).out.split()[-1])
+        pub.verify(sig, data, padding.PKCS1v15(), hashes.SHA256())
+        run = self.pin("sign", "20", "--alg", "rsa-raw", "--data", "00" * 100, rc=1)
+        self.assertIn("6A80", run.err)
+        # ECDSA with every hash on three curves, over the message and over a host digest.
+        for name in ("secp256r1", "secp384r1", "brainpoolP512r1"):
+            key_id = self.ec_ids[name]
+            curve = CURVES[name]
+            point = ce_key(self.read_file(0xCE00 | key_id))[2]
+            for h in HASHES:
+                sig = self.path("ecsig")
+                self.pin("sign", str(key_id), "--alg", "ecdsa-" + h, "--in", msg, "--out", sig)
+                ec_public(curve, point).verify(self.read("ecsig"), data, ec.ECDSA(HASHES[h]))
+                self.fk("verify", str(key_id), "--alg", "ecdsa-" + h, "--in", msg, "--sig", sig)
+            raw = bytes.fromhex(self.pin("sign", str(key_id), "--alg", "ecdsa", "--data", digest.hex(),
+                                         "--raw").out.split()[-1])
+            half = len(raw) // 2
+            der = utils.encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
+            ec_public(curve, point).verify(der, digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        # secp192k1 with the openssl CLI.
+        k1 = self.ec_ids["secp192k1"]
+        spki = self.write("k1.der", secp192k1_spki(ce_key(self.read_file(0xCE00 | k1))[2]))
+        sig = self.path("k1sig")
+        self.pin("sign", str(k1), "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+        fkit.run_client(["openssl", "dgst", "-sha256", "-verify", spki, "-keyform", "DER",
+                         "-signature", sig, msg])
+        # A key the card does not let sign; an id without key; RSA key with ECDSA.
+        run = self.pin("sign", "30", "--alg", "ecdsa", "--data", digest.hex(), rc=1)
+        self.assertRegex(run.err, "6A81|6985|6A80")
+        run = self.pin("sign", "99", "--alg", "ecdsa", "--data", digest.hex(), rc=1)
+        self.assertIn("no public key on the card", run.err)
+
+    def test_09_algorithm_list_and_counter(self):
+        """--algorithms and --use-counter reach the card: another algorithm is refused (6985),
+        the third use of a 2-use key too (6A84)."""
+        self.pin("key", "generate", "secp256r1", "--id", "40", "--algorithms", "ecdsa-sha256",
+                 "--use-counter", "2")
+        run = self.pin("sign", "40", "--alg", "ecdsa-sha384", "--data", "01", rc=1)
+        self.assertIn("6985: key 40 may not use ecdsa-sha384", run.err)
+        self.pin("sign", "40", "--alg", "ecdsa-sha256", "--data", "01")
+        self.pin("sign", "40", "--alg", "ecdsa-sha256", "--data", "02")
+        doc = self.fkj("sign", "40", "--alg", "ecdsa-sha256", "--data", "03", rc=1,
+                       env={"FUSEKEY_PIN": PIN})
+        self.assertEqual(doc["sw"], "6A84")
+        self.assertIn("use counter is exhausted", doc["error"])
+
+    def test_10_decrypt(self):
+        """RSA decryption of cryptograms made by the openssl CLI: PKCS#1 v1.5, OAEP
+        (SHA-256), raw."""
+        pem = self.write("k21.pem", self.fk("key", "public", "21").out.encode())
+        secret = self.write("secret", b"the secret")
+        for alg, opts in (("rsa-pkcs1", []), ("rsa-oaep", ["-pkeyopt", "rsa_padding_mode:oaep",
+                                                           "-pkeyopt", "rsa_oaep_md:sha256",
+                                                           "-pkeyopt", "rsa_mgf1_md:sha256"])):
+            ct = self.path("ct-" + alg)
+            fkit.run_client(["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", pem, "-in", secret,
+                             "-out", ct] + opts)
+            out = self.path("pt-" + alg)
+            self.pin("decrypt", "21", "--alg", alg, "--in", ct, "--out", out)
+            self.assertEqual(self.read("pt-" + alg), b"the secret")
+            self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+        ct = self.path("ct-rsa-pkcs1")
+        raw = bytes.fromhex(self.pin("decrypt", "21", "--alg", "rsa-raw", "--in", ct).out.split()[-1])
+        self.assertEqual(len(raw), 256)
+        self.assertTrue(raw.startswith(b"\x00\x02") and raw.endswith(b"\x00the secret"))
+        bad = bytearray(self.read("ct-rsa-pkcs1"))
+        bad[-1] ^= 1
+        run = self.pin("decrypt", "21", "--alg", "rsa-pkcs1", "--data", bad.hex(), rc=1)
+        self.assertIn("6A80", run.err)
+
+    def test_11_derive(self):
+        """ECDH on P-256, brainpoolP384r1 and secp256k1, X25519 and X448 against peers made
+        here: the card's secret equals cryptography's."""
+        for name in ("secp256r1", "brainpoolP384r1", "secp256k1"):
+            key_id = self.ec_ids[name]
+            curve = CURVES[name]
+            peer = ec.generate_private_key(curve)
+            pem = self.write("peer.pem", peer.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+            z = bytes.fromhex(self.pin("derive", str(key_id), "--peer", pem).out.split()[-1])
+            card_pub = ec_public(curve, ce_key(self.read_file(0xCE00 | key_id))[2])
+            self.assertEqual(z, peer.exchange(ec.ECDH(), card_pub))
+        for key_id, mod in ((30, x25519), (31, x448)):
+            peer = (mod.X25519PrivateKey if mod is x25519 else mod.X448PrivateKey).generate()
+            der = self.write("peer.der", peer.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+            out = self.path("z")
+            self.pin("derive", str(key_id), "--peer", der, "--out", out)
+            u = ce_key(self.read_file(0xCE00 | key_id))[2]
+            card_pub = (mod.X25519PublicKey if mod is x25519 else mod.X448PublicKey).from_public_bytes(u)
+            self.assertEqual(self.read("z"), peer.exchange(card_pub))
+        other = ec.generate_private_key(ec.SECP384R1()).public_key()
+        pem = self.write("other.pem", other.public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo))
+        run = self.pin("derive", str(self.ec_ids["secp256r1"]), "--peer", pem, rc=1)
+        self.assertIn("not on key", run.err)
+
+    def test_12_list_and_delete(self):
+        """key list names every key with its kind; delete needs the token and removes CC, C4
+        and CE (checked with ENUMERATE through pyscard)."""
+        doc = self.fkj("key", "list")
+        kinds = {k["id"]: k["type"] for k in doc["keys"]}
+        self.assertEqual(kinds[21], "RSA-2048")
+        self.assertEqual(kinds[self.ec_ids["brainpoolP256r1"]], "EC brainpoolP256r1")
+        self.assertEqual(kinds[30], "X25519")
+        self.assertEqual(kinds[31], "X448")
+        self.assertNotIn(0, kinds)
+        self.pin("key", "generate", "rsa:1024", "--id", "50", "--label", "to go")
+        self.assertEqual({k["id"]: k["label"] for k in self.fkj("key", "list")["keys"]}[50], "to go")
+        run = self.pin("key", "delete", "50", stdin="DELETE-KEY-50\n", rc=1)
+        self.assertIn("does not match DELETE-KEY", run.err)
+        self.assertIn(0xCC32, self.fids())
+        self.pin("key", "delete", "50", stdin="DELETE-KEY\n")
+        self.assertFalse({0xCC32, 0xC432, 0xCE32} & self.fids())
+        run = self.pin("key", "delete", "50", "--yes-i-understand", "DELETE-KEY", rc=1)
+        self.assertIn("there is no key 50", run.err)
+
+    def test_13_clock(self):
+        """rtc set / get through the rescue applet; the raw 80 1E 04 02 agrees."""
+        when = calendar.timegm((2030, 6, 15, 12, 34, 56))
+        run = self.fk("rtc", "set", "2030-06-15T12:34:56")
+        self.assertIn("2030-06-15T12:34:56Z (Unix time %d)" % when, run.out)
+        with fkit.Card() as card:
+            self.sw_is(fkit.select_aid(fkit.RESCUE_AID, p2=0x04), fkit.SW_OK, card)
+            data, sw = card.transmit(bytes.fromhex("801E040204"))
+        self.assertEqual(sw, fkit.SW_OK)
+        self.assertIn(int.from_bytes(data, "big") - when, range(0, 30))
+        doc = self.fkj("rtc", "get")
+        self.assertIn(doc["epoch"] - when, range(0, 30))
+        self.fk("rtc", "set", "1234567890")
+        self.assertIn(self.fkj("rtc", "get")["epoch"] - 1234567890, range(0, 30))
+        self.fk("rtc", "set", "2101-01-01T00:00:00", rc=2)
+
+    def test_14_share_files(self):
+        """A share file made by sc-hsm-tool opens with fusekey (KCV of the share decrypted
+        here); one made by fusekey with 2-of-3 password shares opens here with the password
+        rebuilt from two printed shares, and with fusekey from two others."""
+        a = self.path("sc-hsm-tool.pbe")
+        fkit.run_client(["sc-hsm-tool", "--reader", "0", "--create-dkek-share", a, "--password", "pw-of-a"])
+        share = open_share_file(self.read("sc-hsm-tool.pbe"), b"pw-of-a")
+        self.__class__.share_a = share
+        run = self.fk("dkek", "check-share", a, "--password", "pw-of-a")
+        self.assertIn(hashlib.sha256(share).digest()[:8].hex().upper(), run.out)
+        self.assertIn("deciphering the DKEK share", run.err)
+        self.assertIn("100%", run.err)
+        run = self.fk("dkek", "check-share", a, "--password", "pw-of-b", rc=1)
+        self.assertIn("wrong password", run.err)
+
+        b = self.path("fusekey.pbe")
+        doc = self.fkj("dkek", "create-share", b, "--pwd-shares-total", "3", "--pwd-shares-threshold", "2")
+        self.assertEqual(os.stat(b).st_mode & 0o777, 0o600)
+        prime = int(doc["prime"].replace(":", ""), 16)
+        shares = {s["id"]: int(s["value"].replace(":", ""), 16) for s in doc["password_shares"]}
+        self.assertEqual(sorted(shares), [1, 2, 3])
+        secret = lagrange(prime, [(1, shares[1]), (3, shares[3])])
+        self.assertEqual(secret, lagrange(prime, [(2, shares[2]), (3, shares[3])]))
+        password = secret.to_bytes(8, "big")
+        self.assertTrue(0 < password[0] < 0x80)
+        share = open_share_file(self.read("fusekey.pbe"), password)
+        self.assertEqual(hashlib.sha256(share).digest()[:8].hex(), doc["share_kcv"])
+        self.__class__.share_b = share
+        self.__class__.shares_b = doc
+        run = self.fk("dkek", "check-share", b, "--pwd-shares-threshold", "2", "--prime", doc["prime"],
+                      "--pwd-share", "2:" + [s["value"] for s in doc["password_shares"] if s["id"] == 2][0],
+                      stdin="1\n%s\n" % [s["value"] for s in doc["password_shares"] if s["id"] == 1][0])
+        self.assertIn(doc["share_kcv"].upper(), run.out)
+        run = self.fk("dkek", "create-share", b, "--password", "another-pw", rc=1)
+        self.assertIn("exists", run.err)
+
+    def test_15_certificate_chain(self):
+        """cert show verifies the card's chain; a chain issued here by a new CA for the device
+        key installs (token and PIN), reads back, verifies, and OpenSC binds the token with the
+        new serial; chains that do not fit are refused."""
+        doc = self.fkj("cert", "show")
+        self.assertEqual([c["signature"] for c in doc["certificates"]], ["valid", "valid"])
+        device = self.device_point()
+        ca = ec.generate_private_key(ec.SECP256R1())
+        ca_point = ca.public_key().public_bytes(serialization.Encoding.X962,
+                                                serialization.PublicFormat.UncompressedPoint)
+        root = cvc(cvc_body(b"FKTESTCA00001", b"FKTESTCA00001", ca_point), ca)
+        dev = cvc(cvc_body(b"FKTESTCA00001", b"FKNEWDEV00001", device), ca)
+        chain = self.write("chain.cvc", dev + root)
+
+        other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        wrong_key = self.write("wrong.cvc", cvc(cvc_body(b"FKTESTCA00001", b"FKNEWDEV00001", other), ca) + root)
+        run = self.pin("cert", "install", wrong_key, "--yes-i-understand", "REPLACE-DEVICE-CERTIFICATES", rc=1)
+        self.assertIn("not for this device's key", run.err)
+        broken = bytearray(dev + root)
+        broken[len(dev) - 3] ^= 0x01  # in the device certificate's signature
+        broken = self.write("broken.cvc", bytes(broken))
+        run = self.pin("cert", "install", broken, "--yes-i-understand", "REPLACE-DEVICE-CERTIFICATES", rc=1)
+        self.assertIn("does not verify", run.err)
+        run = self.pin("cert", "install", chain, stdin="yes\n", rc=1)
+        self.assertIn("does not match REPLACE-DEVICE-CERTIFICATES", run.err)
+        self.assertNotEqual(self.read_file(hsmkit.FID_DEVICE_CERTS), dev + root)
+
+        self.pin("cert", "install", chain, "--yes-i-understand", "REPLACE-DEVICE-CERTIFICATES")
+        self.assertEqual(self.read_file(hsmkit.FID_DEVICE_CERTS), dev + root)
+        doc = self.fkj("cert", "show")
+        self.assertEqual([(c["chr"], c["car"], c["signature"]) for c in doc["certificates"]],
+                         [("FKNEWDEV00001", "FKTESTCA00001", "valid"),
+                          ("FKTESTCA00001", "FKTESTCA00001", "valid")])
+        out = fkit.run_client(["pkcs11-tool", "--module", fkit.OPENSC_MODULE, "-L"]).stdout.decode()
+        self.assertRegex(out, r"serial num\s*:\s*FKNEWDEV")
+
+    def test_16_errors(self):
+        """Transport and command-line errors: a reader that does not exist, an unknown command,
+        a missing argument, --help."""
+        run = self.fk("--reader", "No Such Reader", "status", rc=1)
+        self.assertIn("no reader named 'No Such Reader'", run.err)
+        self.fk("--reader", "Virtual PCD", "status")
+        self.fk("key", "frobnicate", rc=2)
+        self.fk("key", "delete", rc=2)
+        self.fk("sign", "0", "--alg", "ecdsa", "--data", "00", rc=2)
+        run = self.fk("--help")
+        self.assertIn("key generate TYPE", run.out)
+        doc = self.fkj("sign", "77", "--alg", "ecdsa", "--data", "00", rc=1, env={"FUSEKEY_PIN": PIN})
+        self.assertIn("no public key on the card", doc["error"])
+        # The prompt without an answer: a sentence, not a crash.
+        run = self.fk("sign", str(self.ec_ids["secp256r1"]), "--alg", "ecdsa", "--data", "00" * 32, rc=1)
+        self.assertIn("no answer to \"User PIN\"", run.err)
+
+    def test_17_dkek_domains_wrap(self):
+        """Re-initialized with a DKEK and key domains: a share made by fusekey imported by
+        sc-hsm-tool (same KCV), a 2-share domain from sc-hsm-tool's and fusekey's shares
+        imported by fusekey; keys generated in it wrap into blobs that open here under the
+        DKEK computed here and hold the keys of CE<id>; they unwrap in both transport forms
+        and sign as before; sc-hsm-tool unwraps fusekey's wrap file and fusekey sc-hsm-tool's;
+        a domain with keys cannot be deleted, a cleared DKEK wraps nothing."""
+        self.pin("initialize", "--so-pin", SO_PIN, "--pin", PIN, "--dkek-shares", "1", "--key-domains", "3",
+                 "--yes-i-understand", "INITIALIZE-HSM")
+        doc = self.fkj("domain", "list")
+        self.assertEqual([(d["domain"], d["configured"], d.get("outstanding")) for d in doc["domains"]],
+                         [(0, True, 1), (1, False, None), (2, False, None)])
+        c = self.path("c.pbe")
+        kcv_c = self.fkj("dkek", "create-share", c, "--password", "pw-of-c")["share_kcv"]
+        out = fkit.run_client(["sc-hsm-tool", "--reader", "0", "--import-dkek-share", c,
+                               "--password", "pw-of-c"]).stdout.decode()
+        self.assertIn("DKEK key check value : %s" % kcv_c.upper(), out)
+        self.assertEqual(self.fkj("dkek", "status")["kcv"], kcv_c)
+
+        self.pin("domain", "create", "1", "--shares", "2")
+        run = self.fk("dkek", "import", self.path("sc-hsm-tool.pbe"), "--domain", "1", "--password", "pw-of-a")
+        self.assertIn("1 share(s) still missing", run.out)
+        b = self.shares_b
+        shares = {s["id"]: s["value"] for s in b["password_shares"]}
+        doc = self.fkj("dkek", "import", self.path("fusekey.pbe"), "--domain", "1", "--pwd-shares-threshold", "2",
+                       stdin="%s\n3\n%s\n1\n%s\n" % (b["prime"], shares[3], shares[1]))
+        dkek1 = bytes(x ^ y for x, y in zip(self.share_a, self.share_b))
+        self.assertEqual(doc["kcv"], hashlib.sha256(dkek1).digest()[:8].hex())
+        self.assertEqual(doc["outstanding"], 0)
+
+        self.pin("key", "generate", "secp256r1", "--id", "60", "--domain", "1")
+        self.pin("key", "generate", "rsa:2048", "--id", "61", "--domain", "1")
+        self.pin("key", "generate", "secp384r1", "--id", "62")
+        for key_id in (60, 61):
+            f = self.path("w%d" % key_id)
+            self.pin("key", "wrap", str(key_id), f)
+            blob, rest = wrap_file_parts(self.read("w%d" % key_id))
+            self.assertEqual(rest[1], self.read_file(0xCE00 | key_id))  # the certificate part
+            kind, comps = open_blob(blob, dkek1)
+            ce = ce_key(self.read_file(0xCE00 | key_id))
+            if key_id == 60:
+                self.assertEqual(kind, 12)
+                d, q = comps[5], comps[6]
+                priv = ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
+                point = priv.public_key().public_bytes(serialization.Encoding.X962,
+                                                       serialization.PublicFormat.UncompressedPoint)
+                self.assertEqual((q, point), (ce[2], ce[2]))
+            else:
+                self.assertEqual(kind, 5)
+                d, n, e = (int.from_bytes(x, "big") for x in comps)
+                self.assertEqual((n, e), (ce[1], ce[2]))
+                self.assertEqual(pow(pow(0xC0FFEE, d, n), e, n), 0xC0FFEE)
+        self.pin("key", "unwrap", "70", self.path("w60"))
+        self.pin("key", "unwrap", "71", self.path("w61"), "--via-2f10")
+        msg = self.write("m17", b"unwrapped keys sign")
+        self.pin("sign", "70", "--alg", "ecdsa-sha256", "--in", msg, "--out", self.path("s70"))
+        ec_public(ec.SECP256R1(), ce_key(self.read_file(0xCE3C))[2]).verify(
+            self.read("s70"), b"unwrapped keys sign", ec.ECDSA(hashes.SHA256()))
+        self.pin("sign", "71", "--alg", "rsa-pss-sha256", "--in", msg, "--out", self.path("s71"))
+        self.verify_rsa(61, "rsa-pss-sha256", b"unwrapped keys sign", self.read("s71"))
+        run = self.pin("key", "unwrap", "70", self.path("w60"), rc=1)
+        self.assertIn("key id 70 is in use", run.err)
+
+        # sc-hsm-tool and fusekey read each other's wrap files.
+        self.pin("key", "wrap", "62", self.path("w62"))
+        out = fkit.run_client(["sc-hsm-tool", "--reader", "0", "--unwrap-key", self.path("w62"),
+                               "--key-reference", "72", "--pin", PIN]).stdout.decode()
+        self.assertIn("Key successfully imported", out)
+        fkit.run_client(["sc-hsm-tool", "--reader", "0", "--wrap-key", self.path("sc62"),
+                         "--key-reference", "62", "--pin", PIN])
+        self.pin("key", "unwrap", "73", self.path("sc62"))
+        p384 = ec_public(ec.SECP384R1(), ce_key(self.read_file(0xCE3E))[2])
+        for key_id in (72, 73):
+            self.pin("sign", str(key_id), "--alg", "ecdsa-sha384", "--in", msg, "--out", self.path("s"))
+            p384.verify(self.read("s"), b"unwrapped keys sign", ec.ECDSA(hashes.SHA384()))
+
+        # PKCS#12 import through a blob made on the host under domain 0's DKEK.
+        p12 = os.path.join(DATA_DIR, "ec.p12")
+        doc = self.fkj("key", "import", "80", p12, "--dkek-share", c, "--password", "pw-of-c",
+                       "--p12-password", "p12-pass", "--label", "from p12", env={"FUSEKEY_PIN": PIN})
+        self.assertEqual((doc["domain"], doc["type"], doc["kcv"]), (0, "EC secp256r1", kcv_c))
+        with open(p12, "rb") as f:
+            key, cert, _ = pkcs12.load_key_and_certificates(f.read(), b"p12-pass")
+        self.assertEqual(self.read_file(0xCE50), cert.public_bytes(serialization.Encoding.DER))
+        self.pin("sign", "80", "--alg", "ecdsa-sha256", "--in", msg, "--out", self.path("s80"))
+        cert.public_key().verify(self.read("s80"), b"unwrapped keys sign", ec.ECDSA(hashes.SHA256()))
+        p12 = os.path.join(DATA_DIR, "rsa-3des.p12")
+        self.pin("key", "import", "81", p12, "--dkek-share", c, "--password", "pw-of-c", "--p12-password", "p12-pass")
+        with open(p12, "rb") as f:
+            _, cert, _ = pkcs12.load_key_and_certificates(f.read(), b"p12-pass")
+        ct = cert.public_key().encrypt(b"to the imported key", padding.PKCS1v15())
+        out = self.pin("decrypt", "81", "--alg", "rsa-pkcs1", "--data", ct.hex()).out.split()[-1]
+        self.assertEqual(bytes.fromhex(out), b"to the imported key")
+        run = self.pin("key", "import", "82", os.path.join(DATA_DIR, "ec.p12"), "--dkek-share", c,
+                       "--password", "pw-of-c", "--p12-password", "wrong", rc=1)
+        self.assertIn("wrong password", run.err)
+        run = self.pin("key", "import", "82", os.path.join(DATA_DIR, "ec.p12"), "--dkek-share",
+                       self.path("sc-hsm-tool.pbe"), "--password", "pw-of-a", "--p12-password", "p12-pass", rc=1)
+        self.assertIn("no key domain of the card has this DKEK", run.err)
+
+        # Domains: keys keep domain 1 alive; a cleared DKEK wraps nothing.
+        run = self.pin("domain", "delete", "1", "--yes-i-understand", "DELETE-DOMAIN", rc=1)
+        self.assertIn("6A89", run.err)
+        for key_id in (60, 61, 70, 71):
+            self.pin("key", "delete", str(key_id), "--yes-i-understand", "DELETE-KEY")
+        self.pin("domain", "delete", "1", stdin="DELETE-DOMAIN\n")
+        self.assertFalse(self.fkj("domain", "list")["domains"][1]["configured"])
+        self.pin("domain", "clear", "0", "--yes-i-understand", "CLEAR-DKEK")
+        run = self.pin("key", "wrap", "62", self.path("w62b"), rc=1)
+        self.assertIn("6A88", run.err)
+
+    def test_18_enroll(self):
+        """cert enroll writes the device's request CE00: its inner signature is the device
+        key's over its body, its outer one too (checked here), for the key of 2F02."""
+        out = self.path("ce00")
+        run = self.fk("cert", "enroll", out)
+        self.assertIn("request written to", run.out)
+        req = hsmkit.Request(self.read("ce00"))
+        device = self.device_point()
+        self.assertEqual(req.point, device)
+        self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.inner_sig), data=req.body_tlv))
+        self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.outer_sig), data=req.outer_signed))
+        self.fk("cert", "enroll", out, rc=1)  # never overwritten without --force
+
+
+if __name__ == "__main__":
+    fkit.main(__doc__)
