@@ -14,7 +14,9 @@ public key of CE<id>; verify (a bad signature exits 3); RSA decryption (raw, PKC
 OAEP); ECDH / X25519 / X448; the clock; the device certificate chain (show, and install
 of a chain issued by a CA made here, which OpenSC then binds); DKEK share files: one made
 by sc-hsm-tool opened by fusekey, one made by fusekey (2-of-3 password shares) opened by
-Python; errors as sentences.
+Python; errors as sentences. Ed25519 and Ed448: generation (the request's pure-EdDSA
+self-signature), `sign --alg eddsa` checked by the openssl CLI, an Ed25519 PKCS#12 made by
+openssl imported, wrap and unwrap into another id.
 
 The steps build on each other (one device through its life), so they run in order.
 """
@@ -26,11 +28,11 @@ import os
 import re
 import subprocess
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils, x25519, x448
+from cryptography import x509
+from cryptography.hazmat.primitives import cmac, hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import (ec, ed448, ed25519, padding, rsa, utils, x25519,
+                                                       x448)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 import fkit
@@ -134,6 +136,20 @@ def wrap_file_parts(data):
     inner = fkit.tlv_items(outer[0][1])
     assert inner[0][0] == 0x04, "blob first"
     return inner[0][1], [whole for _, _, whole in inner[1:]]
+
+
+def edwards_request(buf):
+    """The authenticated request of an Edwards key (CE<id>), parsed here: 67 { 7F21 { 7F4E
+    { .., 7F49 { 06 id-RI-ECDH, 81 p, 82 n, 83 G, 84 public key }, .. }, 5F37 }, 42,
+    5F37 }. Returns (7F49's elements, the 7F4E TLV, its signature, what the device
+    signed, the device's signature)."""
+    outer = tlv_dict(the(tlv_dict(buf, "CE"), 0x67, "CE"), "CE 67")
+    cvc_value, cvc_whole = outer[0x7F21]
+    inner = tlv_dict(cvc_value, "CE 7F21")
+    body_value, body_tlv = inner[0x7F4E]
+    key = tlv_dict(the(tlv_dict(body_value, "CE 7F4E"), 0x7F49, "CE 7F4E"), "CE 7F49")
+    return ({t: v for t, (v, _) in key.items()}, body_tlv, the(inner, 0x5F37, "CE 7F21"),
+            cvc_whole + outer[0x42][1], the(outer, 0x5F37, "CE 67"))
 
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "tool", "data")
@@ -784,6 +800,99 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.inner_sig), data=req.body_tlv))
         self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.outer_sig), data=req.outer_signed))
         self.fk("cert", "enroll", out, rc=1)  # never overwritten without --force
+
+    def openssl_verify(self, pem_or_cert, msg, sig, cert=False):
+        """openssl pkeyutl -verify -rawin (pure EdDSA) of sig over the file msg; True when
+        it verifies."""
+        args = ["openssl", "pkeyutl", "-verify", "-rawin", "-in", msg, "-sigfile", sig, "-inkey", pem_or_cert]
+        proc = fkit.run_client(args + (["-certin"] if cert else ["-pubin"]), check=False)
+        out = proc.stdout.decode(errors="replace")
+        self.assertEqual(proc.returncode == 0, "Signature Verified Successfully" in out, out)
+        return proc.returncode == 0
+
+    def test_19_eddsa(self):
+        """Ed25519 and Ed448: generated (the request's self-signature, pure EdDSA over its
+        body, and the device's signature checked here), `sign --alg eddsa` checked by the
+        openssl CLI and equal to RFC 8032's deterministic signature, a PKCS#12 made by openssl
+        imported under domain 0's DKEK (one share imported by the tool) and signing as the
+        file's key, and wrap / unwrap into another id: the blob opened here holds the seed of
+        the key of CE<id>, and the restored key signs as the original."""
+        doc = self.fkj("dkek", "import", self.path("sc-hsm-tool.pbe"), "--password", "pw-of-a")
+        dkek0 = self.share_a
+        self.assertEqual((doc["kcv"], doc["outstanding"]), (hashlib.sha256(dkek0).digest()[:8].hex(), 0))
+        device = self.device_point()
+        msg = self.write("m19", b"Edwards keys sign this, " * 9)
+        data = self.read("m19")
+        for name, key_id, twin, pub_cls, priv_cls, size in (
+                ("ed25519", 90, 93, ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey, 32),
+                ("ed448", 91, 94, ed448.Ed448PublicKey, ed448.Ed448PrivateKey, 57)):
+            title = "Ed25519" if name == "ed25519" else "Ed448"
+            doc = self.fkj("key", "generate", name, "--id", str(key_id), env={"FUSEKEY_PIN": PIN})
+            self.assertEqual((doc["id"], doc["type"]), (key_id, title))
+            key, body, inner_sig, outer_signed, outer_sig = edwards_request(self.read_file(0xCE00 | key_id))
+            self.assertEqual(key[0x06], bytes.fromhex("04007F00070202050203"))
+            self.assertEqual(len(key[0x84]), size)
+            pub = pub_cls.from_public_bytes(key[0x84])
+            pub.verify(inner_sig, body)
+            self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(outer_sig), data=outer_signed))
+            spki = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(bytes.fromhex(doc["spki"]), spki)
+            pem = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(self.fk("key", "public", str(key_id)).out.encode(), pem)
+            self.assertEqual({k["id"]: k["type"] for k in self.fkj("key", "list")["keys"]}[key_id], title)
+
+            # A signature, checked by the openssl CLI with the key parsed here.
+            pem_path = self.write("%s.pem" % name, pem)
+            sig = self.path("sig-" + name)
+            run = self.pin("sign", str(key_id), "--alg", "eddsa", "--in", msg, "--out", sig)
+            self.assertIn("signature verified", run.out)
+            self.assertEqual(len(self.read("sig-" + name)), 2 * size)
+            self.assertTrue(self.openssl_verify(pem_path, msg, sig))
+            other = self.write("m19-other", data + b"!")
+            self.assertFalse(self.openssl_verify(pem_path, other, sig))
+            self.fk("verify", str(key_id), "--alg", "eddsa", "--in", msg, "--sig", sig)
+            self.fk("verify", str(key_id), "--alg", "eddsa", "--in", other, "--sig", sig, rc=3)
+
+            # Wrap: the blob opens here under the DKEK of domain 0 and holds this key.
+            self.pin("key", "wrap", str(key_id), self.path("w" + name))
+            blob, rest = wrap_file_parts(self.read("w" + name))
+            self.assertEqual(rest[1], self.read_file(0xCE00 | key_id))
+            kind, comps = open_blob(blob, dkek0)
+            self.assertEqual(kind, 12)
+            self.assertEqual((comps[2], comps[3], comps[4]), (key[0x81], key[0x82], key[0x83]))
+            seed, blob_pub = comps[5], comps[6]
+            priv = priv_cls.from_private_bytes(seed)
+            raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            self.assertEqual((priv.public_key().public_bytes(*raw), blob_pub), (key[0x84], key[0x84]))
+            # RFC 8032 signatures are deterministic: the card's is the seed's.
+            self.assertEqual(self.read("sig-" + name), priv.sign(data))
+
+            # Unwrap into another id: the restored key signs under the original public key.
+            doc = self.fkj("key", "unwrap", str(twin), self.path("w" + name), env={"FUSEKEY_PIN": PIN})
+            self.assertEqual((doc["kcv"], doc["certificate"]), (blob[:8].hex(), True))
+            self.assertEqual(self.read_file(0xCE00 | twin), self.read_file(0xCE00 | key_id))
+            twin_sig = bytes.fromhex(self.pin("sign", str(twin), "--alg", "eddsa", "--in", other).out.split()[-1])
+            pub.verify(twin_sig, data + b"!")
+            self.assertEqual(twin_sig, priv.sign(data + b"!"))
+
+        # An Ed25519 PKCS#12 made by openssl, imported through a blob made by the tool.
+        key_pem, crt, p12 = self.path("ed.key"), self.path("ed.crt"), self.path("ed.p12")
+        fkit.run_client(["openssl", "genpkey", "-algorithm", "ED25519", "-out", key_pem])
+        fkit.run_client(["openssl", "req", "-new", "-x509", "-key", key_pem, "-subj", "/CN=fusekey Ed25519 import",
+                         "-days", "30", "-out", crt])
+        fkit.run_client(["openssl", "pkcs12", "-export", "-inkey", key_pem, "-in", crt, "-passout", "pass:p12-ed",
+                         "-out", p12])
+        doc = self.fkj("key", "import", "92", p12, "--dkek-share", self.path("sc-hsm-tool.pbe"),
+                       "--password", "pw-of-a", "--p12-password", "p12-ed", env={"FUSEKEY_PIN": PIN})
+        self.assertEqual((doc["domain"], doc["type"], doc["kcv"]),
+                         (0, "Ed25519", hashlib.sha256(dkek0).digest()[:8].hex()))
+        cert = x509.load_pem_x509_certificate(self.read("ed.crt"))
+        self.assertEqual(self.read_file(0xCE5C), cert.public_bytes(serialization.Encoding.DER))
+        priv = serialization.load_pem_private_key(self.read("ed.key"), None)
+        sig = self.path("sig-p12")
+        self.pin("sign", "92", "--alg", "eddsa", "--in", msg, "--out", sig)
+        self.assertTrue(self.openssl_verify(crt, msg, sig, cert=True))
+        self.assertEqual(self.read("sig-p12"), priv.sign(data))
 
 
 if __name__ == "__main__":
