@@ -156,9 +156,11 @@ def aes_blob(dkek, key, alg_list=b""):
     type 0F, the AES OID, the algorithm list, empty access conditions and key OID, then
     AES-256-CBC(Kenc, IV 0) of 8 random bytes || u16 key length in bytes || key || 80 00..,
     and the AES-CMAC(Kmac) of everything before it."""
+    def u16(b):
+        return len(b).to_bytes(2, "big") + b
+
     kenc = hashlib.sha256(dkek + b"\x00\x00\x00\x01").digest()
     kmac = hashlib.sha256(dkek + b"\x00\x00\x00\x02").digest()
-    u16 = lambda b: len(b).to_bytes(2, "big") + b  # noqa: E731
     clear = (hashlib.sha256(dkek).digest()[:8] + b"\x0f" + u16(AES_OID) + u16(alg_list) + u16(b"") +
              u16(b""))
     plain = os.urandom(8) + len(key).to_bytes(2, "big") + key
@@ -927,7 +929,6 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         self.assertTrue(self.openssl_verify(crt, msg, sig, cert=True))
         self.assertEqual(self.read("sig-p12"), priv.sign(data))
 
-
     def cipher(self, key_id, alg, data, *opts, decrypt=False):
         """`cipher` with data (None: no input) and options; the output line as bytes."""
         args = ["cipher", str(key_id), "--alg", alg] + (["--data", data.hex()] if data is not None else [])
@@ -948,7 +949,6 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         dkek1 = bytes(x ^ y for x, y in zip(r1, r2))
         doc = self.fkj("dkek", "status", "--domain", "1")
         self.assertEqual((doc["kcv"], doc["outstanding"]), (hashlib.sha256(dkek1).digest()[:8].hex(), 0))
-        self.__class__.dkek1 = dkek1
 
         msg = os.urandom(64)
         for bits, key_id in ((128, 100), (192, 101), (256, 102), (512, 103)):
