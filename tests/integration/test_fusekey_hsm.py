@@ -14,7 +14,11 @@ public key of CE<id>; verify (a bad signature exits 3); RSA decryption (raw, PKC
 OAEP); ECDH / X25519 / X448; the clock; the device certificate chain (show, and install
 of a chain issued by a CA made here, which OpenSC then binds); DKEK share files: one made
 by sc-hsm-tool opened by fusekey, one made by fusekey (2-of-3 password shares) opened by
-Python; errors as sentences.
+Python; errors as sentences. Ed25519 and Ed448: generation (the request's pure-EdDSA
+self-signature), `sign --alg eddsa` checked by the openssl CLI, an Ed25519 PKCS#12 made by
+openssl imported, wrap and unwrap into another id. AES 128-512: generation, wrap (the blob
+opened here), keys of known value brought in as blobs made here, and every mode, MAC and KDF
+of `cipher` as a known answer against python3-cryptography, both ways; damaged tags refused.
 
 The steps build on each other (one device through its life), so they run in order.
 """
@@ -26,11 +30,15 @@ import os
 import re
 import subprocess
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils, x25519, x448
+from cryptography import x509
+from cryptography.hazmat.primitives import cmac, hashes, hmac, serialization
+from cryptography.hazmat.primitives.asymmetric import (ec, ed448, ed25519, padding, rsa, utils, x25519,
+                                                       x448)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-from cryptography.hazmat.primitives import cmac
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 import fkit
@@ -118,6 +126,10 @@ def open_blob(blob, dkek):
     for _ in range(4):  # algorithm OID, algorithms, access conditions, key OID
         i += 2 + int.from_bytes(blob[i:i + 2], "big")
     plain = Cipher(algorithms.AES(kenc), modes.CBC(bytes(16))).decryptor().update(blob[i:-16])
+    if blob[8] == 0x0F:  # AES: the length in bytes, then the key alone
+        n = int.from_bytes(plain[8:10], "big")
+        assert plain[10 + n:] in (b"", b"\x80" + bytes(len(plain) - 11 - n)), "AES blob padding"
+        return blob[8], [plain[10:10 + n]]
     j, comps = 10, []
     count = {5: 3, 12: 7}[blob[8]]
     for _ in range(count):
@@ -134,6 +146,45 @@ def wrap_file_parts(data):
     inner = fkit.tlv_items(outer[0][1])
     assert inner[0][0] == 0x04, "blob first"
     return inner[0][1], [whole for _, _, whole in inner[1:]]
+
+
+AES_OID = bytes.fromhex("6086480165030401")
+
+
+def aes_blob(dkek, key, alg_list=b""):
+    """An AES key blob made here from docs/key-blob.md (not with the applet's codec): KCV,
+    type 0F, the AES OID, the algorithm list, empty access conditions and key OID, then
+    AES-256-CBC(Kenc, IV 0) of 8 random bytes || u16 key length in bytes || key || 80 00..,
+    and the AES-CMAC(Kmac) of everything before it."""
+    def u16(b):
+        return len(b).to_bytes(2, "big") + b
+
+    kenc = hashlib.sha256(dkek + b"\x00\x00\x00\x01").digest()
+    kmac = hashlib.sha256(dkek + b"\x00\x00\x00\x02").digest()
+    clear = (hashlib.sha256(dkek).digest()[:8] + b"\x0f" + u16(AES_OID) + u16(alg_list) + u16(b"") +
+             u16(b""))
+    plain = os.urandom(8) + len(key).to_bytes(2, "big") + key
+    if len(plain) % 16:
+        plain += b"\x80" + bytes(15 - len(plain) % 16)
+    enc = Cipher(algorithms.AES(kenc), modes.CBC(bytes(16))).encryptor()
+    body = clear + enc.update(plain) + enc.finalize()
+    mac = cmac.CMAC(algorithms.AES(kmac))
+    mac.update(body)
+    return body + mac.finalize()
+
+
+def edwards_request(buf):
+    """The authenticated request of an Edwards key (CE<id>), parsed here: 67 { 7F21 { 7F4E
+    { .., 7F49 { 06 id-RI-ECDH, 81 p, 82 n, 83 G, 84 public key }, .. }, 5F37 }, 42,
+    5F37 }. Returns (7F49's elements, the 7F4E TLV, its signature, what the device
+    signed, the device's signature)."""
+    outer = tlv_dict(the(tlv_dict(buf, "CE"), 0x67, "CE"), "CE 67")
+    cvc_value, cvc_whole = outer[0x7F21]
+    inner = tlv_dict(cvc_value, "CE 7F21")
+    body_value, body_tlv = inner[0x7F4E]
+    key = tlv_dict(the(tlv_dict(body_value, "CE 7F4E"), 0x7F49, "CE 7F4E"), "CE 7F49")
+    return ({t: v for t, (v, _) in key.items()}, body_tlv, the(inner, 0x5F37, "CE 7F21"),
+            cvc_whole + outer[0x42][1], the(outer, 0x5F37, "CE 67"))
 
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "tool", "data")
@@ -784,6 +835,305 @@ class FusekeyHsm(fkit.Scratch, fkit.RigTest):
         self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.inner_sig), data=req.body_tlv))
         self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(req.outer_sig), data=req.outer_signed))
         self.fk("cert", "enroll", out, rc=1)  # never overwritten without --force
+
+    def openssl_verify(self, pem_or_cert, msg, sig, cert=False):
+        """openssl pkeyutl -verify -rawin (pure EdDSA) of sig over the file msg; True when
+        it verifies."""
+        args = ["openssl", "pkeyutl", "-verify", "-rawin", "-in", msg, "-sigfile", sig, "-inkey", pem_or_cert]
+        proc = fkit.run_client(args + (["-certin"] if cert else ["-pubin"]), check=False)
+        out = proc.stdout.decode(errors="replace")
+        self.assertEqual(proc.returncode == 0, "Signature Verified Successfully" in out, out)
+        return proc.returncode == 0
+
+    def test_19_eddsa(self):
+        """Ed25519 and Ed448: generated (the request's self-signature, pure EdDSA over its
+        body, and the device's signature checked here), `sign --alg eddsa` checked by the
+        openssl CLI and equal to RFC 8032's deterministic signature, a PKCS#12 made by openssl
+        imported under domain 0's DKEK (one share imported by the tool) and signing as the
+        file's key, and wrap / unwrap into another id: the blob opened here holds the seed of
+        the key of CE<id>, and the restored key signs as the original."""
+        doc = self.fkj("dkek", "import", self.path("sc-hsm-tool.pbe"), "--password", "pw-of-a")
+        dkek0 = self.share_a
+        self.assertEqual((doc["kcv"], doc["outstanding"]), (hashlib.sha256(dkek0).digest()[:8].hex(), 0))
+        device = self.device_point()
+        msg = self.write("m19", b"Edwards keys sign this, " * 9)
+        data = self.read("m19")
+        for name, key_id, twin, pub_cls, priv_cls, size in (
+                ("ed25519", 90, 93, ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey, 32),
+                ("ed448", 91, 94, ed448.Ed448PublicKey, ed448.Ed448PrivateKey, 57)):
+            title = "Ed25519" if name == "ed25519" else "Ed448"
+            doc = self.fkj("key", "generate", name, "--id", str(key_id), env={"FUSEKEY_PIN": PIN})
+            self.assertEqual((doc["id"], doc["type"]), (key_id, title))
+            key, body, inner_sig, outer_signed, outer_sig = edwards_request(self.read_file(0xCE00 | key_id))
+            self.assertEqual(key[0x06], bytes.fromhex("04007F00070202050203"))
+            self.assertEqual(len(key[0x84]), size)
+            pub = pub_cls.from_public_bytes(key[0x84])
+            pub.verify(inner_sig, body)
+            self.assertTrue(hsmkit.ecdsa_ok(device, hsmkit.raw_to_der(outer_sig), data=outer_signed))
+            spki = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(bytes.fromhex(doc["spki"]), spki)
+            pem = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(self.fk("key", "public", str(key_id)).out.encode(), pem)
+            self.assertEqual({k["id"]: k["type"] for k in self.fkj("key", "list")["keys"]}[key_id], title)
+
+            # A signature, checked by the openssl CLI with the key parsed here.
+            pem_path = self.write("%s.pem" % name, pem)
+            sig = self.path("sig-" + name)
+            run = self.pin("sign", str(key_id), "--alg", "eddsa", "--in", msg, "--out", sig)
+            self.assertIn("signature verified", run.out)
+            self.assertEqual(len(self.read("sig-" + name)), 2 * size)
+            self.assertTrue(self.openssl_verify(pem_path, msg, sig))
+            other = self.write("m19-other", data + b"!")
+            self.assertFalse(self.openssl_verify(pem_path, other, sig))
+            self.fk("verify", str(key_id), "--alg", "eddsa", "--in", msg, "--sig", sig)
+            self.fk("verify", str(key_id), "--alg", "eddsa", "--in", other, "--sig", sig, rc=3)
+
+            # Wrap: the blob opens here under the DKEK of domain 0 and holds this key.
+            self.pin("key", "wrap", str(key_id), self.path("w" + name))
+            blob, rest = wrap_file_parts(self.read("w" + name))
+            self.assertEqual(rest[1], self.read_file(0xCE00 | key_id))
+            kind, comps = open_blob(blob, dkek0)
+            self.assertEqual(kind, 12)
+            self.assertEqual((comps[2], comps[3], comps[4]), (key[0x81], key[0x82], key[0x83]))
+            seed, blob_pub = comps[5], comps[6]
+            priv = priv_cls.from_private_bytes(seed)
+            raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            self.assertEqual((priv.public_key().public_bytes(*raw), blob_pub), (key[0x84], key[0x84]))
+            # RFC 8032 signatures are deterministic: the card's is the seed's.
+            self.assertEqual(self.read("sig-" + name), priv.sign(data))
+
+            # Unwrap into another id: the restored key signs under the original public key.
+            doc = self.fkj("key", "unwrap", str(twin), self.path("w" + name), env={"FUSEKEY_PIN": PIN})
+            self.assertEqual((doc["kcv"], doc["certificate"]), (blob[:8].hex(), True))
+            self.assertEqual(self.read_file(0xCE00 | twin), self.read_file(0xCE00 | key_id))
+            twin_sig = bytes.fromhex(self.pin("sign", str(twin), "--alg", "eddsa", "--in", other).out.split()[-1])
+            pub.verify(twin_sig, data + b"!")
+            self.assertEqual(twin_sig, priv.sign(data + b"!"))
+
+        # An Ed25519 PKCS#12 made by openssl, imported through a blob made by the tool.
+        key_pem, crt, p12 = self.path("ed.key"), self.path("ed.crt"), self.path("ed.p12")
+        fkit.run_client(["openssl", "genpkey", "-algorithm", "ED25519", "-out", key_pem])
+        fkit.run_client(["openssl", "req", "-new", "-x509", "-key", key_pem, "-subj", "/CN=fusekey Ed25519 import",
+                         "-days", "30", "-out", crt])
+        fkit.run_client(["openssl", "pkcs12", "-export", "-inkey", key_pem, "-in", crt, "-passout", "pass:p12-ed",
+                         "-out", p12])
+        doc = self.fkj("key", "import", "92", p12, "--dkek-share", self.path("sc-hsm-tool.pbe"),
+                       "--password", "pw-of-a", "--p12-password", "p12-ed", env={"FUSEKEY_PIN": PIN})
+        self.assertEqual((doc["domain"], doc["type"], doc["kcv"]),
+                         (0, "Ed25519", hashlib.sha256(dkek0).digest()[:8].hex()))
+        cert = x509.load_pem_x509_certificate(self.read("ed.crt"))
+        self.assertEqual(self.read_file(0xCE5C), cert.public_bytes(serialization.Encoding.DER))
+        priv = serialization.load_pem_private_key(self.read("ed.key"), None)
+        sig = self.path("sig-p12")
+        self.pin("sign", "92", "--alg", "eddsa", "--in", msg, "--out", sig)
+        self.assertTrue(self.openssl_verify(crt, msg, sig, cert=True))
+        self.assertEqual(self.read("sig-p12"), priv.sign(data))
+
+    def cipher(self, key_id, alg, data, *opts, decrypt=False):
+        """`cipher` with data (None: no input) and options; the output line as bytes."""
+        args = ["cipher", str(key_id), "--alg", alg] + (["--data", data.hex()] if data is not None else [])
+        run = self.pin(*args, *opts, *(["--decrypt"] if decrypt else []))
+        self.assertRegex(run.out, r"\A(?:[0-9a-f]{2})*\n\Z", str(run))
+        return bytes.fromhex(run.out)
+
+    def test_20_aes_keys(self):
+        """AES keys: domain 1 gets a DKEK from two shares sent as raw APDUs; `key generate
+        aes:128/192/256/512` in it, each wrapped into a blob that opens here under that DKEK
+        and holds a key that encrypts as the card's; keys of known value put on the card
+        as blobs made here, unwrapped in both transport forms; a blob's algorithm list
+        holds; a blob with a damaged MAC is refused and writes nothing."""
+        self.pin("domain", "create", "1", "--shares", "2")
+        r1, r2 = os.urandom(32), os.urandom(32)
+        for share in (r1, r2):
+            self.assertEqual(self.apdu(bytes.fromhex("8052000120") + share)[1], fkit.SW_OK)
+        dkek1 = bytes(x ^ y for x, y in zip(r1, r2))
+        doc = self.fkj("dkek", "status", "--domain", "1")
+        self.assertEqual((doc["kcv"], doc["outstanding"]), (hashlib.sha256(dkek1).digest()[:8].hex(), 0))
+
+        msg = os.urandom(64)
+        for bits, key_id in ((128, 100), (192, 101), (256, 102), (512, 103)):
+            doc = self.fkj("key", "generate", "aes:%d" % bits, "--id", str(key_id), "--domain", "1",
+                           env={"FUSEKEY_PIN": PIN})
+            self.assertEqual((doc["id"], doc["type"]), (key_id, "AES-%d" % bits))
+            self.pin("key", "wrap", str(key_id), self.path("w%d" % key_id))
+            blob, rest = wrap_file_parts(self.read("w%d" % key_id))
+            self.assertEqual(rest, [self.read_file(0xC400 | key_id)])  # a description, no CE
+            kind, (key,) = open_blob(blob, dkek1)
+            self.assertEqual((kind, len(key)), (0x0F, bits // 8))
+            iv = os.urandom(16)
+            if bits == 512:
+                want = Cipher(algorithms.AES(key), modes.XTS(iv)).encryptor().update(msg)
+                self.assertEqual(self.cipher(key_id, "aes-xts", msg, "--iv", iv.hex()), want)
+            else:
+                want = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor().update(msg)
+                self.assertEqual(self.cipher(key_id, "aes-cbc", msg, "--iv", iv.hex()), want)
+        self.assertFalse({0xCE64, 0xCE65, 0xCE66, 0xCE67} & self.fids())
+
+        # Keys of known value, as blobs made here.
+        self.__class__.aes = {bits: os.urandom(bits // 8) for bits in (128, 192, 256, 512)}
+        self.__class__.aes_ids = {128: 110, 192: 111, 256: 112, 512: 113}
+        for bits, key_id in self.aes_ids.items():
+            f = self.write("blob%d" % bits, tlv(0x30, tlv(0x04, aes_blob(dkek1, self.aes[bits]))))
+            via = ["--via-2f10"] if bits in (192, 512) else []
+            doc = self.fkj("key", "unwrap", str(key_id), f, *via, env={"FUSEKEY_PIN": PIN})
+            self.assertEqual(doc["kcv"], hashlib.sha256(dkek1).digest()[:8].hex())
+        keys = {k["id"]: (k["type"], k["bits"]) for k in self.fkj("key", "list")["keys"]}
+        for bits, key_id in self.aes_ids.items():
+            self.assertEqual(keys[key_id], ("AES-%d" % bits, bits))
+        # The blob's algorithm list reaches the key: 51 (encrypt) only.
+        key = os.urandom(16)
+        self.pin("key", "unwrap", "115", self.write("blob-51", tlv(0x30, tlv(0x04, aes_blob(dkek1, key, b"\x51")))))
+        x = os.urandom(32)
+        want = Cipher(algorithms.AES(key), modes.ECB()).encryptor().update(x)
+        self.assertEqual(self.cipher(115, "aes-ecb", x), want)
+        run = self.pin("cipher", "115", "--alg", "aes-ecb", "--decrypt", "--data", want.hex(), rc=1)
+        self.assertIn("6985", run.err)
+        self.assertEqual(run.out, "")
+        bad = bytearray(aes_blob(dkek1, os.urandom(32)))
+        bad[-1] ^= 0x40
+        run = self.pin("key", "unwrap", "114", self.write("bad-blob", tlv(0x30, tlv(0x04, bytes(bad)))), rc=1)
+        self.assertIn("does not match the DKEK", run.err)
+        self.assertFalse({0xCC72, 0xC472, 0xCE72} & self.fids())
+
+    def test_21_cipher_known_answers(self):
+        """Every mode, MAC and KDF of `cipher` on the keys of known value, each output equal
+        to python3-cryptography's on the same key and inputs: AES ECB/CBC/CFB/OFB/CTR/GCM/
+        CCM with each key size and the zero-IV CBC, CMAC and HKDF derivation of P2 10/11/18/
+        99 both ways where they go both ways, on inputs of their own for each direction; XTS
+        with both key sizes; ChaCha20-Poly1305; HMAC-SHA-1..512; HKDF-SHA-256/384/512;
+        PBKDF2; X9.63. Damaged GCM, CCM and ChaCha20-Poly1305 tags: exit 1, no output."""
+        rnd = os.urandom
+        k, ids = self.aes, self.aes_ids
+
+        def check(bits, alg, got, want, what=""):
+            self.assertEqual(got.hex(), want.hex(), "%s with AES-%d %s" % (alg, bits, what))
+
+        for bits in (128, 192, 256):
+            kid, key = ids[bits], k[bits]
+            # The classic modes, 51 and 52: each direction on data of its own.
+            for alg, mode, n in (("aes-ecb", None, 48), ("aes-cbc", modes.CBC, 64), ("aes-cfb", modes.CFB, 37),
+                                 ("aes-ofb", modes.OFB, 41), ("aes-ctr", modes.CTR, 70)):
+                for decrypt in (False, True):
+                    x = rnd(n)
+                    if mode is None:
+                        iv, m = None, modes.ECB()
+                    else:
+                        # CTR: a counter whose low 96 bits overflow within the data.
+                        iv = rnd(4) + b"\xff" * 11 + b"\xfd" if alg == "aes-ctr" else rnd(16)
+                        m = mode(iv)
+                    c = Cipher(algorithms.AES(key), m)
+                    want = (c.decryptor() if decrypt else c.encryptor()).update(x)
+                    got = self.cipher(kid, alg, x, *(["--iv", iv.hex()] if iv else []), decrypt=decrypt)
+                    check(bits, alg, got, want, "decrypt" if decrypt else "encrypt")
+            # The zero-IV CBC of P2 10 / 11, and CBC of 51 without --iv.
+            x = rnd(32)
+            c = Cipher(algorithms.AES(key), modes.CBC(bytes(16)))
+            check(bits, "aes-cbc-iv0", self.cipher(kid, "aes-cbc-iv0", x), c.encryptor().update(x))
+            check(bits, "aes-cbc-iv0", self.cipher(kid, "aes-cbc-iv0", x, decrypt=True), c.decryptor().update(x))
+            x = rnd(16)
+            check(bits, "aes-cbc", self.cipher(kid, "aes-cbc", x), c.encryptor().update(x), "without --iv")
+            # CMAC (18) and the derivation of 99: HKDF-SHA-256, no salt, info = data, as long.
+            x = rnd(40 + bits // 64)
+            mac = cmac.CMAC(algorithms.AES(key))
+            mac.update(x)
+            check(bits, "aes-cmac", self.cipher(kid, "aes-cmac", x), mac.finalize())
+            x = rnd(24 + bits // 8)
+            want = HKDF(hashes.SHA256(), len(x), None, x).derive(key)
+            check(bits, "aes-derive", self.cipher(kid, "aes-derive", x), want)
+            # GCM and CCM with AAD (16-byte tags), both ways.
+            ccm_nonce = {128: 7, 192: 11, 256: 13}[bits]
+            for alg, aead, nonce_len in (("aes-gcm", AESGCM(key), 12), ("aes-ccm", AESCCM(key, 16), ccm_nonce)):
+                nonce, aad, x = rnd(nonce_len), rnd(20 + bits // 64), rnd(45)
+                got = self.cipher(kid, alg, x, "--iv", nonce.hex(), "--aad", aad.hex())
+                check(bits, alg, got, aead.encrypt(nonce, x, aad), "encrypt")
+                nonce, x = rnd(nonce_len), rnd(33)
+                got = self.cipher(kid, alg, aead.encrypt(nonce, x, None), "--iv", nonce.hex(), decrypt=True)
+                check(bits, alg, got, x, "decrypt")
+
+        key = k[128]
+        mac = cmac.CMAC(algorithms.AES(key))
+        check(128, "aes-cmac", self.cipher(ids[128], "aes-cmac", b""), mac.finalize(), "of the empty message")
+        x = rnd(64)
+        check(512, "aes-derive", self.cipher(ids[512], "aes-derive", x),
+              HKDF(hashes.SHA256(), 64, None, x).derive(k[512]))
+        # GCM with a nonce that is not 12 bytes (GHASH of the nonce), through files.
+        big = self.write("big", rnd(3000))
+        nonce, aad = rnd(16), rnd(5)
+        self.pin("cipher", str(ids[256]), "--alg", "aes-gcm", "--in", big, "--iv", nonce.hex(), "--aad", aad.hex(),
+                 "--out", self.path("big.ct"))
+        check(256, "aes-gcm", self.read("big.ct"), AESGCM(k[256]).encrypt(nonce, self.read("big"), aad), "3000 bytes")
+        self.pin("cipher", str(ids[256]), "--alg", "aes-gcm", "--decrypt", "--in", self.path("big.ct"), "--iv",
+                 nonce.hex(), "--aad", aad.hex(), "--out", self.path("big.pt"))
+        self.assertEqual(self.read("big.pt"), self.read("big"))
+        self.assertEqual(os.stat(self.path("big.pt")).st_mode & 0o777, 0o600)
+
+        # XTS: AES-128-XTS with the 256-bit key, AES-256-XTS with the 512-bit one; 40 bytes
+        # (ciphertext stealing), both ways.
+        for bits in (256, 512):
+            for decrypt in (False, True):
+                tweak, x = rnd(16), rnd(40)
+                c = Cipher(algorithms.AES(k[bits]), modes.XTS(tweak))
+                want = (c.decryptor() if decrypt else c.encryptor()).update(x)
+                check(bits, "aes-xts", self.cipher(ids[bits], "aes-xts", x, "--iv", tweak.hex(), decrypt=decrypt),
+                      want, "decrypt" if decrypt else "encrypt")
+        # ChaCha20-Poly1305 with the 256-bit key.
+        chacha = ChaCha20Poly1305(k[256])
+        nonce, aad, x = rnd(12), rnd(7), rnd(50)
+        check(256, "chacha20-poly1305", self.cipher(ids[256], "chacha20-poly1305", x, "--iv", nonce.hex(),
+                                                    "--aad", aad.hex()), chacha.encrypt(nonce, x, aad))
+        nonce, aad, x = rnd(12), rnd(9), rnd(31)
+        check(256, "chacha20-poly1305", self.cipher(ids[256], "chacha20-poly1305", chacha.encrypt(nonce, x, aad),
+                                                    "--iv", nonce.hex(), "--aad", aad.hex(), decrypt=True), x)
+
+        # HMAC with keys of every size (the 512-bit key: a whole SHA-1/256 block).
+        for alg, h, bits in (("hmac-sha1", hashes.SHA1(), 128), ("hmac-sha224", hashes.SHA224(), 192),
+                             ("hmac-sha256", hashes.SHA256(), 512), ("hmac-sha384", hashes.SHA384(), 256),
+                             ("hmac-sha512", hashes.SHA512(), 512)):
+            x = rnd(30 + bits // 16)
+            m = hmac.HMAC(k[bits], h)
+            m.update(x)
+            check(bits, alg, self.cipher(ids[bits], alg, x), m.finalize())
+        # HKDF: info as the input, --salt, --length (default: the hash's; 256 needs an
+        # extended Le, as a short 00 asks for the default).
+        for alg, h, bits, info, salt, n in (("hkdf-sha256", hashes.SHA256(), 128, rnd(20), rnd(16), 256),
+                                            ("hkdf-sha384", hashes.SHA384(), 256, rnd(10), None, None),
+                                            ("hkdf-sha512", hashes.SHA512(), 512, None, rnd(32), 100)):
+            opts = (["--salt", salt.hex()] if salt else []) + (["--length", str(n)] if n else [])
+            want = HKDF(h, n or h.digest_size, salt, info).derive(k[bits])
+            check(bits, alg, self.cipher(ids[bits], alg, info, *opts), want)
+        # PBKDF2: the key is the password; --hash (default SHA-256), --length (default 32);
+        # 200 iterations need a leading zero byte in their INTEGER.
+        for h, name, bits, n, count in ((hashes.SHA256(), None, 256, None, 1000),
+                                        (hashes.SHA1(), "sha1", 128, 20, 200),
+                                        (hashes.SHA512(), "sha512", 192, 100, 3)):
+            salt = rnd(16)
+            opts = ["--salt", salt.hex(), "--iterations", str(count)]
+            opts += (["--hash", name] if name else []) + (["--length", str(n)] if n else [])
+            want = PBKDF2HMAC(h, n or 32, salt, count).derive(k[bits])
+            check(bits, "pbkdf2", self.cipher(ids[bits], "pbkdf2", None, *opts), want, "with %s" % h.name)
+        # X9.63: the key is Z, the input the shared info.
+        for h, name, bits, info, n in ((hashes.SHA256(), "sha256", 256, rnd(24), None),
+                                       (hashes.SHA512(), "sha512", 192, None, 80),
+                                       (hashes.SHA1(), "sha1", 128, rnd(8), 256)):
+            opts = ["--hash", name] + (["--length", str(n)] if n else [])
+            want = X963KDF(h, n or 32, info).derive(k[bits])
+            check(bits, "x963", self.cipher(ids[bits], "x963", info, *opts), want, "with %s" % h.name)
+
+        # A damaged tag: exit 1, no plaintext on standard output or in --out.
+        for alg, aead, bits, nonce in (("aes-gcm", AESGCM(k[128]), 128, rnd(12)),
+                                       ("aes-ccm", AESCCM(k[192], 16), 192, rnd(13)),
+                                       ("chacha20-poly1305", chacha, 256, rnd(12))):
+            ct = bytearray(aead.encrypt(nonce, b"never shown " * 3, None))
+            ct[-1] ^= 0x01
+            out = self.path("tampered.pt")
+            args = ["cipher", str(ids[bits]), "--alg", alg, "--decrypt", "--data", ct.hex(), "--iv", nonce.hex()]
+            run = self.pin(*args, "--out", out, rc=1)
+            self.assertIn("the tag does not verify", run.err)
+            self.assertEqual(run.out, "")
+            self.assertFalse(os.path.exists(out))
+            run = self.pin(*args, rc=1)
+            self.assertIn("the tag does not verify", run.err)
+            self.assertEqual(run.out, "")
 
 
 if __name__ == "__main__":

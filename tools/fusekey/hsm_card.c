@@ -97,8 +97,8 @@ static int transmit(hsm_run_t *h, const uint8_t *apdu, size_t n)
     return FK_TOOL_EXIT_OK;
 }
 
-int hsm_apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
-             size_t len, size_t ne)
+static int apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t len,
+                size_t ne, bool exact)
 {
     if (len > 0xFFFFu || ne > EXT_MAX_LE) return hsm_fail(h, "internal: APDU too long");
     uint8_t *a = malloc(FK_HSM_APDU_MAX);
@@ -108,7 +108,7 @@ int hsm_apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, con
     a[n++] = ins;
     a[n++] = p1;
     a[n++] = p2;
-    if (len <= SHORT_MAX_LC && ne <= SHORT_MAX_LE) {
+    if (len <= SHORT_MAX_LC && (ne < SHORT_MAX_LE || (ne == SHORT_MAX_LE && !exact))) {
         if (len > 0u) {
             a[n++] = (uint8_t)len;
             memcpy(a + n, data, len);
@@ -132,6 +132,18 @@ int hsm_apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, con
     fk_wipe(a, n); /* PINs, plaintexts */
     free(a);
     return rc;
+}
+
+int hsm_apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
+             size_t len, size_t ne)
+{
+    return apdu(h, cla, ins, p1, p2, data, len, ne, false);
+}
+
+int hsm_apdu_exact(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
+                   size_t len, size_t ne)
+{
+    return apdu(h, cla, ins, p1, p2, data, len, ne, true);
 }
 
 int hsm_apdu_ext_nole(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,

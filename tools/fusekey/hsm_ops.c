@@ -773,11 +773,15 @@ int hsm_cmd_cipher(hsm_run_t *h)
         data_len = r.len;
     }
     if (rc == FK_TOOL_EXIT_OK) rc = hsm_login(h);
-    if (rc == FK_TOOL_EXIT_OK) rc = hsm_apdu(h, 0x80, INS_CIPHER, id, p2, data, data_len, ne);
+    if (rc == FK_TOOL_EXIT_OK)
+        rc = kdf ? hsm_apdu_exact(h, 0x80, INS_CIPHER, id, p2, data, data_len, ne)
+                 : hsm_apdu(h, 0x80, INS_CIPHER, id, p2, data, data_len, ne);
     if (rc == FK_TOOL_EXIT_OK && h->sw != FK_SW_OK) {
         h->error_sw = h->sw;
         if ((h->sw == FK_SW_WRONG_DATA || h->sw == FK_SW_EXEC_ERROR || h->sw == FK_SW_WRONG_LENGTH) && m->aead && !encrypting)
             rc = hsm_fail(h, "%04X: the tag does not verify (wrong key, nonce, AAD or a changed ciphertext)", h->sw);
+        else if (h->sw == FK_SW_WRONG_LENGTH && kdf)
+            rc = hsm_fail(h, "6700: the card does not derive %zu bytes with %s", ne, m->name);
         else if (h->sw == FK_SW_WRONG_LENGTH)
             rc = hsm_fail(h, "6700: the input's length does not suit %s (CBC and ECB take whole 16-byte blocks)", m->name);
         else if (h->sw == FK_SW_WRONG_P1P2 || h->sw == FK_SW_INCORRECT_P1P2)
@@ -785,6 +789,8 @@ int hsm_cmd_cipher(hsm_run_t *h)
         else
             rc = hsm_sw_fail(h, "CIPHER");
     }
+    if (rc == FK_TOOL_EXIT_OK && kdf && h->resp_len != ne)
+        rc = hsm_fail(h, "the card derived %zu bytes, not the %zu asked", h->resp_len, ne);
     if (rc == FK_TOOL_EXIT_OK) {
         const bool secret = !encrypting || kdf || m->kind == CK_AES_DERIVE;
         rc = output(h, kdf || m->kind == CK_AES_DERIVE ? "derived" : m->kind == CK_HMAC || m->kind == CK_AES_CMAC ? "mac"

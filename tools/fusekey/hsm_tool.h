@@ -153,6 +153,11 @@ int hsm_open(hsm_run_t *h);
  * FK_TOOL_EXIT_FAIL after printing a transport failure. */
 int hsm_apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
              size_t len, size_t ne);
+/* The same where ne is the exact length the card is to answer (a KDF's
+ * output): 256 goes as extended Le 01 00, since a short Le 00 leaves the
+ * length to the card (docs/hsm-cipher.md). */
+int hsm_apdu_exact(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
+                   size_t len, size_t ne);
 /* The same as case 3 with extended Lc (no Le), for UNWRAP's 0.23 form. */
 int hsm_apdu_ext_nole(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
                       const uint8_t *data, size_t len);

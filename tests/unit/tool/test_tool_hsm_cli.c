@@ -286,6 +286,70 @@ static void test_unwrap_forms(void **state)
     done(r);
 }
 
+/* A KDF's output length goes as Le, exactly (docs/hsm-cipher.md): 255 short,
+ * 256 extended (01 00: a short Le 00 would leave the length to the card, which
+ * then derives its default 32 bytes), 300 extended; an answer of another length
+ * is an error, not a result; 6700 names the length. */
+static void kdf_card(run_t *r, size_t answer)
+{
+    static uint8_t derived[300];
+    memset(derived, 0xD5, sizeof derived);
+    rule(&r->card, 0xA4, -1, -1, k_fcp, sizeof k_fcp, 0x9000);
+    rule(&r->card, 0x20, -1, -1, NULL, 0, 0x9000);
+    rule(&r->card, 0x78, -1, -1, derived, answer, 0x9000);
+}
+
+static void test_kdf_lengths(void **state)
+{
+    (void)state;
+    /* 80 78 01 51 | 06 0B <HKDF-SHA-256> 81 00 */
+    static const uint8_t hkdf[] = {0x80, 0x78, 0x01, 0x51, 0x06, 0x0B, 0x2A, 0x86, 0x48, 0x86,
+                                   0xF7, 0x0D, 0x01, 0x09, 0x10, 0x03, 0x1D, 0x81, 0x00};
+    static const struct {
+        const char *length;
+        size_t n;
+        uint8_t le[3];
+        size_t le_len;
+    } cases[] = {{"255", 255, {0xFF}, 1}, {"256", 256, {0x01, 0x00}, 2}, {"300", 300, {0x01, 0x2C}, 2}};
+    run_t *r = new_run();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reset(r);
+        kdf_card(r, cases[i].n);
+        assert_int_equal(run(r, NULL, "hsm", "cipher", "1", "--alg", "hkdf-sha256", "--length", cases[i].length,
+                             "--pin", "648219", NULL),
+                         0);
+        assert_int_equal(r->out_len, 2u * cases[i].n + 1u);
+        size_t n = 0;
+        const uint8_t *a = sent(r, 0x78, -1, &n);
+        assert_non_null(a);
+        const bool ext = cases[i].le_len == 2u;
+        const size_t body = sizeof hkdf - 4u;
+        assert_int_equal(n, 4u + (ext ? 3u : 1u) + body + cases[i].le_len);
+        assert_memory_equal(a, hkdf, 4);
+        if (ext) assert_memory_equal(a + 4, "\x00\x00\x0F", 3);
+        else assert_int_equal(a[4], body);
+        assert_memory_equal(a + n - cases[i].le_len - body, hkdf + 4, body);
+        assert_memory_equal(a + n - cases[i].le_len, cases[i].le, cases[i].le_len);
+    }
+    /* The card's default instead of the length asked. */
+    reset(r);
+    kdf_card(r, 32);
+    assert_int_equal(run(r, NULL, "hsm", "cipher", "1", "--alg", "x963", "--length", "256", "--pin", "648219", NULL),
+                     FK_TOOL_EXIT_FAIL);
+    assert_err_has(r, "the card derived 32 bytes, not the 256 asked");
+    assert_int_equal(r->out_len, 0);
+    /* A length beyond the KDF's limit, as the card says it. */
+    reset(r);
+    rule(&r->card, 0xA4, -1, -1, k_fcp, sizeof k_fcp, 0x9000);
+    rule(&r->card, 0x20, -1, -1, NULL, 0, 0x9000);
+    rule(&r->card, 0x78, -1, -1, NULL, 0, 0x6700);
+    assert_int_equal(run(r, NULL, "hsm", "cipher", "1", "--alg", "hkdf-sha512", "--length", "65535", "--pin", "648219",
+                         NULL),
+                     FK_TOOL_EXIT_FAIL);
+    assert_err_has(r, "6700: the card does not derive 65535 bytes with hkdf-sha512");
+    done(r);
+}
+
 /* ---- Hostile card answers -------------------------------------------------------------------- */
 
 static void test_hostile_answers(void **state)
@@ -627,6 +691,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_initialize_as_sc_hsm_tool),
         cmocka_unit_test(test_unwrap_forms),
+        cmocka_unit_test(test_kdf_lengths),
         cmocka_unit_test(test_hostile_answers),
         cmocka_unit_test(test_command_line),
         cmocka_unit_test(test_encrypt),
