@@ -84,6 +84,14 @@ int hsm_sw_fail(hsm_run_t *h, const char *what)
 
 /* ---- APDUs ------------------------------------------------------------------------- */
 
+/* An input whose command would not fit one reader frame (FK_HSM_WIRE_MAX). */
+static int too_long(hsm_run_t *h)
+{
+    return hsm_fail(h, "the input makes a command longer than %u bytes, the most a reader "
+                       "carries in one APDU: give less input",
+                    FK_HSM_WIRE_MAX);
+}
+
 /* Send a built APDU; the answer lands in h->resp. */
 static int transmit(hsm_run_t *h, const uint8_t *apdu, size_t n)
 {
@@ -91,6 +99,7 @@ static int transmit(hsm_run_t *h, const uint8_t *apdu, size_t n)
     const fk_tool_t *t = h->base.t;
     h->resp_len = 0;
     h->sw = 0;
+    if (n > FK_HSM_WIRE_MAX) return too_long(h);
     if (t->card->transmit(t->card_arg, apdu, n, h->resp, FK_HSM_RESP_MAX, &h->resp_len, &h->sw, err,
                           sizeof err) != 0)
         return hsm_fail(h, "talking to the card failed: %s", err);
@@ -100,7 +109,8 @@ static int transmit(hsm_run_t *h, const uint8_t *apdu, size_t n)
 static int apdu(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t len,
                 size_t ne, bool exact)
 {
-    if (len > 0xFFFFu || ne > EXT_MAX_LE) return hsm_fail(h, "internal: APDU too long");
+    if (len > 0xFFFFu) return too_long(h);
+    if (ne > EXT_MAX_LE) return hsm_fail(h, "internal: Le too long");
     uint8_t *a = malloc(FK_HSM_APDU_MAX);
     if (a == NULL) return hsm_fail(h, "out of memory");
     size_t n = 0;
@@ -149,7 +159,8 @@ int hsm_apdu_exact(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p
 int hsm_apdu_ext_nole(hsm_run_t *h, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
                       const uint8_t *data, size_t len)
 {
-    if (len == 0u || len > 0xFFFFu) return hsm_fail(h, "internal: bad extended APDU");
+    if (len > 0xFFFFu) return too_long(h);
+    if (len == 0u) return hsm_fail(h, "internal: empty extended APDU");
     uint8_t *a = malloc(FK_HSM_APDU_MAX);
     if (a == NULL) return hsm_fail(h, "out of memory");
     const uint8_t head[] = {cla, ins, p1, p2, 0x00, (uint8_t)(len >> 8), (uint8_t)len};

@@ -106,6 +106,10 @@ typedef struct hsm_run {
 
 #define FK_HSM_RESP_MAX 65536u
 #define FK_HSM_APDU_MAX (7u + 65535u + 2u)
+/* The longest command APDU the tool sends: PC/SC's virtual reader frames a
+ * command with a 2-byte length (a longer one desynchronises it for good),
+ * and CCID readers announce no more either. */
+#define FK_HSM_WIRE_MAX 65535u
 
 /* ---- Output ----------------------------------------------------------------------- */
 /* A human line on stdout (nothing with --json). */

@@ -331,6 +331,22 @@ static void test_kdf_lengths(void **state)
         assert_memory_equal(a + n - cases[i].le_len - body, hkdf + 4, body);
         assert_memory_equal(a + n - cases[i].le_len, cases[i].le, cases[i].le_len);
     }
+    /* An input whose command would outgrow one reader frame is refused
+     * before anything is sent (a virtual reader would lose its framing). */
+    {
+        /* 65515 bytes: 06 OID and 81 82 LL LL make 65530 bytes of data
+         * (a valid Lc), and the whole command 65539 bytes. */
+        static char big[2u * 65515u + 1u];
+        memset(big, '0', sizeof big - 1u);
+        reset(r);
+        kdf_card(r, 32);
+        assert_int_equal(run(r, NULL, "hsm", "cipher", "1", "--alg", "hmac-sha256", "--data", big,
+                             "--pin", "648219", NULL),
+                         FK_TOOL_EXIT_FAIL);
+        assert_err_has(r, "the most a reader carries in one APDU");
+        size_t n = 0;
+        assert_null(sent(r, 0x78, -1, &n));
+    }
     /* The card's default instead of the length asked. */
     reset(r);
     kdf_card(r, 32);
