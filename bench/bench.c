@@ -137,18 +137,6 @@ static bool run_round(card_t *c, unsigned round, unsigned count)
     return true;
 }
 
-static bool parse_uint(const char *s, unsigned *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v == 0 || v > UINT32_MAX / 2) {
-        return false;
-    }
-    *out = (unsigned)v;
-    return true;
-}
-
 static int usage(const char *prog)
 {
     fprintf(stderr,
@@ -167,13 +155,13 @@ static bool parse_args(int argc, char **argv, options_t *o)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = v != NULL;
         if (ok && strcmp(a, "--rounds") == 0) {
-            ok = parse_uint(v, &o->rounds);
+            ok = parse_count(v, &o->rounds);
         } else if (ok && strcmp(a, "--count") == 0) {
-            ok = parse_uint(v, &o->count);
+            ok = parse_count(v, &o->count);
         } else if (ok && strcmp(a, "--warmup") == 0) {
-            ok = parse_uint(v, &o->warmup);
+            ok = parse_count(v, &o->warmup);
         } else if (ok && strcmp(a, "--wait") == 0) {
-            ok = parse_uint(v, &o->wait_s);
+            ok = parse_count(v, &o->wait_s);
         } else if (ok && strcmp(a, "--sim-reader") == 0) {
             o->sim_reader = v;
         } else if (ok && strcmp(a, "--null-reader") == 0) {

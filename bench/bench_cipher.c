@@ -310,16 +310,6 @@ static bool run_round(cipher_case_t *c, unsigned r, const fk_applet_ctx_t *ctx)
     return true;
 }
 
-static bool parse_uint(const char *s, unsigned *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v == 0 || v > UINT32_MAX / 2) return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 static bool parse_args(int argc, char **argv, options_t *o)
 {
     *o = (options_t){DEFAULT_ROUNDS, DEFAULT_GCM_COUNT, DEFAULT_HKDF_COUNT, DEFAULT_PBKDF2_COUNT,
@@ -332,7 +322,7 @@ static bool parse_args(int argc, char **argv, options_t *o)
         else if (strcmp(argv[i], "--hkdf-count") == 0) dst = &o->hkdf_count;
         else if (strcmp(argv[i], "--pbkdf2-count") == 0) dst = &o->pbkdf2_count;
         else if (strcmp(argv[i], "--pbkdf2-iter") == 0) dst = &o->pbkdf2_iter;
-        if (dst == NULL || v == NULL || !parse_uint(v, dst)) return false;
+        if (dst == NULL || v == NULL || !parse_count(v, dst)) return false;
     }
     return o->pbkdf2_iter <= FK_PBKDF2_MAX_ITER;
 }

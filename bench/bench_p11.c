@@ -256,16 +256,6 @@ static double sign_rate(token_t *t, bool rsa, const CK_BYTE *in, CK_ULONG in_len
     return (double)n * (double)NS_PER_S / (double)(now_ns() - t0);
 }
 
-static bool parse_uint(const char *s, unsigned *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v == 0 || v > UINT32_MAX / 2) return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 static bool parse_args(int argc, char **argv, options_t *o)
 {
     *o = (options_t){NULL, NULL, DEFAULT_PIN, DEFAULT_SOFTHSM_LABEL, DEFAULT_KEYGEN_RUNS,
@@ -283,13 +273,13 @@ static bool parse_args(int argc, char **argv, options_t *o)
         } else if (good && strcmp(a, "--softhsm-label") == 0) {
             o->softhsm_label = v;
         } else if (good && strcmp(a, "--keygen-runs") == 0) {
-            good = parse_uint(v, &o->keygen_runs);
+            good = parse_count(v, &o->keygen_runs);
         } else if (good && strcmp(a, "--rounds") == 0) {
-            good = parse_uint(v, &o->rounds);
+            good = parse_count(v, &o->rounds);
         } else if (good && strcmp(a, "--ec-count") == 0) {
-            good = parse_uint(v, &o->ec_count);
+            good = parse_count(v, &o->ec_count);
         } else if (good && strcmp(a, "--rsa-count") == 0) {
-            good = parse_uint(v, &o->rsa_count);
+            good = parse_count(v, &o->rsa_count);
         } else {
             good = false;
         }

@@ -362,16 +362,6 @@ static bool run_round(sign_case_t *c, unsigned r, const fk_applet_ctx_t *ctx)
     return true;
 }
 
-static bool parse_uint(const char *s, unsigned *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v == 0 || v > UINT32_MAX / 2) return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 static bool parse_args(int argc, char **argv, options_t *o)
 {
     *o = (options_t){DEFAULT_ROUNDS, DEFAULT_EC_COUNT, DEFAULT_RSA_COUNT};
@@ -379,11 +369,11 @@ static bool parse_args(int argc, char **argv, options_t *o)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = v != NULL;
         if (ok && strcmp(argv[i], "--rounds") == 0) {
-            ok = parse_uint(v, &o->rounds);
+            ok = parse_count(v, &o->rounds);
         } else if (ok && strcmp(argv[i], "--ec-count") == 0) {
-            ok = parse_uint(v, &o->ec_count);
+            ok = parse_count(v, &o->ec_count);
         } else if (ok && strcmp(argv[i], "--rsa-count") == 0) {
-            ok = parse_uint(v, &o->rsa_count);
+            ok = parse_count(v, &o->rsa_count);
         } else {
             ok = false;
         }
