@@ -171,6 +171,20 @@ void fk_devrig_copy_file(const char *from, const char *to)
     assert_int_equal(fclose(out), 0);
 }
 
+void fk_devrig_snapshot(fk_devrig_t *rig, const char *path)
+{
+    fk_devrig_stop(rig);
+    fk_devrig_copy_file(rig->flash, path);
+    fk_devrig_start(rig);
+}
+
+void fk_devrig_restore(fk_devrig_t *rig, const char *path)
+{
+    fk_devrig_stop(rig);
+    fk_devrig_copy_file(path, rig->flash);
+    fk_devrig_start(rig);
+}
+
 size_t fk_devrig_load_file(const char *path, uint8_t *buf, size_t cap)
 {
     FILE *f = fopen(path, "rb");

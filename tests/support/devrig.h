@@ -132,6 +132,11 @@ size_t fk_devrig_ec_template(uint8_t *t, size_t cap, fk_curve_t curve, const cha
 /* Copy a file (snapshots of images); asserts that it worked. */
 void fk_devrig_copy_file(const char *from, const char *to);
 
+/* Stop the device, copy its flash image to path (snapshot) or path back
+ * over its flash image (restore), and start it again. */
+void fk_devrig_snapshot(fk_devrig_t *rig, const char *path);
+void fk_devrig_restore(fk_devrig_t *rig, const char *path);
+
 /* Flip the bits `mask` of the byte at `offset` of a file (a closed flash
  * image: damage for the store to find). */
 void fk_devrig_file_xor(const char *path, long offset, uint8_t mask);

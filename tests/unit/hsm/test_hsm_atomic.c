@@ -218,20 +218,6 @@ static void restart(void)
     fk_devrig_start(&g_rig);
 }
 
-static void snapshot(void)
-{
-    fk_devrig_stop(&g_rig);
-    fk_devrig_copy_file(g_rig.flash, g_snap);
-    fk_devrig_start(&g_rig);
-}
-
-static void back_to_snapshot(void)
-{
-    fk_devrig_stop(&g_rig);
-    fk_devrig_copy_file(g_snap, g_rig.flash);
-    fk_devrig_start(&g_rig);
-}
-
 /* Key KEY is the old one: its request, its one ECDSA use, no ECDH. */
 static void expect_old_key(const uint8_t *old_req, size_t old_len)
 {
@@ -284,9 +270,9 @@ static void test_generate_powercut(void **state)
     int olds = 0, news = 0;
     assert_int_equal(generate(KEY, k_old_policy, sizeof(k_old_policy)), SW_OK);
     const size_t old_len = hsm_record(HSM_FID(HSM_PREFIX_EECERT, KEY), old_req, sizeof(old_req));
-    snapshot();
+    fk_devrig_snapshot(&g_rig, g_snap);
     for (long n = 0;; n++) {
-        back_to_snapshot();
+        fk_devrig_restore(&g_rig, g_snap);
         assert_int_equal(verify(k_pin), SW_OK);
         fk_flashcut_arm(n);
         const uint16_t sw = generate(KEY, k_new_policy, sizeof(k_new_policy));
@@ -317,7 +303,7 @@ static void test_reinit_and_change_full_store(void **state)
     (void)state;
     assert_int_equal(generate(KEY, k_old_policy, sizeof(k_old_policy)), SW_OK);
     fill_store();
-    snapshot();
+    fk_devrig_snapshot(&g_rig, g_snap);
 
     /* CHANGE: the old PIN or the new one works, and the key with it. */
     const uint16_t sw = send(0x00, 0x24, 0x00, 0x81, "648219271828", 12, 0);
@@ -331,7 +317,7 @@ static void test_reinit_and_change_full_store(void **state)
     }
     assert_int_equal(ecdh_with(KEY), SW_CONDITIONS); /* the key opens: its own answer */
 
-    back_to_snapshot();
+    fk_devrig_restore(&g_rig, g_snap);
     const uint16_t isw = initialize(k_so, k_pin2);
     restart();
     if (isw == SW_OK) {
@@ -451,7 +437,7 @@ static void test_bitflips(void **state)
     g_nref = 0;
     collect(&g_dev.svc.store, false);
     collect(&g_dev.svc.counters, true);
-    snapshot();
+    fk_devrig_snapshot(&g_rig, g_snap);
 
     /* A deep run flips every bit of every record header; CI a sample. */
     const char *deep_env = getenv("FK_DEEP");

@@ -136,20 +136,6 @@ static void restart(void)
     fk_devrig_start(&g_rig);
 }
 
-static void snapshot(void)
-{
-    fk_devrig_stop(&g_rig);
-    fk_devrig_copy_file(g_rig.flash, g_snap);
-    fk_devrig_start(&g_rig);
-}
-
-static void back_to_snapshot(void)
-{
-    fk_devrig_stop(&g_rig);
-    fk_devrig_copy_file(g_snap, g_rig.flash);
-    fk_devrig_start(&g_rig);
-}
-
 /* True when needle occurs in the flash image. */
 static bool in_flash(const void *needle, size_t len)
 {
@@ -445,9 +431,9 @@ static void cut_everywhere(cut_op_t op, const uint8_t s1[32], const uint8_t s2[3
                            const uint8_t kcv[8])
 {
     int olds = 0, news = 0;
-    snapshot();
+    fk_devrig_snapshot(&g_rig, g_snap);
     for (long n = 0;; n++) {
-        back_to_snapshot();
+        fk_devrig_restore(&g_rig, g_snap);
         if (op != OP_IMPORT) assert_int_equal(verify(), SW_OK);
         fk_flashcut_arm(n);
         uint16_t sw;
@@ -533,11 +519,11 @@ static void test_powercuts(void **state)
     assert_int_equal(import(0, s1), SW_OK);
     cut_everywhere(OP_IMPORT, s1, s2, kcv);
 
-    back_to_snapshot();
+    fk_devrig_restore(&g_rig, g_snap);
     assert_int_equal(import(0, s2), SW_OK);
     cut_everywhere(OP_CREATE, s1, s2, kcv);
 
-    back_to_snapshot();
+    fk_devrig_restore(&g_rig, g_snap);
     assert_int_equal(verify(), SW_OK);
     assert_int_equal(domain_cmd(0x01, 1, "\x02", 1), SW_OK);
     assert_int_equal(import(1, s1), SW_OK);

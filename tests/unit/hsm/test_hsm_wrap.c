@@ -197,20 +197,6 @@ static void restart(void)
     fk_devrig_start(&g_rig);
 }
 
-static void snapshot(void)
-{
-    fk_devrig_stop(&g_rig);
-    fk_devrig_copy_file(g_rig.flash, g_snap);
-    fk_devrig_start(&g_rig);
-}
-
-static void back_to_snapshot(void)
-{
-    fk_devrig_stop(&g_rig);
-    fk_devrig_copy_file(g_snap, g_rig.flash);
-    fk_devrig_start(&g_rig);
-}
-
 /* GENERATE key `id` on `curve` with extra TLVs (90, 91, 92). */
 static uint16_t generate_ec(uint8_t id, fk_curve_t curve, const uint8_t *extra, size_t extra_len)
 {
@@ -726,11 +712,11 @@ static void test_unwrap_powercut(void **state)
     assert_int_equal(fk_pk_parse(g_pk, len, &k), FK_CRYPTO_OK);
     fk_pk_public_of(&k, &pub);
     put_2f10(blob, blen, 200);
-    snapshot();
+    fk_devrig_snapshot(&g_rig, g_snap);
 
     int olds = 0, news = 0;
     for (long n = 0;; n++) {
-        back_to_snapshot();
+        fk_devrig_restore(&g_rig, g_snap);
         assert_int_equal(verify(), SW_OK);
         fk_flashcut_arm(n);
         const uint16_t sw = send(0x80, 0x74, 0x02, 0x93, NULL, 0, 0);
