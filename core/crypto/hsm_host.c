@@ -35,6 +35,7 @@
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/rsa.h>
 
+#include "crypto/pk_backend.h"
 #include "util.h"
 
 #define MD5_LEN 16u
@@ -338,24 +339,12 @@ static size_t der_len(const der_t *d) { return (size_t)(d->end - d->p); }
 
 /* ---- Curves and OIDs ---------------------------------------------------------- */
 
-typedef struct curve_map {
-    mbedtls_ecp_group_id grp;
-    fk_curve_t curve;
-} curve_map_t;
-
-static const curve_map_t k_curves[] = {
-    {MBEDTLS_ECP_DP_SECP192R1, FK_CURVE_SECP192R1}, {MBEDTLS_ECP_DP_SECP256R1, FK_CURVE_SECP256R1},
-    {MBEDTLS_ECP_DP_SECP384R1, FK_CURVE_SECP384R1}, {MBEDTLS_ECP_DP_SECP521R1, FK_CURVE_SECP521R1},
-    {MBEDTLS_ECP_DP_BP256R1, FK_CURVE_BP256R1},     {MBEDTLS_ECP_DP_BP384R1, FK_CURVE_BP384R1},
-    {MBEDTLS_ECP_DP_BP512R1, FK_CURVE_BP512R1},     {MBEDTLS_ECP_DP_SECP192K1, FK_CURVE_SECP192K1},
-    {MBEDTLS_ECP_DP_SECP256K1, FK_CURVE_SECP256K1},
-};
-
+/* The Weierstrass curve of an mbedTLS group (FK_CURVE_NONE for any other). */
 static fk_curve_t curve_of_group(mbedtls_ecp_group_id g)
 {
-    for (size_t i = 0; i < FK_ARRAY_SIZE(k_curves); i++)
-        if (k_curves[i].grp == g) return k_curves[i].curve;
-    return FK_CURVE_NONE;
+    const fk_curve_t c = fk_pk_curve_of_group(g);
+    const fk_curve_info_t *info = fk_curve_info(c);
+    return info != NULL && !info->montgomery ? c : FK_CURVE_NONE;
 }
 
 /* id-X25519, id-X448, id-Ed25519, id-Ed448 (RFC 8410): 1.3.101.110-113. */

@@ -35,6 +35,7 @@
  * Miller-Rabin round of a 2048-bit prime can itself take longer than that.
  */
 #include "crypto/pk.h"
+#include "crypto/pk_backend.h"
 
 #include <limits.h>
 #include <string.h>
@@ -605,6 +606,13 @@ static const mbedtls_ecp_group_id k_group_ids[] = {
 
 _Static_assert(FK_ARRAY_SIZE(k_curves) == FK_CURVE_LAST + 1, "one entry per curve");
 _Static_assert(FK_ARRAY_SIZE(k_group_ids) == FK_CURVE_LAST + 1, "one group per curve");
+
+fk_curve_t fk_pk_curve_of_group(mbedtls_ecp_group_id g)
+{
+    for (int c = FK_CURVE_FIRST; c <= FK_CURVE_LAST; c++)
+        if (g != MBEDTLS_ECP_DP_NONE && k_group_ids[c] == g) return (fk_curve_t)c;
+    return FK_CURVE_NONE;
+}
 
 const fk_curve_info_t *fk_curve_info(fk_curve_t c)
 {

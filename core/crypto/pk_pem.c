@@ -24,6 +24,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/pkcs5.h>
 
+#include "crypto/pk_backend.h"
 #include "util.h"
 
 static const char k_pem_begin[] = "-----BEGIN ";
@@ -50,19 +51,6 @@ static const aes_oid_t k_aes_cbc[] = {
     {AES_CBC_OID("\x02"), sizeof(AES_CBC_OID("\x02")) - 1u, 16u},
     {AES_CBC_OID("\x16"), sizeof(AES_CBC_OID("\x16")) - 1u, 24u},
     {AES_CBC_OID("\x2A"), sizeof(AES_CBC_OID("\x2A")) - 1u, 32u},
-};
-
-typedef struct curve_map {
-    mbedtls_ecp_group_id grp;
-    fk_curve_t curve;
-} curve_map_t;
-
-static const curve_map_t k_curves[] = {
-    {MBEDTLS_ECP_DP_SECP192R1, FK_CURVE_SECP192R1}, {MBEDTLS_ECP_DP_SECP256R1, FK_CURVE_SECP256R1},
-    {MBEDTLS_ECP_DP_SECP384R1, FK_CURVE_SECP384R1}, {MBEDTLS_ECP_DP_SECP521R1, FK_CURVE_SECP521R1},
-    {MBEDTLS_ECP_DP_BP256R1, FK_CURVE_BP256R1},     {MBEDTLS_ECP_DP_BP384R1, FK_CURVE_BP384R1},
-    {MBEDTLS_ECP_DP_BP512R1, FK_CURVE_BP512R1},     {MBEDTLS_ECP_DP_SECP192K1, FK_CURVE_SECP192K1},
-    {MBEDTLS_ECP_DP_SECP256K1, FK_CURVE_SECP256K1},
 };
 
 /* True when in looks like PEM text (a BEGIN line anywhere). */
@@ -242,9 +230,7 @@ int fk_pk_pem_load_ec(const uint8_t *in, size_t len, const uint8_t *pw, size_t p
     rc = FK_CRYPTO_EINVAL;
     if (mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECKEY)) {
         const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(pk);
-        fk_curve_t curve = FK_CURVE_NONE;
-        for (size_t i = 0; i < FK_ARRAY_SIZE(k_curves); i++)
-            if (k_curves[i].grp == ec->grp.id) curve = k_curves[i].curve;
+        const fk_curve_t curve = fk_pk_curve_of_group(ec->grp.id);
         const fk_curve_info_t *info = fk_curve_info(curve);
         if (info != NULL && !info->montgomery &&
             mbedtls_mpi_write_binary(&ec->d, d, info->order_len) == 0)
