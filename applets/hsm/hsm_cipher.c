@@ -719,13 +719,7 @@ static fk_sw_t cmd_generate_sym(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd
     const size_t len = pol.size / 8u;
     if (fk_rng_bytes(s_key, len) != FK_CRYPTO_OK) return FK_SW_EXEC_ERROR;
     sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
-    if (sw == FK_SW_OK) {
-        sw = generate_sym_stage(ctx, id, &pol, s_key, len);
-        if (sw == FK_SW_OK)
-            sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
-        else
-            fk_space_batch_abort(&ctx->space);
-    }
+    if (sw == FK_SW_OK) sw = hsm_batch_end(ctx, generate_sym_stage(ctx, id, &pol, s_key, len));
     fk_wipe(s_key, sizeof(s_key));
     return sw;
 }

@@ -135,6 +135,15 @@ fk_sw_t hsm_store_sw(int rc)
     }
 }
 
+fk_sw_t hsm_batch_end(const fk_applet_ctx_t *ctx, fk_sw_t staged)
+{
+    if (staged != FK_SW_OK) {
+        fk_space_batch_abort(&ctx->space);
+        return staged;
+    }
+    return hsm_store_sw(fk_space_batch_commit(&ctx->space));
+}
+
 /* Size of file `fid` as the host sees it. *synthetic is set when the
  * content is the default TokenInfo rather than a stored record. 6A82 when
  * the file does not exist. */

@@ -118,6 +118,10 @@ fk_sw_t hsm_migrate(const fk_applet_ctx_t *ctx, unsigned *pending);
 fk_sw_t hsm_file_put(const fk_applet_ctx_t *ctx, uint16_t fid, const uint8_t *data, size_t len);
 /* The status word of a store result. */
 fk_sw_t hsm_store_sw(int rc);
+/* End the batch a command opened with fk_space_batch_begin: commit it when
+ * staging went well (staged == 9000; the commit's status is returned),
+ * else abort it and return staged. */
+fk_sw_t hsm_batch_end(const fk_applet_ctx_t *ctx, fk_sw_t staged);
 
 /* ---- hsm_keys.c ----------------------------------------------------------- */
 /* Make sure the device key CC00, its certificate chain 2F02 and its

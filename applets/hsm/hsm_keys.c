@@ -242,11 +242,7 @@ fk_sw_t hsm_device_ensure(const fk_applet_ctx_t *ctx)
     if (sw != FK_SW_OK) return sw;
     if (!have_chain) sw = write_devaut(ctx);
     if (sw == FK_SW_OK && !have_request) sw = write_device_request(ctx);
-    if (sw == FK_SW_OK)
-        sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
-    else
-        fk_space_batch_abort(&ctx->space);
-    return sw;
+    return hsm_batch_end(ctx, sw);
 }
 
 #define DEVAUT_CERTS_MAX 8u /* device, issuer, root, and room for longer chains */
@@ -1093,13 +1089,9 @@ static fk_sw_t cmd_generate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     const req_params_t rp = {g.car, g.chr, g.oid};
     sw = build_request(ctx, &g.pol, s_blob, blob_len, &rp, resp);
     if (sw == FK_SW_OK) sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
-    if (sw == FK_SW_OK) {
-        sw = generate_stage(ctx, id, &g, s_blob, blob_len, resp->p + start, resp->len - start);
-        if (sw == FK_SW_OK)
-            sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
-        else
-            fk_space_batch_abort(&ctx->space);
-    }
+    if (sw == FK_SW_OK)
+        sw = hsm_batch_end(ctx, generate_stage(ctx, id, &g, s_blob, blob_len, resp->p + start,
+                                               resp->len - start));
     if (sw != FK_SW_OK) resp->len = start;
     fk_wipe(s_blob, sizeof(s_blob));
     return sw;
@@ -1179,14 +1171,9 @@ static fk_sw_t cmd_derive(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     }
     if (sw == FK_SW_OK) {
         sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
-        if (sw == FK_SW_OK) {
-            sw = derive_stage(ctx, dst, &pol, s_blob, blob_len, resp->p + start,
-                              resp->len - start);
-            if (sw == FK_SW_OK)
-                sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
-            else
-                fk_space_batch_abort(&ctx->space);
-        }
+        if (sw == FK_SW_OK)
+            sw = hsm_batch_end(ctx, derive_stage(ctx, dst, &pol, s_blob, blob_len, resp->p + start,
+                                                 resp->len - start));
     }
     fk_wipe(resp->p + start, resp->len - start);
     resp->len = start;

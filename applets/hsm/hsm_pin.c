@@ -580,13 +580,7 @@ static fk_sw_t cmd_initialize(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, 
     if (fk_rng_bytes(mk, sizeof(mk)) != FK_CRYPTO_OK) return FK_SW_EXEC_ERROR;
     hsm_session_clear(ctx);
     sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
-    if (sw == FK_SW_OK) {
-        sw = init_stage(ctx, &req, mk);
-        if (sw == FK_SW_OK)
-            sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
-        else
-            fk_space_batch_abort(&ctx->space);
-    }
+    if (sw == FK_SW_OK) sw = hsm_batch_end(ctx, init_stage(ctx, &req, mk));
     fk_wipe(mk, sizeof(mk));
     /* The erased keys' use counters: bound to generations no key has any
      * more, removed to give the space back (a failure here costs nothing). */

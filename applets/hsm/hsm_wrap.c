@@ -309,13 +309,7 @@ static fk_sw_t cmd_unwrap(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_r
     }
     if (sw == FK_SW_OK) {
         sw = hsm_store_sw(fk_space_batch_begin(&ctx->space));
-        if (sw == FK_SW_OK) {
-            sw = unwrap_stage(ctx, id, &pol, len, req_len);
-            if (sw == FK_SW_OK)
-                sw = hsm_store_sw(fk_space_batch_commit(&ctx->space));
-            else
-                fk_space_batch_abort(&ctx->space);
-        }
+        if (sw == FK_SW_OK) sw = hsm_batch_end(ctx, unwrap_stage(ctx, id, &pol, len, req_len));
     }
     fk_wipe(s_material, sizeof(s_material));
     fk_wipe(s_in, sizeof(s_in));
