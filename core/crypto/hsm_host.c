@@ -725,30 +725,8 @@ static int pbes2_decrypt(der_t params, const uint8_t *pw, size_t pw_len, const u
     }
     if (len == 0u || len % AES_BLOCK != 0u) return FK_CRYPTO_EINVAL;
 
-    uint8_t key[AES256_KEY], ivc[AES_BLOCK];
-    mbedtls_md_context_t mdc;
-    mbedtls_aes_context aes;
-    int rc = FK_CRYPTO_EFAIL;
-    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
-    mbedtls_md_init(&mdc);
-    mbedtls_aes_init(&aes);
-    memcpy(ivc, iv.p, AES_BLOCK);
-    if (info != NULL && mbedtls_md_setup(&mdc, info, 1) == 0 &&
-        mbedtls_pkcs5_pbkdf2_hmac(&mdc, pw, pw_len, salt.p, der_len(&salt), (unsigned)iterations,
-                                  (uint32_t)key_len, key) == 0 &&
-        mbedtls_aes_setkey_dec(&aes, key, (unsigned)(8u * key_len)) == 0 &&
-        mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_DECRYPT, len, ivc, in, out) == 0) {
-        const unsigned pad = out[len - 1u];
-        bool ok = pad >= 1u && pad <= AES_BLOCK;
-        for (unsigned i = 1; ok && i <= pad; i++) ok = out[len - i] == pad;
-        rc = ok ? FK_CRYPTO_OK : FK_CRYPTO_EAUTH;
-        if (ok) *out_len = len - pad;
-    }
-    mbedtls_md_free(&mdc);
-    mbedtls_aes_free(&aes);
-    fk_wipe(key, sizeof key);
-    if (rc != FK_CRYPTO_OK) fk_wipe(out, len);
-    return rc;
+    return fk_pbes2_aes_cbc_decrypt(md, pw, pw_len, salt.p, der_len(&salt), (unsigned)iterations,
+                                    key_len, iv.p, in, len, out, out_len);
 }
 
 /* Decrypt by an AlgorithmIdentifier (PBES2 or a PKCS#12 PBE) into out. */

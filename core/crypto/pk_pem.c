@@ -90,6 +90,39 @@ static int pbkdf2_params(const mbedtls_asn1_buf *params, uint32_t key_len, const
     return p == end ? 0 : -1;
 }
 
+int fk_pbes2_aes_cbc_decrypt(mbedtls_md_type_t md, const uint8_t *pw, size_t pw_len,
+                             const uint8_t *salt, size_t salt_len, unsigned iterations,
+                             size_t key_len, const uint8_t *iv, const uint8_t *in, size_t len,
+                             uint8_t *out, size_t *out_len)
+{
+    uint8_t key[AES_MAX_KEY], iv_copy[AES_BLOCK];
+    mbedtls_md_context_t md_ctx;
+    mbedtls_aes_context aes;
+    int rc = FK_CRYPTO_EFAIL;
+
+    if (key_len > sizeof(key) || len == 0u || len % AES_BLOCK != 0u) return FK_CRYPTO_EINVAL;
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
+    mbedtls_md_init(&md_ctx);
+    mbedtls_aes_init(&aes);
+    memcpy(iv_copy, iv, AES_BLOCK);
+    if (info != NULL && mbedtls_md_setup(&md_ctx, info, 1) == 0 &&
+        mbedtls_pkcs5_pbkdf2_hmac(&md_ctx, pw, pw_len, salt, salt_len, iterations,
+                                  (uint32_t)key_len, key) == 0 &&
+        mbedtls_aes_setkey_dec(&aes, key, (unsigned)(8u * key_len)) == 0 &&
+        mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_DECRYPT, len, iv_copy, in, out) == 0) {
+        const unsigned pad = out[len - 1u];
+        bool ok = pad >= 1u && pad <= AES_BLOCK;
+        for (unsigned i = 1; ok && i <= pad; i++) ok = out[len - i] == pad;
+        rc = ok ? FK_CRYPTO_OK : FK_CRYPTO_EAUTH;
+        if (ok) *out_len = len - pad;
+    }
+    mbedtls_md_free(&md_ctx);
+    mbedtls_aes_free(&aes);
+    fk_wipe(key, sizeof(key));
+    if (rc != FK_CRYPTO_OK) fk_wipe(out, len);
+    return rc;
+}
+
 /* Decrypt a PBES2 EncryptedPrivateKeyInfo (DER) into s_plain. Returns
  * FK_CRYPTO_OK with *plain_len, FK_CRYPTO_EAUTH when the padding is wrong
  * (a wrong password), FK_CRYPTO_EINVAL for anything not understood. */
@@ -104,7 +137,6 @@ static int pbes2_decrypt(const unsigned char *der, size_t der_len, const uint8_t
     int iterations = 0, rc = FK_CRYPTO_EINVAL;
     mbedtls_md_type_t md = MBEDTLS_MD_NONE;
     uint32_t key_len = 0;
-    uint8_t key[AES_MAX_KEY], iv_copy[AES_BLOCK];
 
     if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
         return FK_CRYPTO_EINVAL;
@@ -129,26 +161,8 @@ static int pbes2_decrypt(const unsigned char *der, size_t der_len, const uint8_t
         len % AES_BLOCK != 0u || len > sizeof(s_plain))
         return FK_CRYPTO_EINVAL;
 
-    mbedtls_md_context_t md_ctx;
-    mbedtls_aes_context aes;
-    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
-    mbedtls_md_init(&md_ctx);
-    mbedtls_aes_init(&aes);
-    memcpy(iv_copy, iv.p, AES_BLOCK);
-    if (info != NULL && mbedtls_md_setup(&md_ctx, info, 1) == 0 &&
-        mbedtls_pkcs5_pbkdf2_hmac(&md_ctx, pw, pw_len, salt, salt_len, (unsigned int)iterations,
-                                  key_len, key) == 0 &&
-        mbedtls_aes_setkey_dec(&aes, key, key_len * 8u) == 0 &&
-        mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_DECRYPT, len, iv_copy, p, s_plain) == 0) {
-        const unsigned pad = s_plain[len - 1u];
-        bool ok = pad >= 1u && pad <= AES_BLOCK;
-        for (unsigned i = 1; ok && i <= pad; i++) ok = s_plain[len - i] == pad;
-        rc = ok ? FK_CRYPTO_OK : FK_CRYPTO_EAUTH;
-        if (ok) *plain_len = len - pad;
-    }
-    mbedtls_md_free(&md_ctx);
-    mbedtls_aes_free(&aes);
-    fk_wipe(key, sizeof(key));
+    rc = fk_pbes2_aes_cbc_decrypt(md, pw, pw_len, salt, salt_len, (unsigned)iterations, key_len,
+                                  iv.p, p, len, s_plain, plain_len);
     if (rc != FK_CRYPTO_OK) fk_wipe(s_plain, sizeof(s_plain));
     return rc;
 }
