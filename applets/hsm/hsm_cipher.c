@@ -679,11 +679,9 @@ static fk_sw_t generate_sym_stage(const fk_applet_ctx_t *ctx, uint8_t id, const 
                                   const uint8_t *key, size_t len)
 {
     uint32_t size;
-    int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), pol, key, len, hsm_state(ctx)->mk);
-    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
-    if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
-    fk_sw_t sw = FK_SW_OK;
-    if (fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
+    fk_sw_t sw = hsm_key_store(ctx, id, pol, key, len);
+    if (sw == FK_SW_OK &&
+        fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
         sw = hsm_default_prkd(ctx, id, pol);
     if (sw == FK_SW_OK &&
         fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_EECERT, id), &size) == FK_STORE_OK)

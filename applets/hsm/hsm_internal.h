@@ -265,6 +265,12 @@ fk_sw_t hsm_key_use(const fk_applet_ctx_t *ctx, fk_key_t *key);
  * length is wrong. */
 fk_sw_t hsm_key_metadata(const fk_tlv_t *t, fk_key_policy_t *pol);
 
+/* Stage key object CC<id> (policy and material, encrypted under the
+ * session's master key) in the command's open batch: 6A84 when the store
+ * is full, 6400 when the crypto fails, 6581 for another store error. */
+fk_sw_t hsm_key_store(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol,
+                      const uint8_t *material, size_t len);
+
 /* After the metadata: the default use counter when the device wants one
  * and none was given, and the key domain checked (hsm_domain_check). */
 fk_sw_t hsm_key_policy_finish(const fk_applet_ctx_t *ctx, fk_key_policy_t *pol);

@@ -346,6 +346,16 @@ static fk_sw_t key_open(const fk_applet_ctx_t *ctx, uint8_t id, uint8_t alg, fk_
     return sw;
 }
 
+fk_sw_t hsm_key_store(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol,
+                      const uint8_t *material, size_t len)
+{
+    const int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), pol, material, len,
+                              hsm_state(ctx)->mk);
+    if (rc == FK_KEY_OK) return FK_SW_OK;
+    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
+    return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
+}
+
 fk_sw_t hsm_key_use(const fk_applet_ctx_t *ctx, fk_key_t *key)
 {
     if (key->pol.has_counter && key->uses_left == 0)
@@ -1035,11 +1045,8 @@ static fk_sw_t generate_stage(const fk_applet_ctx_t *ctx, uint8_t id, const gen_
                               size_t req_len)
 {
     uint32_t size;
-    int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), &g->pol, blob, blob_len,
-                        hsm_state(ctx)->mk);
-    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
-    if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
-    fk_sw_t sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
+    fk_sw_t sw = hsm_key_store(ctx, id, &g->pol, blob, blob_len);
+    if (sw == FK_SW_OK) sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
     if (sw == FK_SW_OK &&
         fk_space_size(&ctx->space, HSM_FID(HSM_PREFIX_PRKD, id), &size) != FK_STORE_OK)
         sw = hsm_default_prkd(ctx, id, &g->pol);
@@ -1123,10 +1130,8 @@ static fk_sw_t derive_stage(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key
                             const uint8_t *blob, size_t blob_len, const uint8_t *req,
                             size_t req_len)
 {
-    int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), pol, blob, blob_len, hsm_state(ctx)->mk);
-    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
-    if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
-    fk_sw_t sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
+    fk_sw_t sw = hsm_key_store(ctx, id, pol, blob, blob_len);
+    if (sw == FK_SW_OK) sw = hsm_file_put(ctx, HSM_FID(HSM_PREFIX_EECERT, id), req, req_len);
     if (sw == FK_SW_OK) sw = hsm_default_prkd(ctx, id, pol);
     return sw;
 }

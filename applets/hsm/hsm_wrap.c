@@ -241,13 +241,11 @@ static fk_sw_t blob_sw(int rc)
 static fk_sw_t unwrap_stage(const fk_applet_ctx_t *ctx, uint8_t id, const fk_key_policy_t *pol,
                             size_t len, size_t req_len)
 {
-    const int rc = fk_key_put(ctx, HSM_FID(HSM_PREFIX_KEY, id), pol, s_material, len,
-                              hsm_state(ctx)->mk);
-    if (rc == FK_KEY_ENOSPC) return FK_SW_NOT_ENOUGH_MEMORY;
-    if (rc != FK_KEY_OK) return rc == FK_KEY_ECRYPTO ? FK_SW_EXEC_ERROR : FK_SW_MEMORY_FAILURE;
     const uint16_t ce = HSM_FID(HSM_PREFIX_EECERT, id);
-    fk_sw_t sw = req_len > 0 ? hsm_file_put(ctx, ce, s_req, req_len)
-                             : hsm_store_sw(fk_space_delete_range(&ctx->space, ce, ce));
+    fk_sw_t sw = hsm_key_store(ctx, id, pol, s_material, len);
+    if (sw == FK_SW_OK)
+        sw = req_len > 0 ? hsm_file_put(ctx, ce, s_req, req_len)
+                         : hsm_store_sw(fk_space_delete_range(&ctx->space, ce, ce));
     if (sw == FK_SW_OK) sw = hsm_default_prkd(ctx, id, pol);
     if (sw == FK_SW_OK)
         sw = hsm_store_sw(fk_space_delete_range(&ctx->space, HSM_FID_UNWRAP, HSM_FID_UNWRAP));
