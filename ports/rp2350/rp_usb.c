@@ -405,7 +405,6 @@ static void irq_bus_reset(void)
     for (unsigned i = 0; i < 2u; i++) ep_cancel(i, 0);
     rp_wr32(REG_EP_STALL_ARM, 0);
     ep0_open();
-    for (unsigned i = 0; i < EP_SLOTS; i++) g_usb.ep[i].done = 0;
     g_usb.setup_pending = 0;
     g_usb.reset_pending = 1;
     g_usb.reset_seq = next_seq();

@@ -128,6 +128,20 @@ static void test_init_sequence(void **state)
     ut_expect_none();
 }
 
+/* USBCTRL never reports out of reset: init gives up with an error and
+ * touches nothing of the controller (the model fails any such access). */
+static void test_init_reset_never_done(void **state)
+{
+    (void)state;
+    usbm_reset_done_stuck(true);
+    usbm_reg_writes_clear();
+    assert_int_equal(fk_dcd_init(), FK_DCD_ESTATE);
+    const usbm_write_t *log;
+    assert_int_equal(usbm_reg_writes(&log), 2); /* the reset pulse only */
+    assert_int_equal(usbm_nvic_iser0(), 0);
+    assert_true(usbm_stats()->reset_done_polls > 1000);
+}
+
 /* A second init (e.g. after a stack restart) starts from scratch. */
 static void test_reinit_closes_everything(void **state)
 {
@@ -294,8 +308,20 @@ static void test_setup_cancels_ep0_in(void **state)
     assert_memory_equal(ev.setup, REQ_GET_DESC_18, 8);
     ut_expect_none();
     host_in_result(0, USBM_NAK);
+    /* Same with the SETUP already recorded but not yet polled. */
+    assert_int_equal(usbm_setup(REQ_GET_DESC_100), USBM_ACK);
+    assert_true(ut_irq());
+    assert_int_equal(fk_dcd_ep_start(0x80, d, 64), FK_DCD_OK);
+    assert_int_equal(usbm_dpram32(0x80) & (1u << 10), 0);
+    ut_expect(FK_DCD_EV_SETUP);
+    host_in_result(0, USBM_NAK);
     /* A stall meant for the old request does not hit the new one. */
     assert_int_equal(usbm_setup(REQ_UNKNOWN), USBM_ACK);
+    fk_dcd_ep_stall(0x80);
+    ut_expect(FK_DCD_EV_SETUP);
+    host_in_result(0, USBM_NAK);
+    assert_int_equal(usbm_setup(REQ_UNKNOWN), USBM_ACK);
+    assert_true(ut_irq());
     fk_dcd_ep_stall(0x80);
     ut_expect(FK_DCD_EV_SETUP);
     host_in_result(0, USBM_NAK);
@@ -643,6 +669,20 @@ static void test_bus_reset_races_stack(void **state)
     assert_int_equal(usbm_dpram32(0x1C), 0); /* EP3 OUT never opened */
     assert_int_equal(fk_dcd_ep_start(0x01, rx, 64), FK_DCD_EINVAL);
     assert_false(fk_dcd_ep_stalled(0x81));
+
+    /* The handler has recorded the reset, the stack has not polled it:
+     * still cancelled, nothing stays open or armed past the event. */
+    configure();
+    usbm_bus_reset();
+    assert_true(ut_irq());
+    assert_int_equal(fk_dcd_ep_open(0x03, FK_DCD_EP_BULK, 64), FK_DCD_OK);
+    assert_int_equal(fk_dcd_ep_start(0x80, rx, 8), FK_DCD_OK);
+    assert_int_equal(fk_dcd_ep_start(0x01, rx, 64), FK_DCD_OK);
+    ut_expect(FK_DCD_EV_BUS_RESET);
+    ut_expect_none();
+    assert_int_equal(usbm_dpram32(0x1C), 0);
+    assert_int_equal(usbm_dpram32(0x80), 0);
+    assert_int_equal(fk_dcd_ep_start(0x03, rx, 64), FK_DCD_EINVAL);
 }
 
 /* ---- events ----------------------------------------------------------- */
@@ -793,6 +833,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_init_sequence, model_only, down),
+        cmocka_unit_test_setup_teardown(test_init_reset_never_done, model_only, down),
         cmocka_unit_test_setup_teardown(test_reinit_closes_everything, up, down),
         cmocka_unit_test_setup_teardown(test_control_read_100, up, down),
         cmocka_unit_test_setup_teardown(test_control_write, up, down),

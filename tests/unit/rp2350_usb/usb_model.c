@@ -61,6 +61,7 @@ static struct {
     uint32_t reg[REG_WORDS];
     uint32_t resets, resets_done;
     unsigned done_delay; /* RESET_DONE polls before USBCTRL reports ready */
+    bool done_stuck;     /* USBCTRL never reports ready */
     uint32_t iser0;
     unsigned toggle[32]; /* host toggles, index 2n = IN, 2n + 1 = OUT */
     uint8_t host_addr;
@@ -285,7 +286,7 @@ static uint32_t resets_rd(uint32_t addr, unsigned width)
         if (!(m.resets & RESETS_USBCTRL) && !(m.resets_done & RESETS_USBCTRL)) {
             if (m.done_delay) {
                 m.done_delay--;
-            } else {
+            } else if (!m.done_stuck) {
                 m.resets_done |= RESETS_USBCTRL;
             }
         }
@@ -465,6 +466,7 @@ void usbm_bus_reset(void)
 void usbm_suspend(void) { *R(USBM_SIE_STATUS) |= ST_SUSPENDED; }
 void usbm_resume(void) { *R(USBM_SIE_STATUS) |= ST_RESUME; }
 void usbm_host_address(uint8_t addr) { m.host_addr = addr; }
+void usbm_reset_done_stuck(bool stuck) { m.done_stuck = stuck; }
 
 static unsigned toggle_slot(uint8_t ep)
 {

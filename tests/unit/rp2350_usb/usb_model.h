@@ -80,6 +80,8 @@ void usbm_bus_reset(void);
 void usbm_suspend(void);
 void usbm_resume(void);
 void usbm_host_address(uint8_t addr);
+/* A block that never leaves reset (RESET_DONE stays 0 for USBCTRL). */
+void usbm_reset_done_stuck(bool stuck);
 /* The host's next PID for endpoint address ep (bit 7 = IN); set it as
  * SET_CONFIGURATION / CLEAR_FEATURE(HALT) do on the host side. */
 unsigned usbm_host_toggle(uint8_t ep);
