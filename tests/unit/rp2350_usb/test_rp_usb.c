@@ -190,6 +190,27 @@ static void test_control_read_100(void **state)
     assert_true(usbm_stats()->handoffs >= 3);
 }
 
+/* The stack may keep the status OUT armed during an IN data stage (the
+ * EP0 buffer is shared, a zero-length OUT writes none of it): the host
+ * reads what it wants, then ends the transfer early with its status. */
+static void test_control_read_status_prearmed(void **state)
+{
+    (void)state;
+    uint8_t desc[64], rx[64];
+    fill(desc, sizeof desc, 0x77);
+    ut_setup(REQ_GET_DESC_100);
+    assert_int_equal(fk_dcd_ep_start(0x80, desc, 64), FK_DCD_OK);
+    assert_int_equal(fk_dcd_ep_start(0x00, rx, 64), FK_DCD_OK);
+    host_in_expect(0, desc, 64, 1);
+    assert_true(ut_irq());
+    ut_expect_xfer(0x80, 64);
+    assert_int_equal(usbm_out(0, NULL, 0), USBM_ACK);
+    assert_int_equal(usbm_last_pid(), 1);
+    assert_true(ut_irq());
+    ut_expect_xfer(0x00, 0);
+    ut_expect_none();
+}
+
 static void test_control_write(void **state)
 {
     (void)state;
@@ -836,6 +857,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_reset_never_done, model_only, down),
         cmocka_unit_test_setup_teardown(test_reinit_closes_everything, up, down),
         cmocka_unit_test_setup_teardown(test_control_read_100, up, down),
+        cmocka_unit_test_setup_teardown(test_control_read_status_prearmed, up, down),
         cmocka_unit_test_setup_teardown(test_control_write, up, down),
         cmocka_unit_test_setup_teardown(test_set_address_after_status, up, down),
         cmocka_unit_test_setup_teardown(test_ep0_stall_until_setup, up, down),
