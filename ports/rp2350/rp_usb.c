@@ -142,7 +142,9 @@
 #define RESETS_RESET 0x40020000u
 #define RESETS_RESET_DONE 0x40020008u
 #define RESETS_USBCTRL (1u << 28)
-#define NVIC_ISER0 0xE000E100u
+#define NVIC_ISER0 0xE000E100u /* write 1: enable */
+#define NVIC_ICER0 0xE000E180u /* write 1: disable */
+#define NVIC_ICPR0 0xE000E280u /* write 1: clear pending */
 
 #define DPRAM_EP0_BUF 0x100u
 #define DPRAM_POOL_START 0x180u
@@ -454,6 +456,10 @@ void rp_usb_irq(void)
 
 int fk_dcd_init(void)
 {
+    /* No handler may run while the block is in reset or the state is
+     * rebuilt (a running controller, e.g. after BOOTSEL, may have it
+     * pending). */
+    rp_wr32(NVIC_ICER0, 1u << RP_USB_IRQ);
     rp_set(RESETS_RESET, RESETS_USBCTRL);
     rp_clr(RESETS_RESET, RESETS_USBCTRL);
     bool done = false;
@@ -473,6 +479,7 @@ int fk_dcd_init(void)
     rp_wr32(REG_MAIN_CTRL, MAIN_CTRL_CONTROLLER_EN); /* device, PHY_ISO off */
     rp_wr32(REG_SIE_CTRL, SIE_CTRL_EP0_INT_1BUF);    /* also PULLDOWN_EN off */
     rp_wr32(REG_INTE, INT_ENABLED);
+    rp_wr32(NVIC_ICPR0, 1u << RP_USB_IRQ); /* forget a stale pending bit */
     rp_wr32(NVIC_ISER0, 1u << RP_USB_IRQ);
     return FK_DCD_OK;
 }

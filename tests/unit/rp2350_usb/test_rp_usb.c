@@ -77,13 +77,16 @@ static void test_init_sequence(void **state)
     usbm_stats_clear();
     assert_int_equal(fk_dcd_init(), FK_DCD_OK);
 
-    /* Register writes, in order: reset and release USBCTRL, then the
-     * spec's list (DPRAM zeroing in between is not a register write). */
+    /* Register writes, in order: its interrupt off, reset and release
+     * USBCTRL, then the spec's list (DPRAM zeroing in between is not a
+     * register write), a stale pending interrupt cleared before enabling. */
     static const usbm_write_t want[] = {
+        {0xE000E180u, 1u << 14},
         {0x40022000u, 1u << 28},          {0x40023000u, 1u << 28},
         {REG(USBM_USB_MUXING), 0x9u},      {REG(USBM_USB_PWR), 0xCu},
         {REG(USBM_MAIN_CTRL), 0x1u},       {REG(USBM_SIE_CTRL), 0x20000000u},
-        {REG(USBM_INTE), 0x0001D010u},     {0xE000E100u, 1u << 14},
+        {REG(USBM_INTE), 0x0001D010u},     {0xE000E280u, 1u << 14},
+        {0xE000E100u, 1u << 14},
     };
     const usbm_write_t *log;
     size_t n = usbm_reg_writes(&log);
@@ -137,7 +140,7 @@ static void test_init_reset_never_done(void **state)
     usbm_reg_writes_clear();
     assert_int_equal(fk_dcd_init(), FK_DCD_ESTATE);
     const usbm_write_t *log;
-    assert_int_equal(usbm_reg_writes(&log), 2); /* the reset pulse only */
+    assert_int_equal(usbm_reg_writes(&log), 3); /* interrupt off, reset pulse */
     assert_int_equal(usbm_nvic_iser0(), 0);
     assert_true(usbm_stats()->reset_done_polls > 1000);
 }

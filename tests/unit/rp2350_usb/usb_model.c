@@ -23,6 +23,8 @@
 #define RESETS_USBCTRL (1u << 28)
 #define RESETS_ALL 0x1FFFFFFFu
 #define NVIC_ISER0 0xE000E100u
+#define NVIC_ICER0 0xE000E180u
+#define NVIC_ICPR0 0xE000E280u
 #define USB_IRQ 14u
 
 #define ALIAS_XOR 0x1000u
@@ -144,6 +146,7 @@ void usbm_reset(void)
     *R(USBM_USB_MUXING) = 0x9u;
     *R(USBM_USB_PWR) = 0xCu;
     *R(USBM_INTE) = 0xFFFFFu;
+    m.iser0 = 1u << USB_IRQ; /* and its interrupt enabled */
 }
 
 static bool usb_out_of_reset(void)
@@ -307,6 +310,9 @@ static void resets_wr(uint32_t addr, unsigned width, uint32_t v)
                                                                                       : (old ^ v);
     nv &= RESETS_ALL;
     if ((nv ^ old) & ~RESETS_USBCTRL) fail_msg("the USB driver changed the reset of another block");
+    if ((nv & RESETS_USBCTRL) && (m.iser0 & (1u << USB_IRQ)))
+        fail_msg("USBCTRL put into reset with its interrupt enabled: the handler could run "
+                 "against a block in reset");
     if ((nv & RESETS_USBCTRL) && !(old & RESETS_USBCTRL)) {
         m.resets_done &= ~RESETS_USBCTRL;
         usb_regs_to_reset_values(); /* DPRAM keeps its contents */
@@ -317,16 +323,18 @@ static void resets_wr(uint32_t addr, unsigned width, uint32_t v)
 
 static uint32_t nvic_rd(uint32_t addr, unsigned width)
 {
-    (void)addr;
-    if (width != 4) fail_msg("%u-byte access to NVIC ISER0", width);
-    return m.iser0;
+    if (width != 4) fail_msg("%u-byte access to the NVIC", width);
+    /* ISER0 and ICER0 both read the enables; pending is not modelled. */
+    return addr == NVIC_ICPR0 ? 0u : m.iser0;
 }
 
 static void nvic_wr(uint32_t addr, unsigned width, uint32_t v)
 {
-    if (width != 4) fail_msg("%u-byte access to NVIC ISER0", width);
+    if (width != 4) fail_msg("%u-byte access to the NVIC", width);
     log_write(addr, v);
-    m.iser0 |= v; /* write-1-to-enable */
+    if (v & ~(1u << USB_IRQ)) fail_msg("the USB driver touched another interrupt: 0x%08x", v);
+    if (addr == NVIC_ISER0) m.iser0 |= v; /* write-1-to-enable */
+    if (addr == NVIC_ICER0) m.iser0 &= ~v; /* write-1-to-disable */
 }
 
 const rp_model_region_t usbm_regions[] = {
@@ -334,6 +342,8 @@ const rp_model_region_t usbm_regions[] = {
     {"USBCTRL", USBM_REGS, REGS_SPAN, regs_rd, regs_wr},
     {"RESETS", RESETS_BASE, 0x4000u, resets_rd, resets_wr},
     {"NVIC ISER0", NVIC_ISER0, 4u, nvic_rd, nvic_wr},
+    {"NVIC ICER0", NVIC_ICER0, 4u, nvic_rd, nvic_wr},
+    {"NVIC ICPR0", NVIC_ICPR0, 4u, nvic_rd, nvic_wr},
 };
 const size_t usbm_region_count = sizeof usbm_regions / sizeof usbm_regions[0];
 

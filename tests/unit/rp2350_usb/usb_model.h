@@ -8,9 +8,10 @@
  *   0x50100000 +4 KiB     USB DPRAM: 8/16/32-bit, naturally aligned only
  *   0x50110000 +16 KiB    USBCTRL registers with XOR/SET/CLR aliases
  *   0x40020000 +16 KiB    RESETS (only the USBCTRL bit may change)
- *   0xE000E100 +4         NVIC ISER0
+ *   0xE000E100, E180, E280  NVIC ISER0, ICER0, ICPR0 (bit 14 only)
  * Everything the driver must not do fails the running test at once:
- * an unaligned wide access, an atomic alias on DPRAM (0x50101000-
+ * an unaligned wide access, an atomic alias on DPRAM, USBCTRL reset with
+ * its interrupt enabled, an NVIC write to another interrupt (0x50101000-
  * 0x50103FFF), an unknown register, a register access while USBCTRL is in
  * reset, giving a buffer with AVAILABLE in the same write that changed its
  * other fields, rewriting a buffer the controller owns outside an EP_ABORT,
@@ -56,7 +57,8 @@ extern const rp_model_region_t usbm_regions[];
 extern const size_t usbm_region_count;
 
 /* The state a reboot from BOOTSEL leaves: controller out of reset and
- * running with stale registers, DPRAM full of 0xA5, pull-up on. */
+ * running with stale registers and interrupts raised and enabled, DPRAM
+ * full of 0xA5, pull-up on. */
 void usbm_reset(void);
 
 /* Outcome of one transaction as the host sees it. */
