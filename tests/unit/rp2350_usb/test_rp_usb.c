@@ -281,6 +281,8 @@ static void test_ep0_stall_until_setup(void **state)
 
     ut_setup(REQ_GET_DESC_18);
     assert_int_equal(usbm_reg(USBM_EP_STALL_ARM), 0);
+    assert_int_equal(usbm_dpram32(0x80) & (1u << 11), 0);
+    assert_int_equal(usbm_dpram32(0x84) & (1u << 11), 0);
     host_in_result(0, USBM_NAK);
     assert_int_equal(fk_dcd_ep_start(0x80, data, 8), FK_DCD_OK);
     host_in_expect(0, data, 8, 1);

@@ -394,10 +394,10 @@ usbm_result_t usbm_setup(const uint8_t setup[8])
     if (!device_answers()) return USBM_NORESP;
     memcpy(m.dpram, setup, 8);
     *R(USBM_SIE_STATUS) |= ST_SETUP_REC;
-    /* The next SETUP clears an EP0 stall in hardware. */
+    /* The next SETUP clears EP_STALL_ARM in hardware, which ends an EP0
+     * stall. The STALL bits in buffer control are left for the driver (the
+     * stricter reading of the facts). */
     *R(USBM_EP_STALL_ARM) = 0;
-    put_word(0x80u, word_at(0x80u) & ~BC_STALL);
-    put_word(0x84u, word_at(0x84u) & ~BC_STALL);
     m.toggle[0] = m.toggle[1] = 1;
     return USBM_ACK;
 }
