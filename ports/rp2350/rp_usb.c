@@ -74,9 +74,12 @@
  * Races with events not yet reported: when a bus reset has happened (its
  * event is pending, or SIE_STATUS.BUS_RESET is set and the handler has not
  * run yet), fk_dcd_ep_open/ep_start/ep_stall do nothing and report success
- * - the pending reset cancels them, exactly as if they had come just before
- * it. Likewise for EP0 calls when a SETUP is pending: a stale data stage or
- * stall can never be applied to the new request.
+ * (no error the stack could not foresee): the pending reset cancels
+ * whatever they would have done. Likewise for EP0 calls when a SETUP is
+ * pending: a stale data stage or stall can never be applied to the new
+ * request. What no driver can close: an EP0 IN buffer the stack left armed
+ * for an older request, taken by an IN token that follows a new SETUP before
+ * the handler has run (a window of the interrupt latency).
  *
  * Suspend and resume are reported (INTE includes them). The controller
  * reports a suspend soon after connect on an idle bus; with VBUS detection
