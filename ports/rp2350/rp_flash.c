@@ -24,7 +24,7 @@
  * flash. After the flush, the ROM's XIP set-up stub, copied from BOOTRAM at
  * startup, brings the fast read mode back; without one (an image started
  * by a debugger) the ROM's slow serial mode is entered instead.
- * tools' check_ramfunc.sh checks that the RAM functions reference no flash
+ * check_ramfunc.sh (this directory) checks that the RAM functions reference no flash
  * address.
  */
 #include <string.h>
