@@ -8,14 +8,22 @@
  *
  * The key page. rp_otp_init, at boot and before any host input, reads the
  * raw rows of both keys (DEVK 0xE80.., MKEK 0xE90..) into SRAM and then
- * sets SW_LOCK58 to "inaccessible" for secure and non-secure code, so that
- * nothing running later - a bug reachable from the host included - can
- * read page 58 until the next reset. From then on the row access serves
- * those rows from the copy (with the error the boot read had, if any);
- * every other row of page 58 answers "not permitted", as the chip would;
- * and the soft lock of page 58 is reported as it was before this lock, so
- * the logical layer still tells "programmed, in force at the next reset"
- * from "in force". The copy is registered with fk_hal_panic's wipe.
+ * locks page 58 through SW_LOCK58 until the next reset, so that nothing
+ * running later - a bug reachable from the host included - can read it:
+ *   - once the page's OTP lock word (PAGE58_LOCK1) is programmed - the
+ *     production state - secure and non-secure code both lose the page
+ *     (SW_LOCK58 = 0xF);
+ *   - while it is blank, non-secure code only (0xC): the hardware lets
+ *     secure code program a page's lock word only while the page is
+ *     secure read-write for it, and `fusekey otp lock-page58`
+ *     (fk_hal_otp_lock_keys) must still be able to write PAGE58_LOCK1.
+ *     The page is readable from BOOTSEL in that state anyway.
+ * From then on the row access serves the key rows from the copy (with the
+ * error the boot read had, if any); every other row of page 58 answers
+ * "not permitted", as the chip would; and the soft lock of page 58 is
+ * reported as it was before this lock, so the logical layer still tells
+ * "programmed, in force at the next reset" from "in force". The copy is
+ * registered with fk_hal_panic's wipe.
  *
  * ECC reads are made raw and decoded here (otp/otp_ecc.h): the ROM's ECC
  * read does not report an uncorrectable row, and the row access must.
@@ -201,7 +209,10 @@ int rp_otp_init(void)
     otp.keys_rc = rom_result(rp_rom_otp_access((uint8_t *)otp.keys, sizeof otp.keys, KEY_FIRST));
     for (size_t i = 0; i < KEY_ROWS; i++) otp.keys[i] &= FK_OTP_ROW_MASK;
     if (otp.keys_rc != FK_OTP_ROWS_OK) fk_wipe(otp.keys, sizeof otp.keys);
-    rp_wr32(RP_OTP_SW_LOCK(FK_OTP_PAGE_KEYS), RP_OTP_SW_LOCK_ALL);
+    uint32_t lock_word = 0;
+    const int lock_rc = rom_read_raw((uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS), &lock_word);
+    rp_wr32(RP_OTP_SW_LOCK(FK_OTP_PAGE_KEYS),
+            lock_rc == FK_OTP_ROWS_OK && lock_word == 0u ? RP_OTP_SW_LOCK_NSEC : RP_OTP_SW_LOCK_ALL);
     otp.locked = true;
     otp.ready = fk_lotp_init_rp2350(&otp.lotp, &rows) == FK_LOTP_OK;
     read_serial();

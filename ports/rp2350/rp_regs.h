@@ -128,7 +128,8 @@
 /* ---- OTP (spec §6) ------------------------------------------------------------ */
 #define RP_OTP_BASE 0x40120000u
 #define RP_OTP_SW_LOCK(page) (RP_OTP_BASE + 4u * (page))
-#define RP_OTP_SW_LOCK_ALL 0xFu /* SEC and NSEC inaccessible */
+#define RP_OTP_SW_LOCK_ALL 0xFu  /* SEC and NSEC inaccessible */
+#define RP_OTP_SW_LOCK_NSEC 0xCu /* NSEC inaccessible */
 
 /* ---- TRNG (spec §7.1) --------------------------------------------------------- */
 #define RP_TRNG_BASE 0x400F0000u
