@@ -300,7 +300,8 @@ static uint32_t read_reg(uint32_t addr)
     case RP_TIMER_TIMERAWL:
         return timer_read(false);
     case RP_TRNG_BUSY:
-        return (rp_model_peek(RP_TRNG_RND_SOURCE_ENABLE) & 1u) != 0u ? 0u : 1u;
+        return (rp_model_peek(RP_TRNG_RND_SOURCE_ENABLE) & 1u) != 0u && !rp_model.trng_stalled ? 0u
+                                                                                      : 1u;
     case RP_SIO_CPUID:
         return 0u;
     case RP_SIO_GPIO_HI_IN: {

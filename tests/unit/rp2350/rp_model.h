@@ -82,6 +82,7 @@ typedef struct rp_model {
     rp_model_trng_fn trng;
     void *trng_arg;
     uint32_t trng_words; /* EHR words read */
+    bool trng_stalled;   /* TRNG_BUSY never clears */
     /* BOOTSEL held down from press_us[i] (inclusive) to release_us[i]. */
     uint64_t press_us[8], release_us[8];
     unsigned presses;
