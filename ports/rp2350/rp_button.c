@@ -34,14 +34,14 @@ static struct {
 
 static RP_RAMFUNC bool ram_read_bootsel(void)
 {
-    const uint32_t primask = rp_irq_save();
-    const uint32_t ctrl = rp_ram_rd32(RP_IO_QSPI_SS_CTRL) & ~RP_IO_OEOVER_MASK;
-    rp_ram_wr32(RP_IO_QSPI_SS_CTRL, ctrl | (RP_IO_OEOVER_DISABLE << RP_IO_OEOVER_SHIFT));
+    const uint32_t primask = rp_cpu_irq_save();
+    const uint32_t ctrl = rp_cpu_rd32(RP_IO_QSPI_SS_CTRL) & ~RP_IO_OEOVER_MASK;
+    rp_cpu_wr32(RP_IO_QSPI_SS_CTRL, ctrl | (RP_IO_OEOVER_DISABLE << RP_IO_OEOVER_SHIFT));
     for (volatile uint32_t i = 0; i < SETTLE_LOOPS; i++) {
     }
-    const bool pressed = (rp_ram_rd32(RP_SIO_GPIO_HI_IN) & RP_SIO_HI_QSPI_CSN) == 0u;
-    rp_ram_wr32(RP_IO_QSPI_SS_CTRL, ctrl | (RP_IO_OEOVER_NORMAL << RP_IO_OEOVER_SHIFT));
-    rp_irq_restore(primask);
+    const bool pressed = (rp_cpu_rd32(RP_SIO_GPIO_HI_IN) & RP_SIO_HI_QSPI_CSN) == 0u;
+    rp_cpu_wr32(RP_IO_QSPI_SS_CTRL, ctrl | (RP_IO_OEOVER_NORMAL << RP_IO_OEOVER_SHIFT));
+    rp_cpu_irq_restore(primask);
     return pressed;
 }
 

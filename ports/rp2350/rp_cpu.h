@@ -29,14 +29,14 @@ void rp_model_wfi(void);
 void rp_model_call_stub(const uint32_t *stub);
 void rp_model_halt(void) __attribute__((noreturn));
 
-RP_ALWAYS_INLINE uint32_t rp_irq_save(void) { return rp_model_irq_save(); }
-RP_ALWAYS_INLINE void rp_irq_restore(uint32_t primask) { rp_model_irq_restore(primask); }
-RP_ALWAYS_INLINE void rp_barrier(void) {}
-RP_ALWAYS_INLINE void rp_wfi(void) { rp_model_wfi(); }
-RP_ALWAYS_INLINE void rp_call_stub(const uint32_t *stub) { rp_model_call_stub(stub); }
-RP_ALWAYS_INLINE __attribute__((noreturn)) void rp_halt(void) { rp_model_halt(); }
-RP_ALWAYS_INLINE uint32_t rp_ram_rd32(uint32_t addr) { return rp_model_rd32(addr); }
-RP_ALWAYS_INLINE void rp_ram_wr32(uint32_t addr, uint32_t v) { rp_model_wr32(addr, v); }
+RP_ALWAYS_INLINE uint32_t rp_cpu_irq_save(void) { return rp_model_irq_save(); }
+RP_ALWAYS_INLINE void rp_cpu_irq_restore(uint32_t primask) { rp_model_irq_restore(primask); }
+RP_ALWAYS_INLINE void rp_cpu_barrier(void) {}
+RP_ALWAYS_INLINE void rp_cpu_wfi(void) { rp_model_wfi(); }
+RP_ALWAYS_INLINE void rp_cpu_call_stub(const uint32_t *stub) { rp_model_call_stub(stub); }
+RP_ALWAYS_INLINE __attribute__((noreturn)) void rp_cpu_halt(void) { rp_model_halt(); }
+RP_ALWAYS_INLINE uint32_t rp_cpu_rd32(uint32_t addr) { return rp_model_rd32(addr); }
+RP_ALWAYS_INLINE void rp_cpu_wr32(uint32_t addr, uint32_t v) { rp_model_wr32(addr, v); }
 
 #else
 
@@ -45,39 +45,39 @@ RP_ALWAYS_INLINE void rp_ram_wr32(uint32_t addr, uint32_t v) { rp_model_wr32(add
 #define RP_RAMFUNC __attribute__((section(".ramfunc"), noinline))
 
 /* Mask interrupts (PRIMASK = 1) and return the previous PRIMASK. */
-RP_ALWAYS_INLINE uint32_t rp_irq_save(void)
+RP_ALWAYS_INLINE uint32_t rp_cpu_irq_save(void)
 {
     uint32_t primask;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
     return primask;
 }
 
-RP_ALWAYS_INLINE void rp_irq_restore(uint32_t primask)
+RP_ALWAYS_INLINE void rp_cpu_irq_restore(uint32_t primask)
 {
     __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
 }
 
-RP_ALWAYS_INLINE void rp_barrier(void) { __asm__ volatile("dsb\n\tisb" ::: "memory"); }
-RP_ALWAYS_INLINE void rp_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+RP_ALWAYS_INLINE void rp_cpu_barrier(void) { __asm__ volatile("dsb\n\tisb" ::: "memory"); }
+RP_ALWAYS_INLINE void rp_cpu_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 
 /* Stop here for good (interrupts masked: only a reset ends it). */
-RP_ALWAYS_INLINE __attribute__((noreturn)) void rp_halt(void)
+RP_ALWAYS_INLINE __attribute__((noreturn)) void rp_cpu_halt(void)
 {
     for (;;) __asm__ volatile("wfi" ::: "memory");
 }
 
 /* Call Thumb code at stub (an SRAM copy of position-independent code). */
-RP_ALWAYS_INLINE void rp_call_stub(const uint32_t *stub)
+RP_ALWAYS_INLINE void rp_cpu_call_stub(const uint32_t *stub)
 {
     void (*fn)(void) = (void (*)(void))((uintptr_t)stub | 1u);
     fn();
 }
 
-RP_ALWAYS_INLINE uint32_t rp_ram_rd32(uint32_t addr)
+RP_ALWAYS_INLINE uint32_t rp_cpu_rd32(uint32_t addr)
 {
     return *(volatile uint32_t *)(uintptr_t)addr;
 }
-RP_ALWAYS_INLINE void rp_ram_wr32(uint32_t addr, uint32_t v)
+RP_ALWAYS_INLINE void rp_cpu_wr32(uint32_t addr, uint32_t v)
 {
     *(volatile uint32_t *)(uintptr_t)addr = v;
 }

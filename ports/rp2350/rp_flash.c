@@ -64,7 +64,7 @@ RP_ALWAYS_INLINE void xip_restore(void)
 {
     rp_rom_flash_flush_cache();
     if (xip_stub_valid) {
-        rp_call_stub(xip_stub);
+        rp_cpu_call_stub(xip_stub);
     } else {
         rp_rom_flash_enter_cmd_xip();
     }
@@ -73,23 +73,23 @@ RP_ALWAYS_INLINE void xip_restore(void)
 /* Erase one 4 KiB sector at flash offset off (from 0). */
 static RP_RAMFUNC void ram_erase_sector(uint32_t off)
 {
-    const uint32_t primask = rp_irq_save();
+    const uint32_t primask = rp_cpu_irq_save();
     rp_rom_connect_internal_flash();
     rp_rom_flash_exit_xip();
     rp_rom_flash_range_erase(off, RP_FLASH_SECTOR, RP_FLASH_SECTOR, RP_FLASH_SECTOR_ERASE_CMD);
     xip_restore();
-    rp_irq_restore(primask);
+    rp_cpu_irq_restore(primask);
 }
 
 /* Program the bounce buffer as the 256-byte page at flash offset off. */
 static RP_RAMFUNC void ram_program_page(uint32_t off)
 {
-    const uint32_t primask = rp_irq_save();
+    const uint32_t primask = rp_cpu_irq_save();
     rp_rom_connect_internal_flash();
     rp_rom_flash_exit_xip();
     rp_rom_flash_range_program(off, bounce, RP_FLASH_PAGE);
     xip_restore();
-    rp_irq_restore(primask);
+    rp_cpu_irq_restore(primask);
 }
 
 /* Copy len bytes of flash from data-region offset off, through XIP. */

@@ -2,7 +2,7 @@
 /*
  * rp_led.c - the LED on GPIO 25 (docs/rp2350.md, "LED"): each state of
  * hal.h is a blink pattern, drawn from the timer whenever rp_led_update
- * runs (the main loop, the presence wait).
+ * runs (the SysTick interrupt, every 10 ms; the presence wait).
  *
  *   OFF       dark
  *   IDLE      a 100 ms flash every 2 s (heartbeat)

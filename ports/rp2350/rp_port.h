@@ -35,6 +35,11 @@ void rp_timer_init(void);
 uint64_t rp_timer_us(void);
 /* Busy-wait at least us microseconds. */
 void rp_timer_delay_us(uint32_t us);
+/* SysTick every RP_SYSTICK_MS from clk_sys (150 MHz): its handler,
+ * rp_systick_irq, updates the LED; the interrupt also ends every WFI. */
+#define RP_SYSTICK_MS 10u
+void rp_systick_start(void);
+void rp_systick_irq(void);
 
 /* ---- rp_flash.c ----------------------------------------------------------- */
 /* Flash map (docs/rp2350.md): the image area from offset 0, the data region

@@ -91,7 +91,7 @@ __attribute__((section(".vectors"), used)) const vector_t rp_vectors[] = {
     [11] = rp_default_irq, /* SVCall */
     [12] = rp_default_irq, /* DebugMonitor */
     [14] = rp_default_irq, /* PendSV */
-    [15] = rp_default_irq, /* SysTick */
+    [15] = rp_systick_irq, /* SysTick */
     /* IRQ 0-13 */
     D4, D4, D4, D, D,
     /* IRQ 14: USBCTRL */

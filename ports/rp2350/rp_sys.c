@@ -78,8 +78,8 @@ bool rp_secret_register(void *p, size_t len)
 void fk_hal_panic(const char *file, int line)
 {
     (void)file;
-    (void)rp_irq_save();
-    if (sys.in_panic) rp_halt(); /* a fault inside the panic itself */
+    (void)rp_cpu_irq_save();
+    if (sys.in_panic) rp_cpu_halt(); /* a fault inside the panic itself */
     sys.in_panic = true;
     for (unsigned i = 0; i < sys.n_secrets && i < RP_SECRET_REGIONS; i++) {
         for (size_t j = 0; j < sys.secrets[i].len; j++) sys.secrets[i].p[j] = 0;
@@ -88,7 +88,7 @@ void fk_hal_panic(const char *file, int line)
     rp_wr32(RP_WATCHDOG_SCRATCH(1), RP_PANIC_MAGIC);
     rp_led_force(true);
     rp_reboot_now(FK_REBOOT_NORMAL);
-    rp_halt();
+    rp_cpu_halt();
 }
 
 void rp_fault(const char *what, int n) { fk_hal_panic(what, n); }

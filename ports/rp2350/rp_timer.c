@@ -2,7 +2,9 @@
 /*
  * rp_timer.c - TIMER0 as the port's clock: a free-running 64-bit count of
  * microseconds (1 us ticks from clk_ref, rp_ticks_init), read through the
- * raw registers, which have no latching side effect.
+ * raw registers, which have no latching side effect. SysTick interrupts
+ * every RP_SYSTICK_MS: it draws the LED pattern and bounds how long the
+ * main loop's WFI sleeps.
  */
 #include "rp_mmio.h"
 #include "rp_port.h"
@@ -33,3 +35,12 @@ void rp_timer_delay_us(uint32_t us)
 }
 
 uint64_t fk_hal_millis(void) { return rp_timer_us() / US_PER_MS; }
+
+void rp_systick_start(void)
+{
+    rp_wr32(RP_PPB_SYST_RVR, RP_CLK_SYS_HZ / 1000u * RP_SYSTICK_MS - 1u);
+    rp_wr32(RP_PPB_SYST_CVR, 0u);
+    rp_wr32(RP_PPB_SYST_CSR, RP_SYST_CSR_RUN_CPU_IRQ);
+}
+
+void rp_systick_irq(void) { rp_led_update(); }
