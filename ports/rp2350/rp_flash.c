@@ -142,7 +142,8 @@ int fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
     int rc = FK_HAL_OK;
     for (size_t i = 0; i < RP_FLASH_PAGE; i++) {
         const uint8_t want = (uint8_t)(old[i] & bounce[i]);
-        if (rp_rd8(RP_XIP_BASE + RP_FLASH_DATA_OFFSET + page + (uint32_t)i) != want) rc = FK_HAL_EIO;
+        const uint32_t at_xip = RP_XIP_BASE + RP_FLASH_DATA_OFFSET + page + (uint32_t)i;
+        if (rp_rd8(at_xip) != want) rc = FK_HAL_EIO;
     }
     fk_wipe(bounce, sizeof bounce);
     fk_wipe(old, sizeof old);

@@ -211,8 +211,9 @@ int rp_otp_init(void)
     if (otp.keys_rc != FK_OTP_ROWS_OK) fk_wipe(otp.keys, sizeof otp.keys);
     uint32_t lock_word = 0;
     const int lock_rc = rom_read_raw((uint16_t)FK_OTP_ROW_PAGE_LOCK1(FK_OTP_PAGE_KEYS), &lock_word);
+    const bool lock_word_blank = lock_rc == FK_OTP_ROWS_OK && lock_word == 0u;
     rp_wr32(RP_OTP_SW_LOCK(FK_OTP_PAGE_KEYS),
-            lock_rc == FK_OTP_ROWS_OK && lock_word == 0u ? RP_OTP_SW_LOCK_NSEC : RP_OTP_SW_LOCK_ALL);
+            lock_word_blank ? RP_OTP_SW_LOCK_NSEC : RP_OTP_SW_LOCK_ALL);
     otp.locked = true;
     otp.ready = fk_lotp_init_rp2350(&otp.lotp, &rows) == FK_LOTP_OK;
     read_serial();

@@ -58,8 +58,8 @@ static void log_access(rp_model_op_t op, uint32_t addr, uint32_t value)
         rp_model.log_overflow = true;
         return;
     }
-    rp_model.log[rp_model.log_len++] =
-        (rp_model_access_t){.op = op, .addr = addr, .value = value, .irq_masked = rp_model.irq_masked};
+    rp_model.log[rp_model.log_len++] = (rp_model_access_t){
+        .op = op, .addr = addr, .value = value, .irq_masked = rp_model.irq_masked};
 }
 
 void rp_model_log_clear(void)

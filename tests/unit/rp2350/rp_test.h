@@ -25,13 +25,15 @@
     } while (0)
 
 /* Index of a log entry that must exist. */
-#define FIND(from, op, addr, mask, want) rp_find_or_fail((from), (op), (addr), (mask), (want), #addr)
+#define FIND(from, op, addr, mask, want) \
+    rp_find_or_fail((from), (op), (addr), (mask), (want), #addr)
 
 static inline size_t rp_find_or_fail(size_t from, rp_model_op_t op, uint32_t addr, uint32_t mask,
                                      uint32_t want, const char *name)
 {
     const long i = rp_model_find(from, op, addr, mask, want);
-    if (i < 0) fail_msg("no access op %d to %s (0x%08x) from log entry %zu", (int)op, name, addr, from);
+    if (i < 0)
+        fail_msg("no access op %d to %s (0x%08x) from log entry %zu", (int)op, name, addr, from);
     return (size_t)i;
 }
 

@@ -27,7 +27,8 @@ static void test_release_waits_for_reset_done(void **state)
 static void check_bring_up(void)
 {
     const size_t resus = FIND(0, RP_OP_WRITE, RP_CLK_SYS_RESUS_CTRL, 0, 0);
-    const size_t startup = FIND(0, RP_OP_WRITE, RP_XOSC_STARTUP, 0xFFFFFFFFu, RP_XOSC_STARTUP_DELAY);
+    const size_t startup =
+        FIND(0, RP_OP_WRITE, RP_XOSC_STARTUP, 0xFFFFFFFFu, RP_XOSC_STARTUP_DELAY);
     const size_t xosc_on = FIND(0, RP_OP_WRITE, RP_XOSC_CTRL, 0xFFFFFFFFu, 0x00FABAA0u);
     const size_t stable = FIND(xosc_on, RP_OP_READ, RP_XOSC_STATUS, RP_XOSC_STATUS_STABLE,
                                RP_XOSC_STATUS_STABLE);
@@ -35,7 +36,8 @@ static void check_bring_up(void)
     const size_t ref_off = FIND(0, RP_OP_CLR, RP_CLK_REF_CTRL, RP_CLK_REF_SRC_MASK, 3u);
     const size_t sys_sel = FIND(sys_off, RP_OP_READ, RP_CLK_SYS_SELECTED, 0xFFFFFFFFu, 1u);
     const size_t ref_sel = FIND(ref_off, RP_OP_READ, RP_CLK_REF_SELECTED, 0xFFFFFFFFu, 1u);
-    const size_t pll_reset = FIND(0, RP_OP_SET, RP_RESETS_RESET, RP_RESET_PLL_SYS, RP_RESET_PLL_SYS);
+    const size_t pll_reset =
+        FIND(0, RP_OP_SET, RP_RESETS_RESET, RP_RESET_PLL_SYS, RP_RESET_PLL_SYS);
     assert_true(resus < xosc_on && startup < xosc_on);
     assert_true(sys_sel < pll_reset && ref_sel < pll_reset); /* muxes off before PLL reset */
 
