@@ -484,6 +484,7 @@ static void rom_flash_range_erase(uint32_t offs, size_t count, uint32_t block_si
         violation("bad erase 0x%x+0x%zx", offs, count);
         return;
     }
+    if (rp_model.flash_dead) return;
     memset(rp_model.flash + offs, 0xFF, count);
 }
 
@@ -497,6 +498,7 @@ static void rom_flash_range_program(uint32_t offs, const uint8_t *data, size_t c
         violation("bad program 0x%x+0x%zx", offs, count);
         return;
     }
+    if (rp_model.flash_dead) return;
     for (size_t i = 0; i < count; i++) rp_model.flash[offs + i] &= data[i];
 }
 

@@ -75,6 +75,7 @@ typedef struct rp_model {
     uint8_t flash[RP_MODEL_FLASH_SIZE];
     const uint8_t *last_program_src;
     uint32_t erase_calls, program_calls;
+    bool flash_dead; /* erase and program return without changing anything */
     fk_otp_t otp;
     unsigned otp_calls;
     uint32_t reboot_calls, reboot_flags, reboot_delay, reboot_p0, reboot_p1;

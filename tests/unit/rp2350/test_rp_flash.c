@@ -151,6 +151,19 @@ static void test_rom_function_missing(void **state)
     assert_int_equal(rp_model_count(RP_OP_ROM, RP_ROM_FUNC_CONNECT_INTERNAL_FLASH), 0);
 }
 
+/* A write the chip did not carry out is reported, not assumed. */
+static void test_failed_write_detected(void **state)
+{
+    (void)state;
+    const uint8_t zero = 0;
+    memset(rp_model.flash + DATA_BASE, 0x00, 4096);
+    rp_model.flash_dead = true;
+    assert_int_equal(fk_hal_flash_erase(0), FK_HAL_EIO);
+    assert_int_equal(fk_hal_flash_program(4096, &zero, 1), FK_HAL_EIO);
+    assert_false(rp_model.irq_masked);
+    ASSERT_NO_VIOLATION();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +174,7 @@ int main(void)
         cmocka_unit_test_setup(test_read_through_xip, setup),
         cmocka_unit_test_setup(test_without_stub_slow_xip, setup),
         cmocka_unit_test_setup(test_rom_function_missing, setup),
+        cmocka_unit_test_setup(test_failed_write_detected, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

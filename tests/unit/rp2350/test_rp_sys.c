@@ -23,6 +23,32 @@ static void test_platform(void **state)
     assert_int_equal(fk_hal_platform(), FK_PLATFORM_RP2350);
 }
 
+/* Every ROM function the port uses, looked up for Arm Secure callers. */
+static void test_rom_lookup(void **state)
+{
+    (void)state;
+    static const uint32_t codes[] = {
+        RP_ROM_FUNC_CONNECT_INTERNAL_FLASH, RP_ROM_FUNC_FLASH_EXIT_XIP,
+        RP_ROM_FUNC_FLASH_RANGE_ERASE,      RP_ROM_FUNC_FLASH_RANGE_PROGRAM,
+        RP_ROM_FUNC_FLASH_FLUSH_CACHE,      RP_ROM_FUNC_FLASH_ENTER_CMD_XIP,
+        RP_ROM_FUNC_OTP_ACCESS,             RP_ROM_FUNC_REBOOT,
+        RP_ROM_FUNC_GET_SYS_INFO,
+    };
+    rp_model_log_clear();
+    assert_true(rp_rom_init());
+    assert_true(rp_rom.ready);
+    assert_int_equal(rp_model_count(RP_OP_ROM, 0x16u), sizeof codes / sizeof codes[0]);
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        FIND(0, RP_OP_ROM, 0x16u, 0xFFFFFFFFu, codes[i]);
+    assert_int_equal(RP_ROM_FUNC_OTP_ACCESS, 0x414Fu); /* 'O','A' */
+    ASSERT_NO_VIOLATION(); /* the model checks the Arm-Secure mask */
+
+    rp_model.missing_rom_code = RP_ROM_FUNC_REBOOT;
+    assert_false(rp_rom_init());
+    assert_int_equal(rp_rom_reboot(0x100u, 10u, 0u, 0u), RP_ROM_ERR_INVALID_ARG);
+    assert_int_equal(rp_model.reboot_calls, 0);
+}
+
 static void test_reboot_is_deferred(void **state)
 {
     (void)state;
@@ -75,6 +101,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_platform, setup),
+        cmocka_unit_test_setup(test_rom_lookup, setup),
         cmocka_unit_test_setup(test_reboot_is_deferred, setup),
         cmocka_unit_test_setup(test_panic, setup),
     };
