@@ -74,9 +74,9 @@ static void usb_start(void)
 }
 
 /* Whether the CCID class has nothing left to send (the response of the
- * command that asked for the reboot included).
- * INTEGRATION: usb/ccid.h offers no accessor for this yet; these are the
- * fields its header documents. Replace with one (e.g. fk_ccid_idle). */
+ * command that asked for the reboot included). usb/ccid.h has no accessor
+ * for this yet, so this reads the fields its header documents; it becomes
+ * a call (e.g. fk_ccid_idle) once the class offers one. */
 static bool usb_response_sent(void) { return !ccid.busy && !ccid.tx_active && !ccid.in_busy; }
 
 int main(void)
