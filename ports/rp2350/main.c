@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * main.c - the fusekey firmware on the RP2350 (docs/rp2350.md): the port's
+ * drivers, the services and one card of the fusekey product, and a USB
+ * device with the CCID class in front of the card.
+ *
+ * rp_reset_c (rp_startup.c) has set up memory, copied the XIP stub and
+ * started the clocks. Here, in order: the timer and the LED; the ROM's
+ * functions; the OTP (the key rows are copied and page 58 is locked before
+ * any host input can reach the device); the TRNG; SysTick; the services
+ * (store mount, sealing, migration) and the card; then USB. The loop runs
+ * the USB device; a reboot the card asked for (fk_hal_reboot) is carried
+ * out once its response has left; otherwise the core sleeps until the next
+ * interrupt (USB, or SysTick at the latest).
+ *
+ * Everything large is static: the card's APDU buffers (~130 KiB), the
+ * CCID class (~70 KiB), the services.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "card/card.h"
+#include "ccid.h"
+#include "fusekey_product.h"
+#include "hal.h"
+#include "rp_cpu.h"
+#include "rp_port.h"
+#include "rp_rom.h"
+#include "services/services.h"
+#include "usbd.h"
+
+/* The USB identity until the board configuration record (rescue applet,
+ * tag 00 VID/PID, tag 09 product string) is applied here. */
+#define USB_VID 0x1209u
+#define USB_PID 0xF05Eu
+#define USB_BCD_DEVICE 0x0100u
+#define USB_MANUFACTURER "fusekey"
+#define USB_PRODUCT "fusekey HSM"
+#define USB_MAX_POWER_MA 100u
+
+/* How long a requested reboot waits for its response to leave. */
+#define REBOOT_DRAIN_MS 1000u
+
+static fk_services_t services;
+static fk_card_t card;
+static fk_product_card_state_t card_state;
+static fk_ccid_t ccid;
+static fk_usbd_t usbd;
+
+/* The device cannot start: show it and wait for a power cycle (holding
+ * BOOTSEL while plugging in still reaches the bootloader). */
+static void __attribute__((noreturn)) stop_with_error(void)
+{
+    fk_hal_led(FK_LED_ERROR);
+    for (;;) rp_cpu_wfi();
+}
+
+static void usb_start(void)
+{
+    fk_usbd_identity_t id = {
+        .vid = USB_VID,
+        .pid = USB_PID,
+        .bcd_device = USB_BCD_DEVICE,
+        .manufacturer = USB_MANUFACTURER,
+        .product = USB_PRODUCT,
+        .max_power_ma = USB_MAX_POWER_MA,
+    };
+    fk_hal_serial(id.serial);
+    if (fk_ccid_init(&ccid, &card, NULL) != FK_USBD_OK) stop_with_error();
+    const fk_usbd_class_t classes[] = {fk_ccid_class(&ccid)};
+    if (fk_usbd_init(&usbd, &id, classes, sizeof classes / sizeof classes[0]) != FK_USBD_OK)
+        stop_with_error();
+    fk_usbd_connect(&usbd, true);
+}
+
+/* Whether the CCID class has nothing left to send (the response of the
+ * command that asked for the reboot included). usb/ccid.h has no accessor
+ * for this yet, so this reads the fields its header documents; it becomes
+ * a call (e.g. fk_ccid_idle) once the class offers one. */
+static bool usb_response_sent(void) { return !ccid.busy && !ccid.tx_active && !ccid.in_busy; }
+
+int main(void)
+{
+    rp_timer_init();
+    rp_led_init();
+    fk_hal_led(FK_LED_ACTIVE);
+    if (!rp_rom_init()) stop_with_error();
+    /* Errors are the keys' state, reported by fk_hal_otp_key later. */
+    (void)rp_otp_init();
+    rp_trng_init();
+    rp_systick_start();
+
+    if (fk_services_init(&services, &fk_product) != FK_SERVICES_OK) stop_with_error();
+    if (fk_card_init(&card, &services, &card_state, sizeof card_state) != FK_CARD_OK)
+        stop_with_error();
+    usb_start();
+    fk_hal_led(FK_LED_IDLE);
+
+    bool draining = false;
+    uint64_t drain_start = 0;
+    for (;;) {
+        fk_usbd_task(&usbd);
+        fk_reboot_mode_t mode;
+        if (rp_reboot_pending(&mode)) {
+            const uint64_t now = fk_hal_millis();
+            if (!draining) {
+                draining = true;
+                drain_start = now;
+            }
+            if (usb_response_sent() || now - drain_start >= REBOOT_DRAIN_MS) {
+                fk_usbd_connect(&usbd, false);
+                rp_reboot_now(mode);
+                fk_hal_panic(__FILE__, __LINE__); /* the ROM refused */
+            }
+        }
+        rp_cpu_wfi();
+    }
+}
