@@ -257,10 +257,16 @@ static fk_sw_t check_cla(uint8_t cla)
     return FK_SW_OK;
 }
 
-size_t fk_card_transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_t *out,
-                          size_t out_cap)
+uint8_t *fk_card_rx_area(fk_card_t *card, size_t *cap)
 {
-    FK_ASSERT(out != NULL && out_cap >= SW_LEN);
+    FK_ASSERT(card->chain_len <= FK_CARD_CMD_MAX);
+    *cap = sizeof card->cmd - card->chain_len;
+    return card->cmd + card->chain_len;
+}
+
+static size_t transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_t *out,
+                         size_t out_cap)
+{
     fk_apdu_t cmd;
     fk_sw_t sw = fk_apdu_parse(in, len, &cmd);
     if (sw != FK_SW_OK) {
@@ -305,12 +311,14 @@ size_t fk_card_transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_
         return status_only(out, FK_SW_LAST_COMMAND_EXPECTED);
     }
     if (more || card->chaining) {
-        if (cmd.nc > sizeof(card->cmd) - card->chain_len) {
+        if (cmd.nc > FK_CARD_CMD_MAX - card->chain_len) {
             reset_transport_state(card);
             fk_hal_led(FK_LED_IDLE);
             return status_only(out, FK_SW_WRONG_LENGTH);
         }
-        if (cmd.nc) memcpy(card->cmd + card->chain_len, cmd.data, cmd.nc);
+        /* memmove: a link received in the card's own receive area lies in
+         * cmd, just after the data chained so far. */
+        if (cmd.nc) memmove(card->cmd + card->chain_len, cmd.data, cmd.nc);
         card->chain_len += cmd.nc;
         if (more) {
             card->chaining = true;
@@ -336,5 +344,23 @@ size_t fk_card_transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_
     /* Ne = 0 (cases 1 and 3) with data kept: announce it with 61xx. */
     size_t n = deliver(card, cmd.ne, sw, out, out_cap);
     fk_hal_led(FK_LED_IDLE);
+    return n;
+}
+
+size_t fk_card_transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_t *out,
+                          size_t out_cap)
+{
+    FK_ASSERT(out != NULL && out_cap >= SW_LEN);
+    const uintptr_t base = (uintptr_t)card->cmd, at = (uintptr_t)in;
+    const bool in_rx_area = at >= base && at < base + sizeof card->cmd;
+    FK_ASSERT(!in_rx_area || len <= sizeof card->cmd - (at - base));
+    const size_t n = transceive(card, in, len, out, out_cap);
+    /* An APDU received in the receive area (fk_card_rx_area) is wiped once
+     * done with, as a transport wipes its own buffer: everything past the
+     * chained data the card still keeps. */
+    if (in_rx_area) {
+        const size_t end = (size_t)(at - base) + len;
+        if (end > card->chain_len) fk_wipe(card->cmd + card->chain_len, end - card->chain_len);
+    }
     return n;
 }

@@ -26,6 +26,8 @@
 
 /* Largest command data (Nc) accepted, after chaining. */
 #define FK_CARD_CMD_MAX 65535u
+/* Bytes an APDU has beyond its data: header 4, extended Lc 3, extended Le 2. */
+#define FK_CARD_APDU_OVERHEAD 9u
 /* Largest response data one command may produce (Ne = 65536). */
 #define FK_CARD_RESP_MAX 65536u
 /* Each applet's state starts at a multiple of this in the state area. */
@@ -50,11 +52,12 @@ typedef struct fk_card {
     fk_keepalive_fn keepalive; /* the transport's keepalive for long commands */
     void *keepalive_arg;
 
-    /* Command chaining: data of the links received so far. */
+    /* Command chaining: data of the links received so far, in cmd; the
+     * rest of cmd is the receive area (fk_card_rx_area). */
     bool chaining;
     uint8_t chain_cla, chain_ins, chain_p1, chain_p2;
     size_t chain_len;
-    uint8_t cmd[FK_CARD_CMD_MAX];
+    uint8_t cmd[FK_CARD_CMD_MAX + FK_CARD_APDU_OVERHEAD];
 
     /* Response being built, and the part of it not yet delivered. */
     size_t resp_len;
@@ -93,6 +96,17 @@ void fk_card_power_off(fk_card_t *card);
  * status word. */
 size_t fk_card_transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_t *out,
                           size_t out_cap);
+
+/* Where a transport may receive the next command APDU, so that it needs no
+ * APDU buffer of its own (a USB CCID class would otherwise keep a second
+ * 64 KiB): up to *cap bytes at the returned address, inside the card's
+ * command buffer after the data of the links already chained. Pass the
+ * APDU received there to fk_card_transceive as `in`; the card wipes it
+ * after use. *cap is always enough for the largest command the card can
+ * still accept (a link that does not fit would be refused with 6700 by
+ * fk_card_transceive anyway). Valid until the next fk_card_transceive,
+ * fk_card_power_on or fk_card_power_off. */
+uint8_t *fk_card_rx_area(fk_card_t *card, size_t *cap);
 
 /* The context this card gives `applet` (one of its product's): the shared
  * services, the applet's records and its volatile state in this card. For

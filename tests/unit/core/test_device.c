@@ -346,6 +346,76 @@ static void test_chaining(void **state)
     assert_int_equal(XFER(0x00, 0x84, 0x00, 0x00, 0x08), 0x9000);
 }
 
+/* n bytes at p are all zero. */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0) return false;
+    return true;
+}
+
+/* A transport that receives straight into the card (fk_card_rx_area): a
+ * whole extended APDU fits; chained links land after the data kept; every
+ * byte received is wiped once processed, chained data only at the end. */
+static void test_rx_area(void **state)
+{
+    (void)state;
+    fk_card_t *card = &g_dev.card;
+    size_t cap = 0;
+    uint8_t *rx = fk_card_rx_area(card, &cap);
+    assert_int_equal(cap, FK_CARD_CMD_MAX + FK_CARD_APDU_OVERHEAD);
+    assert_ptr_equal(rx, card->cmd);
+
+    /* SELECT of the HSM, received in place. */
+    uint8_t sel[5 + sizeof(k_hsm_aid) + 1] = {0x00, 0xA4, 0x04, 0x00, sizeof(k_hsm_aid)};
+    memcpy(sel + 5, k_hsm_aid, sizeof(k_hsm_aid));
+    memcpy(rx, sel, sizeof sel);
+    g_out_len = fk_card_transceive(card, rx, sizeof sel, g_out, sizeof g_out);
+    assert_int_equal(g_out[g_out_len - 2], 0x90);
+    assert_int_equal(g_out[0], 0x62);
+    assert_true(all_zero(card->cmd, sizeof sel));
+
+    /* The same SELECT in two links, each received in the area. */
+    rx = fk_card_rx_area(card, &cap);
+    static const uint8_t link1[] = {0x10, 0xA4, 0x04, 0x00, 0x05, 0xE8, 0x2B, 0x06, 0x01, 0x04};
+    memcpy(rx, link1, sizeof link1);
+    g_out_len = fk_card_transceive(card, rx, sizeof link1, g_out, sizeof g_out);
+    assert_int_equal(g_out_len, 2);
+    assert_int_equal(g_out[0], 0x90);
+    /* The data kept: the link's 5 bytes, nothing else left in the area. */
+    assert_memory_equal(card->cmd, link1 + 5, 5);
+    assert_true(all_zero(card->cmd + 5, sizeof link1));
+    uint8_t *rx2 = fk_card_rx_area(card, &cap);
+    assert_ptr_equal(rx2, card->cmd + 5);
+    assert_int_equal(cap, FK_CARD_CMD_MAX + FK_CARD_APDU_OVERHEAD - 5);
+    static const uint8_t link2[] = {0x00, 0xA4, 0x04, 0x00, 0x06, 0x01, 0x81, 0xC3,
+                                    0x1F, 0x02, 0x01, 0x00};
+    memcpy(rx2, link2, sizeof link2);
+    g_out_len = fk_card_transceive(card, rx2, sizeof link2, g_out, sizeof g_out);
+    assert_int_equal(g_out[0], 0x62);
+    assert_int_equal(g_out[g_out_len - 2], 0x90);
+    assert_true(all_zero(card->cmd, 5 + sizeof link2));
+    rx = fk_card_rx_area(card, &cap);
+    assert_ptr_equal(rx, card->cmd);
+
+    /* The largest extended command fits the area: 7 + 65535 + 2 bytes,
+     * refused by the applet, never by the buffer. */
+    memset(rx, 0x5A, 7 + 65535 + 2);
+    rx[0] = 0x00;
+    rx[1] = 0xD7; /* UPDATE BINARY, odd INS */
+    rx[2] = 0xCC;
+    rx[3] = 0x01;
+    rx[4] = 0x00;
+    rx[5] = 0xFF;
+    rx[6] = 0xFF;
+    rx[7 + 65535] = 0x00;
+    rx[7 + 65535 + 1] = 0x00;
+    g_out_len = fk_card_transceive(card, rx, 7 + 65535 + 2, g_out, sizeof g_out);
+    assert_int_equal(g_out_len, 2);
+    assert_int_not_equal(g_out[0] << 8 | g_out[1], 0x6700);
+    assert_true(all_zero(card->cmd, 7 + 65535 + 2));
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -441,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_rescue_config),
         cmocka_unit_test(test_rescue_flash_stats),
         cmocka_unit_test(test_chaining),
+        cmocka_unit_test(test_rx_area),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_persistent_across_reinit),
         cmocka_unit_test(test_second_endpoint), /* last: it initializes the HSM */
