@@ -189,6 +189,7 @@ static const char k_usage[] =
     "       [--otp-json OUT.json] IN OUT      sign an image for secure boot\n"
     "  image verify IMAGE [--otp OTPFILE]     what the bootrom would do with IMAGE\n"
     "  image boot IMAGE --otp OTPFILE         boot IMAGE on the emulated chip\n"
+    "  image uf2 IN OUT                       IN (ELF, BIN, UF2) as a UF2, bytes unchanged\n"
     "  hsm COMMAND ...                        a SmartCard-HSM card: keys, PINs, DKEK, ...\n"
     "                                         (fusekey hsm --help, docs/fusekey-hsm.md)\n"
     "\n"
@@ -373,6 +374,7 @@ static const struct command {
      OPT_SIGN | OPT_MAJOR | OPT_MINOR | OPT_ROLLBACK | OPT_HASH | OPT_OTP_JSON, fk_cmd_seal},
     {"image", "verify", 1, 1, 0, fk_cmd_image_verify},
     {"image", "boot", 1, 1, 0, fk_cmd_image_boot},
+    {"image", "uf2", 2, 2, 0, fk_cmd_image_uf2},
 };
 
 /* The spelling of an option id, for messages. */

@@ -6,7 +6,9 @@
  *   image verify  what the bootrom would do with an image on a chip in a
  *                 given OTP state (a factory-fresh chip without --otp);
  *   image boot    the bootrom's actual run on the emulated chip: it burns
- *                 the rollback thermometer and ROLLBACK_REQUIRED as it goes.
+ *                 the rollback thermometer and ROLLBACK_REQUIRED as it goes;
+ *   image uf2     an image (ELF / BIN / UF2) written as a UF2 for the
+ *                 BOOTSEL drive, its bytes unchanged (no block added).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -393,4 +395,33 @@ done:
 }
 
 int fk_cmd_image_verify(fk_run_t *r) { return image_decide(r, false); }
+
+/* `image uf2`: IN as a UF2 of its own family (ELF and BIN: RP2350 Arm
+ * secure), the bytes as they are: what `make firmware` writes. */
+int fk_cmd_image_uf2(fk_run_t *r)
+{
+    const char *in_path = r->pos[0], *out_path = r->pos[1];
+    loaded_t l;
+    if (load_image(r, in_path, &l) != FK_TOOL_EXIT_OK) return FK_TOOL_EXIT_FAIL;
+    int result = FK_TOOL_EXIT_FAIL;
+    const size_t cap = fk_image_uf2_size(&l.img);
+    uint8_t *out = malloc(cap > 0u ? cap : 1u);
+    size_t out_len = 0;
+    if (out == NULL) {
+        fk_complain(r, "out of memory");
+    } else {
+        const fk_boot_err_t w = fk_image_write_uf2(&l.img, 0, out, cap, &out_len);
+        if (w != FK_BOOT_OK) {
+            fk_complain(r, "cannot write %s: %s", out_path, fk_boot_strerror(w));
+        } else if (write_file(r, out_path, out, out_len) == FK_TOOL_EXIT_OK) {
+            fk_say(r, "wrote %s: %zu UF2 block(s) for 0x%08x..0x%08zx, family %s", out_path,
+                   out_len / FK_UF2_BLOCK_SIZE, l.img.base, (size_t)l.img.base + l.img.len,
+                   fk_uf2_family_name(l.img.family));
+            result = FK_TOOL_EXIT_OK;
+        }
+    }
+    free(out);
+    free(l.buf);
+    return result;
+}
 int fk_cmd_image_boot(fk_run_t *r) { return image_decide(r, true); }

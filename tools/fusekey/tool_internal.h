@@ -111,6 +111,7 @@ int fk_cmd_device_status(fk_run_t *r, bool secure_boot_only);
 int fk_cmd_seal(fk_run_t *r);                   /* image.c */
 int fk_cmd_image_verify(fk_run_t *r);
 int fk_cmd_image_boot(fk_run_t *r);
+int fk_cmd_image_uf2(fk_run_t *r);
 
 /* Read a whole (small) file into a malloc'd buffer with a NUL after it.
  * NULL after printing why. */

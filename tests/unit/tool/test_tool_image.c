@@ -6,6 +6,7 @@
  * the rollback thermometer (and not on a dry run).
  */
 #include "harness.h"
+#include "image.h"
 
 /* Test-only secp256k1 keys (never used for anything else). */
 static const char k_key_pem[] =
@@ -220,10 +221,59 @@ static void test_secure_chip(void **state)
     files_remove(&f);
 }
 
+/* `image uf2`: the BIN's bytes, unchanged, in 256-byte UF2 payloads of the
+ * RP2350 Arm-secure family; the result reads back as the same image and
+ * boots; a UF2 of a UF2 is the same file; bad inputs are refused. */
+static void test_uf2(void **state)
+{
+    (void)state;
+    files_t f;
+    files_make(&f);
+    harness_t *h = h_new(FK_OTP_STEPPING_A2);
+    h->tool.chip = NULL;
+    const char *uf2 = in_dir(&f, "app.uf2");
+    assert_int_equal(RUN(h, NULL, "image", "uf2", f.app, uf2), FK_TOOL_EXIT_OK);
+    assert_out_has(h, "1 UF2 block(s) for 0x10000000..0x10000100, family RP2350_ARM_S");
+    static uint8_t bin[IMG_LEN], file[2 * FK_UF2_BLOCK_SIZE], img_buf[IMG_LEN];
+    FILE *fp = fopen(f.app, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(bin, 1, sizeof bin, fp), IMG_LEN);
+    fclose(fp);
+    fp = fopen(uf2, "rb");
+    assert_non_null(fp);
+    const size_t n = fread(file, 1, sizeof file, fp);
+    fclose(fp);
+    assert_int_equal(n, FK_UF2_BLOCK_SIZE);
+    fk_image_t img;
+    fk_image_init(&img, img_buf, sizeof img_buf);
+    assert_int_equal(fk_image_load(&img, file, n, 0), FK_BOOT_OK);
+    assert_int_equal(img.format, FK_IMAGE_UF2);
+    assert_int_equal(img.family, FK_UF2_FAMILY_RP2350_ARM_S);
+    assert_int_equal(img.base, 0x10000000u);
+    assert_int_equal(img.len, IMG_LEN);
+    assert_memory_equal(img_buf, bin, IMG_LEN);
+    assert_int_equal(RUN(h, NULL, "image", "verify", uf2), FK_TOOL_EXIT_OK);
+    assert_out_has(h, "verdict: boots");
+    const char *again = in_dir(&f, "again.uf2");
+    assert_int_equal(RUN(h, NULL, "image", "uf2", uf2, again), FK_TOOL_EXIT_OK);
+    static uint8_t file2[2 * FK_UF2_BLOCK_SIZE];
+    fp = fopen(again, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(file2, 1, sizeof file2, fp), n);
+    fclose(fp);
+    assert_memory_equal(file2, file, n);
+    assert_int_equal(RUN(h, NULL, "image", "uf2", in_dir(&f, "missing"), again),
+                     FK_TOOL_EXIT_FAIL);
+    assert_int_equal(RUN(h, NULL, "image", "uf2", f.app), FK_TOOL_EXIT_USAGE);
+    h_free(h);
+    files_remove(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_and_verify_blank),
+        cmocka_unit_test(test_uf2),
         cmocka_unit_test(test_secure_chip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

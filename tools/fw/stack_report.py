@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""stack_report.py - worst-case stack depth of firmware entry points, from
+the call graphs GCC writes with -fstack-usage -fcallgraph-info=su (one .ci
+file per object), checked against a budget.
+
+  stack_report.py CONF DIR... [--budget BYTES]
+
+CONF lines (`#` starts a comment):
+  entry NAME             a thread-mode root (main)
+  isr NAME               an interrupt handler: the deepest one is added once
+                         on top of the deepest thread path, with two
+                         exception frames of FRAME bytes each
+  frame BYTES            bytes the core pushes per exception entry
+                         (Cortex-M33 with the FPU context: 104)
+  indirect CALLER T...   the functions an indirect call in CALLER can reach
+                         (shell-style patterns over function names)
+  extern NAME BYTES      the stack of a function without a call graph
+                         (C library, compiler runtime, assembly)
+  budget BYTES           the limit (also --budget)
+
+Every function on a path from a root must be known: a call without a
+graph or an `extern` line, an indirect call without an `indirect` line,
+recursion, or a frame of unbounded dynamic size is an error, because a
+worst case that leaves them out is no worst case.
+
+Exit status: 0 within budget, 1 over budget or an unknown on a path,
+2 unreadable input.
+"""
+import fnmatch
+import os
+import re
+import sys
+
+NODE = re.compile(r'node:\s*\{\s*title:\s*"([^"]*)"\s*label:\s*"([^"]*)"')
+EDGE = re.compile(r'edge:\s*\{\s*sourcename:\s*"([^"]*)"\s*targetname:\s*"([^"]*)"')
+BYTES = re.compile(r"\\n(\d+) bytes \(([^)]*)\)")
+INDIRECT = "__indirect_call"
+
+
+class StackError(Exception):
+    pass
+
+
+class Graph:
+    def __init__(self):
+        self.frame = {}      # name -> bytes (defined functions)
+        self.kind = {}       # name -> static / dynamic / dynamic,bounded
+        self.where = {}      # name -> file:line
+        self.calls = {}      # name -> set of callee names
+        self.indirect = set()  # names making an indirect call
+
+    def load_ci(self, path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for m in NODE.finditer(text):
+            title, label = m.group(1), m.group(2)
+            if title == INDIRECT:
+                continue
+            b = BYTES.search(label)
+            if b is None:
+                self.calls.setdefault(title, set())
+                continue
+            parts = label.split("\\n")
+            self.frame[title] = int(b.group(1))
+            self.kind[title] = b.group(2)
+            self.where[title] = parts[1] if len(parts) > 1 else path
+            self.calls.setdefault(title, set())
+        for m in EDGE.finditer(text):
+            src, dst = m.group(1), m.group(2)
+            if dst == INDIRECT:
+                self.indirect.add(src)
+            else:
+                self.calls.setdefault(src, set()).add(dst)
+
+
+def read_conf(path):
+    conf = {"entry": [], "isr": [], "frame": 0, "indirect": [], "extern": {}, "budget": None}
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            w = raw.split("#", 1)[0].split()
+            if not w:
+                continue
+            try:
+                if w[0] in ("entry", "isr") and len(w) == 2:
+                    conf[w[0]].append(w[1])
+                elif w[0] in ("frame", "budget") and len(w) == 2:
+                    conf[w[0]] = int(w[1], 0)
+                elif w[0] == "indirect" and len(w) >= 3:
+                    conf["indirect"].append((w[1], w[2:]))
+                elif w[0] == "extern" and len(w) == 3:
+                    conf["extern"][w[1]] = int(w[2], 0)
+                else:
+                    raise ValueError
+            except ValueError:
+                raise StackError("%s:%d: cannot read %r" % (path, n, raw.rstrip()))
+    return conf
+
+
+def resolve(graph, conf):
+    """Add the configured indirect targets as calls; return the callers whose
+    indirect calls stay unresolved."""
+    defined = sorted(graph.frame)
+    unresolved = set()
+    for caller in graph.indirect:
+        targets = set()
+        matched = False
+        for pat, tpats in conf["indirect"]:
+            if fnmatch.fnmatchcase(caller, pat):
+                matched = True
+                for tp in tpats:
+                    hits = [d for d in defined if fnmatch.fnmatchcase(d, tp)]
+                    if not hits and tp in conf["extern"]:
+                        hits = [tp]
+                    targets.update(hits)
+        if matched:
+            graph.calls[caller].update(targets)
+        else:
+            unresolved.add(caller)
+    return unresolved
+
+
+def worst(graph, conf, root, unresolved, problems):
+    """(depth, path) of the deepest call chain from root."""
+    memo = {}
+    active = []
+
+    def visit(fn):
+        if fn in memo:
+            return memo[fn]
+        if fn in active:
+            cycle = active[active.index(fn):] + [fn]
+            problems.add("recursion: " + " -> ".join(cycle))
+            return (0, [fn])
+        if fn not in graph.frame:
+            if fn in conf["extern"]:
+                memo[fn] = (conf["extern"][fn], [fn])
+            else:
+                problems.add("no call graph for %s (add an extern line)" % fn)
+                memo[fn] = (0, [fn + "?"])
+            return memo[fn]
+        if graph.kind.get(fn, "static") == "dynamic":
+            problems.add("unbounded dynamic frame in %s (%s)" % (fn, graph.where.get(fn)))
+        if fn in unresolved:
+            problems.add("unresolved indirect call in %s (%s)" % (fn, graph.where.get(fn)))
+        active.append(fn)
+        best = (0, [])
+        for callee in sorted(graph.calls.get(fn, ())):
+            d = visit(callee)
+            if d[0] > best[0]:
+                best = d
+        active.pop()
+        memo[fn] = (graph.frame[fn] + best[0], [fn] + best[1])
+        return memo[fn]
+
+    return visit(root)
+
+
+def main(argv):
+    args, budget = [], None
+    it = iter(argv[1:])
+    for a in it:
+        if a == "--budget":
+            budget = int(next(it, "0"), 0)
+        else:
+            args.append(a)
+    if len(args) < 2:
+        sys.stderr.write("usage: stack_report.py CONF DIR... [--budget BYTES]\n")
+        return 2
+    try:
+        conf = read_conf(args[0])
+        graph = Graph()
+        count = 0
+        for d in args[1:]:
+            for dirpath, _, files in os.walk(d):
+                for name in sorted(files):
+                    if name.endswith(".ci"):
+                        graph.load_ci(os.path.join(dirpath, name))
+                        count += 1
+        if count == 0:
+            raise StackError("no .ci files under %s (build with -fcallgraph-info=su)"
+                             % " ".join(args[1:]))
+        if budget is None:
+            budget = conf["budget"]
+        if budget is None or not conf["entry"]:
+            raise StackError("the configuration needs an entry and a budget")
+    except (OSError, StackError) as e:
+        sys.stderr.write("stack_report: %s\n" % e)
+        return 2
+
+    unresolved = resolve(graph, conf)
+    problems = set()
+    thread = (0, [])
+    for root in conf["entry"]:
+        if root not in graph.frame:
+            problems.add("entry %s has no call graph" % root)
+            continue
+        d = worst(graph, conf, root, unresolved, problems)
+        print("entry %-24s %6d bytes: %s" % (root, d[0], " > ".join(
+            "%s(%d)" % (f, graph.frame.get(f, conf["extern"].get(f, 0))) for f in d[1])))
+        thread = max(thread, d, key=lambda x: x[0])
+    irq = (0, [])
+    for root in conf["isr"]:
+        if root not in graph.frame:
+            problems.add("isr %s has no call graph" % root)
+            continue
+        d = worst(graph, conf, root, unresolved, problems)
+        print("isr   %-24s %6d bytes: %s" % (root, d[0], " > ".join(d[1])))
+        irq = max(irq, d, key=lambda x: x[0])
+    total = thread[0] + (irq[0] + 2 * conf["frame"] if conf["isr"] else 0)
+    print("worst case: %d bytes (thread %d + interrupt %d + %d exception frames of %d) "
+          "of a %d-byte budget" % (total, thread[0], irq[0], 2 if conf["isr"] else 0,
+                                    conf["frame"], budget))
+    rc = 0
+    for p in sorted(problems):
+        sys.stderr.write("stack_report: %s\n" % p)
+        rc = 1
+    if total > budget:
+        sys.stderr.write("stack_report: over budget by %d bytes\n" % (total - budget))
+        rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
