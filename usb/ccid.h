@@ -154,6 +154,7 @@ typedef struct fk_ccid {
     bool powered;    /* the slot's ICC is active (IccPowerOn done) */
     bool busy;       /* a card command runs (inside fk_card_transceive) */
     bool reset_seen; /* the bus was reset / deconfigured while busy */
+    bool power_off_pending; /* power the card off once the command is over */
 
     /* Receiving: the message being read, header first. */
     uint8_t rx_pkt[FK_CCID_BULK_MPS];
@@ -162,8 +163,8 @@ typedef struct fk_ccid {
     size_t rx_hdr_len;
     uint32_t rx_len;  /* dwLength of the message being read */
     uint32_t rx_got;  /* abData bytes received */
+    size_t rx_base;   /* XfrBlock: where its abData goes in apdu[] */
     bool rx_discard;  /* too long: read and drop it, then answer overrun */
-    bool rx_ready;    /* a whole message waits to be processed */
 
     /* Command APDU, possibly assembled from chained XfrBlocks. */
     bool chaining;
