@@ -22,14 +22,19 @@ fk_ccid_t rig_ccid;
 const uint8_t rig_serial[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
 
 static fk_devrig_t g_rig = {&rig_dev, rig_serial, fk_host_flash_open, fk_host_flash_close, 0};
-static bool g_nested;
+static void (*g_nested)(void *);
+static void *g_nested_arg;
 
-void rig_set_nested(bool nested) { g_nested = nested; }
+void rig_set_nested(void (*keepalive)(void *), void *arg)
+{
+    g_nested = keepalive;
+    g_nested_arg = arg;
+}
 
 void rig_pump(void)
 {
-    if (g_nested) {
-        fk_usbd_service(&rig_usbd);
+    if (g_nested != NULL) {
+        g_nested(g_nested_arg);
     } else {
         fk_usbd_task(&rig_usbd);
     }
@@ -41,7 +46,7 @@ int rig_setup(const fk_ccid_config_t *cfg)
     if (fk_devrig_boot(&g_rig) != 0) return -1;
     fake_dcd_reset();
     fake_host_set_pump(rig_pump);
-    g_nested = false;
+    g_nested = NULL;
     fk_ccid_config_t c = {.millis = fake_millis};
     if (cfg != NULL) c.max_message = cfg->max_message;
     if (fk_ccid_init(&rig_ccid, &rig_dev.card, &c) != FK_USBD_OK) return -1;

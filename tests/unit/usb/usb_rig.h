@@ -36,11 +36,12 @@ extern const uint8_t rig_serial[8];
 int rig_setup(const fk_ccid_config_t *cfg);
 int rig_teardown(void);
 
-/* The pump the fake host runs after each transaction: fk_usbd_task, or
- * fk_usbd_service while the test plays the host from inside a card command
- * (rig_set_nested). */
+/* The pump the fake host runs after each transaction: fk_usbd_task, or,
+ * while the test plays the host from inside a card command, the card's
+ * keepalive hook (rig_set_nested(keepalive, arg); NULL to stop), so that
+ * only what the keepalive itself services moves. */
 void rig_pump(void);
-void rig_set_nested(bool nested);
+void rig_set_nested(void (*keepalive)(void *), void *arg);
 
 /* A SETUP packet from its fields. */
 void rig_setup_packet(uint8_t out[8], uint8_t type, uint8_t req, uint16_t value, uint16_t index,
