@@ -24,6 +24,7 @@ typedef struct ep_state {
     uint8_t *out_buf;   /* OUT: where the packet goes */
     uint16_t len;       /* IN: bytes to send; OUT: room */
     uint8_t in_data[64];
+    unsigned gen;       /* opens, closes and stalls so far */
     bool dev_toggle;    /* next PID the device sends / expects */
     bool host_toggle;   /* next PID the host expects / sends */
 } ep_state_t;
@@ -119,8 +120,10 @@ int fk_dcd_ep_open(uint8_t ep, fk_dcd_ep_type_t type, uint16_t mps)
     if (type != FK_DCD_EP_BULK && type != FK_DCD_EP_INTERRUPT) return FK_DCD_EINVAL;
     ep_state_t *e = &f.ep[idx(ep)];
     const bool host_toggle = e->host_toggle;
+    const unsigned gen = e->gen;
     memset(e, 0, sizeof *e);
     e->host_toggle = host_toggle; /* the host resets its own toggle */
+    e->gen = gen + 1u;
     e->open = true;
     e->type = type;
     e->mps = mps;
@@ -133,8 +136,10 @@ void fk_dcd_ep_close_all(void)
     for (unsigned i = 0; i < N_EP; i++) {
         if ((i & 0x0Fu) == 0) continue;
         const bool host_toggle = f.ep[i].host_toggle;
+        const unsigned gen = f.ep[i].gen;
         memset(&f.ep[i], 0, sizeof f.ep[i]);
         f.ep[i].host_toggle = host_toggle;
+        f.ep[i].gen = gen + 1u;
     }
 }
 
@@ -169,6 +174,7 @@ void fk_dcd_ep_stall(uint8_t ep)
     ep_state_t *e = &f.ep[idx(ep)];
     e->stalled = true;
     e->armed = false;
+    e->gen++;
 }
 
 void fk_dcd_ep_clear_stall(uint8_t ep)
@@ -195,7 +201,11 @@ static bool reachable(void) { return f.initialised && f.connected && f.host_addr
 
 void fake_host_bus_reset(void)
 {
-    for (unsigned i = 0; i < N_EP; i++) memset(&f.ep[i], 0, sizeof f.ep[i]);
+    for (unsigned i = 0; i < N_EP; i++) {
+        const unsigned gen = f.ep[i].gen;
+        memset(&f.ep[i], 0, sizeof f.ep[i]);
+        f.ep[i].gen = gen + 1u;
+    }
     ep0_reset();
     f.address = 0;
     f.host_address = 0;
@@ -368,6 +378,7 @@ bool fake_dcd_initialised(void) { return f.initialised; }
 bool fake_dcd_ep_is_open(uint8_t ep) { return f.ep[idx(ep)].open; }
 bool fake_dcd_ep_is_stalled(uint8_t ep) { return f.ep[idx(ep)].stalled; }
 bool fake_dcd_ep_armed(uint8_t ep) { return f.ep[idx(ep)].armed; }
+unsigned fake_dcd_ep_generation(uint8_t ep) { return f.ep[idx(ep)].gen; }
 uint16_t fake_dcd_ep_mps(uint8_t ep) { return f.ep[idx(ep)].mps; }
 fk_dcd_ep_type_t fake_dcd_ep_type(uint8_t ep) { return f.ep[idx(ep)].type; }
 unsigned fake_dcd_toggle_errors(void) { return f.toggle_errors; }

@@ -96,6 +96,9 @@ bool fake_dcd_initialised(void);
 bool fake_dcd_ep_is_open(uint8_t ep);
 bool fake_dcd_ep_is_stalled(uint8_t ep);
 bool fake_dcd_ep_armed(uint8_t ep);     /* a packet is in flight there */
+/* Counts every open, close, stall and bus reset of ep: a change means
+ * whatever was in flight there is gone. */
+unsigned fake_dcd_ep_generation(uint8_t ep);
 uint16_t fake_dcd_ep_mps(uint8_t ep);
 fk_dcd_ep_type_t fake_dcd_ep_type(uint8_t ep);
 unsigned fake_dcd_toggle_errors(void);  /* toggles the host did not expect */
