@@ -118,6 +118,14 @@
 /* The least a short-APDU-capable reader may declare: header, 261 bytes. */
 #define FK_CCID_MSG_MIN (FK_CCID_HDR_LEN + 261u)
 
+/* The default USB identity of a CCID device (docs/usb.md, "Default VID/PID"):
+ * pcscd (hotplug_libudev.c) and libccid (ccid_usb.c, OpenUSBByName) accept
+ * only a VID/PID listed in a driver's Info.plist, so the default is the
+ * SmartCard-HSM token libccid lists (Nitrokey HSM). The board record of the
+ * rescue applet overrides it (fk_rescue_usb_override). */
+#define FK_CCID_DEFAULT_VID 0x20A0u
+#define FK_CCID_DEFAULT_PID 0x4230u
+
 /* Time extensions are sent at most this often while a command runs. */
 #define FK_CCID_TIME_EXT_MS 1000u
 
