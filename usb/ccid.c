@@ -744,7 +744,7 @@ int fk_ccid_init(fk_ccid_t *ccid, fk_card_t *card, const fk_ccid_config_t *cfg)
 
 fk_usbd_class_t fk_ccid_class(fk_ccid_t *ccid)
 {
-    fk_usbd_class_t cl = {&fk_ccid_class_ops, ccid};
+    fk_usbd_class_t cl = {&fk_ccid_class_ops, ccid, NULL};
     return cl;
 }
 

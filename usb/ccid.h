@@ -220,7 +220,8 @@ int fk_ccid_init(fk_ccid_t *ccid, fk_card_t *card, const fk_ccid_config_t *cfg);
 /* The class driver (give it to fk_usbd_init with the fk_ccid_t as ctx). */
 extern const fk_usbd_class_ops_t fk_ccid_class_ops;
 
-/* {&fk_ccid_class_ops, ccid}: this reader as an entry of the class list. */
+/* {&fk_ccid_class_ops, ccid, NULL}: this reader as an entry of the class
+ * list (set .name to give its interface a string). */
 fk_usbd_class_t fk_ccid_class(fk_ccid_t *ccid);
 
 /* Time extensions sent so far (diagnostics and tests). */

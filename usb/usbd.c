@@ -112,6 +112,14 @@ static bool class_descriptors_ok(const fk_usbd_t *usbd, size_t k, const uint8_t 
     return itf_seen == (ops->n_interfaces >= 32u ? 0xFFFFFFFFu : (1u << ops->n_interfaces) - 1u);
 }
 
+/* Give the interfaces in p[0, len) without a string the function's name. */
+static void name_interfaces(uint8_t *p, size_t len, uint8_t index)
+{
+    for (size_t i = 0; i < len; i += p[i]) {
+        if (p[i + 1] == FK_USB_DESC_INTERFACE && p[i + 8] == 0) p[i + 8] = index;
+    }
+}
+
 static int build_config_descriptor(fk_usbd_t *usbd)
 {
     uint8_t *c = usbd->config_desc;
@@ -121,6 +129,7 @@ static int build_config_descriptor(fk_usbd_t *usbd)
         const size_t n = cl->ops->describe(cl->ctx, c + len, sizeof usbd->config_desc - len);
         if (n == 0 || n > sizeof usbd->config_desc - len) return FK_USBD_EINVAL;
         if (!class_descriptors_ok(usbd, k, c + len, n)) return FK_USBD_EINVAL;
+        if (cl->name != NULL) name_interfaces(c + len, n, (uint8_t)(FK_USBD_STR_CLASS0 + k));
         len += n;
     }
     const unsigned ma = usbd->id.max_power_ma ? usbd->id.max_power_ma : FK_USBD_MAX_POWER_MA_DEFAULT;
@@ -202,6 +211,7 @@ int fk_usbd_init(fk_usbd_t *usbd, const fk_usbd_identity_t *id, const fk_usbd_cl
         if (ops == NULL || ops->attach == NULL || ops->describe == NULL || ops->configured == NULL ||
             ops->deconfigured == NULL || ops->xfer == NULL || ops->n_interfaces == 0)
             return FK_USBD_EINVAL;
+        if (classes[k].name != NULL && !string_ok(classes[k].name)) return FK_USBD_EINVAL;
         if (itf + ops->n_interfaces > 32u || ep + ops->n_endpoints > FK_DCD_EP_NUM_MAX + 1u)
             return FK_USBD_EINVAL;
         usbd->classes[k] = classes[k];
@@ -345,7 +355,11 @@ static size_t string_descriptor(fk_usbd_t *usbd, uint8_t index)
         serial[2u * FK_USBD_SERIAL_LEN] = '\0';
         s = serial;
         break;
-    default: return 0;
+    default:
+        if (index < FK_USBD_STR_CLASS0 || index - FK_USBD_STR_CLASS0 >= usbd->n_classes) return 0;
+        s = usbd->classes[index - FK_USBD_STR_CLASS0].name;
+        if (s == NULL) return 0;
+        break;
     }
     size_t n = 0;
     for (; s[n] != '\0' && n < FK_USBD_STRING_MAX; n++) {

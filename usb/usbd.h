@@ -65,6 +65,8 @@ enum {
 #define FK_USBD_STR_MANUFACTURER 1u
 #define FK_USBD_STR_PRODUCT 2u
 #define FK_USBD_STR_SERIAL 3u
+/* The name of class k (when it has one): index FK_USBD_STR_CLASS0 + k. */
+#define FK_USBD_STR_CLASS0 4u
 
 /* Default bMaxPower when the identity gives 0: 100 mA (one unit load). */
 #define FK_USBD_MAX_POWER_MA_DEFAULT 100u
@@ -158,10 +160,15 @@ typedef struct fk_usbd_class_ops {
     void (*idle)(void *ctx);
 } fk_usbd_class_ops_t;
 
-/* One function of the device: a driver and its object. */
+/* One function of the device: a driver, its object, and optionally a name
+ * (printable ASCII as the identity's strings, or NULL). The core gives the
+ * name a string descriptor and puts its index in the iInterface of every
+ * interface descriptor of the function that has none (hosts show it: pcscd
+ * puts it in the reader's name). */
 typedef struct fk_usbd_class {
     const fk_usbd_class_ops_t *ops;
     void *ctx;
+    const char *name;
 } fk_usbd_class_t;
 
 /* The device core's state. Read it only through the functions below. */
@@ -206,7 +213,7 @@ struct fk_usbd {
 /* Build the descriptors from id and the n classes (copied; at most
  * FK_USBD_CLASSES_MAX; their objects must live as long as usbd), attach
  * the classes, and start the controller (fk_dcd_init), disconnected.
- * FK_USBD_OK, FK_USBD_EINVAL (a string too long or not printable ASCII, too
+ * FK_USBD_OK, FK_USBD_EINVAL (a string or class name too long or not printable ASCII, too
  * many classes, interfaces or endpoints, descriptors over
  * FK_USBD_CONFIG_DESC_MAX, a class describing an endpoint it does not own)
  * or FK_USBD_EDCD. */

@@ -209,6 +209,13 @@ static void check_device_over_the_bus(void)
     assert_int_equal(r.status, FAKE_ACK);
     why = check_config(buf, r.len);
     if (why) fail_msg("%s", why);
+    /* Strings the interfaces name. */
+    uint8_t itf_strings[8];
+    size_t n_itf_strings = 0;
+    for (size_t i = 0; i < r.len && n_itf_strings < sizeof itf_strings; i += buf[i]) {
+        if (buf[i + 1] == FK_USB_DESC_INTERFACE && buf[i + 8] != 0)
+            itf_strings[n_itf_strings++] = buf[i + 8];
+    }
     size_t len;
     const uint8_t *mine = fk_usbd_config_descriptor(&rig_usbd, &len);
     assert_int_equal(len, r.len);
@@ -221,9 +228,13 @@ static void check_device_over_the_bus(void)
     assert_int_equal(buf[1], 3);
     assert_int_equal(r.len % 2, 0);
     assert_int_equal(fk_usb_le16(buf + 2), 0x0409);
-    for (int k = 0; k < 3; k++) {
-        if (strings[k] == 0) continue;
-        r = rig_control(0x80, FK_USB_GET_DESCRIPTOR, (uint16_t)(0x0300 | strings[k]), 0x0409,
+    uint8_t all[3 + 8];
+    size_t n_all = 0;
+    for (int k = 0; k < 3; k++) all[n_all++] = strings[k];
+    for (size_t k = 0; k < n_itf_strings; k++) all[n_all++] = itf_strings[k];
+    for (size_t k = 0; k < n_all; k++) {
+        if (all[k] == 0) continue;
+        r = rig_control(0x80, FK_USB_GET_DESCRIPTOR, (uint16_t)(0x0300 | all[k]), 0x0409,
                         255, buf, sizeof buf);
         assert_int_equal(r.status, FAKE_ACK);
         assert_int_equal(buf[0], r.len);
@@ -294,7 +305,8 @@ static void test_composite_descriptors(void **state)
                                             .xfer = dummy_xfer};
     const fk_usbd_identity_t id = {.vid = RIG_VID, .pid = RIG_PID, .manufacturer = "m",
                                    .product = "p", .serial = {1}};
-    const fk_usbd_class_t classes[] = {fk_ccid_class(&rig_ccid), {&hid, NULL}};
+    const fk_usbd_class_t classes[] = {{&fk_ccid_class_ops, &rig_ccid, "fusekey CCID"},
+                                       {&hid, NULL, "fusekey FIDO"}};
     assert_int_equal(fk_usbd_init(&rig_usbd, &id, classes, 2), FK_USBD_OK);
     fk_usbd_connect(&rig_usbd, true);
     check_device_over_the_bus();

@@ -511,7 +511,8 @@ static void test_composite_device(void **state)
     memset(&v, 0, sizeof v);
     const fk_usbd_identity_t id = {.vid = RIG_VID, .pid = RIG_PID, .manufacturer = "m",
                                    .product = "p", .max_power_ma = 250};
-    const fk_usbd_class_t classes[] = {fk_ccid_class(&rig_ccid), {&k_vendor_ops, &v}};
+    fk_usbd_class_t classes[] = {fk_ccid_class(&rig_ccid), {&k_vendor_ops, &v, "vendor function"}};
+    classes[0].name = "fusekey CCID";
     assert_int_equal(fk_usbd_init(&rig_usbd, &id, classes, 2), FK_USBD_OK);
     assert_int_equal(v.itf, 1);
     assert_int_equal(v.ep, 3); /* after CCID's endpoints 1 and 2 */
@@ -522,6 +523,9 @@ static void test_composite_device(void **state)
     assert_int_equal(c[4], 2);    /* bNumInterfaces */
     assert_int_equal(c[8], 125);  /* 250 mA */
     assert_int_equal(c[93 + 2], 1);
+    /* Each function's name is its interfaces' string. */
+    assert_int_equal(c[9 + 8], FK_USBD_STR_CLASS0);
+    assert_int_equal(c[93 + 8], FK_USBD_STR_CLASS0 + 1);
     const uint8_t *d = fk_usbd_device_descriptor(&rig_usbd, &len);
     assert_int_equal(d[4], 0); /* no IAD needed: class per interface */
 
@@ -532,10 +536,21 @@ static void test_composite_device(void **state)
     assert_true(fake_dcd_ep_is_open(0x83));
     assert_int_equal(fake_dcd_ep_mps(0x83), 32);
 
+    uint8_t want[64];
+    fake_ctrl_result_t r = get_desc(0x0304, 0x0409, 255);
+    assert_int_equal(r.status, FAKE_ACK);
+    assert_int_equal(r.len, utf16_desc(want, "fusekey CCID"));
+    assert_memory_equal(g_buf, want, r.len);
+    r = get_desc(0x0305, 0x0409, 255);
+    assert_int_equal(r.status, FAKE_ACK);
+    assert_int_equal(r.len, utf16_desc(want, "vendor function"));
+    assert_memory_equal(g_buf, want, r.len);
+    assert_stalls(0x80, FK_USB_GET_DESCRIPTOR, 0x0306, 0x0409, 255);
+
     /* An OUT data stage of 100 bytes (64 + 36), then the IN reply. */
     uint8_t data[100];
     for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i + 1);
-    fake_ctrl_result_t r = rig_control(0x41, 1, 0, 1, sizeof data, data, sizeof data);
+    r = rig_control(0x41, 1, 0, 1, sizeof data, data, sizeof data);
     assert_int_equal(r.status, FAKE_ACK);
     assert_int_equal(v.data_stages, 1);
     assert_int_equal(v.done, 1);
@@ -555,7 +570,7 @@ static void test_composite_device(void **state)
     /* Too long for the class: refused at SETUP. */
     r = rig_control(0x41, 1, 0, 1, 101, g_buf, sizeof g_buf);
     assert_int_equal(r.status, FAKE_STALL);
-    assert_int_equal(r.stage, 0 + 1); /* the first data packet is stalled */
+    assert_int_equal(r.stage, 1); /* the first data packet is stalled */
     /* Requests to the vendor interface's endpoint go to it as well. */
     r = rig_control(0xC2, 2, 0, 0x83, 5, g_buf, sizeof g_buf);
     assert_int_equal(r.status, FAKE_ACK);
@@ -588,6 +603,9 @@ static void test_init_refusals(void **state)
     long_name[126] = 0; /* 126 characters: the most a descriptor holds */
     assert_int_equal(fk_usbd_init(&rig_usbd, &id, one, 1), FK_USBD_OK);
     id.product = "p";
+    fk_usbd_class_t named[] = {fk_ccid_class(&rig_ccid)};
+    named[0].name = "tab\there";
+    assert_int_equal(fk_usbd_init(&rig_usbd, &id, named, 1), FK_USBD_EINVAL);
     id.max_power_ma = 501;
     assert_int_equal(fk_usbd_init(&rig_usbd, &id, one, 1), FK_USBD_EINVAL);
     id.max_power_ma = 0;
