@@ -582,6 +582,122 @@ static void test_composite_device(void **state)
     assert_int_equal(fake_dcd_toggle_errors(), 0);
 }
 
+/* ---- Nested servicing: a class busy in a callback keeps EP0 answering and
+ * gets IN completions, while OUT completions wait for the next task. ----- */
+
+typedef struct worker {
+    fk_usbd_t *usbd;
+    uint8_t ep;
+    uint8_t rx[32];
+    int outs;          /* OUT completions delivered */
+    int ins;           /* IN completions delivered */
+    int outs_while_busy, ins_while_busy;
+    bool busy;
+    bool ep0_answered; /* GET_STATUS answered from inside the busy callback */
+} worker_t;
+
+static worker_t g_worker;
+
+static void w_attach(void *ctx, fk_usbd_t *usbd, uint8_t itf, uint8_t ep)
+{
+    (void)itf;
+    worker_t *w = ctx;
+    w->usbd = usbd;
+    w->ep = ep;
+}
+
+static size_t w_describe(void *ctx, uint8_t *buf, size_t cap)
+{
+    const worker_t *w = ctx;
+    const uint8_t d[23] = {9, 4, 0, 0, 2, 0xFF, 0, 0, 0,
+                           7, 5, w->ep, 2, 32, 0, 0,
+                           7, 5, (uint8_t)(w->ep | 0x80), 2, 32, 0, 0};
+    if (cap < sizeof d) return 0;
+    memcpy(buf, d, sizeof d);
+    return sizeof d;
+}
+
+static void w_configured(void *ctx)
+{
+    worker_t *w = ctx;
+    assert_int_equal(fk_usbd_ep_xfer(w->usbd, w->ep, w->rx, 32), FK_DCD_OK);
+}
+
+static void w_deconfigured(void *ctx) { (void)ctx; }
+
+static void w_xfer(void *ctx, uint8_t ep, uint16_t len)
+{
+    worker_t *w = ctx;
+    (void)len;
+    if (ep & 0x80) {
+        w->ins++;
+        if (w->busy) w->ins_while_busy++;
+        return;
+    }
+    w->outs++;
+    if (w->busy) w->outs_while_busy++;
+    assert_int_equal(fk_usbd_ep_xfer(w->usbd, w->ep, w->rx, 32), FK_DCD_OK);
+    if (w->outs != 1) return;
+    /* The first packet starts long work: meanwhile the host sends another
+     * packet, asks GET_STATUS and reads an IN packet. */
+    w->busy = true;
+    static const uint8_t in_data[4] = {1, 2, 3, 4};
+    assert_int_equal(fk_usbd_ep_xfer(w->usbd, (uint8_t)(w->ep | 0x80), (void *)in_data, 4),
+                     FK_DCD_OK);
+    assert_int_equal(fake_host_out(w->ep, "second", 6), FAKE_ACK);
+    uint8_t s[8], st[64];
+    rig_setup_packet(s, 0x80, FK_USB_GET_STATUS, 0, 0, 2);
+    assert_int_equal(fake_host_setup(s), FAKE_ACK);
+    assert_int_equal(fake_host_in(w->ep, st, sizeof st, NULL), 4);
+    fk_usbd_service(w->usbd);
+    const int n = fake_host_in(0, st, sizeof st, NULL);
+    w->ep0_answered = n == 2 && st[0] == 0 && st[1] == 0;
+    fk_usbd_service(w->usbd); /* the data stage is done: status OUT armed */
+    if (w->ep0_answered) assert_int_equal(fake_host_out(0, NULL, 0), FAKE_ACK);
+    fk_usbd_service(w->usbd);
+    w->busy = false;
+}
+
+static const fk_usbd_class_ops_t k_worker_ops = {
+    .n_interfaces = 1,
+    .n_endpoints = 1,
+    .attach = w_attach,
+    .describe = w_describe,
+    .configured = w_configured,
+    .deconfigured = w_deconfigured,
+    .xfer = w_xfer,
+};
+
+static void test_nested_service(void **state)
+{
+    (void)state;
+    memset(&g_worker, 0, sizeof g_worker);
+    const fk_usbd_identity_t id = {.vid = 1, .pid = 2, .manufacturer = "m", .product = "p"};
+    const fk_usbd_class_t classes[] = {{&k_worker_ops, &g_worker, NULL}};
+    assert_int_equal(fk_usbd_init(&rig_usbd, &id, classes, 1), FK_USBD_OK);
+    fk_usbd_connect(&rig_usbd, true);
+    fake_host_bus_reset();
+    fake_ctrl_result_t r = rig_control(0x00, FK_USB_SET_ADDRESS, 3, 0, 0, NULL, 0);
+    assert_int_equal(r.status, FAKE_ACK);
+    fake_host_set_address(3);
+    r = rig_control(0x00, FK_USB_SET_CONFIGURATION, 1, 0, 0, NULL, 0);
+    assert_int_equal(r.status, FAKE_ACK);
+
+    /* The host's packets only queue events; the test runs the stack. */
+    fake_host_set_pump(NULL);
+    assert_int_equal(fake_host_out(1, "first", 5), FAKE_ACK);
+    fk_usbd_task(&rig_usbd);
+    assert_true(g_worker.ep0_answered);
+    assert_int_equal(g_worker.ins_while_busy, 1);  /* IN completions arrive nested */
+    assert_int_equal(g_worker.outs_while_busy, 0); /* OUT completions do not */
+    assert_int_equal(g_worker.outs, 1);
+    fk_usbd_task(&rig_usbd); /* the kept OUT completion now */
+    assert_int_equal(g_worker.outs, 2);
+    assert_memory_equal(g_worker.rx, "second", 6);
+    fake_host_set_pump(rig_pump);
+    assert_int_equal(fake_dcd_toggle_errors(), 0);
+}
+
 static void test_init_refusals(void **state)
 {
     (void)state;
@@ -643,6 +759,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_and_halt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_configuration_and_interface, setup, teardown),
         cmocka_unit_test_setup_teardown(test_composite_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_service, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
