@@ -83,7 +83,7 @@ static bool phy_item_ok(uint8_t tag, const uint8_t *v, size_t len)
 }
 
 /* Validate a PHY item list: known tags, exact lengths, no duplicates. */
-static bool phy_valid(const uint8_t *p, size_t len)
+bool rescue_phy_valid(const uint8_t *p, size_t len)
 {
     bool seen[PHY_TAG_LIMIT] = {false};
     size_t i = 0;
@@ -103,7 +103,7 @@ static fk_sw_t write_config(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd)
 {
     if (cmd->p2 != 0) return FK_SW_INCORRECT_P1P2;
     if (cmd->nc > PHY_RECORD_MAX) return FK_SW_WRONG_LENGTH;
-    if (!phy_valid(cmd->data, cmd->nc)) return FK_SW_WRONG_DATA;
+    if (!rescue_phy_valid(cmd->data, cmd->nc)) return FK_SW_WRONG_DATA;
     fk_sw_t sw = fk_applet_presence(ctx);
     if (sw != FK_SW_OK) return sw;
     if (fk_space_write(&ctx->space, FK_ID_PHY_CONFIG, cmd->data, cmd->nc) != FK_STORE_OK)

@@ -8,6 +8,9 @@
 #ifndef FUSEKEY_RESCUE_H
 #define FUSEKEY_RESCUE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "applet.h"
 
 /* A0 58 3F C1 9B 7E 4F 21 */
@@ -71,6 +74,29 @@ extern const uint8_t fk_rescue_aid[FK_RESCUE_AID_LEN];
 #define FK_RESCUE_INS_REBOOT 0x1Fu
 #define FK_RESCUE_REBOOT_NORMAL 0x00u   /* P1 */
 #define FK_RESCUE_REBOOT_BOOTSEL 0x01u  /* P1 (user presence) */
+
+/* ---- The board configuration, read by the firmware at start -------------- */
+
+/* Longest USB product string the record holds, NUL included. */
+#define FK_RESCUE_PRODUCT_MAX 32u
+
+/* What the board configuration record overrides in the USB identity. */
+typedef struct fk_rescue_usb_override {
+    bool has_vidpid;
+    uint16_t vid; /* item 00: VID then PID, each big-endian */
+    uint16_t pid;
+    bool has_product;
+    char product[FK_RESCUE_PRODUCT_MAX]; /* item 09: printable ASCII, NUL-terminated */
+} fk_rescue_usb_override_t;
+
+struct fk_services;
+
+/* Read the board configuration record (FK_ID_PHY_CONFIG) through svc and
+ * fill *out with the USB VID/PID and product string it sets. An absent
+ * record, one that cannot be read, or one that is not well formed (the
+ * checks of 80 1C 01) overrides nothing: *out is all clear. Returns true
+ * when a valid record was read (even one without USB items). */
+bool fk_rescue_usb_override(struct fk_services *svc, fk_rescue_usb_override_t *out);
 
 /* The applet keeps no volatile state. */
 #define FK_RESCUE_STATE_SIZE 0u

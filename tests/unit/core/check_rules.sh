@@ -1,14 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The rules of the house that a compiler does not check:
-#  1. core/, applets/ and the portable OTP model (otp/, except the host-only
-#     image file otp_file.c) include only freestanding C headers and their
-#     own; only core/crypto/ includes a crypto library (mbedTLS, libdecaf).
-#  2. core/ and applets/ know no chip's fuse map: they include neither
+#  1. core/, applets/, the USB device stack (usb/) and the portable OTP
+#     model (otp/, except the host-only image file otp_file.c) include only
+#     freestanding C headers and their own; only core/crypto/ includes a
+#     crypto library (mbedTLS, libdecaf).
+#  2. core/, applets/ and usb/ know no chip's fuse map: they include neither
 #     otp_map.h nor any header of otp/ (they ask hal.h what the device has),
 #     and the logical OTP interface (otp/otp_logical.*) does not include the
 #     host-only OTP model or its file (it runs over otp_rows.h on a chip).
-#  3. The core, applet and OTP libraries call no allocator.
+#  3. The core, applet, USB and OTP libraries call no allocator.
 #  4. Every source file carries an SPDX line.
 # Usage: check_rules.sh SOURCE_DIR LIB...
 set -u
@@ -18,11 +19,11 @@ fail=0
 
 allowed='#include <(stdint|stddef|stdbool|string|limits)\.h>'
 bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$src/core" "$src/applets" \
-        "$src/otp" --include='*.c' --include='*.h' |
+        "$src/otp" "$src/usb" --include='*.c' --include='*.h' |
       grep -Ev "^$src/otp/otp_file\.[ch]:" |
       grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <(mbedtls|decaf)/")
 if [ -n "$bad" ]; then
-    echo "forbidden includes in core/applets/otp:"
+    echo "forbidden includes in core/applets/otp/usb:"
     echo "$bad"
     fail=1
 fi
@@ -35,9 +36,9 @@ includes_of() {
          --include='*.c' --include='*.h'
 }
 otp_headers=$(cd "$src/otp" && ls *.h | sed 's/\./\\./g' | tr '\n' '|')
-bad=$(includes_of "${otp_headers}otp_map\.h" "$src/core" "$src/applets")
+bad=$(includes_of "${otp_headers}otp_map\.h" "$src/core" "$src/applets" "$src/usb")
 if [ -n "$bad" ]; then
-    echo "core/applets include the fuse map or an otp/ header (use hal.h):"
+    echo "core/applets/usb include the fuse map or an otp/ header (use hal.h):"
     echo "$bad"
     fail=1
 fi
