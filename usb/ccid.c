@@ -5,7 +5,8 @@
  * A message's life:
  *
  *   bulk OUT packets --> header (10 bytes), then dwLength bytes of abData
- *        |               (XfrBlock data straight into apdu[], appended
+ *        |               (XfrBlock data straight into the card's
+ *        |               receive area, fk_card_rx_area, appended
  *        |               when it continues a chain; other messages keep
  *        |               their first bytes in rx_small[])
  *        v  message complete (or the host's transfer ended short)
@@ -204,7 +205,7 @@ static void arm_out(fk_ccid_t *c)
 /* Forget a command chain (abort, power off, an out-of-order message). */
 static void chain_drop(fk_ccid_t *c)
 {
-    fk_wipe(c->apdu, c->apdu_len);
+    if (c->apdu != NULL) fk_wipe(c->apdu, c->apdu_len);
     c->apdu_len = 0;
     c->chaining = false;
 }
@@ -235,8 +236,13 @@ static void rx_header_done(fk_ccid_t *c)
     c->rx_base = 0;
     if (h[OFF_TYPE] != FK_CCID_PC_XFR_BLOCK) return; /* no other command's data is used */
     c->rx_base = continues_chain(c, h) ? c->apdu_len : 0;
-    if (c->rx_base == 0 && c->apdu_len > 0) chain_drop(c);
-    if (c->rx_len > FK_CCID_APDU_MAX - c->rx_base) c->rx_discard = true;
+    if (c->rx_base == 0) {
+        if (c->apdu_len > 0) chain_drop(c);
+        /* A new APDU: received where the card wants its next command. */
+        c->apdu = fk_card_rx_area(c->card, &c->apdu_cap);
+    }
+    if (c->rx_len > FK_MIN(c->apdu_cap, (size_t)FK_CCID_APDU_MAX) - c->rx_base)
+        c->rx_discard = true;
 }
 
 static void rx_data(fk_ccid_t *c, const uint8_t *p, size_t n)
@@ -300,7 +306,8 @@ static void xfr_execute(fk_ccid_t *c, const uint8_t *hdr)
     const size_t n = fk_card_transceive(c->card, c->apdu, c->apdu_len, c->resp, sizeof c->resp);
     c->busy = false;
     FK_ASSERT(n >= 2 && n <= sizeof c->resp);
-    fk_wipe(c->apdu, c->apdu_len);
+    /* The card wiped what it received in its area (and keeps the data of an
+     * ISO chain there, which must not be touched). */
     c->apdu_len = 0;
     c->resp_len = n;
     c->resp_off = 0;
@@ -749,3 +756,8 @@ fk_usbd_class_t fk_ccid_class(fk_ccid_t *ccid)
 }
 
 unsigned fk_ccid_time_extensions(const fk_ccid_t *ccid) { return ccid->time_ext_sent; }
+
+bool fk_ccid_idle(const fk_ccid_t *ccid)
+{
+    return !ccid->busy && !ccid->tx_active && !ccid->in_busy;
+}

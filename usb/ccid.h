@@ -107,7 +107,7 @@
 #define FK_CCID_FEATURE_LEVEL_EXT_APDU 0x00040000u
 
 /* The longest command APDU: header, extended Lc (3), 65535 data bytes,
- * extended Le (up to 3). The command buffer holds it whole. */
+ * extended Le (up to 3). The card's receive area holds it whole. */
 #define FK_CCID_APDU_MAX (4u + 3u + 65535u + 3u)
 /* Response data the class takes from the card in one exchange (4096 data
  * bytes and SW1 SW2; the card delivers longer ones with 61xx). */
@@ -150,7 +150,7 @@ typedef struct fk_ccid_config {
 } fk_ccid_config_t;
 
 /* The class's state. Read it only through the functions below; about
- * 70 KiB, keep it static. */
+ * 4.5 KiB (the response buffer), keep it static. */
 typedef struct fk_ccid {
     fk_card_t *card;
     fk_usbd_t *usbd;
@@ -174,10 +174,13 @@ typedef struct fk_ccid {
     size_t rx_base;   /* XfrBlock: where its abData goes in apdu[] */
     bool rx_discard;  /* too long: read and drop it, then answer overrun */
 
-    /* Command APDU, possibly assembled from chained XfrBlocks. */
+    /* Command APDU, possibly assembled from chained XfrBlocks: received
+     * straight into the card's receive area (fk_card_rx_area), so the
+     * device holds one 64 KiB command buffer, the card's. */
     bool chaining;
     size_t apdu_len;
-    uint8_t apdu[FK_CCID_APDU_MAX];
+    uint8_t *apdu;
+    size_t apdu_cap;
 
     /* Response APDU and where its delivery stands (chained responses). */
     size_t resp_len;
@@ -223,6 +226,11 @@ extern const fk_usbd_class_ops_t fk_ccid_class_ops;
 /* {&fk_ccid_class_ops, ccid, NULL}: this reader as an entry of the class
  * list (set .name to give its interface a string). */
 fk_usbd_class_t fk_ccid_class(fk_ccid_t *ccid);
+
+/* Whether the reader has nothing under way: no card command running, no
+ * response (or part of one) still to leave. The firmware waits for this
+ * before a reboot the card asked for, so the command's answer arrives. */
+bool fk_ccid_idle(const fk_ccid_t *ccid);
 
 /* Time extensions sent so far (diagnostics and tests). */
 unsigned fk_ccid_time_extensions(const fk_ccid_t *ccid);

@@ -13,8 +13,9 @@
  * out once its response has left; otherwise the core sleeps until the next
  * interrupt (USB, or SysTick at the latest).
  *
- * Everything large is static: the card's APDU buffers (~130 KiB), the
- * CCID class (~70 KiB), the services.
+ * Everything large is static: the card's APDU buffers (~130 KiB; the CCID
+ * class receives commands straight into the card's), the CCID class's
+ * response buffer (~4.5 KiB), the services.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,17 +26,19 @@
 #include "hal.h"
 #include "rp_cpu.h"
 #include "rp_port.h"
+#include "rescue/rescue.h"
 #include "rp_rom.h"
 #include "services/services.h"
 #include "usbd.h"
 
-/* The USB identity until the board configuration record (rescue applet,
- * tag 00 VID/PID, tag 09 product string) is applied here. */
-#define USB_VID 0x1209u
-#define USB_PID 0xF05Eu
+/* The USB identity (docs/usb.md "Default VID/PID"): a VID/PID libccid lists,
+ * so pcscd takes the device without anyone editing libccid's Info.plist;
+ * the rescue applet's board record (tags 00 and 09) overrides the VID/PID
+ * and the product string. */
 #define USB_BCD_DEVICE 0x0100u
 #define USB_MANUFACTURER "fusekey"
 #define USB_PRODUCT "fusekey HSM"
+#define USB_CCID_NAME "fusekey CCID"
 #define USB_MAX_POWER_MA 100u
 
 /* How long a requested reboot waits for its response to leave. */
@@ -55,29 +58,34 @@ static void __attribute__((noreturn)) stop_with_error(void)
     for (;;) rp_cpu_wfi();
 }
 
+/* The board record's product string outlives the device (usbd keeps the
+ * pointer). */
+static fk_rescue_usb_override_t usb_override;
+
 static void usb_start(void)
 {
     fk_usbd_identity_t id = {
-        .vid = USB_VID,
-        .pid = USB_PID,
+        .vid = FK_CCID_DEFAULT_VID,
+        .pid = FK_CCID_DEFAULT_PID,
         .bcd_device = USB_BCD_DEVICE,
         .manufacturer = USB_MANUFACTURER,
         .product = USB_PRODUCT,
         .max_power_ma = USB_MAX_POWER_MA,
     };
     fk_hal_serial(id.serial);
+    (void)fk_rescue_usb_override(&services, &usb_override);
+    if (usb_override.has_vidpid) {
+        id.vid = usb_override.vid;
+        id.pid = usb_override.pid;
+    }
+    if (usb_override.has_product) id.product = usb_override.product;
     if (fk_ccid_init(&ccid, &card, NULL) != FK_USBD_OK) stop_with_error();
-    const fk_usbd_class_t classes[] = {fk_ccid_class(&ccid)};
+    fk_usbd_class_t classes[] = {fk_ccid_class(&ccid)};
+    classes[0].name = USB_CCID_NAME;
     if (fk_usbd_init(&usbd, &id, classes, sizeof classes / sizeof classes[0]) != FK_USBD_OK)
         stop_with_error();
     fk_usbd_connect(&usbd, true);
 }
-
-/* Whether the CCID class has nothing left to send (the response of the
- * command that asked for the reboot included). usb/ccid.h has no accessor
- * for this yet, so this reads the fields its header documents; it becomes
- * a call (e.g. fk_ccid_idle) once the class offers one. */
-static bool usb_response_sent(void) { return !ccid.busy && !ccid.tx_active && !ccid.in_busy; }
 
 int main(void)
 {
@@ -107,7 +115,7 @@ int main(void)
                 draining = true;
                 drain_start = now;
             }
-            if (usb_response_sent() || now - drain_start >= REBOOT_DRAIN_MS) {
+            if (fk_ccid_idle(&ccid) || now - drain_start >= REBOOT_DRAIN_MS) {
                 fk_usbd_connect(&usbd, false);
                 rp_reboot_now(mode);
                 fk_hal_panic(__FILE__, __LINE__); /* the ROM refused */

@@ -516,8 +516,9 @@ static void test_abort_during_chain(void **state)
     r = exchange(FK_CCID_PC_XFR_BLOCK, 4, 0, FK_CCID_CHAIN_END, a + 300, 300);
     assert_header(g_resp, r, 0x80, 4, 0x40, 0x08, 0x00);
     assert_int_equal(select_aid(5, k_hsm_aid, sizeof k_hsm_aid), SW_OK);
-    /* Nothing of the dropped chain is left in the buffer. */
-    for (size_t i = 0; i < sizeof rig_ccid.apdu; i++) assert_int_equal(rig_ccid.apdu[i], 0);
+    /* Nothing of the dropped chain is left in the card's command buffer,
+     * where the class receives commands. */
+    for (size_t i = 0; i < sizeof rig_dev.card.cmd; i++) assert_int_equal(rig_dev.card.cmd[i], 0);
 }
 
 /* A bus reset while the card works: the response is dropped, the card
@@ -672,6 +673,25 @@ static void test_hostile_headers(void **state)
     assert_int_equal(fake_dcd_toggle_errors(), 0);
 }
 
+/* ISO 7816 command chaining (CLA bit 0x10) across XfrBlocks: the class
+ * receives each link into the card's receive area, which starts after the
+ * data the card keeps, so the chain arrives whole; then nothing of it is
+ * left in the card's buffer. */
+static void test_iso_chaining(void **state)
+{
+    (void)state;
+    uint8_t seq = 0;
+    rig_power_on(seq++);
+    assert_int_equal(APDU(seq++, 0x10, 0xA4, 0x04, 0x00, 0x05, 0xE8, 0x2B, 0x06, 0x01, 0x04),
+                     SW_OK);
+    assert_int_equal(g_out_len, 2);
+    assert_memory_equal(rig_dev.card.cmd, ((const uint8_t[]){0xE8, 0x2B, 0x06, 0x01, 0x04}), 5);
+    assert_int_equal(APDU(seq++, 0x10, 0xA4, 0x04, 0x00, 0x03, 0x01, 0x81, 0xC3), SW_OK);
+    assert_int_equal(APDU(seq++, 0x00, 0xA4, 0x04, 0x00, 0x03, 0x1F, 0x02, 0x01, 0x00), SW_OK);
+    assert_int_equal(g_out[0], 0x62); /* the HSM's FCP: the AID arrived whole */
+    for (size_t i = 0; i < sizeof rig_dev.card.cmd; i++) assert_int_equal(rig_dev.card.cmd[i], 0);
+}
+
 /* After each exchange the class's buffers hold nothing of it. */
 static void test_buffers_wiped(void **state)
 {
@@ -680,12 +700,12 @@ static void test_buffers_wiped(void **state)
     rig_power_on(seq++);
     initialize_and_login(&seq);
     static const uint8_t pin[6] = {'6', '4', '8', '2', '1', '9'};
-    for (size_t i = 0; i + sizeof pin <= sizeof rig_ccid.apdu; i++)
-        assert_false(memcmp(rig_ccid.apdu + i, pin, sizeof pin) == 0);
+    for (size_t i = 0; i + sizeof pin <= sizeof rig_dev.card.cmd; i++)
+        assert_false(memcmp(rig_dev.card.cmd + i, pin, sizeof pin) == 0);
     /* A response with random data: gone from the response buffer too. */
     assert_int_equal(APDU(seq++, 0x00, 0x84, 0x00, 0x00, 0x00, 0x10, 0x00), SW_OK);
     for (size_t i = 0; i < sizeof rig_ccid.resp; i++) assert_int_equal(rig_ccid.resp[i], 0);
-    for (size_t i = 0; i < sizeof rig_ccid.apdu; i++) assert_int_equal(rig_ccid.apdu[i], 0);
+    for (size_t i = 0; i < sizeof rig_dev.card.cmd; i++) assert_int_equal(rig_dev.card.cmd[i], 0);
     for (size_t i = 0; i < sizeof rig_ccid.tx_pkt; i++) assert_int_equal(rig_ccid.tx_pkt[i], 0);
     for (size_t i = 0; i < sizeof rig_ccid.rx_pkt; i++) assert_int_equal(rig_ccid.rx_pkt[i], 0);
 }
@@ -704,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_during_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_power_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iso_chaining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffers_wiped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
