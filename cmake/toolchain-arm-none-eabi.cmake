@@ -6,12 +6,12 @@
 # The flags select newlib's thumb/v8-m.main+fp/hard multilib: the M33's
 # single-precision FPU with the hard-float ABI.
 #
-# -O2 rather than -Os: the firmware's time goes into bignum and curve
-# arithmetic, where -Os is measurably slower (it keeps the loops in mbedTLS's
-# multiply-accumulate unrolled less and calls memcpy for small copies), while
-# the whole image stays inside its flash budget at -O2 (docs/crypto.md,
-# "Target build", has the sizes). -ffunction-sections/-fdata-sections with
-# --gc-sections drop what is not called.
+# -O2 rather than -Os: the device's time goes into bignum and curve
+# arithmetic (seconds for an RSA key, tens of milliseconds per signature),
+# where speed is worth more than the few KiB -Os would save; the crypto
+# libraries' sizes at -O2 are in docs/crypto.md, "Target build". Build with
+# CMAKE_BUILD_TYPE=MinSizeRel for -Os. -ffunction-sections/-fdata-sections
+# with --gc-sections drop what is not called.
 #
 # -fstack-usage and -fcallgraph-info=su leave a .su and a .ci file beside
 # every object: the input of the worst-case stack analysis.
