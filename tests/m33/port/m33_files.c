@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "m33_libc.h"
 #include "m33_port.h"
 #include "util.h"
 
@@ -190,4 +191,33 @@ int rmdir(const char *path)
         return -1;
     }
     return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2u;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153u * (m > 2u ? m - 3u : m + 9u) + 2u) / 5u + d - 1u;
+    const unsigned doe = yoe * 365u + yoe / 4u - yoe / 100u + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+time_t timegm(struct tm *tm)
+{
+    int64_t year = (int64_t)tm->tm_year + 1900;
+    int64_t mon = tm->tm_mon;
+    year += mon / 12;
+    mon %= 12;
+    if (mon < 0) {
+        mon += 12;
+        year--;
+    }
+    const int64_t days = days_from_civil(year, (unsigned)mon + 1u, 1u) + tm->tm_mday - 1;
+    const int64_t secs = days * 86400 + (int64_t)tm->tm_hour * 3600 + (int64_t)tm->tm_min * 60 +
+                         tm->tm_sec;
+    struct tm *norm = gmtime(&(time_t){(time_t)secs});
+    if (norm != NULL) *tm = *norm;
+    return (time_t)secs;
 }
