@@ -22,7 +22,7 @@
 #include "util.h"
 
 #ifndef FK_CRYPTO_ARENA_SIZE
-#define FK_CRYPTO_ARENA_SIZE (96u * 1024u)
+#define FK_CRYPTO_ARENA_SIZE (32u * 1024u)
 #endif
 
 #define ALIGN 8u
