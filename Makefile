@@ -9,7 +9,7 @@ CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
 SIM = $(BUILD)/release/ports/host/fusekey-sim
 
-.PHONY: all build run test test-release test-asan test-fuzz test-m33 firmware fuzz bench deps \
+.PHONY: all build run test test-release test-asan test-fuzz test-m33 firmware fuzz bench bench-m33 deps \
         deps-firmware clean
 
 # The Cortex-M33 builds (docs/testing.md, "On a Cortex-M33 (QEMU)").
@@ -73,9 +73,15 @@ fuzz: deps
 	cd $(BUILD)/fuzz && ctest --output-on-failure -j1 -L fuzz
 	cmake -S . -B $(BUILD)/fuzz -DFK_FUZZ_SECONDS=15
 
-bench: build
+bench: build bench-m33
 	@sh bench/run.sh $(BUILD)/release
 	@sh bench/run_keys.sh $(BUILD)/release
+
+# The crypto module's cost on the Cortex-M33, in instructions under QEMU.
+bench-m33: deps-firmware
+	cmake -S . -B $(BUILD)/m33 $(M33_TOOLCHAIN) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD)/m33 -j$(JOBS) --target bench_m33
+	@sh bench/m33/run.sh $(BUILD)/m33
 
 clean:
 	rm -rf $(BUILD)
