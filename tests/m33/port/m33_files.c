@@ -11,9 +11,10 @@
  *
  * system() runs the command on the host through semihosting's SYS_SYSTEM
  * (newlib's is built without one) and returns the host's wait status.
- * mkdtemp and rmdir run the host's mkdir and rmdir that way (newlib's
+ * mkdtemp, mkdir and rmdir run the host's mkdir and rmdir that way (newlib's
  * mkdtemp needs stat() of a directory, which semihosting cannot answer,
- * and it has no rmdir); mkstemp creates a file that did not exist.
+ * and it has no rmdir); mkstemp creates a file that did not exist. timegm
+ * and clock_gettime are what newlib lacks of the tests' C library.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -178,11 +180,12 @@ int mkstemp(char *tmpl)
     return open(tmpl, O_RDWR | O_CREAT | O_EXCL, 0600);
 }
 
-int rmdir(const char *path)
+/* Run `tool 'path'` on the host: 0, or -1 with errno set. */
+static int host_path_command(const char *tool, const char *path)
 {
     char cmd[300];
     if (strchr(path, '\'') != NULL ||
-        snprintf(cmd, sizeof cmd, "rmdir '%s'", path) >= (int)sizeof cmd) {
+        snprintf(cmd, sizeof cmd, "%s '%s'", tool, path) >= (int)sizeof cmd) {
         errno = EINVAL;
         return -1;
     }
@@ -191,6 +194,14 @@ int rmdir(const char *path)
         return -1;
     }
     return 0;
+}
+
+int rmdir(const char *path) { return host_path_command("rmdir", path); }
+
+int mkdir(const char *path, mode_t mode)
+{
+    (void)mode; /* the host's mkdir -m 700: test directories are private */
+    return host_path_command("mkdir -m 700", path);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
@@ -220,4 +231,21 @@ time_t timegm(struct tm *tm)
     struct tm *norm = gmtime(&(time_t){(time_t)secs});
     if (norm != NULL) *tm = *norm;
     return (time_t)secs;
+}
+
+int clock_gettime(clockid_t clock_id, struct timespec *tp)
+{
+    if (clock_id == CLOCK_REALTIME) {
+        tp->tv_sec = (time_t)semihost(SH_SYS_TIME, NULL);
+        tp->tv_nsec = 0;
+        return 0;
+    }
+    if (clock_id != CLOCK_MONOTONIC) {
+        errno = EINVAL;
+        return -1;
+    }
+    const uint32_t cs = (uint32_t)semihost(SH_SYS_CLOCK, NULL);
+    tp->tv_sec = (time_t)(cs / 100u);
+    tp->tv_nsec = (long)(cs % 100u) * 10000000L;
+    return 0;
 }

@@ -12,4 +12,15 @@
 /* struct tm in UTC to seconds since the epoch (glibc and the BSDs have it). */
 time_t timegm(struct tm *tm);
 
+/* POSIX clocks, which newlib declares only for targets with POSIX timers:
+ * CLOCK_MONOTONIC and CLOCK_REALTIME both from the host, through
+ * semihosting (centiseconds since QEMU started, seconds since the epoch). */
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC ((clockid_t)4)
+#endif
+#ifndef CLOCK_REALTIME
+#define CLOCK_REALTIME ((clockid_t)1)
+#endif
+int clock_gettime(clockid_t clock_id, struct timespec *tp);
+
 #endif /* FUSEKEY_M33_LIBC_H */
