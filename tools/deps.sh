@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# tools/deps.sh [--build] [--run]
+# tools/deps.sh [--build] [--run] [--firmware]
 #
 # Installs the Debian packages fusekey needs that are not installed yet:
-#   --build  to build and test (compilers, CMake, libraries, and the PC/SC stack
-#            the integration tests drive)
-#   --run    to run fusekey-sim behind pcscd and use it with OpenSC
-# Without an option: both sets. Prints nothing and changes nothing when every
+#   --build     to build and test (compilers, CMake, libraries, and the PC/SC
+#               stack the integration tests drive)
+#   --run       to run fusekey-sim behind pcscd and use it with OpenSC
+#   --firmware  to cross-build for the Cortex-M33 (the RP2350 firmware and the
+#               core's tests run under QEMU), and to fetch and unpack the
+#               Debian source packages the target's crypto is built from
+# Without an option: --build and --run. Prints nothing and changes nothing when every
 # package is already installed; otherwise runs `apt-get update` and
 # `apt-get install -y --no-install-recommends` (through sudo when not root).
 # Re-run under bash when started as `sh script` (the code below needs bash).
@@ -30,28 +33,35 @@ readonly OPTIONAL_BUILD_PACKAGES=(
 readonly RUN_PACKAGES=(
     pcscd vsmartcard-vpcd opensc opensc-pkcs11 procps
 )
+# newlib's thumb/v8-m.main+fp/hard multilib is the one the target uses.
+readonly FIRMWARE_PACKAGES=(
+    cmake make gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+    qemu-system-arm dpkg-dev python3
+)
 
 usage() {
-    echo "usage: $0 [--build] [--run]" >&2
+    echo "usage: $0 [--build] [--run] [--firmware]" >&2
     exit 2
 }
 
-want_build=0 want_run=0
+want_build=0 want_run=0 want_firmware=0
 for arg in "$@"; do
     case "$arg" in
         --build) want_build=1 ;;
         --run) want_run=1 ;;
+        --firmware) want_firmware=1 ;;
         -h|--help) usage ;;
         *) usage ;;
     esac
 done
-if ((want_build == 0 && want_run == 0)); then
+if ((want_build == 0 && want_run == 0 && want_firmware == 0)); then
     want_build=1 want_run=1
 fi
 
 wanted=()
 ((want_build)) && wanted+=("${BUILD_PACKAGES[@]}")
 ((want_run)) && wanted+=("${RUN_PACKAGES[@]}")
+((want_firmware)) && wanted+=("${FIRMWARE_PACKAGES[@]}")
 
 # True when dpkg reports the package as installed.
 installed() {
