@@ -9,11 +9,12 @@ CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
 SIM = $(BUILD)/release/ports/host/fusekey-sim
 
-.PHONY: all build run test test-release test-asan test-fuzz test-m33 firmware fuzz bench bench-m33 deps \
-        deps-firmware clean
+.PHONY: all build run test test-release test-asan test-fuzz test-m33 cross firmware fuzz bench bench-m33 \
+        deps deps-firmware clean
 
 # The Cortex-M33 builds (docs/testing.md, "On a Cortex-M33 (QEMU)").
 M33_TOOLCHAIN = -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-arm-none-eabi.cmake
+PYTHON3 ?= python3
 
 all: build
 
@@ -50,20 +51,28 @@ test-fuzz:
 	cmake --build $(BUILD)/fuzz -j$(JOBS)
 	cd $(BUILD)/fuzz && ctest $(CTEST_FLAGS)
 
-test-m33: deps-firmware
-	cmake -S . -B $(BUILD)/m33 $(M33_TOOLCHAIN) -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BUILD)/m33 -j$(JOBS)
-	cd $(BUILD)/m33 && ctest $(CTEST_FLAGS) -L m33
+# The Cortex-M33 build (build/rp2350): the firmware image and its UF2, the
+# core's tests and the crypto benchmarks for QEMU. The host build comes
+# first: its fusekey writes the UF2 and checks the image.
+CROSS = $(BUILD)/rp2350
 
-# The RP2350 firmware: the same cross build, configured in its own
-# directory; builds the fusekey_firmware target when the port defines it.
-firmware: deps-firmware
-	cmake -S . -B $(BUILD)/rp2350 $(M33_TOOLCHAIN) -DCMAKE_BUILD_TYPE=Release
-	@if cmake --build $(BUILD)/rp2350 --target help | grep -qw fusekey_firmware; then \
-	  cmake --build $(BUILD)/rp2350 -j$(JOBS) --target fusekey_firmware; \
-	else \
-	  echo "firmware: no fusekey_firmware target yet (ports/rp2350 defines it)" >&2; exit 1; \
-	fi
+cross: deps-firmware build
+	cmake -S . -B $(CROSS) $(M33_TOOLCHAIN) -DCMAKE_BUILD_TYPE=Release \
+	  -DFK_HOST_BUILD=$(abspath $(BUILD)/release)
+	cmake --build $(CROSS) -j$(JOBS)
+
+# The core's tests on the Cortex-M33 (label m33) and the firmware's checks
+# (label firmware: size and stack budgets, the UF2 booting on the bootrom
+# model, signed and unsigned).
+test-m33: cross
+	cd $(CROSS) && ctest $(CTEST_FLAGS) -L 'm33|firmware'
+
+# The RP2350 firmware: build/rp2350/fusekey.elf and fusekey.uf2, with the
+# size report checked against tools/fw/budget.conf.
+firmware: cross
+	@$(PYTHON3) tools/fw/size_report.py $(CROSS)/fusekey.map tools/fw/budget.conf --top 12 \
+	  --elf $(CROSS)/fusekey.elf
+	@echo "firmware: $(CROSS)/fusekey.elf and $(CROSS)/fusekey.uf2 (docs/rp2350.md: flashing)"
 
 # The longer fuzz run: FUZZ_SECONDS per target.
 fuzz: deps
@@ -78,10 +87,8 @@ bench: build bench-m33
 	@sh bench/run_keys.sh $(BUILD)/release
 
 # The crypto module's cost on the Cortex-M33, in instructions under QEMU.
-bench-m33: deps-firmware
-	cmake -S . -B $(BUILD)/m33 $(M33_TOOLCHAIN) -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BUILD)/m33 -j$(JOBS) --target bench_m33
-	@sh bench/m33/run.sh $(BUILD)/m33
+bench-m33: cross
+	@sh bench/m33/run.sh $(CROSS)
 
 clean:
 	rm -rf $(BUILD)

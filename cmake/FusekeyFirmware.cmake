@@ -33,7 +33,8 @@ add_custom_target(fusekey_uf2 ALL DEPENDS ${CMAKE_BINARY_DIR}/fusekey.uf2)
 
 add_test(NAME firmware_size
   COMMAND ${FK_PYTHON3} ${PROJECT_SOURCE_DIR}/tools/fw/size_report.py
-          ${FK_FIRMWARE_DIR}/fusekey.map ${PROJECT_SOURCE_DIR}/tools/fw/budget.conf --top 20)
+          ${FK_FIRMWARE_DIR}/fusekey.map ${PROJECT_SOURCE_DIR}/tools/fw/budget.conf --top 20
+          --elf $<TARGET_FILE:fusekey_firmware>)
 add_test(NAME firmware_stack
   COMMAND ${FK_PYTHON3} ${PROJECT_SOURCE_DIR}/tools/fw/stack_report.py
           ${PROJECT_SOURCE_DIR}/tools/fw/stack.conf ${CMAKE_BINARY_DIR})

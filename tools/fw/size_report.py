@@ -3,14 +3,17 @@
 """size_report.py - flash and RAM use of a firmware image, per module, from
 the GNU ld map file, checked against the budgets in a budget file.
 
-  size_report.py MAP BUDGET [--top N]
+  size_report.py MAP BUDGET [--elf ELF] [--top N]
 
 Every input section the linker placed is charged to a module (the static
 library it came from, without "lib" and ".a"; an object outside a library to
 its directory's target name; linker fill to "(fill)"), and to the memory
 regions it occupies: its run address (VMA) and, for sections copied at start
 (.data, RAM functions), its load address (LMA) too. The regions are the ones
-of the map's "Memory Configuration" table.
+of the map's "Memory Configuration" table. The map gives a load address to
+every section, also to those that occupy no flash (.bss, a reserved stack):
+the ELF's section types tell them apart (SHT_NOBITS sections take only RAM);
+without --elf, .bss*, .stack*, .heap*, .noinit* and COMMON are taken as such.
 
 The budget file holds lines `NAME LIMIT REGION...` (limit in bytes, or with a
 K suffix for KiB): the sum over the named regions must not exceed the limit.
@@ -21,6 +24,7 @@ Exit status: 0 within every budget, 1 a budget exceeded, 2 unreadable input.
 """
 import os
 import re
+import struct
 import sys
 
 SECTION_HDR = re.compile(r"^(\.\S+|COMMON)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)"
@@ -37,6 +41,28 @@ class MapError(Exception):
     pass
 
 
+NOBITS_NAMES = re.compile(r"^(\.bss|\.stack|\.heap|\.noinit|COMMON)")
+SHT_NOBITS = 8
+
+
+def elf_nobits(data):
+    """Names of the SHT_NOBITS sections of a little-endian ELF32 file."""
+    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] != 1:
+        raise MapError("not a little-endian ELF32 file")
+    shoff, = struct.unpack_from("<I", data, 0x20)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
+    if shoff == 0 or shentsize < 40 or shoff + shnum * shentsize > len(data) or shstrndx >= shnum:
+        raise MapError("ELF section headers out of the file")
+    headers = [struct.unpack_from("<IIIIII", data, shoff + i * shentsize) for i in range(shnum)]
+    str_off, str_size = headers[shstrndx][4], headers[shstrndx][5]
+    names = set()
+    for name, kind, _, _, _, _ in headers:
+        if kind == SHT_NOBITS:
+            end = data.find(b"\0", str_off + name, str_off + str_size)
+            names.add(data[str_off + name:end].decode(errors="replace"))
+    return names
+
+
 def module_of(path):
     """The module an input file belongs to."""
     m = re.search(r"([^/\\]+)\.a\((.+)\)$", path)
@@ -51,7 +77,10 @@ def module_of(path):
 
 def parse_map(text):
     """Returns (regions, pieces): regions = {name: (origin, length)} from the
-    memory configuration; pieces = [(module, size, vma, lma, out_section)]."""
+    memory configuration; pieces = [(module, size, vma, lma, out_section)].
+    An output section's bytes that no input section fills (a stack the
+    linker script reserves with `. = ...`) are a piece of module
+    "(reserved)"."""
     lines = text.splitlines()
     regions = {}
     try:
@@ -70,6 +99,7 @@ def parse_map(text):
         raise MapError("the memory configuration names no region")
 
     pieces = []
+    outputs = []  # (name, vma, lma, size, index of its first piece)
     out_vma = out_lma = None
     out_name = None
     pending_out = None
@@ -86,12 +116,14 @@ def parse_map(text):
                 out_name = name
                 out_vma = int(m.group(1), 16)
                 out_lma = int(m.group(3), 16) if m.group(3) else out_vma
+                outputs.append((out_name, out_vma, out_lma, int(m.group(2), 16), len(pieces)))
                 continue
         m = SECTION_HDR.match(line)
         if m:
             out_name = m.group(1)
             out_vma = int(m.group(2), 16)
             out_lma = int(m.group(4), 16) if m.group(4) else out_vma
+            outputs.append((out_name, out_vma, out_lma, int(m.group(3), 16), len(pieces)))
             continue
         m = SECTION_NAME_ONLY.match(line)
         if m:
@@ -118,6 +150,12 @@ def parse_map(text):
             continue
         if INPUT_NAME_ONLY.match(line):
             pending_in = line.strip()
+    # What the output sections hold beyond their inputs.
+    for k, (name, vma, lma, size, first) in enumerate(outputs):
+        end = outputs[k + 1][4] if k + 1 < len(outputs) else len(pieces)
+        filled = sum(p[1] for p in pieces[first:end] if p[4] == name)
+        if size > filled:
+            pieces.append(("(reserved)", size - filled, vma + filled, lma + filled, name))
     return regions, pieces
 
 
@@ -165,13 +203,15 @@ def size_value(s):
     return int(s, 0)
 
 
-def report(regions, pieces, limits, caps, top, out):
-    """Print the report; return the list of exceeded budgets."""
+def report(regions, pieces, limits, caps, top, out, nobits=None):
+    """Print the report; return the list of exceeded budgets. nobits: the
+    names of the output sections that take no load space (None: by name)."""
     per_module = {}
     per_region = {r: 0 for r in regions}
-    for module, size, vma, lma, _ in pieces:
+    for module, size, vma, lma, out_name in pieces:
         seen = set()
-        for addr in (vma, lma):
+        no_load = (out_name in nobits) if nobits is not None else bool(NOBITS_NAMES.match(out_name))
+        for addr in (vma,) if no_load else (vma, lma):
             reg = region_of(regions, addr)
             if reg is None or reg in seen:
                 continue
@@ -219,22 +259,29 @@ def report(regions, pieces, limits, caps, top, out):
 
 def main(argv):
     top = 0
+    elf = None
     args = []
     it = iter(argv[1:])
     for a in it:
         if a == "--top":
             top = int(next(it, "0"))
+        elif a == "--elf":
+            elf = next(it, None)
         else:
             args.append(a)
     if len(args) != 2:
-        sys.stderr.write("usage: size_report.py MAP BUDGET [--top N]\n")
+        sys.stderr.write("usage: size_report.py MAP BUDGET [--elf ELF] [--top N]\n")
         return 2
     try:
         with open(args[0], encoding="utf-8", errors="replace") as f:
             regions, pieces = parse_map(f.read())
         with open(args[1], encoding="utf-8") as f:
             limits, caps = parse_budget(f.read())
-        failed = report(regions, pieces, limits, caps, top, sys.stdout)
+        nobits = None
+        if elf is not None:
+            with open(elf, "rb") as f:
+                nobits = elf_nobits(f.read())
+        failed = report(regions, pieces, limits, caps, top, sys.stdout, nobits)
     except (OSError, MapError) as e:
         sys.stderr.write("size_report: %s\n" % e)
         return 2

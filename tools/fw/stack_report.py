@@ -18,6 +18,16 @@ CONF lines (`#` starts a comment):
   extern NAME BYTES      the stack of a function without a call graph
                          (C library, compiler runtime, assembly)
   budget BYTES           the limit (also --budget)
+  exclude GLOB           skip .ci files whose path matches (test programs
+                         built in the same tree)
+  reentrant PATTERN N    a function matching may be on one path up to N
+                         times (bounded re-entry the code guarantees, e.g.
+                         a nested bus service inside a command); a deeper
+                         call is not followed
+  guard NAME T...        while NAME is on the path, calls to T (patterns)
+                         are not followed: a runtime guard the graph cannot
+                         see (one card command at a time, a cipher that
+                         wraps another); say why next to the line
 
 Every function on a path from a root must be known: a call without a
 graph or an `extern` line, an indirect call without an `indirect` line,
@@ -75,7 +85,8 @@ class Graph:
 
 
 def read_conf(path):
-    conf = {"entry": [], "isr": [], "frame": 0, "indirect": [], "extern": {}, "budget": None}
+    conf = {"entry": [], "isr": [], "frame": 0, "indirect": [], "extern": {}, "budget": None,
+            "exclude": [], "guard": [], "reentrant": []}
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
             w = raw.split("#", 1)[0].split()
@@ -88,6 +99,12 @@ def read_conf(path):
                     conf[w[0]] = int(w[1], 0)
                 elif w[0] == "indirect" and len(w) >= 3:
                     conf["indirect"].append((w[1], w[2:]))
+                elif w[0] == "reentrant" and len(w) == 3:
+                    conf["reentrant"].append((w[1], int(w[2], 0)))
+                elif w[0] == "guard" and len(w) >= 3:
+                    conf["guard"].append((w[1], w[2:]))
+                elif w[0] == "exclude" and len(w) == 2:
+                    conf["exclude"].append(w[1])
                 elif w[0] == "extern" and len(w) == 3:
                     conf["extern"][w[1]] = int(w[2], 0)
                 else:
@@ -125,35 +142,54 @@ def worst(graph, conf, root, unresolved, problems):
     memo = {}
     active = []
 
-    def visit(fn):
-        if fn in memo:
-            return memo[fn]
-        if fn in active:
+    def allowance(fn):
+        for pat, n in conf["reentrant"]:
+            if fnmatch.fnmatchcase(fn, pat):
+                return n
+        return 1
+
+    def visit(fn, inside, nest):
+        key = (fn, inside, nest)
+        if key in memo:
+            return memo[key]
+        if fn in active and allowance(fn) == 1:
             cycle = active[active.index(fn):] + [fn]
             problems.add("recursion: " + " -> ".join(cycle))
             return (0, [fn])
         if fn not in graph.frame:
             if fn in conf["extern"]:
-                memo[fn] = (conf["extern"][fn], [fn])
+                memo[key] = (conf["extern"][fn], [fn])
             else:
                 problems.add("no call graph for %s (add an extern line)" % fn)
-                memo[fn] = (0, [fn + "?"])
-            return memo[fn]
+                memo[key] = (0, [fn + "?"])
+            return memo[key]
         if graph.kind.get(fn, "static") == "dynamic":
             problems.add("unbounded dynamic frame in %s (%s)" % (fn, graph.where.get(fn)))
         if fn in unresolved:
             problems.add("unresolved indirect call in %s (%s)" % (fn, graph.where.get(fn)))
+        for pat, targets in conf["guard"]:
+            if fnmatch.fnmatchcase(fn, pat):
+                inside = inside | frozenset(targets)
+        if allowance(fn) > 1:
+            counts = dict(nest)
+            counts[fn] = counts.get(fn, 0) + 1
+            nest = frozenset(counts.items())
         active.append(fn)
         best = (0, [])
+        depth_of = dict(nest)
         for callee in sorted(graph.calls.get(fn, ())):
-            d = visit(callee)
+            if any(fnmatch.fnmatchcase(callee, t) for t in inside):
+                continue  # guarded at run time (a guard line)
+            if allowance(callee) > 1 and depth_of.get(callee, 0) >= allowance(callee):
+                continue  # re-entered as often as the code allows (a reentrant line)
+            d = visit(callee, inside, nest)
             if d[0] > best[0]:
                 best = d
         active.pop()
-        memo[fn] = (graph.frame[fn] + best[0], [fn] + best[1])
-        return memo[fn]
+        memo[key] = (graph.frame[fn] + best[0], [fn] + best[1])
+        return memo[key]
 
-    return visit(root)
+    return visit(root, frozenset(), frozenset())
 
 
 def main(argv):
@@ -174,8 +210,10 @@ def main(argv):
         for d in args[1:]:
             for dirpath, _, files in os.walk(d):
                 for name in sorted(files):
-                    if name.endswith(".ci"):
-                        graph.load_ci(os.path.join(dirpath, name))
+                    path = os.path.join(dirpath, name)
+                    if name.endswith(".ci") and not any(
+                            fnmatch.fnmatchcase(path, g) for g in conf["exclude"]):
+                        graph.load_ci(path)
                         count += 1
         if count == 0:
             raise StackError("no .ci files under %s (build with -fcallgraph-info=su)"

@@ -4,6 +4,7 @@
 call-graph files written as the GNU toolchain writes them."""
 import io
 import os
+import struct
 import sys
 import tempfile
 import unittest
@@ -49,6 +50,10 @@ LOAD ports/rp2350/CMakeFiles/fusekey_firmware.dir/main.c.obj
 .stack          0x20081000     0x1000
  .stack         0x20081000     0x1000 ports/rp2350/CMakeFiles/fusekey_firmware.dir/rp_startup.c.obj
 
+.reserve        0x20000420      0x200
+                0x20000420                __reserve_start = .
+                0x20000620                . = (__reserve_start + 0x200)
+
 /DISCARD/
  *(.ARM.exidx*)
 OUTPUT(fusekey.elf elf32-littlearm)
@@ -91,15 +96,40 @@ class SizeReport(unittest.TestCase):
         self.assertEqual(rows["fk_store"], (0x10, 0x10))
         self.assertEqual(rows["fusekey_firmware"], (0x110 + 0x8, 0x8 + 0x1000))
         self.assertEqual(rows["(fill)"], (2, 0))
+        # An output section no input fills (a reserved stack or heap).
+        self.assertEqual(rows["(reserved)"], (0, 0x200))
 
     def test_totals_and_budgets(self):
         text, failed = self.run_report(BUDGET)
         self.assertIn("flash", text)
         # flash: 0x160 + 0x20 of .data load image = 384 bytes
         self.assertRegex(text, r"flash\s+384 of\s+1024")
-        self.assertRegex(text, r"ram\s+%d of\s+8192" % (0x20 + 0x400 + 0x1000))
+        self.assertRegex(text, r"ram\s+%d of\s+8192" % (0x20 + 0x400 + 0x1000 + 0x200))
         # fk_core's flash (0x56 bytes) is over its 0x40 cap
         self.assertEqual(failed, ["module fk_core"])
+
+    def test_nobits_from_the_elf(self):
+        """The map gives .bss a load address too; the ELF says it takes no flash."""
+        names = b"\0.bss\0.data\0.shstrtab\0"
+        shdrs = [struct.pack("<10I", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                 struct.pack("<10I", 1, 8, 3, 0x20000020, 0, 0x400, 0, 0, 4, 0),
+                 struct.pack("<10I", 6, 1, 3, 0x20000000, 0, 0x20, 0, 0, 4, 0),
+                 struct.pack("<10I", 12, 3, 0, 0, 52, len(names), 0, 0, 1, 0)]
+        shoff = 52 + len(names)
+        head = b"\x7fELF\x01\x01\x01" + bytes(9) + struct.pack(
+            "<HHIIIIIHHHHHH", 2, 40, 1, 0, 0, shoff, 0, 52, 0, 0, 40, len(shdrs), 3)
+        elf = head + names + b"".join(shdrs)
+        self.assertEqual(size_report.elf_nobits(elf), {".bss"})
+        with self.assertRaises(size_report.MapError):
+            size_report.elf_nobits(b"not an elf at all, not at all")
+        regions, pieces = size_report.parse_map(MAP.replace(
+            ".bss            0x20000020      0x400",
+            ".bss            0x20000020      0x400 load address 0x10000180"))
+        limits, caps = size_report.parse_budget(BUDGET)
+        for nobits in ({".bss", ".stack", ".reserve"}, None):
+            out = io.StringIO()
+            size_report.report(regions, pieces, limits, caps, 0, out, nobits)
+            self.assertRegex(out.getvalue(), r"flash\s+384 of")
 
     def test_over_budget(self):
         _, failed = self.run_report("flash 100 FLASH\nram 8K RAM SCRATCH_Y\n")
