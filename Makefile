@@ -80,7 +80,7 @@ bench: build bench-m33
 # The crypto module's cost on the Cortex-M33, in instructions under QEMU.
 bench-m33: deps-firmware
 	cmake -S . -B $(BUILD)/m33 $(M33_TOOLCHAIN) -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BUILD)/m33 -j$(JOBS) --target bench_m33
+	cmake --build $(BUILD)/m33 -j$(JOBS) --target bench_m33 bench_hsm_m33
 	@sh bench/m33/run.sh $(BUILD)/m33
 
 clean:
