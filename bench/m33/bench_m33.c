@@ -4,7 +4,7 @@
  * in instructions, under QEMU's mps2-an505 with -icount (bench/m33/run.sh).
  *
  * With -icount shift=S every instruction advances QEMU's virtual clock by
- * 2^S ns, and the board's CMSDK timer 0 counts that clock. The ratio of
+ * 2^S ns, and the board's CMSDK timer 0 counts that clock (icount.h). The ratio of
  * timer ticks to instructions is calibrated first, on a loop of known
  * length (two instructions per iteration; the difference of two lengths
  * cancels the call overhead), and printed. Each operation then runs
@@ -28,59 +28,11 @@
 #include "crypto/ed.h"
 #include "crypto/pk.h"
 #include "crypto/sym.h"
+#include "icount.h"
 #include "m33_port.h"
 
-/* CMSDK APB timer 0, Secure alias. */
-#define TIMER0_BASE 0x50000000u
-#define TIMER_CTRL (*(volatile uint32_t *)(TIMER0_BASE + 0x00u))
-#define TIMER_VALUE (*(volatile uint32_t *)(TIMER0_BASE + 0x04u))
-#define TIMER_RELOAD (*(volatile uint32_t *)(TIMER0_BASE + 0x08u))
-#define TIMER_ENABLE 1u
-
-#define RUNS 5
+#define RUNS FK_ICOUNT_RUNS
 #define KEYGEN_SEEDS 16u
-#define CAL_N 1000000u
-#define MHZ 150.0
-
-static double g_ticks_per_insn;
-
-static uint32_t now(void) { return TIMER_VALUE; }
-
-/* 2n instructions: subs and bne per iteration. */
-static void __attribute__((noinline)) spin(uint32_t n)
-{
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
-}
-
-static uint32_t ticks_of_spin(uint32_t n)
-{
-    const uint32_t t0 = now();
-    spin(n);
-    return t0 - now(); /* the timer counts down */
-}
-
-static void calibrate(void)
-{
-    TIMER_CTRL = 0;
-    TIMER_RELOAD = 0xFFFFFFFFu;
-    TIMER_VALUE = 0xFFFFFFFFu;
-    TIMER_CTRL = TIMER_ENABLE;
-    const uint32_t one = ticks_of_spin(CAL_N), two = ticks_of_spin(2u * CAL_N);
-    g_ticks_per_insn = (double)(two - one) / (2.0 * CAL_N);
-    printf("calibration: loop of %u and %u iterations (2 instructions each): %lu and %lu timer "
-           "ticks, %.4f ticks per instruction\n",
-           CAL_N, 2u * CAL_N, (unsigned long)one, (unsigned long)two, g_ticks_per_insn);
-    if (g_ticks_per_insn <= 0.0) {
-        printf("calibration failed: the timer does not count (run with -icount)\n");
-        exit(2);
-    }
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void check(int ok, const char *what)
 {
@@ -88,22 +40,6 @@ static void check(int ok, const char *what)
         printf("FAILED: %s\n", what);
         exit(1);
     }
-}
-
-typedef void (*op_fn)(void);
-
-static void measure(const char *name, op_fn op, int runs)
-{
-    uint32_t t[RUNS];
-    for (int i = 0; i < runs; i++) {
-        const uint32_t t0 = now();
-        op();
-        t[i] = t0 - now();
-    }
-    qsort(t, (size_t)runs, sizeof t[0], cmp_u32);
-    const double insns = (double)t[runs / 2] / g_ticks_per_insn;
-    printf("%-34s %10.3f M instructions  %8.2f ms at %.0f MHz (median of %d)\n", name,
-           insns / 1e6, insns / (MHZ * 1e3), MHZ, runs);
 }
 
 /* ---- The operations ------------------------------------------------------ */
@@ -203,23 +139,23 @@ static void sha256_1k(void)
 static void rsa_keygen_mean(void)
 {
     double sum = 0.0, lo = 0.0, hi = 0.0;
+    char how[64];
     size_t len = 0;
     for (uint32_t seed = 1; seed <= KEYGEN_SEEDS; seed++) {
         fk_m33_seed(seed);
         fk_rng_forget();
-        const uint32_t t0 = now();
+        const uint32_t t0 = fk_icount_now();
         check(fk_pk_rsa_generate(2048, 65537, NULL, NULL, g_blob, sizeof g_blob, &len) ==
                   FK_CRYPTO_OK,
               "RSA-2048 key generation");
-        const double insns = (double)(t0 - now()) / g_ticks_per_insn;
+        const double insns = fk_icount_insns(t0, fk_icount_now());
         sum += insns;
         if (seed == 1u || insns < lo) lo = insns;
         if (seed == 1u || insns > hi) hi = insns;
     }
-    printf("%-34s %10.3f M instructions  %8.2f ms at %.0f MHz (mean of %u seeds; "
-           "%.1f M to %.1f M)\n",
-           "RSA-2048 key generation", sum / KEYGEN_SEEDS / 1e6,
-           sum / KEYGEN_SEEDS / (MHZ * 1e3), MHZ, KEYGEN_SEEDS, lo / 1e6, hi / 1e6);
+    snprintf(how, sizeof how, "mean of %u seeds; %.1f M to %.1f M", KEYGEN_SEEDS, lo / 1e6,
+             hi / 1e6);
+    fk_icount_print("RSA-2048 key generation", sum / KEYGEN_SEEDS, how);
 }
 
 static void load_ec(fk_curve_t c, uint8_t *blob, fk_pk_key_t *key)
@@ -233,29 +169,29 @@ static void load_ec(fk_curve_t c, uint8_t *blob, fk_pk_key_t *key)
 int main(void)
 {
     size_t len = 0;
-    calibrate();
+    fk_icount_calibrate();
     for (size_t i = 0; i < sizeof g_msg; i++) g_msg[i] = (uint8_t)i;
 
     load_ec(FK_CURVE_SECP256R1, g_blob, &g_key);
-    measure("ECDSA P-256 sign (cold group)", ecdsa_sign, RUNS);
-    measure("ECDSA P-256 verify (cold group)", ecdsa_verify, RUNS);
+    fk_icount_measure("ECDSA P-256 sign (cold group)", ecdsa_sign, RUNS);
+    fk_icount_measure("ECDSA P-256 verify (cold group)", ecdsa_verify, RUNS);
     load_ec(FK_CURVE_SECP256K1, g_blob, &g_key);
-    measure("ECDSA secp256k1 sign (cold group)", ecdsa_sign, RUNS);
+    fk_icount_measure("ECDSA secp256k1 sign (cold group)", ecdsa_sign, RUNS);
     load_ec(FK_CURVE_X25519, g_blob, &g_key);
     load_ec(FK_CURVE_X25519, g_blob2, &g_key2);
-    measure("X25519 (two agreements)", x25519, RUNS);
+    fk_icount_measure("X25519 (two agreements)", x25519, RUNS);
     check(fk_ed_generate(FK_CURVE_X25519, g_seed, g_pub) == FK_CRYPTO_OK, "Ed25519 key");
-    measure("Ed25519 sign (32 bytes)", ed25519_sign, RUNS);
-    measure("Ed25519 verify (32 bytes)", ed25519_verify, RUNS);
+    fk_icount_measure("Ed25519 sign (32 bytes)", ed25519_sign, RUNS);
+    fk_icount_measure("Ed25519 verify (32 bytes)", ed25519_verify, RUNS);
     check(fk_pk_rsa_generate(2048, 65537, NULL, NULL, g_blob, sizeof g_blob, &len) ==
                   FK_CRYPTO_OK &&
               fk_pk_parse(g_blob, len, &g_key) == FK_CRYPTO_OK,
           "RSA-2048 key generation");
-    measure("RSA-2048 PKCS#1 v1.5 sign (CRT)", rsa_sign, RUNS);
-    measure("RSA-2048 verify (e = 65537)", rsa_verify, RUNS);
-    measure("AES-256-GCM seal 1 KiB", gcm_seal, RUNS);
-    measure("AES-256-GCM open 1 KiB", gcm_open, RUNS);
-    measure("SHA-256 of 1 KiB", sha256_1k, RUNS);
+    fk_icount_measure("RSA-2048 PKCS#1 v1.5 sign (CRT)", rsa_sign, RUNS);
+    fk_icount_measure("RSA-2048 verify (e = 65537)", rsa_verify, RUNS);
+    fk_icount_measure("AES-256-GCM seal 1 KiB", gcm_seal, RUNS);
+    fk_icount_measure("AES-256-GCM open 1 KiB", gcm_open, RUNS);
+    fk_icount_measure("SHA-256 of 1 KiB", sha256_1k, RUNS);
     rsa_keygen_mean();
     return 0;
 }
