@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Cross build for the RP2350's Cortex-M33 with Debian's gcc-arm-none-eabi and
 # newlib (tools/deps.sh --firmware):
-#   cmake -S . -B build/m33 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-arm-none-eabi.cmake
+#   cmake -S . -B build/rp2350 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-arm-none-eabi.cmake
 #
 # The flags select newlib's thumb/v8-m.main+fp/hard multilib: the M33's
 # single-precision FPU with the hard-float ABI.

@@ -4,7 +4,7 @@
 # bench/m33/run.sh BUILD_DIR [SHIFT]
 #
 # Runs BUILD_DIR/bench/m33/bench_m33.elf and bench_hsm_m33.elf (a Cortex-M33
-# build, e.g. build/m33) on QEMU's mps2-an505 with -icount shift=SHIFT
+# build, e.g. build/rp2350) on QEMU's mps2-an505 with -icount shift=SHIFT
 # (default 4: 16 ns of virtual time per instruction); each prints its
 # calibration and figures. Fails when either program fails.
 set -eu
