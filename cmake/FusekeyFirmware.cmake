@@ -8,6 +8,7 @@
 #                   tools/fw/budget.conf;
 #   firmware_stack  the worst-case stack of the thread and interrupt paths
 #                   from GCC's call graphs, against tools/fw/stack.conf;
+#   firmware_heap   no C library heap in the image: only the crypto arena;
 #   firmware_image  the UF2 as a user handles it: it boots on a blank chip,
 #                   and signed with `fusekey seal --sign`, on a secure-boot
 #                   chip (tests/firmware/test_image.py).
@@ -38,8 +39,11 @@ add_test(NAME firmware_size
 add_test(NAME firmware_stack
   COMMAND ${FK_PYTHON3} ${PROJECT_SOURCE_DIR}/tools/fw/stack_report.py
           ${PROJECT_SOURCE_DIR}/tools/fw/stack.conf ${CMAKE_BINARY_DIR})
+add_test(NAME firmware_heap
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tools/fw/check_heap.sh $<TARGET_FILE:fusekey_firmware>
+          ${CMAKE_NM})
 add_test(NAME firmware_image
   COMMAND ${FK_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/firmware/test_image.py
           ${FK_HOST_TOOL} ${FK_HOST_SIM} $<TARGET_FILE:fusekey_firmware> ${CMAKE_BINARY_DIR}/fusekey.uf2)
-set_tests_properties(firmware_size firmware_stack firmware_image
+set_tests_properties(firmware_size firmware_stack firmware_heap firmware_image
                      PROPERTIES LABELS firmware TIMEOUT 300)
