@@ -205,7 +205,9 @@ class Derive(hsmkit.InitializedHsm):
         src, dst, no_derive = 0x40, 0x41, 0x42
         self.generate(dom, src)
         self.generate(dom, no_derive, algorithms=bytes([ALG_ECDSA_SHA256]))
-        t = os.urandom(32)
+        # A t whose first byte is not 98: sent bare, it must read as data without the
+        # algorithm byte (a t starting with 98 would be a valid command of a shorter t).
+        t = bytes([os.urandom(1)[0] % ALG_EC_DERIVE]) + os.urandom(31)
         self.sw_is(derive_apdu(src, 0x00, t), 0x6A86)
         self.sw_is(bytes([0x80, 0x76, src, dst, 32]) + t, 0x6A80)        # no 98
         self.sw_is(derive_apdu(0x4F, dst, t), 0x6A82)
