@@ -111,3 +111,17 @@ void fk_hal_panic(const char *file, int line)
     fprintf(stderr, "m33: panic: broken invariant at %s:%d\n", file, line);
     abort();
 }
+
+/* The board has one core: no second core for hal.h's jobs. */
+int fk_hal_core1_start(fk_core1_fn fn, void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return FK_HAL_ENOTSUP;
+}
+
+bool fk_hal_core1_done(void) { return true; }
+
+void fk_hal_core1_abandon(void) {}
+
+unsigned fk_hal_core_id(void) { return 0; }
