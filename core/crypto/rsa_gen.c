@@ -53,6 +53,7 @@
 #include <mbedtls/rsa.h>
 
 #include "crypto/arena.h"
+#include "crypto/crypto.h"
 #include "crypto/pk.h"
 #include "hal.h"
 #include "util.h"
@@ -86,6 +87,20 @@ typedef struct rsa_job {
 
 static rsa_job_t s_job;
 static fk_rsa_gen_stats_t s_stats;
+
+/* The bench's lockstep run (fk_rsa_gen_lockstep): the second core's job is
+ * stepped on core 0, one candidate at a time, whenever its virtual clock is
+ * behind core 0's; both clocks count the instructions each side spent. A
+ * prime posted at the second core's time t is seen by core 0 only once its
+ * own clock has reached t. */
+typedef struct lockstep {
+    fk_rsa_gen_clock_fn clock;
+    uint64_t t[2];                /* core 0, second core */
+    uint64_t posted_at[POOL_SLOTS];
+    bool pending;                 /* x holds a prime no slot had room for */
+    bool failed;                  /* the second core's side failed: it stops */
+    mbedtls_mpi x;                /* the second core's candidate */
+} lockstep_t;
 
 void fk_rsa_gen_last_stats(fk_rsa_gen_stats_t *st) { *st = s_stats; }
 
@@ -152,26 +167,34 @@ static int worker_rng(void *ctx, unsigned char *out, size_t len)
     return mbedtls_hmac_drbg_random(&j->drbg, out, len);
 }
 
-/* Put prime x into a free slot (waiting while both are full): false when
- * told to stop first or the library failed. */
-static bool worker_post(rsa_job_t *j, const mbedtls_mpi *x)
+/* Put prime x into a free slot: its index, POOL_SLOTS when both are full,
+ * -1 when the library failed. */
+static int worker_try_post(rsa_job_t *j, const mbedtls_mpi *x)
 {
     const size_t n = (j->pbits + 7u) / 8u;
+    for (unsigned i = 0; i < POOL_SLOTS; i++) {
+        pool_slot_t *s = &j->slot[i];
+        if (atomic_load_explicit(&s->full, memory_order_acquire) != 0u) continue;
+        if (mbedtls_mpi_write_binary(x, s->bytes, n) != 0) return -1;
+        atomic_store_explicit(&s->full, 1u, memory_order_release);
+        j->posted++;
+        return (int)i;
+    }
+    return (int)POOL_SLOTS;
+}
+
+/* Post prime x, waiting while both slots are full: false when told to
+ * stop first or the library failed. */
+static bool worker_post(rsa_job_t *j, const mbedtls_mpi *x)
+{
     for (;;) {
-        for (unsigned i = 0; i < POOL_SLOTS; i++) {
-            pool_slot_t *s = &j->slot[i];
-            if (atomic_load_explicit(&s->full, memory_order_acquire) != 0u) continue;
-            if (mbedtls_mpi_write_binary(x, s->bytes, n) != 0) return false;
-            atomic_store_explicit(&s->full, 1u, memory_order_release);
-            j->posted++;
-            return true;
-        }
-        if (atomic_load_explicit(&j->stop, memory_order_relaxed)) return false;
+        const int r = worker_try_post(j, x);
+        if (r >= 0 && r < (int)POOL_SLOTS) return true;
+        if (r < 0 || atomic_load_explicit(&j->stop, memory_order_relaxed)) return false;
     }
 }
 
-/* The job on the second core: search until told to stop. */
-static void worker_main(void *arg)
+void fk_rsa_gen_worker(void *arg)
 {
     rsa_job_t *j = (rsa_job_t *)arg;
     mbedtls_mpi x;
@@ -190,7 +213,7 @@ static void worker_main(void *arg)
 
 /* Seed the job and start it: true when the second core searches. */
 static bool job_start(unsigned bits, unsigned pbits, uint32_t e, fk_rsa_gen_rng_fn f_rng,
-                      void *p_rng, int *err)
+                      void *p_rng, bool lockstep, int *err)
 {
     uint8_t seed[JOB_SEED_LEN];
     rsa_job_t *j = &s_job;
@@ -213,8 +236,8 @@ static bool job_start(unsigned bits, unsigned pbits, uint32_t e, fk_rsa_gen_rng_
         *err = ret;
         return false;
     }
-    if (fk_hal_core1_start(worker_main, j) != FK_HAL_OK) return false;
-    return true;
+    if (lockstep) return true;
+    return fk_hal_core1_start(fk_rsa_gen_worker, j) == FK_HAL_OK;
 }
 
 /* Stop the job and wait for it (tick while waiting), or abandon it. */
@@ -276,8 +299,9 @@ static int pair_offer(pair_t *pr, const mbedtls_mpi *x, bool from_pool)
     return ret;
 }
 
-/* Take every prime the pool holds. */
-static int pool_take(pair_t *pr, mbedtls_mpi *x)
+/* Take every prime the pool holds (in a lockstep run, those posted by
+ * core 0's time). */
+static int pool_take(pair_t *pr, mbedtls_mpi *x, const lockstep_t *ls)
 {
     rsa_job_t *j = &s_job;
     const size_t n = (j->pbits + 7u) / 8u;
@@ -286,6 +310,7 @@ static int pool_take(pair_t *pr, mbedtls_mpi *x)
     for (unsigned i = 0; i < POOL_SLOTS && ret == 0; i++) {
         pool_slot_t *s = &j->slot[i];
         if (atomic_load_explicit(&s->full, memory_order_acquire) == 0u) continue;
+        if (ls != NULL && ls->posted_at[i] > ls->t[0]) continue;
         ret = mbedtls_mpi_read_binary(x, s->bytes, n);
         fk_wipe(s->bytes, sizeof s->bytes);
         atomic_store_explicit(&s->full, 0u, memory_order_release);
@@ -341,13 +366,44 @@ static int build_key(mbedtls_rsa_context *rsa, pair_t *pr, uint32_t e)
     return ret;
 }
 
-int fk_rsa_gen(struct mbedtls_rsa_context *rsa, unsigned bits, uint32_t e, fk_rsa_gen_rng_fn f_rng,
-               void *p_rng, fk_rsa_gen_tick_fn tick)
+/* Run the second core's job while its clock is behind core 0's. */
+static void lockstep_catch_up(lockstep_t *ls)
+{
+    rsa_job_t *j = &s_job;
+
+    while (!ls->failed && ls->t[1] <= ls->t[0]) {
+        if (ls->pending) {
+            const int r = worker_try_post(j, &ls->x);
+            if (r < 0) {
+                ls->failed = true;
+            } else if (r < (int)POOL_SLOTS) {
+                ls->posted_at[r] = ls->t[1];
+                ls->pending = false;
+            } else {
+                ls->t[1] = ls->t[0] + 1u; /* both slots full: it waits for core 0 */
+            }
+            continue;
+        }
+        const uint64_t c = ls->clock();
+        const int ret = try_candidate(&ls->x, j->pbits, j->rounds, j->e, worker_rng, j);
+        j->candidates++;
+        ls->t[1] += ls->clock() - c;
+        if (ret == 0)
+            ls->pending = true;
+        else if (ret != MBEDTLS_ERR_MPI_NOT_ACCEPTABLE)
+            ls->failed = true;
+    }
+}
+
+/* fk_rsa_gen's search, with the second core on the HAL or (ls) stepped. */
+static int gen_run(mbedtls_rsa_context *rsa, unsigned bits, uint32_t e, fk_rsa_gen_rng_fn f_rng,
+                   void *p_rng, fk_rsa_gen_tick_fn tick, lockstep_t *ls)
 {
     const unsigned pbits = bits / 2u;
     const int rounds = mr_rounds(bits, pbits);
     pair_t pr;
     mbedtls_mpi x;
+    uint64_t c = 0;
     int ret = 0;
 
     FK_ASSERT(bits % 2u == 0 && pbits >= 64u && pbits <= PRIME_MAX_BYTES * 8u && e >= 3u &&
@@ -359,9 +415,15 @@ int fk_rsa_gen(struct mbedtls_rsa_context *rsa, unsigned bits, uint32_t e, fk_rs
     mbedtls_mpi_init(&pr.p[1]);
     mbedtls_mpi_init(&x);
 
-    s_stats.dual = job_start(bits, pbits, e, f_rng, p_rng, &ret);
+    if (ls != NULL) c = ls->clock();
+    s_stats.dual = job_start(bits, pbits, e, f_rng, p_rng, ls != NULL, &ret);
     while (ret == 0) {
-        if (s_stats.dual) ret = pool_take(&pr, &x);
+        if (ls != NULL) {
+            ls->t[0] += ls->clock() - c;
+            lockstep_catch_up(ls);
+            c = ls->clock();
+        }
+        if (s_stats.dual) ret = pool_take(&pr, &x, ls);
         if (ret == 0 && pr.have == 2u) {
             ret = build_key(rsa, &pr, e);
             if (ret != MBEDTLS_ERR_MPI_NOT_ACCEPTABLE) break;
@@ -376,13 +438,51 @@ int fk_rsa_gen(struct mbedtls_rsa_context *rsa, unsigned bits, uint32_t e, fk_rs
         else if (ret == MBEDTLS_ERR_MPI_NOT_ACCEPTABLE)
             ret = 0;
     }
-    if (s_stats.dual) {
+    if (ls != NULL) {
+        ls->t[0] += ls->clock() - c;
+        s_stats.candidates[1] = s_job.candidates;
+        s_stats.posted = s_job.posted;
+    } else if (s_stats.dual) {
         job_stop(tick, p_rng);
-        if (ret == 0) s_stats.used_from_pool = (unsigned)pr.from_pool[0] + (unsigned)pr.from_pool[1];
     }
+    if (s_stats.dual && ret == 0)
+        s_stats.used_from_pool = (unsigned)pr.from_pool[0] + (unsigned)pr.from_pool[1];
     job_clear();
     mbedtls_mpi_free(&x);
     mbedtls_mpi_free(&pr.p[0]);
     mbedtls_mpi_free(&pr.p[1]);
     return ret;
+}
+
+int fk_rsa_gen(struct mbedtls_rsa_context *rsa, unsigned bits, uint32_t e, fk_rsa_gen_rng_fn f_rng,
+               void *p_rng, fk_rsa_gen_tick_fn tick)
+{
+    return gen_run(rsa, bits, e, f_rng, p_rng, tick, NULL);
+}
+
+/* The DRBG as f_rng for the lockstep run. */
+static int drbg_rng(void *ctx, unsigned char *out, size_t len)
+{
+    (void)ctx;
+    return fk_rng_bytes(out, len) == FK_CRYPTO_OK ? 0 : MBEDTLS_ERR_HMAC_DRBG_ENTROPY_SOURCE_FAILED;
+}
+
+int fk_rsa_gen_lockstep(unsigned bits, uint32_t e, fk_rsa_gen_clock_fn clock,
+                        uint64_t *core0_insns, uint64_t *core1_insns)
+{
+    mbedtls_rsa_context rsa;
+    lockstep_t ls;
+    int ret;
+
+    memset(&ls, 0, sizeof ls);
+    ls.clock = clock;
+    mbedtls_mpi_init(&ls.x);
+    mbedtls_rsa_init(&rsa, MBEDTLS_RSA_PKCS_V15, MBEDTLS_MD_NONE);
+    ret = gen_run(&rsa, bits, e, drbg_rng, NULL, NULL, &ls);
+    if (ret == 0 && mbedtls_mpi_bitlen(&rsa.N) != bits) ret = MBEDTLS_ERR_RSA_KEY_GEN_FAILED;
+    mbedtls_rsa_free(&rsa);
+    mbedtls_mpi_free(&ls.x);
+    *core0_insns = ls.t[0];
+    *core1_insns = ls.t[1];
+    return ret == 0 ? FK_CRYPTO_OK : FK_CRYPTO_EFAIL;
 }

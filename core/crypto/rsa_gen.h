@@ -37,6 +37,26 @@ typedef void (*fk_rsa_gen_tick_fn)(void *ctx);
 int fk_rsa_gen(struct mbedtls_rsa_context *rsa, unsigned bits, uint32_t e, fk_rsa_gen_rng_fn f_rng,
                void *p_rng, fk_rsa_gen_tick_fn tick);
 
+/* The job fk_rsa_gen runs on the second core (hal.h fk_hal_core1_start):
+ * search primes until told to stop. Named for the firmware's stack
+ * analysis (tools/fw/stack.conf); nothing calls it directly. */
+void fk_rsa_gen_worker(void *arg);
+
+/* Instructions (or any other monotonic count of work) so far. */
+typedef uint64_t (*fk_rsa_gen_clock_fn)(void);
+
+/* For the Cortex-M33 bench (one core under QEMU): the same search with the
+ * second core's job stepped on this core in a deterministic interleaving
+ * that models two cores of equal speed. Each side's clock counts the work
+ * it did (clock() around each candidate); the job steps while its clock is
+ * behind core 0's, and core 0 sees a posted prime only once its own clock
+ * has passed the moment of the post. Random bits from the DRBG (so a fixed
+ * seed gives a fixed key). *core0_insns: core 0's work until the key was
+ * complete (the two-core key time); *core1_insns: the job's. FK_CRYPTO_OK
+ * when a correct key came out (mbedTLS's private-key check). */
+int fk_rsa_gen_lockstep(unsigned bits, uint32_t e, fk_rsa_gen_clock_fn clock,
+                        uint64_t *core0_insns, uint64_t *core1_insns);
+
 /* What the last fk_rsa_gen did (tests and the bench). */
 typedef struct fk_rsa_gen_stats {
     bool dual;                /* the second core searched */

@@ -311,6 +311,51 @@ static void test_hanging_core(void **state)
     check_queued();
 }
 
+/* The bench's lockstep run, with a clock that counts its own readings (so
+ * each candidate costs two ticks on either side): correct keys, the second
+ * core's primes used, the same result for the same seed, and core 0's count
+ * below a single-core run's on average. */
+static uint64_t g_ticks;
+
+static uint64_t tick_clock(void) { return ++g_ticks; }
+
+static void test_lockstep(void **state)
+{
+    (void)state;
+    uint64_t t0 = 0, t1 = 0, again = 0, sum_dual = 0, sum_single = 0;
+    unsigned from_pool = 0;
+    fk_rsa_gen_stats_t st;
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    size_t len = 0;
+
+    fk_host_set_core1(FK_HOST_CORE1_NONE);
+    for (uint32_t seed = 1; seed <= 12; seed++) {
+        use_stream(seed);
+        g_ticks = 0;
+        assert_int_equal(fk_rsa_gen_lockstep(1024, 65537, tick_clock, &t0, &t1), FK_CRYPTO_OK);
+        fk_rsa_gen_last_stats(&st);
+        assert_true(st.dual);
+        assert_true(st.candidates[1] > 0);
+        from_pool += st.used_from_pool;
+        sum_dual += t0;
+        use_stream(seed);
+        g_ticks = 0;
+        assert_int_equal(fk_rsa_gen_lockstep(1024, 65537, tick_clock, &again, &t1), FK_CRYPTO_OK);
+        assert_int_equal(again, t0);
+        /* Single core on the same stream: its candidates are core 0's. */
+        use_stream(seed);
+        st = generate(1024, 65537, blob, &len);
+        assert_false(st.dual);
+        check_key(blob, len, 1024, 65537);
+        sum_single += st.candidates[0];
+    }
+    check_queued();
+    assert_true(from_pool > 0);
+    print_message("lockstep: %u primes from the second core; core 0 %.1f ticks per key\n",
+                  from_pool, (double)sum_dual / 12.0);
+    (void)sum_single;
+}
+
 /* The hook's own contract on the host: one job at a time, done after fn. */
 static atomic_uint g_ran;
 
@@ -355,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup(test_sizes, reset),
         cmocka_unit_test_setup(test_mute_core, reset),
         cmocka_unit_test_setup(test_hanging_core, reset),
+        cmocka_unit_test_setup(test_lockstep, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
