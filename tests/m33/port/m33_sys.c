@@ -18,6 +18,7 @@
 #include "hal.h"
 #include "host_internal.h"
 #include "host_port.h"
+#include "m33_port.h"
 #include "util.h"
 
 #define SERIAL_BYTES 8u
@@ -124,4 +125,8 @@ bool fk_hal_core1_done(void) { return true; }
 
 void fk_hal_core1_abandon(void) {}
 
-unsigned fk_hal_core_id(void) { return 0; }
+static unsigned s_core_id;
+
+void fk_m33_set_core_id(unsigned id) { s_core_id = id; }
+
+unsigned fk_hal_core_id(void) { return s_core_id; }
