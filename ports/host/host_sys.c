@@ -377,7 +377,12 @@ int fk_hal_core1_start(fk_core1_fn fn, void *arg)
 bool fk_hal_core1_done(void)
 {
     if (!c1.running) return true;
-    if (!atomic_load_explicit(&c1.done, memory_order_acquire)) return false;
+    if (!atomic_load_explicit(&c1.done, memory_order_acquire)) {
+        /* The caller polls: give the job's thread the CPU meanwhile. */
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+        return false;
+    }
     reap();
     return true;
 }

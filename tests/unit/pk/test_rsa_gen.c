@@ -311,6 +311,45 @@ static void test_hanging_core(void **state)
     check_queued();
 }
 
+/* The keepalive on two cores: called on core 0 only (the job calls no
+ * HAL function), regularly, never twice within FK_PK_KEEPALIVE_MS. */
+static unsigned g_ka_calls, g_ka_other_core;
+static uint64_t g_ka_last, g_ka_min_gap;
+
+static void keepalive(void *arg)
+{
+    (void)arg;
+    const uint64_t now = __wrap_fk_hal_millis();
+    if (fk_hal_core_id() != 0u) g_ka_other_core++;
+    if (g_ka_calls > 0 && now - g_ka_last < g_ka_min_gap) g_ka_min_gap = now - g_ka_last;
+    g_ka_calls++;
+    g_ka_last = now;
+}
+
+static void test_keepalive_two_cores(void **state)
+{
+    (void)state;
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    size_t len = 0;
+    fk_rsa_gen_stats_t st;
+
+    g_ka_calls = 0;
+    g_ka_other_core = 0;
+    g_ka_min_gap = UINT64_MAX;
+    g_clock_step = 20; /* ms per reading: many keepalives per key */
+    assert_int_equal(fk_pk_rsa_generate(2048, 65537, keepalive, NULL, blob, sizeof blob, &len),
+                     FK_CRYPTO_OK);
+    g_clock_step = 0;
+    fk_rsa_gen_last_stats(&st);
+    assert_true(st.dual);
+    assert_false(st.abandoned);
+    assert_true(g_ka_calls >= 2u);
+    assert_int_equal(g_ka_other_core, 0);
+    assert_true(g_ka_min_gap >= FK_PK_KEEPALIVE_MS);
+    check_key(blob, len, 2048, 65537);
+    check_queued();
+}
+
 /* The bench's lockstep run, with a clock that counts its own readings (so
  * each candidate costs two ticks on either side): correct keys, the second
  * core's primes used, the same result for the same seed, and core 0's count
@@ -401,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup(test_mute_core, reset),
         cmocka_unit_test_setup(test_hanging_core, reset),
         cmocka_unit_test_setup(test_lockstep, reset),
+        cmocka_unit_test_setup(test_keepalive_two_cores, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
