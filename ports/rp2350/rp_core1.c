@@ -33,7 +33,9 @@
  *
  * IMPLEMENTATION NOTE: stack. Core 1's stack is core1_stack in main SRAM
  * (.bss: the RAM budget counts it), RP_CORE1_STACK_BYTES with MSPLIM at its
- * bottom; tools/fw/stack.conf checks the job's worst case against it.
+ * bottom; tools/fw/stack.conf checks the job's worst case against it. Once
+ * core 1 is held in reset after a job (done or abandoned) core 0 wipes the
+ * stack: the prime search leaves traces of candidates there.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,6 +45,7 @@
 #include "rp_mmio.h"
 #include "rp_port.h"
 #include "rp_regs.h"
+#include "util.h"
 
 #define LAUNCH_WORDS 6u
 #define LAUNCH_ATTEMPTS 8u /* restarts of the sequence on a wrong echo */
@@ -197,6 +200,9 @@ int fk_hal_core1_start(fk_core1_fn fn, void *arg)
     return FK_HAL_OK;
 }
 
+/* Core 1 is held in reset: wipe what the job left on its stack. */
+static void stack_wipe(void) { fk_wipe(core1_stack, sizeof core1_stack); }
+
 bool fk_hal_core1_done(void)
 {
     if (!s_c1.running) return true;
@@ -204,6 +210,7 @@ bool fk_hal_core1_done(void)
     /* Core 1 is on its way to WFE in flash: hold it in reset, so it fetches
      * nothing while core 0 may write flash next. */
     rp_core1_park();
+    stack_wipe();
     s_c1.running = false;
     return true;
 }
@@ -212,6 +219,7 @@ void fk_hal_core1_abandon(void)
 {
     if (!s_c1.running) return;
     rp_core1_park();
+    stack_wipe();
     s_c1.running = false;
     s_c1.latched = true;
 }
