@@ -8,7 +8,12 @@
  *
  * Every function is marked **Required**. Functions return FK_HAL_OK (0) on
  * success and a negative FK_HAL_E* code on failure unless stated otherwise.
- * They may be called only from the core's single thread of execution.
+ * They may be called only from the core's single thread of execution, except
+ * fk_hal_core_id (see "Second core" below).
+ *
+ * The second core is an **Optional** facility: every port implements its
+ * functions, but a port without a second core answers FK_HAL_ENOTSUP and
+ * the core then does the same work alone.
  */
 #ifndef FUSEKEY_HAL_H
 #define FUSEKEY_HAL_H
@@ -187,5 +192,55 @@ void fk_hal_reboot(fk_reboot_mode_t mode);
 /* **Required.** A broken internal invariant (FK_ASSERT in util.h): record
  * where, wipe what the port can, and stop or reset. Never returns. */
 void fk_hal_panic(const char *file, int line) __attribute__((noreturn));
+
+/* ---------------------------------------------------------------------------
+ * Second core (**Optional** facility; docs/crypto.md, "RSA key generation
+ * on two cores"). One job at a time: the core starts fn(arg) on the other
+ * core, polls fk_hal_core1_done while it does its own work and calls its
+ * keepalive, and either sees the job finish or gives up on it with
+ * fk_hal_core1_abandon. Used for the RSA prime search only.
+ *
+ * Rules for fn (the job):
+ * - it runs on the other core with its own stack (the port's, sized for
+ *   the prime search: docs/rp2350.md "Core 1"), interrupts off;
+ * - it touches only memory reachable from arg and its own stack, and calls
+ *   no hal.h function but fk_hal_core_id: no flash, no OTP, no entropy, no
+ *   time (its code may execute from flash: while a job runs the core makes
+ *   no flash call, and the RP2350 port refuses one with FK_HAL_ESTATE);
+ * - memory shared with the core is published with C11 atomics
+ *   (<stdatomic.h>, release stores and acquire loads); the port adds no
+ *   lock of its own around fn's accesses;
+ * - allocation from fn goes to a region of its own (the crypto arena keys
+ *   on fk_hal_core_id), so an abandoned job leaks nothing into the core's.
+ * ------------------------------------------------------------------------- */
+
+typedef void (*fk_core1_fn)(void *arg);
+
+/* **Required.** Start fn(arg) on the second core and return at once.
+ * FK_HAL_OK when the second core has accepted the job; FK_HAL_ENOTSUP when
+ * the port has no second core or has latched single-core mode (below);
+ * FK_HAL_ESTATE when a job is still running (not seen done or abandoned);
+ * FK_HAL_ETIMEOUT when the second core did not answer the launch: the port
+ * has stopped it and latches single-core mode until the next reboot, so
+ * every later call answers FK_HAL_ENOTSUP. Everything the caller wrote
+ * before the call is visible to fn (the port issues the barrier). */
+int fk_hal_core1_start(fk_core1_fn fn, void *arg);
+
+/* **Required.** Whether the running job's fn has returned: true once it
+ * has (and then everything fn wrote is visible to the caller: acquire
+ * semantics; the job is over and a new one may start), false while it
+ * runs. True when no job runs. Never blocks. */
+bool fk_hal_core1_done(void);
+
+/* **Required.** Give up on a job that did not finish in time: stop the
+ * second core by force (reset and park it), after which fn runs no more
+ * and writes nothing, and latch single-core mode until the next reboot.
+ * Does nothing when no job runs. */
+void fk_hal_core1_abandon(void);
+
+/* **Required.** 0 on the core that runs the core's thread, 1 on the second
+ * core. The one function callable from both cores; it touches no flash
+ * (the crypto arena calls it on every allocation). */
+unsigned fk_hal_core_id(void);
 
 #endif /* FUSEKEY_HAL_H */

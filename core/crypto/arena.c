@@ -8,6 +8,15 @@
  * block absorbs the free blocks after it whenever a search or a free passes
  * over it, so neighbouring free blocks never stay apart for long.
  *
+ * IMPLEMENTATION NOTE: two cores. The arena is two regions with the same
+ * layout: the main one, and a smaller one for the job the core may run on
+ * the second core (hal.h "Second core": the RSA prime search of
+ * rsa_gen.c). An allocation goes to the region of the core that asks
+ * (fk_hal_core_id), a free to the region that holds the block, so each
+ * region is only ever touched by one core and neither needs a lock. A job
+ * abandoned on a stopped core leaves its blocks behind in its own region
+ * only; fk_arena_worker_reset wipes that region and makes it empty again.
+ *
  * IMPLEMENTATION NOTE: mbedTLS's allocations are few (numbers of an RSA or EC
  * operation, a curve group's table) and live for one operation or one
  * session, so a linear search over a few dozen blocks is cheap next to the
@@ -19,10 +28,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hal.h"
 #include "util.h"
 
 #ifndef FK_CRYPTO_ARENA_SIZE
 #define FK_CRYPTO_ARENA_SIZE (32u * 1024u)
+#endif
+#ifndef FK_CRYPTO_WORKER_ARENA_SIZE
+#define FK_CRYPTO_WORKER_ARENA_SIZE (12u * 1024u)
 #endif
 
 #define ALIGN 8u
@@ -34,6 +47,9 @@
 _Static_assert(FK_CRYPTO_ARENA_SIZE % ALIGN == 0, "arena size must be a multiple of 8");
 _Static_assert(FK_CRYPTO_ARENA_SIZE >= 1024 && FK_CRYPTO_ARENA_SIZE < 0x10000000u,
                "arena size out of range");
+_Static_assert(FK_CRYPTO_WORKER_ARENA_SIZE % ALIGN == 0, "worker arena size must be a multiple of 8");
+_Static_assert(FK_CRYPTO_WORKER_ARENA_SIZE >= 1024 && FK_CRYPTO_WORKER_ARENA_SIZE < 0x10000000u,
+               "worker arena size out of range");
 
 typedef struct block {
     uint32_t len;   /* bytes of the block, this header included */
@@ -42,102 +58,146 @@ typedef struct block {
 
 _Static_assert(sizeof(block_t) == ALIGN, "block header must keep payloads aligned");
 
+typedef struct region {
+    uint8_t *bytes;
+    uint32_t size;
+    bool ready;
+    size_t in_use, high_water, blocks, failures;
+} region_t;
+
 static union {
     uint64_t align;
     uint8_t bytes[FK_CRYPTO_ARENA_SIZE];
 } arena;
 
-static struct {
-    bool ready;
-    size_t in_use, high_water, blocks, failures;
-} st;
+static union {
+    uint64_t align;
+    uint8_t bytes[FK_CRYPTO_WORKER_ARENA_SIZE];
+} worker_arena;
 
-static block_t *at(uint32_t off) { return (block_t *)(void *)(arena.bytes + off); }
+static region_t main_region = {arena.bytes, FK_CRYPTO_ARENA_SIZE, false, 0, 0, 0, 0};
+static region_t worker_region = {worker_arena.bytes, FK_CRYPTO_WORKER_ARENA_SIZE, false, 0, 0, 0, 0};
 
-static void init_once(void)
+static block_t *at(const region_t *r, uint32_t off) { return (block_t *)(void *)(r->bytes + off); }
+
+static void init_once(region_t *r)
 {
-    if (st.ready) return;
-    at(0)->len = FK_CRYPTO_ARENA_SIZE;
-    at(0)->flags = MAGIC;
-    st.ready = true;
+    if (r->ready) return;
+    at(r, 0)->len = r->size;
+    at(r, 0)->flags = MAGIC;
+    r->ready = true;
 }
 
 /* Merge every free block that follows the free block at off into it. */
-static void absorb_next(uint32_t off)
+static void absorb_next(const region_t *r, uint32_t off)
 {
-    block_t *b = at(off);
-    while (off + b->len < FK_CRYPTO_ARENA_SIZE) {
-        block_t *next = at(off + b->len);
+    block_t *b = at(r, off);
+    while (off + b->len < r->size) {
+        block_t *next = at(r, off + b->len);
         if (next->flags & USED) break;
         b->len += next->len;
     }
 }
 
-void *fk_arena_calloc(size_t n, size_t size)
+static void *region_calloc(region_t *r, size_t n, size_t size)
 {
     uint32_t need, off = 0;
 
-    init_once();
-    if (size != 0 && n > (FK_CRYPTO_ARENA_SIZE - HDR) / size) {
-        st.failures++;
+    init_once(r);
+    if (size != 0 && n > (r->size - HDR) / size) {
+        r->failures++;
         return NULL;
     }
     /* A zero-byte request still gets a distinct block, as calloc may give. */
     need = (uint32_t)(((n * size + ALIGN - 1u) & ~(size_t)(ALIGN - 1u)) + HDR);
     if (need < HDR + ALIGN) need = HDR + ALIGN;
 
-    while (off < FK_CRYPTO_ARENA_SIZE) {
-        block_t *b = at(off);
+    while (off < r->size) {
+        block_t *b = at(r, off);
         FK_ASSERT((b->flags & MAGIC_MASK) == MAGIC && b->len >= HDR);
         if (!(b->flags & USED)) {
-            absorb_next(off);
+            absorb_next(r, off);
             if (b->len >= need) {
                 if (b->len - need >= HDR + ALIGN) {
-                    block_t *rest = at(off + need);
+                    block_t *rest = at(r, off + need);
                     rest->len = b->len - need;
                     rest->flags = MAGIC;
                     b->len = need;
                 }
                 b->flags = MAGIC | USED;
-                st.in_use += b->len;
-                st.blocks++;
-                if (st.in_use > st.high_water) st.high_water = st.in_use;
+                r->in_use += b->len;
+                r->blocks++;
+                if (r->in_use > r->high_water) r->high_water = r->in_use;
                 memset(b + 1, 0, b->len - HDR);
                 return b + 1;
             }
         }
         off += b->len;
     }
-    st.failures++;
+    r->failures++;
     return NULL;
+}
+
+static bool holds(const region_t *r, const void *p)
+{
+    return (uintptr_t)p >= (uintptr_t)r->bytes && (uintptr_t)p < (uintptr_t)r->bytes + r->size;
+}
+
+static void region_free(region_t *r, void *p)
+{
+    block_t *b;
+    uintptr_t off = (uintptr_t)p - (uintptr_t)r->bytes;
+
+    FK_ASSERT(r->ready && off >= HDR && off % ALIGN == 0);
+    b = (block_t *)p - 1;
+    FK_ASSERT(b->flags == (MAGIC | USED) && b->len >= HDR + ALIGN &&
+              b->len <= r->size - (off - HDR));
+    fk_wipe(p, b->len - HDR);
+    b->flags = MAGIC;
+    r->in_use -= b->len;
+    r->blocks--;
+    absorb_next(r, (uint32_t)(off - HDR));
+}
+
+void *fk_arena_calloc(size_t n, size_t size)
+{
+    return region_calloc(fk_hal_core_id() == 0 ? &main_region : &worker_region, n, size);
 }
 
 void fk_arena_free(void *p)
 {
-    block_t *b;
-    uintptr_t off;
-
     if (p == NULL) return;
-    off = (uintptr_t)p - (uintptr_t)arena.bytes;
-    FK_ASSERT(st.ready && (uintptr_t)p >= (uintptr_t)arena.bytes + HDR &&
-              off < FK_CRYPTO_ARENA_SIZE && off % ALIGN == 0);
-    b = (block_t *)p - 1;
-    FK_ASSERT(b->flags == (MAGIC | USED) && b->len >= HDR + ALIGN &&
-              b->len <= FK_CRYPTO_ARENA_SIZE - (off - HDR));
-    fk_wipe(p, b->len - HDR);
-    b->flags = MAGIC;
-    st.in_use -= b->len;
-    st.blocks--;
-    absorb_next((uint32_t)(off - HDR));
+    if (holds(&worker_region, p))
+        region_free(&worker_region, p);
+    else {
+        FK_ASSERT(holds(&main_region, p));
+        region_free(&main_region, p);
+    }
 }
 
-void fk_arena_stats(fk_arena_stats_t *out)
+static void region_stats(const region_t *r, fk_arena_stats_t *out)
 {
-    out->size = FK_CRYPTO_ARENA_SIZE;
-    out->in_use = st.in_use;
-    out->high_water = st.high_water;
-    out->blocks = st.blocks;
-    out->failures = st.failures;
+    out->size = r->size;
+    out->in_use = r->in_use;
+    out->high_water = r->high_water;
+    out->blocks = r->blocks;
+    out->failures = r->failures;
 }
 
-void fk_arena_reset_high_water(void) { st.high_water = st.in_use; }
+void fk_arena_stats(fk_arena_stats_t *out) { region_stats(&main_region, out); }
+
+void fk_arena_worker_stats(fk_arena_stats_t *out) { region_stats(&worker_region, out); }
+
+void fk_arena_reset_high_water(void)
+{
+    main_region.high_water = main_region.in_use;
+    worker_region.high_water = worker_region.in_use;
+}
+
+void fk_arena_worker_reset(void)
+{
+    fk_wipe(worker_region.bytes, worker_region.size);
+    worker_region.ready = false;
+    worker_region.in_use = 0;
+    worker_region.blocks = 0;
+}

@@ -36,6 +36,7 @@
  */
 #include "crypto/pk.h"
 #include "crypto/pk_backend.h"
+#include "crypto/rsa_gen.h"
 
 #include <limits.h>
 #include <string.h>
@@ -85,11 +86,11 @@ static void rng_init(rng_ctx_t *r, fk_keepalive_fn keepalive, void *arg)
     r->failed = false;
 }
 
-/* mbedTLS f_rng: DRBG bytes; calls the keepalive hook when it is due. */
-static int rng_cb(void *ctx, unsigned char *out, size_t len)
+/* rsa_gen's tick while core 0 waits for the second core: the keepalive
+ * when it is due. */
+static void rng_tick(void *ctx)
 {
     rng_ctx_t *r = (rng_ctx_t *)ctx;
-
     if (r->keepalive != NULL) {
         uint64_t now = fk_hal_millis();
         if (now - r->last_ms >= FK_PK_KEEPALIVE_MS) {
@@ -97,6 +98,14 @@ static int rng_cb(void *ctx, unsigned char *out, size_t len)
             r->last_ms = now;
         }
     }
+}
+
+/* mbedTLS f_rng: DRBG bytes; calls the keepalive hook when it is due. */
+static int rng_cb(void *ctx, unsigned char *out, size_t len)
+{
+    rng_ctx_t *r = (rng_ctx_t *)ctx;
+
+    rng_tick(r);
     if (fk_rng_bytes(out, len) != FK_CRYPTO_OK) {
         r->failed = true;
         return MBEDTLS_ERR_HMAC_DRBG_ENTROPY_SOURCE_FAILED;
@@ -951,7 +960,8 @@ int fk_pk_rsa_generate(unsigned bits, uint32_t e, fk_keepalive_fn keepalive, voi
 
     rng_init(&rng, keepalive, arg);
     mbedtls_rsa_init(&rsa, MBEDTLS_RSA_PKCS_V15, MBEDTLS_MD_NONE);
-    if (mbedtls_rsa_gen_key(&rsa, rng_cb, &rng, bits, (int)e) != 0)
+    /* Both cores search primes when the port has two (rsa_gen.c). */
+    if (fk_rsa_gen(&rsa, bits, e, rng_cb, &rng, rng_tick) != 0)
         rc = lib_error(&rng);
     else if (mbedtls_mpi_bitlen(&rsa.N) != bits)
         rc = FK_CRYPTO_EFAIL;

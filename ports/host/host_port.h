@@ -95,4 +95,23 @@ bool fk_host_take_reboot(fk_reboot_mode_t *mode);
  * failing fk_hal_random leaves zeros in the buffer, never partial output. */
 void fk_host_set_rng_failure(bool fail);
 
+/* The second core of hal.h as a thread (host_core1.c). */
+typedef enum fk_host_core1 {
+    FK_HOST_CORE1_THREAD = 0, /* each job runs on its own thread (the default) */
+    FK_HOST_CORE1_NONE,       /* no second core: fk_hal_core1_start says FK_HAL_ENOTSUP */
+    FK_HOST_CORE1_MUTE,       /* a core that never answers the launch: FK_HAL_ETIMEOUT */
+    FK_HOST_CORE1_HANG,       /* accepts the job, then stops answering: fn never runs,
+                                 done never comes, until fk_hal_core1_abandon */
+} fk_host_core1_t;
+
+/* Choose how the second core behaves from the next job on; also clears the
+ * single-core latch, as a reboot does. Not while a job runs. */
+void fk_host_set_core1(fk_host_core1_t mode);
+
+/* True when the port has latched single-core mode. */
+bool fk_host_core1_latched(void);
+
+/* Jobs whose fn ran to the end on the second core since the program started. */
+unsigned fk_host_core1_jobs(void);
+
 #endif /* FUSEKEY_HOST_PORT_H */

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * host_sys.c - entropy, time, identity, user presence, LED, reboot and
- * panic of hal.h on Linux.
+ * panic of hal.h on Linux, and the second core as a thread.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,3 +291,117 @@ void fk_hal_panic(const char *file, int line)
             file, line);
     abort();
 }
+
+/* ---------------------------------------------------------------------------
+ * The second core on Linux: each job runs on a thread of
+ * its own, so the core's two-core code really runs in parallel in the
+ * tests. host_port.h's fk_host_set_core1 turns the second core off, makes
+ * it mute at launch, or makes it accept a job and stop answering.
+ *
+ * The job's end is published by a release store of `done` after fn
+ * returns; fk_hal_core1_done reads it with acquire and then joins the
+ * thread. A thread cannot be stopped by force: fk_hal_core1_abandon of a
+ * job whose fn runs waits for fn to return (the contract, "fn writes
+ * nothing after abandon", holds; only the waiting differs from a chip).
+ * A hanging job (FK_HOST_CORE1_HANG) never calls fn and leaves when it is
+ * abandoned.
+ * (In this file, not one of its own, so that every program that links the
+ * port's other functions gets these too.)
+ * ------------------------------------------------------------------------- */
+
+static struct {
+    fk_host_core1_t mode;
+    bool latched;
+    bool running; /* a thread was started and not joined yet */
+    pthread_t thread;
+    fk_core1_fn fn;
+    void *arg;
+    atomic_bool done;
+    atomic_bool released; /* abandon: a hanging thread may leave */
+    atomic_uint jobs;
+} c1;
+
+static _Thread_local unsigned t_core_id;
+
+unsigned fk_hal_core_id(void) { return t_core_id; }
+
+static void *core1_main(void *unused)
+{
+    (void)unused;
+    t_core_id = 1;
+    if (c1.mode == FK_HOST_CORE1_HANG) {
+        /* Stopped answering: wait, without running fn, until abandoned. */
+        while (!atomic_load_explicit(&c1.released, memory_order_acquire)) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        return NULL;
+    }
+    c1.fn(c1.arg);
+    atomic_fetch_add_explicit(&c1.jobs, 1u, memory_order_relaxed);
+    atomic_store_explicit(&c1.done, true, memory_order_release);
+    return NULL;
+}
+
+static void reap(void)
+{
+    if (c1.running) {
+        (void)pthread_join(c1.thread, NULL);
+        c1.running = false;
+    }
+}
+
+int fk_hal_core1_start(fk_core1_fn fn, void *arg)
+{
+    if (fn == NULL) return FK_HAL_ERANGE;
+    if (c1.latched || c1.mode == FK_HOST_CORE1_NONE) return FK_HAL_ENOTSUP;
+    if (c1.running && !fk_hal_core1_done()) return FK_HAL_ESTATE;
+    reap();
+    if (c1.mode == FK_HOST_CORE1_MUTE) {
+        c1.latched = true;
+        return FK_HAL_ETIMEOUT;
+    }
+    c1.fn = fn;
+    c1.arg = arg;
+    atomic_store_explicit(&c1.done, false, memory_order_relaxed);
+    atomic_store_explicit(&c1.released, false, memory_order_relaxed);
+    /* pthread_create orders every earlier write before the thread's start. */
+    if (pthread_create(&c1.thread, NULL, core1_main, NULL) != 0) {
+        c1.latched = true;
+        return FK_HAL_ETIMEOUT;
+    }
+    c1.running = true;
+    return FK_HAL_OK;
+}
+
+bool fk_hal_core1_done(void)
+{
+    if (!c1.running) return true;
+    if (!atomic_load_explicit(&c1.done, memory_order_acquire)) {
+        /* The caller polls: give the job's thread the CPU meanwhile. */
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+        return false;
+    }
+    reap();
+    return true;
+}
+
+void fk_hal_core1_abandon(void)
+{
+    if (!c1.running) return;
+    atomic_store_explicit(&c1.released, true, memory_order_release);
+    reap();
+    c1.latched = true;
+}
+
+void fk_host_set_core1(fk_host_core1_t mode)
+{
+    fk_hal_core1_abandon();
+    c1.mode = mode;
+    c1.latched = false;
+}
+
+bool fk_host_core1_latched(void) { return c1.latched; }
+
+unsigned fk_host_core1_jobs(void) { return atomic_load_explicit(&c1.jobs, memory_order_relaxed); }

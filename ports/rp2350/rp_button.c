@@ -45,7 +45,9 @@ static RP_RAMFUNC bool ram_read_bootsel(void)
     return pressed;
 }
 
-bool rp_button_raw(void) { return ram_read_bootsel(); }
+/* Reading BOOTSEL takes the flash chip select away from XIP: never while
+ * core 1 runs a job from flash (it reads as released then). */
+bool rp_button_raw(void) { return !rp_core1_busy() && ram_read_bootsel(); }
 
 /* Sample once; the debounced state, BUTTON_UNKNOWN until one is stable. */
 static int button_state(void)

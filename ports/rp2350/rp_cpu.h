@@ -26,6 +26,7 @@
 uint32_t rp_model_irq_save(void);
 void rp_model_irq_restore(uint32_t primask);
 void rp_model_wfi(void);
+void rp_model_sev(void);
 void rp_model_call_stub(const uint32_t *stub);
 void rp_model_halt(void) __attribute__((noreturn));
 
@@ -33,6 +34,7 @@ RP_ALWAYS_INLINE uint32_t rp_cpu_irq_save(void) { return rp_model_irq_save(); }
 RP_ALWAYS_INLINE void rp_cpu_irq_restore(uint32_t primask) { rp_model_irq_restore(primask); }
 RP_ALWAYS_INLINE void rp_cpu_barrier(void) {}
 RP_ALWAYS_INLINE void rp_cpu_wfi(void) { rp_model_wfi(); }
+RP_ALWAYS_INLINE void rp_cpu_sev(void) { rp_model_sev(); }
 RP_ALWAYS_INLINE void rp_cpu_call_stub(const uint32_t *stub) { rp_model_call_stub(stub); }
 RP_ALWAYS_INLINE __attribute__((noreturn)) void rp_cpu_halt(void) { rp_model_halt(); }
 RP_ALWAYS_INLINE uint32_t rp_cpu_rd32(uint32_t addr) { return rp_model_rd32(addr); }
@@ -59,6 +61,8 @@ RP_ALWAYS_INLINE void rp_cpu_irq_restore(uint32_t primask)
 
 RP_ALWAYS_INLINE void rp_cpu_barrier(void) { __asm__ volatile("dsb\n\tisb" ::: "memory"); }
 RP_ALWAYS_INLINE void rp_cpu_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+/* Signal an event to the other core (ends its WFE). */
+RP_ALWAYS_INLINE void rp_cpu_sev(void) { __asm__ volatile("sev" ::: "memory"); }
 
 /* Stop here for good (interrupts masked: only a reset ends it). */
 RP_ALWAYS_INLINE __attribute__((noreturn)) void rp_cpu_halt(void)

@@ -117,6 +117,7 @@ int fk_hal_flash_erase(uint32_t offset)
 {
     if (offset >= RP_FLASH_DATA_SIZE) return FK_HAL_ERANGE;
     if (offset % RP_FLASH_SECTOR != 0u) return FK_HAL_EALIGN;
+    if (rp_core1_busy()) return FK_HAL_ESTATE; /* core 1 executes from flash */
     if (!rp_rom.ready) return FK_HAL_EIO;
     ram_erase_sector(RP_FLASH_DATA_OFFSET + offset);
     for (uint32_t i = 0; i < RP_FLASH_SECTOR; i++) {
@@ -131,6 +132,7 @@ int fk_hal_flash_program(uint32_t offset, const void *data, size_t len)
     if (offset > RP_FLASH_DATA_SIZE || len > RP_FLASH_DATA_SIZE - offset) return FK_HAL_ERANGE;
     if (len > RP_FLASH_PAGE || offset % RP_FLASH_PAGE + len > RP_FLASH_PAGE) return FK_HAL_EALIGN;
     if (len == 0u) return FK_HAL_OK;
+    if (rp_core1_busy()) return FK_HAL_ESTATE; /* core 1 executes from flash */
     if (!rp_rom.ready) return FK_HAL_EIO;
     const uint32_t page = offset - offset % RP_FLASH_PAGE;
     const size_t at = offset % RP_FLASH_PAGE;

@@ -79,6 +79,30 @@ void rp_led_force(bool on);
 /* The state last given to fk_hal_led. */
 fk_led_state_t rp_led_state(void);
 
+/* ---- rp_core1.c ---------------------------------------------------------- */
+/* Core 1 runs hal.h's second-core jobs (docs/rp2350.md "Core 1"). */
+#define RP_CORE1_STACK_BYTES 4096u
+/* FIFO polls before core 1 counts as not answering (each poll is a few
+ * cycles; core 1's ROM answers within a few hundred). */
+#define RP_CORE1_POLLS 100000u
+/* The state after a chip reset: no job, single-core mode not latched (core
+ * 1 sleeps in the ROM). */
+void rp_core1_init(void);
+/* Hold core 1 in reset (PSM FRCE_OFF), then release it: it restarts in the
+ * ROM and pushes a 0, which is popped. False when it does not come back. */
+bool rp_core1_reset(void);
+/* Keep core 1 in reset until the next chip reset (parked for good). */
+void rp_core1_park(void);
+/* The launch handshake of the ROM (spec §10.1): 0, 0, 1, vtor, sp, pc, each
+ * echoed. False when core 1 does not answer within RP_CORE1_POLLS. */
+bool rp_core1_launch(uint32_t vtor, uint32_t sp, uint32_t pc);
+/* A job runs on core 1 now: flash erase/program and BOOTSEL reads refuse. */
+bool rp_core1_busy(void);
+/* Core 1's side of a job (the trampoline calls it): run fn(arg), publish
+ * done (release), wake core 0. Returns to the trampoline, which parks
+ * core 1 in WFE. */
+void rp_core1_main(void);
+
 /* ---- rp_sys.c ------------------------------------------------------------- */
 /* A reboot fk_hal_reboot recorded and nobody performed yet. */
 bool rp_reboot_pending(fk_reboot_mode_t *mode);

@@ -123,6 +123,20 @@
 #define RP_SIO_GPIO_OUT_CLR (RP_SIO_BASE + 0x20u)
 #define RP_SIO_GPIO_OE_SET (RP_SIO_BASE + 0x38u)
 #define RP_SIO_HI_QSPI_CSN (1u << 27) /* 0 = BOOTSEL pressed */
+/* The inter-core FIFOs (spec §10.1): each core sees its own RX and TX. */
+#define RP_SIO_FIFO_ST (RP_SIO_BASE + 0x50u)
+#define RP_SIO_FIFO_WR (RP_SIO_BASE + 0x54u)
+#define RP_SIO_FIFO_RD (RP_SIO_BASE + 0x58u)
+#define RP_SIO_FIFO_VLD (1u << 0) /* RX has data */
+#define RP_SIO_FIFO_RDY (1u << 1) /* TX has room */
+#define RP_SIO_FIFO_WOF (1u << 2) /* sticky: TX written while full (write to clear) */
+#define RP_SIO_FIFO_ROE (1u << 3) /* sticky: RX read while empty (write to clear) */
+#define RP_SIO_FIFO_DEPTH 4u
+
+/* ---- PSM: core 1's forced reset (spec §10.2) ----------------------------------- */
+#define RP_PSM_BASE 0x40018000u
+#define RP_PSM_FRCE_OFF (RP_PSM_BASE + 0x04u)
+#define RP_PSM_PROC1 (1u << 24)
 #define RP_LED_GPIO 25u
 
 /* ---- OTP (spec §6) ------------------------------------------------------------ */

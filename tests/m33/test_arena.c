@@ -18,6 +18,7 @@
 #include "crypto/arena.h"
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
+#include "m33_port.h"
 
 #define MAX_BLOCKS 64u
 
@@ -162,6 +163,58 @@ static void test_high_water(void **state)
     assert_int_equal(stats().failures, failures);
 }
 
+/* The second core's region: what it allocates goes there, a free goes back
+ * to the region that holds the block, and a whole RSA-4096 key generation
+ * run "as the second core" (an upper bound of its prime search, which needs
+ * only the candidate and one Miller-Rabin test) fits in it. Core 0's region
+ * does not move meanwhile. fk_arena_worker_reset wipes and empties it. */
+static void test_worker_region(void **state)
+{
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    size_t len = 0;
+    fk_arena_stats_t w;
+    (void)state;
+
+    uint8_t warm[8];
+    assert_int_equal(fk_rng_bytes(warm, sizeof warm), FK_CRYPTO_OK); /* DRBG seeded */
+    const fk_arena_stats_t main_before = stats();
+    fk_m33_set_core_id(1);
+    uint8_t *p = fk_arena_calloc(1, 40);
+    assert_non_null(p);
+    fk_arena_worker_stats(&w);
+    assert_int_equal(w.blocks, 1);
+    assert_int_equal(stats().blocks, main_before.blocks);
+    fk_m33_set_core_id(0);
+    fk_arena_free(p); /* core 0 frees it: it goes back to the second region */
+    fk_arena_worker_stats(&w);
+    assert_int_equal(w.blocks, 0);
+
+    fk_arena_reset_high_water();
+    fk_m33_set_core_id(1);
+    assert_int_equal(fk_pk_rsa_generate(4096, 65537, NULL, NULL, blob, sizeof blob, &len),
+                     FK_CRYPTO_OK);
+    fk_m33_set_core_id(0);
+    fk_arena_worker_stats(&w);
+    printf("arena: second core's region: RSA-4096 key generation high water %u of %u bytes\n",
+           (unsigned)w.high_water, (unsigned)w.size);
+    assert_int_equal(w.failures, 0);
+    assert_int_equal(w.blocks, 0);
+    assert_true(w.high_water > 0 && w.high_water <= w.size);
+    assert_int_equal(stats().in_use, main_before.in_use);
+
+    /* A block left behind (as an abandoned job leaves them): reset wipes it. */
+    fk_m33_set_core_id(1);
+    p = fk_arena_calloc(1, 64);
+    fk_m33_set_core_id(0);
+    assert_non_null(p);
+    memset(p, 0xA5, 64);
+    fk_arena_worker_reset();
+    for (size_t i = 0; i < 64; i++) assert_int_equal(p[i], 0);
+    fk_arena_worker_stats(&w);
+    assert_int_equal(w.blocks, 0);
+    assert_int_equal(w.in_use, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_high_water),
+        cmocka_unit_test(test_worker_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,9 @@ file per object), checked against a budget.
 
 CONF lines (`#` starts a comment):
   entry NAME             a thread-mode root (main)
+  core1 NAME BYTES       a root that runs on the second core, on a stack of
+                         its own of BYTES (no interrupts there): checked
+                         against that stack, not the budget
   isr NAME               an interrupt handler: the deepest one is added once
                          on top of the deepest thread path, with two
                          exception frames of FRAME bytes each
@@ -85,7 +88,7 @@ class Graph:
 
 
 def read_conf(path):
-    conf = {"entry": [], "isr": [], "frame": 0, "indirect": [], "extern": {}, "budget": None,
+    conf = {"entry": [], "core1": [], "isr": [], "frame": 0, "indirect": [], "extern": {}, "budget": None,
             "exclude": [], "guard": [], "reentrant": []}
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
@@ -105,6 +108,8 @@ def read_conf(path):
                     conf["guard"].append((w[1], w[2:]))
                 elif w[0] == "exclude" and len(w) == 2:
                     conf["exclude"].append(w[1])
+                elif w[0] == "core1" and len(w) == 3:
+                    conf["core1"].append((w[1], int(w[2], 0)))
                 elif w[0] == "extern" and len(w) == 3:
                     conf["extern"][w[1]] = int(w[2], 0)
                 else:
@@ -237,6 +242,16 @@ def main(argv):
         print("entry %-24s %6d bytes: %s" % (root, d[0], " > ".join(
             "%s(%d)" % (f, graph.frame.get(f, conf["extern"].get(f, 0))) for f in d[1])))
         thread = max(thread, d, key=lambda x: x[0])
+    over_core1 = []
+    for root, limit in conf["core1"]:
+        if root not in graph.frame:
+            problems.add("core1 %s has no call graph" % root)
+            continue
+        d = worst(graph, conf, root, unresolved, problems)
+        print("core1 %-24s %6d bytes of its %d-byte stack: %s" % (root, d[0], limit, " > ".join(
+            "%s(%d)" % (f, graph.frame.get(f, conf["extern"].get(f, 0))) for f in d[1])))
+        if d[0] > limit:
+            over_core1.append("core1 %s over its stack by %d bytes" % (root, d[0] - limit))
     irq = (0, [])
     for root in conf["isr"]:
         if root not in graph.frame:
@@ -251,6 +266,9 @@ def main(argv):
                                     conf["frame"], budget))
     rc = 0
     for p in sorted(problems):
+        sys.stderr.write("stack_report: %s\n" % p)
+        rc = 1
+    for p in over_core1:
         sys.stderr.write("stack_report: %s\n" % p)
         rc = 1
     if total > budget:

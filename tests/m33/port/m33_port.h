@@ -13,4 +13,9 @@
 /* Seed the tests' random generator (done from the host's clock otherwise). */
 void fk_m33_seed(uint64_t seed);
 
+/* What fk_hal_core_id answers from now on (0 by default): a test can run
+ * code "as the second core", e.g. to measure the crypto arena's second
+ * region. The board has one core: fk_hal_core1_start says FK_HAL_ENOTSUP. */
+void fk_m33_set_core_id(unsigned id);
+
 #endif /* FUSEKEY_M33_PORT_H */

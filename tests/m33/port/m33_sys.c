@@ -18,6 +18,7 @@
 #include "hal.h"
 #include "host_internal.h"
 #include "host_port.h"
+#include "m33_port.h"
 #include "util.h"
 
 #define SERIAL_BYTES 8u
@@ -111,3 +112,21 @@ void fk_hal_panic(const char *file, int line)
     fprintf(stderr, "m33: panic: broken invariant at %s:%d\n", file, line);
     abort();
 }
+
+/* The board has one core: no second core for hal.h's jobs. */
+int fk_hal_core1_start(fk_core1_fn fn, void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return FK_HAL_ENOTSUP;
+}
+
+bool fk_hal_core1_done(void) { return true; }
+
+void fk_hal_core1_abandon(void) {}
+
+static unsigned s_core_id;
+
+void fk_m33_set_core_id(unsigned id) { s_core_id = id; }
+
+unsigned fk_hal_core_id(void) { return s_core_id; }

@@ -86,6 +86,123 @@ size_t rp_model_count(rp_model_op_t op, uint32_t addr)
     return n;
 }
 
+/* ---- Core 1's ROM and the SIO FIFOs (spec §10.1, §10.2) -------------------- */
+
+typedef struct fifo {
+    uint32_t w[RP_SIO_FIFO_DEPTH];
+    unsigned n;
+} fifo_t;
+
+static struct {
+    fifo_t to_core1, to_core0;
+    uint32_t sticky; /* core 0's WOF / ROE */
+    unsigned seq;    /* launch words accepted after the 1 (0: waiting for 1) */
+    uint32_t words[3];
+} c1m;
+
+static void fifo_push(fifo_t *f, uint32_t v)
+{
+    if (f->n == RP_SIO_FIFO_DEPTH) {
+        violation("core 1's echo lost: core 0's RX FIFO full");
+        return;
+    }
+    f->w[f->n++] = v;
+}
+
+static uint32_t fifo_pop(fifo_t *f)
+{
+    const uint32_t v = f->w[0];
+    for (unsigned i = 1; i < f->n; i++) f->w[i - 1] = f->w[i];
+    f->n--;
+    return v;
+}
+
+/* Core 1's ROM answers a word from core 0. */
+static void core1_rom_echo(uint32_t v)
+{
+    if (rp_model.core1_bad_echoes > 0u) {
+        rp_model.core1_bad_echoes--;
+        v ^= 0x80000000u;
+    }
+    fifo_push(&c1m.to_core0, v);
+}
+
+/* Core 1 wakes (SEV) in its ROM's launch loop and takes its words. */
+static void core1_rom_run(void)
+{
+    if (rp_model.core1_in_reset || rp_model.core1_launched || rp_model.core1_mute) return;
+    while (c1m.to_core1.n > 0u && !rp_model.core1_launched) {
+        const uint32_t w = fifo_pop(&c1m.to_core1);
+        if (w == 0u || (c1m.seq == 0u && w != 1u)) {
+            /* Restart: drain, answer 0. */
+            c1m.seq = 0;
+            c1m.to_core1.n = 0;
+            core1_rom_echo(0u);
+            continue;
+        }
+        if (c1m.seq > 0u) c1m.words[c1m.seq - 1u] = w;
+        c1m.seq++;
+        core1_rom_echo(w);
+        if (c1m.seq == 4u) {
+            rp_model.core1_launched = true;
+            rp_model.core1_launches++;
+            rp_model.core1_vtor = c1m.words[0];
+            rp_model.core1_sp = c1m.words[1];
+            rp_model.core1_pc = c1m.words[2];
+            c1m.seq = 0;
+        }
+    }
+}
+
+void rp_model_sev(void)
+{
+    rp_model.sevs++;
+    core1_rom_run();
+}
+
+/* PSM FRCE_OFF written: core 1 held in reset, or released into its ROM. */
+static void write_frce_off(uint32_t next)
+{
+    const bool hold = (next & RP_PSM_PROC1) != 0u;
+    if (hold && !rp_model.core1_in_reset) {
+        rp_model.core1_in_reset = true;
+        rp_model.core1_launched = false;
+        c1m.to_core1.n = 0;
+        c1m.seq = 0;
+    } else if (!hold && rp_model.core1_in_reset) {
+        rp_model.core1_in_reset = false;
+        rp_model.core1_resets++;
+        if (!rp_model.core1_mute) fifo_push(&c1m.to_core0, 0u);
+    }
+    rp_model_poke(RP_PSM_FRCE_OFF, next);
+}
+
+static uint32_t read_fifo_st(void)
+{
+    return c1m.sticky | (c1m.to_core0.n > 0u ? RP_SIO_FIFO_VLD : 0u) |
+           (c1m.to_core1.n < RP_SIO_FIFO_DEPTH ? RP_SIO_FIFO_RDY : 0u);
+}
+
+static uint32_t read_fifo_rd(void)
+{
+    if (c1m.to_core0.n == 0u) {
+        c1m.sticky |= RP_SIO_FIFO_ROE;
+        violation("SIO FIFO read while empty");
+        return 0u;
+    }
+    return fifo_pop(&c1m.to_core0);
+}
+
+static void write_fifo_wr(uint32_t v)
+{
+    if (c1m.to_core1.n == RP_SIO_FIFO_DEPTH) {
+        c1m.sticky |= RP_SIO_FIFO_WOF;
+        violation("SIO FIFO written while full");
+        return;
+    }
+    fifo_push(&c1m.to_core1, v);
+}
+
 /* ---- The register file ------------------------------------------------------ */
 
 static uint32_t reset_value(uint32_t addr)
@@ -223,6 +340,12 @@ static void write_reg(uint32_t addr, uint32_t next)
     } else if (addr == RP_TRNG_RNG_ICR) {
         /* W1C into RNG_ISR */
         rp_model_poke(RP_TRNG_BASE + 0x104u, rp_model_peek(RP_TRNG_BASE + 0x104u) & ~next);
+    } else if (addr == RP_PSM_FRCE_OFF) {
+        write_frce_off(next);
+    } else if (addr == RP_SIO_FIFO_WR) {
+        write_fifo_wr(next);
+    } else if (addr == RP_SIO_FIFO_ST) {
+        c1m.sticky &= ~next;
     } else if (addr == RP_SIO_GPIO_OUT_SET) {
         gpio_out |= next;
     } else if (addr == RP_SIO_GPIO_OUT_CLR) {
@@ -304,6 +427,10 @@ static uint32_t read_reg(uint32_t addr)
                                                                                       : 1u;
     case RP_SIO_CPUID:
         return 0u;
+    case RP_SIO_FIFO_ST:
+        return read_fifo_st();
+    case RP_SIO_FIFO_RD:
+        return read_fifo_rd();
     case RP_SIO_GPIO_HI_IN: {
         const uint32_t ss = rp_model_peek(RP_IO_QSPI_SS_CTRL);
         if (!rp_model.irq_masked) violation("BOOTSEL read with interrupts enabled");
@@ -630,6 +757,7 @@ void rp_model_reset(bool a3)
     xosc_status_reads = 0;
     trng_index = 0;
     gpio_out = 0;
+    memset(&c1m, 0, sizeof c1m);
     rp_model.a3 = a3;
     rp_model.us_per_timer_read = TIMER_DEFAULT_STEP_US;
     rp_model.trng = good_trng;

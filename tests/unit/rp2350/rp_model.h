@@ -12,7 +12,12 @@
  * count, which advances on every read; BOOTRAM holding an XIP stub; the
  * boot ROM's lookup with fake flash, otp_access (over the OTP model of
  * otp/otp_model.h), reboot and get_sys_info; the TRNG's EHR fed from a
- * scripted source; the BOOTSEL button on GPIO_HI_IN; the interrupt mask.
+ * scripted source; the BOOTSEL button on GPIO_HI_IN; the interrupt mask;
+ * the SIO FIFOs between the cores (depth 4, VLD/RDY, sticky WOF/ROE) with
+ * core 1's boot ROM on the other side (on each SEV it takes its words: a 0
+ * restarts it and is echoed, the first non-zero must be 1, then VTOR, SP
+ * and PC are echoed and it launches; out of sequence it answers 0) and
+ * PSM FRCE_OFF holding core 1 in reset (on release its ROM pushes a 0).
  *
  * What it checks: every access is logged, and every breach of a rule the
  * drivers must keep is counted as a violation with a message (a block
@@ -20,7 +25,8 @@
  * mux source changed while selected, the timer read before its tick runs,
  * a flash routine called with interrupts enabled or out of order, flash
  * read while XIP is off, the button read without the chip-select override
- * or with interrupts enabled, a narrow or unaligned register access).
+ * or with interrupts enabled, a narrow or unaligned register access, a FIFO
+ * written while full or read while empty).
  */
 #ifndef FUSEKEY_TEST_RP_MODEL_H
 #define FUSEKEY_TEST_RP_MODEL_H
@@ -87,6 +93,14 @@ typedef struct rp_model {
     /* BOOTSEL held down from press_us[i] (inclusive) to release_us[i]. */
     uint64_t press_us[8], release_us[8];
     unsigned presses;
+    /* Core 1 and the SIO FIFOs (spec §10): core 1's ROM echoes the launch
+     * sequence on each SEV; FRCE_OFF holds it in reset. */
+    bool core1_mute;            /* its ROM never answers (no echo, no restart 0) */
+    unsigned core1_bad_echoes;  /* the next this many echoes come back wrong */
+    bool core1_in_reset;        /* PSM FRCE_OFF holds it */
+    bool core1_launched;        /* branched to the PC it was given */
+    unsigned core1_launches, core1_resets, sevs;
+    uint32_t core1_vtor, core1_sp, core1_pc;
     jmp_buf *halt; /* rp_model_halt longjmps here (1) */
     size_t log_len;
     bool log_overflow;
