@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pk.c - RSA, ECDSA, ECDH, X25519/X448 and the private key blob on top of
- * mbedTLS 2.28 (rsa, ecp, ecdsa, ecdh, md).
+ * mbedTLS 2.28 (rsa, ecp, ecdsa, ecdh, md), with X25519 and X448 on
+ * libdecaf 1.0 (its Montgomery ladder and fixed-base tables are several
+ * times faster than mbedTLS's generic ones; see "Montgomery curves" below).
  *
  * IMPLEMENTATION NOTE: memory. As in crypto.c our code allocates nothing:
  * the mbedTLS contexts (an RSA context is about 400 bytes, an EC key pair
@@ -47,6 +49,9 @@
 #include <mbedtls/hmac_drbg.h>
 #include <mbedtls/md.h>
 #include <mbedtls/rsa.h>
+
+#include <decaf/point_255.h>
+#include <decaf/point_448.h>
 
 #include "hal.h"
 #include "util.h"
@@ -1364,49 +1369,142 @@ static mbedtls_ecp_group *warm_group(fk_curve_t c)
     return NULL;
 }
 
-/* Read a private scalar into d for curve ci (group grp): big-endian in
- * [1, n) for Weierstrass curves (as mbedtls_ecp_read_key); RFC 7748 bytes
- * for Montgomery curves, clamped as RFC 7748 section 5 says (mbedtls_ecp_read_key
- * of 2.28 knows only Curve25519, so the clamping is done here for both). */
+/* Read a private scalar of Weierstrass curve ci into d (group grp):
+ * big-endian in [1, n), as mbedtls_ecp_read_key reads it. */
 static int ec_read_key(const mbedtls_ecp_group *grp, mbedtls_mpi *d, const fk_curve_info_t *ci,
                        const uint8_t *k, size_t len)
 {
     int rc;
 
-    if (!ci->montgomery) {
-        rc = mbedtls_mpi_read_binary(d, k, len);
-        if (rc == MBEDTLS_ERR_MPI_ALLOC_FAILED) return FK_CRYPTO_EFAIL;
-        if (rc == 0) rc = mbedtls_ecp_check_privkey(grp, d);
-        return rc == 0 ? FK_CRYPTO_OK : FK_CRYPTO_EINVAL;
-    }
-    if (len != ci->field_len) return FK_CRYPTO_EINVAL;
-    /* X25519: clear bits 0-2, set bit 254, clear 255; X448: clear bits 0-1, set bit 447. */
-    size_t low_bits = ci->id == FK_CURVE_X25519 ? 3u : 2u;
-    size_t top = ci->id == FK_CURVE_X25519 ? 254u : 447u;
-    rc = mbedtls_mpi_read_binary_le(d, k, len);
-    for (size_t b = 0; rc == 0 && b < low_bits; b++) rc = mbedtls_mpi_set_bit(d, b, 0);
-    if (rc == 0) rc = mbedtls_mpi_set_bit(d, top, 1);
-    for (size_t b = top + 1u; rc == 0 && b < 8u * len; b++) rc = mbedtls_mpi_set_bit(d, b, 0);
+    if (ci->montgomery) return FK_CRYPTO_EINVAL;
+    rc = mbedtls_mpi_read_binary(d, k, len);
     if (rc == MBEDTLS_ERR_MPI_ALLOC_FAILED) return FK_CRYPTO_EFAIL;
     if (rc == 0) rc = mbedtls_ecp_check_privkey(grp, d);
     return rc == 0 ? FK_CRYPTO_OK : FK_CRYPTO_EINVAL;
 }
 
-/* Write the key pair (d, Q) of curve ci as a blob. */
+/* ---- Montgomery curves (X25519, X448) on libdecaf --------------------------
+ * RFC 7748 on libdecaf's constant-time field arithmetic: decaf_x*() is the
+ * Montgomery ladder of RFC 7748 section 5 (it clamps the scalar itself and
+ * reports an all-zero result), decaf_x*_derive_public_key() multiplies the
+ * base point through libdecaf's precomputed table. What RFC 7748 asks of the
+ * caller is done here: the top bit of an X25519 u-coordinate is masked, and
+ * a u-coordinate not below p is reduced (the peer's point is public, so
+ * these branches leak nothing). Scalars are stored clamped, as mbedTLS
+ * stored them before (docs/keys.md): the blob format is unchanged.
+ * Nothing is allocated; every copy of a scalar is wiped. */
+
+/* Clamp an RFC 7748 scalar of curve ci in place (section 5). */
+static void mont_clamp(const fk_curve_info_t *ci, uint8_t *k)
+{
+    if (ci->id == FK_CURVE_X25519) {
+        k[0] &= 0xF8u;
+        k[31] &= 0x7Fu;
+        k[31] |= 0x40u;
+    } else {
+        k[0] &= 0xFCu;
+        k[55] |= 0x80u;
+    }
+}
+
+/* u = the peer's u-coordinate as RFC 7748 section 5 decodes it: X25519's
+ * bit 255 masked, then reduced modulo p (at most one subtraction). */
+static void mont_decode_u(const fk_curve_info_t *ci, const uint8_t *in, uint8_t *u)
+{
+    const size_t n = ci->field_len;
+    int cmp = 0;
+
+    memcpy(u, in, n);
+    if (ci->id == FK_CURVE_X25519) u[n - 1u] &= 0x7Fu;
+    /* Compare u (little-endian) with p (big-endian in the curve table). */
+    for (size_t i = 0; i < n && cmp == 0; i++) {
+        uint8_t a = u[n - 1u - i], b = ci->p[i];
+        cmp = a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (cmp >= 0) {
+        unsigned borrow = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned d = (unsigned)u[i] - ci->p[n - 1u - i] - borrow;
+            u[i] = (uint8_t)d;
+            borrow = (d >> 8) & 1u;
+        }
+    }
+}
+
+/* The public u-coordinate of the clamped scalar k. */
+static void mont_public(const fk_curve_info_t *ci, const uint8_t *k, uint8_t *pub)
+{
+    if (ci->id == FK_CURVE_X25519)
+        decaf_x25519_derive_public_key(pub, k);
+    else
+        decaf_x448_derive_public_key(pub, k);
+}
+
+/* out = X25519/X448(k, peer); false (out all zero) for a low-order peer. */
+static bool mont_shared(const fk_curve_info_t *ci, const uint8_t *k, const uint8_t *peer,
+                        uint8_t *out)
+{
+    uint8_t u[DECAF_X448_PUBLIC_BYTES];
+    decaf_error_t e;
+    uint8_t acc = 0;
+
+    mont_decode_u(ci, peer, u);
+    if (ci->id == FK_CURVE_X25519)
+        e = decaf_x25519(out, u, k);
+    else
+        e = decaf_x448(out, u, k);
+    for (size_t i = 0; i < ci->field_len; i++) acc |= out[i];
+    if (e != DECAF_SUCCESS || acc == 0) {
+        fk_wipe(out, ci->field_len);
+        return false;
+    }
+    return true;
+}
+
+_Static_assert(DECAF_X25519_PUBLIC_BYTES == 32 && DECAF_X25519_PRIVATE_BYTES == 32 &&
+                   DECAF_X448_PUBLIC_BYTES == 56 && DECAF_X448_PRIVATE_BYTES == 56,
+               "RFC 7748 sizes");
+
+/* A blob for the Montgomery key pair of the scalar k (clamped here). */
+static int mont_key_blob(const fk_curve_info_t *ci, const uint8_t *k, uint8_t *blob, size_t cap,
+                         size_t *len)
+{
+    uint8_t d[DECAF_X448_PRIVATE_BYTES], pub[DECAF_X448_PUBLIC_BYTES];
+    blob_writer_t w;
+    uint8_t *dst;
+    int rc;
+
+    memcpy(d, k, ci->field_len);
+    mont_clamp(ci, d);
+    mont_public(ci, d, pub);
+    bw_init(&w, blob, cap, FK_PK_MONT, (uint16_t)ci->id);
+    if ((dst = bw_component(&w, ci->field_len)) != NULL) memcpy(dst, d, ci->field_len);
+    if ((dst = bw_component(&w, ci->field_len)) != NULL) memcpy(dst, pub, ci->field_len);
+    rc = bw_finish(&w, len);
+    fk_wipe(d, sizeof(d));
+    return rc;
+}
+
+static int mont_generate(const fk_curve_info_t *ci, uint8_t *blob, size_t cap, size_t *len)
+{
+    uint8_t k[DECAF_X448_PRIVATE_BYTES];
+    int rc = fk_rng_bytes(k, ci->field_len);
+
+    if (rc == FK_CRYPTO_OK) rc = mont_key_blob(ci, k, blob, cap, len);
+    fk_wipe(k, sizeof(k));
+    return rc;
+}
+
+/* Write the key pair (d, Q) of Weierstrass curve ci as a blob. */
 static int ec_write_blob(const mbedtls_ecp_group *grp, const mbedtls_mpi *d,
                          const mbedtls_ecp_point *q, const fk_curve_info_t *ci, uint8_t *blob,
                          size_t cap, size_t *len)
 {
     blob_writer_t w;
 
-    bw_init(&w, blob, cap, ci->montgomery ? FK_PK_MONT : FK_PK_EC, (uint16_t)ci->id);
-    if (ci->montgomery) {
-        bw_mpi(&w, d, ci->field_len, true);
-        bw_point(&w, grp, q, ci->field_len);
-    } else {
-        bw_mpi(&w, d, ci->order_len, false);
-        bw_point(&w, grp, q, ci->g_len);
-    }
+    bw_init(&w, blob, cap, FK_PK_EC, (uint16_t)ci->id);
+    bw_mpi(&w, d, ci->order_len, false);
+    bw_point(&w, grp, q, ci->g_len);
     return bw_finish(&w, len);
 }
 
@@ -1422,6 +1520,7 @@ int fk_pk_ec_generate(fk_curve_t curve, uint8_t *blob, size_t cap, size_t *len)
     if (len == NULL) return FK_CRYPTO_EINVAL;
     *len = 0;
     if (ci == NULL) return FK_CRYPTO_EINVAL;
+    if (ci->montgomery) return mont_generate(ci, blob, cap, len);
     grp = warm_group(curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     rng_init(&rng, NULL, NULL);
@@ -1452,6 +1551,7 @@ int fk_pk_ec_import(fk_curve_t curve, const uint8_t *d, size_t d_len, uint8_t *b
     *len = 0;
     if (ci == NULL || d == NULL || d_len == 0) return FK_CRYPTO_EINVAL;
     if (ci->montgomery ? d_len != ci->field_len : d_len > ci->order_len) return FK_CRYPTO_EINVAL;
+    if (ci->montgomery) return mont_key_blob(ci, d, blob, cap, len);
     grp = warm_group(curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     rng_init(&rng, NULL, NULL);
@@ -1487,9 +1587,7 @@ static int ec_load_private(mbedtls_ecp_group **grp, mbedtls_mpi *d, const fk_pk_
 static int ec_load_point(const mbedtls_ecp_group *grp, mbedtls_ecp_point *q,
                          const fk_curve_info_t *ci, const uint8_t *pt, size_t len)
 {
-    if (pt == NULL) return FK_CRYPTO_EINVAL;
-    if (ci->montgomery ? len != ci->field_len
-                       : (len != ci->g_len || pt[0] != EC_POINT_UNCOMPRESSED))
+    if (pt == NULL || ci->montgomery || len != ci->g_len || pt[0] != EC_POINT_UNCOMPRESSED)
         return FK_CRYPTO_EINVAL;
     if (mbedtls_ecp_point_read_binary(grp, q, pt, len) != 0) return FK_CRYPTO_EINVAL;
     if (mbedtls_ecp_check_pubkey(grp, q) != 0) return FK_CRYPTO_EINVAL;
@@ -1514,6 +1612,10 @@ int fk_pk_check_public(const fk_pk_public_t *pub)
     if (ci == NULL || (pub->type != FK_PK_EC && pub->type != FK_PK_MONT) ||
         ci->montgomery != (pub->type == FK_PK_MONT))
         return FK_CRYPTO_EINVAL;
+    /* Every u-coordinate of the right length is one (RFC 7748 section 5). */
+    if (ci->montgomery)
+        return pub->point.p != NULL && pub->point.len == ci->field_len ? FK_CRYPTO_OK
+                                                                       : FK_CRYPTO_EINVAL;
     grp = warm_group(pub->curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     mbedtls_ecp_point_init(&q);
@@ -1725,6 +1827,19 @@ int fk_pk_ecdh(const fk_pk_key_t *key, const uint8_t *peer, size_t peer_len, uin
         return FK_CRYPTO_EINVAL;
     ci = fk_curve_info(key->curve);
     if (ci == NULL || cap < ci->field_len) return FK_CRYPTO_EINVAL;
+    if (ci->montgomery) {
+        if (key->type != FK_PK_MONT || key->d.len != ci->field_len || peer == NULL ||
+            peer_len != ci->field_len)
+            return FK_CRYPTO_EINVAL;
+        uint8_t k[DECAF_X448_PRIVATE_BYTES];
+        memcpy(k, key->d.p, ci->field_len);
+        mont_clamp(ci, k);
+        bool ok = mont_shared(ci, k, peer, out);
+        fk_wipe(k, sizeof(k));
+        if (!ok) return FK_CRYPTO_EINVAL;
+        *out_len = ci->field_len;
+        return FK_CRYPTO_OK;
+    }
 
     rng_init(&rng, NULL, NULL);
     mbedtls_ecp_point_init(&q);
@@ -1735,13 +1850,8 @@ int fk_pk_ecdh(const fk_pk_key_t *key, const uint8_t *peer, size_t peer_len, uin
         rc = lib_error(&rng);
         warm_drop(grp);
     }
-    /* A low-order Montgomery point gives zero (RFC 7748 section 6.1). */
-    if (rc == FK_CRYPTO_OK && mbedtls_mpi_cmp_int(&z, 0) == 0) rc = FK_CRYPTO_EINVAL;
-    if (rc == FK_CRYPTO_OK) {
-        int m = ci->montgomery ? mbedtls_mpi_write_binary_le(&z, out, ci->field_len)
-                               : mbedtls_mpi_write_binary(&z, out, ci->field_len);
-        if (m != 0) rc = FK_CRYPTO_EFAIL;
-    }
+    if (rc == FK_CRYPTO_OK && mbedtls_mpi_write_binary(&z, out, ci->field_len) != 0)
+        rc = FK_CRYPTO_EFAIL;
     mbedtls_mpi_free(&z);
     mbedtls_mpi_free(&d);
     mbedtls_ecp_point_free(&q);
