@@ -3,7 +3,8 @@
  * pk.c - RSA, ECDSA, ECDH, X25519/X448 and the private key blob on top of
  * mbedTLS 2.28 (rsa, ecp, ecdsa, ecdh, md), with X25519 and X448 on
  * libdecaf 1.0 (its Montgomery ladder and fixed-base tables are several
- * times faster than mbedTLS's generic ones; see "Montgomery curves" below).
+ * times faster than mbedTLS's generic ones; see "Montgomery curves" below)
+ * and secp256k1 on libsecp256k1 (pk_k1.c; see "secp256k1" below).
  *
  * IMPLEMENTATION NOTE: memory. As in crypto.c our code allocates nothing:
  * the mbedTLS contexts (an RSA context is about 400 bytes, an EC key pair
@@ -38,6 +39,7 @@
  */
 #include "crypto/pk.h"
 #include "crypto/pk_backend.h"
+#include "crypto/pk_k1.h"
 
 #include <limits.h>
 #include <string.h>
@@ -1318,6 +1320,7 @@ static void warm_free_slot(warm_group_t *w)
 void fk_pk_ec_forget(void)
 {
     for (size_t i = 0; i < FK_PK_WARM_GROUPS; i++) warm_free_slot(&g_warm[i]);
+    fk_k1_forget();
 }
 
 size_t fk_pk_ec_warm_count(void)
@@ -1495,6 +1498,59 @@ static int mont_generate(const fk_curve_info_t *ci, uint8_t *blob, size_t cap, s
     return rc;
 }
 
+/* ---- secp256k1 on libsecp256k1 ----------------------------------------------
+ * FK_CURVE_SECP256K1 goes to pk_k1.c (libsecp256k1), which produces the same
+ * blobs, signatures and secrets as the mbedTLS path of the other curves:
+ * the key d (32 bytes) and 04 || X || Y, r and s of 32 bytes encoded below,
+ * the X coordinate as the ECDH secret. Nothing of it is in a warm group. */
+
+static bool is_k1(const fk_curve_info_t *ci) { return ci->id == FK_CURVE_SECP256K1; }
+
+/* The 32-byte digest ECDSA on secp256k1 uses: the leftmost 256 bits of a
+ * longer hash, a shorter one as the integer it is (SEC 1 section 4.1.3,
+ * as mbedTLS truncates); libsecp256k1 reduces it modulo n. */
+static void k1_digest(const uint8_t *hash, size_t len, uint8_t h[32])
+{
+    memset(h, 0, 32);
+    if (len >= 32u)
+        memcpy(h, hash, 32);
+    else
+        memcpy(h + 32u - len, hash, len);
+}
+
+/* A blob for the secp256k1 key pair (d, q). */
+static int k1_key_blob(const fk_curve_info_t *ci, const uint8_t *d, const uint8_t *q,
+                       uint8_t *blob, size_t cap, size_t *len)
+{
+    blob_writer_t w;
+    uint8_t *dst;
+
+    bw_init(&w, blob, cap, FK_PK_EC, (uint16_t)ci->id);
+    if ((dst = bw_component(&w, FK_K1_SCALAR)) != NULL) memcpy(dst, d, FK_K1_SCALAR);
+    if ((dst = bw_component(&w, FK_K1_POINT)) != NULL) memcpy(dst, q, FK_K1_POINT);
+    return bw_finish(&w, len);
+}
+
+static int k1_generate(const fk_curve_info_t *ci, uint8_t *blob, size_t cap, size_t *len)
+{
+    uint8_t d[FK_K1_SCALAR], q[FK_K1_POINT];
+    int rc = fk_k1_generate(d, q);
+    if (rc == FK_CRYPTO_OK) rc = k1_key_blob(ci, d, q, blob, cap, len);
+    fk_wipe(d, sizeof(d));
+    return rc;
+}
+
+static int k1_import(const fk_curve_info_t *ci, const uint8_t *k, size_t k_len, uint8_t *blob,
+                     size_t cap, size_t *len)
+{
+    uint8_t d[FK_K1_SCALAR] = {0}, q[FK_K1_POINT];
+    memcpy(d + FK_K1_SCALAR - k_len, k, k_len);
+    int rc = fk_k1_public(d, q);
+    if (rc == FK_CRYPTO_OK) rc = k1_key_blob(ci, d, q, blob, cap, len);
+    fk_wipe(d, sizeof(d));
+    return rc;
+}
+
 /* Write the key pair (d, Q) of Weierstrass curve ci as a blob. */
 static int ec_write_blob(const mbedtls_ecp_group *grp, const mbedtls_mpi *d,
                          const mbedtls_ecp_point *q, const fk_curve_info_t *ci, uint8_t *blob,
@@ -1521,6 +1577,7 @@ int fk_pk_ec_generate(fk_curve_t curve, uint8_t *blob, size_t cap, size_t *len)
     *len = 0;
     if (ci == NULL) return FK_CRYPTO_EINVAL;
     if (ci->montgomery) return mont_generate(ci, blob, cap, len);
+    if (is_k1(ci)) return k1_generate(ci, blob, cap, len);
     grp = warm_group(curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     rng_init(&rng, NULL, NULL);
@@ -1552,6 +1609,7 @@ int fk_pk_ec_import(fk_curve_t curve, const uint8_t *d, size_t d_len, uint8_t *b
     if (ci == NULL || d == NULL || d_len == 0) return FK_CRYPTO_EINVAL;
     if (ci->montgomery ? d_len != ci->field_len : d_len > ci->order_len) return FK_CRYPTO_EINVAL;
     if (ci->montgomery) return mont_key_blob(ci, d, blob, cap, len);
+    if (is_k1(ci)) return k1_import(ci, d, d_len, blob, cap, len);
     grp = warm_group(curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     rng_init(&rng, NULL, NULL);
@@ -1616,6 +1674,10 @@ int fk_pk_check_public(const fk_pk_public_t *pub)
     if (ci->montgomery)
         return pub->point.p != NULL && pub->point.len == ci->field_len ? FK_CRYPTO_OK
                                                                        : FK_CRYPTO_EINVAL;
+    if (is_k1(ci))
+        return pub->point.p != NULL && pub->point.len == FK_K1_POINT
+                   ? fk_k1_check_point(pub->point.p)
+                   : FK_CRYPTO_EINVAL;
     grp = warm_group(pub->curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     mbedtls_ecp_point_init(&q);
@@ -1748,6 +1810,16 @@ int fk_pk_ecdsa_sign(const fk_pk_key_t *key, const uint8_t *hash, size_t hash_le
     if (ci == NULL) return FK_CRYPTO_EINVAL;
     w = ci->order_len;
     if (fmt == FK_SIG_PLAIN && cap < 2u * w) return FK_CRYPTO_EINVAL;
+    if (is_k1(ci)) {
+        uint8_t h[32];
+        if (key->d.len != FK_K1_SCALAR) return FK_CRYPTO_EINVAL;
+        k1_digest(hash, hash_len, h);
+        rc = fk_k1_sign(key->d.p, h, rb, sb);
+        if (rc == FK_CRYPTO_OK) rc = ecdsa_encode(rb, sb, w, fmt, out, cap, out_len);
+        fk_wipe(rb, sizeof(rb));
+        fk_wipe(sb, sizeof(sb));
+        return rc;
+    }
 
     rng_init(&rng, NULL, NULL);
     mbedtls_mpi_init(&r);
@@ -1784,6 +1856,15 @@ int fk_pk_ecdsa_verify(const fk_pk_public_t *pub, const uint8_t *hash, size_t ha
         return FK_CRYPTO_EINVAL;
     ci = fk_curve_info(pub->curve);
     if (ci == NULL || ci->montgomery) return FK_CRYPTO_EINVAL;
+    if (is_k1(ci)) {
+        uint8_t h[32];
+        if (pub->point.p == NULL || pub->point.len != FK_K1_POINT) return FK_CRYPTO_EINVAL;
+        rc = fk_k1_check_point(pub->point.p);
+        if (rc != FK_CRYPTO_OK) return rc;
+        if (!sig_split(sig, sig_len, fmt, ci->order_len, rb, sb)) return FK_CRYPTO_EAUTH;
+        k1_digest(hash, hash_len, h);
+        return fk_k1_verify(pub->point.p, h, rb, sb);
+    }
     grp = warm_group(pub->curve);
     if (grp == NULL) return FK_CRYPTO_EFAIL;
     mbedtls_ecp_point_init(&q);
@@ -1837,6 +1918,15 @@ int fk_pk_ecdh(const fk_pk_key_t *key, const uint8_t *peer, size_t peer_len, uin
         bool ok = mont_shared(ci, k, peer, out);
         fk_wipe(k, sizeof(k));
         if (!ok) return FK_CRYPTO_EINVAL;
+        *out_len = ci->field_len;
+        return FK_CRYPTO_OK;
+    }
+    if (is_k1(ci)) {
+        if (key->type != FK_PK_EC || key->d.len != FK_K1_SCALAR || peer == NULL ||
+            peer_len != FK_K1_POINT)
+            return FK_CRYPTO_EINVAL;
+        rc = fk_k1_ecdh(key->d.p, peer, out);
+        if (rc != FK_CRYPTO_OK) return rc;
         *out_len = ci->field_len;
         return FK_CRYPTO_OK;
     }

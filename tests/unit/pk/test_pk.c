@@ -969,7 +969,12 @@ static void test_x25519_x448_rfc7748(void **state)
 static void test_warm_groups(void **state)
 {
     (void)state;
-    static keyslot_t keys[FK_ARRAY_SIZE(k_weierstrass)], peers[FK_ARRAY_SIZE(k_weierstrass)];
+    /* The curves on mbedTLS (secp256k1 is libsecp256k1's: no group). */
+    static const fk_curve_t k_grouped[] = {
+        FK_CURVE_SECP192R1, FK_CURVE_SECP256R1, FK_CURVE_SECP384R1, FK_CURVE_SECP521R1,
+        FK_CURVE_BP256R1,   FK_CURVE_BP384R1,   FK_CURVE_BP512R1,   FK_CURVE_SECP192K1,
+    };
+    static keyslot_t keys[FK_ARRAY_SIZE(k_grouped)], peers[FK_ARRAY_SIZE(k_grouped)];
     uint8_t hash[64], cold_secret[FK_EC_MAX_LEN], warm_secret[FK_EC_MAX_LEN];
     uint8_t cold_sig[FK_PK_ECDSA_DER_MAX], warm_sig[FK_PK_ECDSA_DER_MAX];
     size_t cl, wl, csl, wsl;
@@ -977,12 +982,12 @@ static void test_warm_groups(void **state)
     fk_pk_public_t pub;
 
     random_bytes(hash, sizeof(hash));
-    for (size_t i = 0; i < FK_ARRAY_SIZE(k_weierstrass); i++) {
-        gen_ec(k_weierstrass[i], &keys[i]);
-        gen_ec(k_weierstrass[i], &peers[i]);
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_grouped); i++) {
+        gen_ec(k_grouped[i], &keys[i]);
+        gen_ec(k_grouped[i], &peers[i]);
     }
     for (int round = 0; round < 2; round++) {
-        for (size_t i = 0; i < FK_ARRAY_SIZE(k_weierstrass); i++) {
+        for (size_t i = 0; i < FK_ARRAY_SIZE(k_grouped); i++) {
             const fk_pk_key_t *k = &keys[i].key;
             fk_pk_public_of(k, &pub);
             /* Cold. */
@@ -1012,7 +1017,7 @@ static void test_warm_groups(void **state)
             warm_sig[wsl - 1] ^= 1;
             assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_DER, warm_sig, wsl),
                              FK_CRYPTO_EAUTH);
-            assert_int_equal(fk_pk_ec_import(k_weierstrass[i], k->d.p, k->d.len, imp.blob,
+            assert_int_equal(fk_pk_ec_import(k_grouped[i], k->d.p, k->d.len, imp.blob,
                                              sizeof(imp.blob), &imp.len),
                              FK_CRYPTO_OK);
             assert_int_equal(imp.len, keys[i].len);
@@ -1024,8 +1029,8 @@ static void test_warm_groups(void **state)
      * the least recently used one evicted, results unchanged. */
     fk_pk_ec_forget();
     for (int round = 0; round < 3; round++) {
-        for (size_t i = 0; i < FK_ARRAY_SIZE(k_weierstrass); i++) {
-            size_t j = (i * 5u + (size_t)round) % FK_ARRAY_SIZE(k_weierstrass);
+        for (size_t i = 0; i < FK_ARRAY_SIZE(k_grouped); i++) {
+            size_t j = (i * 5u + (size_t)round) % FK_ARRAY_SIZE(k_grouped);
             const fk_pk_key_t *k = &keys[j].key;
             assert_int_equal(fk_pk_ecdsa_sign(k, hash, 48, FK_SIG_PLAIN, warm_sig,
                                               sizeof(warm_sig), &wsl),
@@ -1034,7 +1039,7 @@ static void test_warm_groups(void **state)
             assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 48, FK_SIG_PLAIN, warm_sig, wsl),
                              FK_CRYPTO_OK);
             assert_int_equal(fk_pk_check_public(&pub), FK_CRYPTO_OK);
-            size_t want = i + 1u + (size_t)round * FK_ARRAY_SIZE(k_weierstrass);
+            size_t want = i + 1u + (size_t)round * FK_ARRAY_SIZE(k_grouped);
             assert_int_equal(fk_pk_ec_warm_count(),
                              want < FK_PK_WARM_GROUPS ? want : FK_PK_WARM_GROUPS);
         }

@@ -4,8 +4,10 @@
  * 2.28 (the module's reference backend, linked here directly): X25519 and
  * X448 (libdecaf) over many random keys and peers, with the peer encodings
  * RFC 7748 section 5 asks to accept (X25519's top bit set, u not below p),
- * plus the RFC 7748 section 5.2 vectors and iterations. Every comparison is
- * byte for byte: public keys, shared secrets.
+ * plus the RFC 7748 section 5.2 vectors and iterations; secp256k1
+ * (libsecp256k1): key generation and import, ECDSA both ways (ours verified
+ * by mbedTLS, mbedTLS's by ours, high and low s), ECDH. Every comparison is
+ * byte for byte: public keys, key blobs, shared secrets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +16,9 @@
 
 #include <cmocka.h>
 
+#include <mbedtls/bignum.h>
 #include <mbedtls/ecdh.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 
 #include <stdbool.h>
@@ -274,6 +278,188 @@ static void test_rfc7748_section5(void **state)
     }
 }
 
+/* mbedTLS's group of secp256k1 and the point d * G of a 32-byte scalar. */
+static void mbed_k1_public(const uint8_t *d, uint8_t q[65])
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point p;
+    mbedtls_mpi x;
+    size_t ol;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&p);
+    mbedtls_mpi_init(&x);
+    assert_int_equal(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256K1), 0);
+    assert_int_equal(mbedtls_mpi_read_binary(&x, d, 32), 0);
+    assert_int_equal(mbedtls_ecp_mul(&grp, &p, &x, &grp.G, mbed_rng, NULL), 0);
+    assert_int_equal(mbedtls_ecp_point_write_binary(&grp, &p, MBEDTLS_ECP_PF_UNCOMPRESSED, &ol, q,
+                                                    65),
+                     0);
+    assert_int_equal(ol, 65);
+    mbedtls_mpi_free(&x);
+    mbedtls_ecp_point_free(&p);
+    mbedtls_ecp_group_free(&grp);
+}
+
+/* mbedTLS's ECDSA verification of r || s (64 bytes) over hash. */
+static bool mbed_k1_verify(const uint8_t q[65], const uint8_t *hash, size_t hash_len,
+                           const uint8_t *rs)
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point p;
+    mbedtls_mpi r, s;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&p);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    assert_int_equal(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256K1), 0);
+    assert_int_equal(mbedtls_ecp_point_read_binary(&grp, &p, q, 65), 0);
+    assert_int_equal(mbedtls_mpi_read_binary(&r, rs, 32), 0);
+    assert_int_equal(mbedtls_mpi_read_binary(&s, rs + 32, 32), 0);
+    bool ok = mbedtls_ecdsa_verify(&grp, hash, hash_len, &p, &r, &s) == 0;
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_ecp_point_free(&p);
+    mbedtls_ecp_group_free(&grp);
+    return ok;
+}
+
+/* mbedTLS's ECDSA signature r || s with d over hash; with high_s, s is
+ * replaced by n - s when it is in the lower half (and kept when it is not),
+ * so that the result has s > n/2. */
+static void mbed_k1_sign(const uint8_t *d, const uint8_t *hash, size_t hash_len, bool high_s,
+                         uint8_t rs[64])
+{
+    mbedtls_ecp_group grp;
+    mbedtls_mpi x, r, s, half;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_mpi_init(&x);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    mbedtls_mpi_init(&half);
+    assert_int_equal(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256K1), 0);
+    assert_int_equal(mbedtls_mpi_read_binary(&x, d, 32), 0);
+    assert_int_equal(mbedtls_ecdsa_sign(&grp, &r, &s, &x, hash, hash_len, mbed_rng, NULL), 0);
+    assert_int_equal(mbedtls_mpi_copy(&half, &grp.N), 0);
+    assert_int_equal(mbedtls_mpi_shift_r(&half, 1), 0);
+    if (high_s && mbedtls_mpi_cmp_mpi(&s, &half) <= 0)
+        assert_int_equal(mbedtls_mpi_sub_mpi(&s, &grp.N, &s), 0);
+    assert_int_equal(mbedtls_mpi_write_binary(&r, rs, 32), 0);
+    assert_int_equal(mbedtls_mpi_write_binary(&s, rs + 32, 32), 0);
+    mbedtls_mpi_free(&x);
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_mpi_free(&half);
+    mbedtls_ecp_group_free(&grp);
+}
+
+/* The shared X coordinate by mbedTLS. */
+static void mbed_k1_ecdh(const uint8_t *d, const uint8_t q[65], uint8_t x[32])
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point p;
+    mbedtls_mpi k, z;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&p);
+    mbedtls_mpi_init(&k);
+    mbedtls_mpi_init(&z);
+    assert_int_equal(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256K1), 0);
+    assert_int_equal(mbedtls_ecp_point_read_binary(&grp, &p, q, 65), 0);
+    assert_int_equal(mbedtls_mpi_read_binary(&k, d, 32), 0);
+    assert_int_equal(mbedtls_ecdh_compute_shared(&grp, &z, &p, &k, mbed_rng, NULL), 0);
+    assert_int_equal(mbedtls_mpi_write_binary(&z, x, 32), 0);
+    mbedtls_mpi_free(&k);
+    mbedtls_mpi_free(&z);
+    mbedtls_ecp_point_free(&p);
+    mbedtls_ecp_group_free(&grp);
+}
+
+static void test_secp256k1_vs_mbedtls(void **state)
+{
+    (void)state;
+    static const size_t k_hash_lens[] = {32, 20, 48, 64, 28, 1};
+    static uint8_t blob[FK_PK_BLOB_MAX], peer_blob[FK_PK_BLOB_MAX], imp[FK_PK_BLOB_MAX];
+    uint8_t hash[64], q[65], sig[FK_PK_ECDSA_DER_MAX], rs[64], ours[32], theirs[32], d[32];
+    size_t len, plen, ilen, sl, ol;
+    fk_pk_key_t key, peer;
+    fk_pk_public_t pub;
+    bool saw_high = false;
+
+    for (int i = 0; i < RANDOM_ROUNDS; i++) {
+        const size_t hl = k_hash_lens[(size_t)i % FK_ARRAY_SIZE(k_hash_lens)];
+        random_bytes(hash, sizeof(hash));
+        if (i % 3 == 0) memset(hash, 0xFF, hl); /* a digest not below n */
+
+        /* Generation: the public point is d * G by mbedTLS. */
+        assert_int_equal(fk_pk_ec_generate(FK_CURVE_SECP256K1, blob, sizeof(blob), &len),
+                         FK_CRYPTO_OK);
+        assert_int_equal(fk_pk_parse(blob, len, &key), FK_CRYPTO_OK);
+        assert_int_equal(key.d.len, 32);
+        assert_int_equal(key.pub.len, 65);
+        mbed_k1_public(key.d.p, q);
+        assert_memory_equal(key.pub.p, q, 65);
+        fk_pk_public_of(&key, &pub);
+
+        /* Import of the same scalar (also without its leading zero bytes)
+         * gives the same blob. */
+        size_t skip = 0;
+        while (skip < 31 && key.d.p[skip] == 0) skip++;
+        assert_int_equal(fk_pk_ec_import(FK_CURVE_SECP256K1, key.d.p + skip, 32 - skip, imp,
+                                         sizeof(imp), &ilen),
+                         FK_CRYPTO_OK);
+        assert_int_equal(ilen, len);
+        assert_memory_equal(imp, blob, len);
+
+        /* Our signatures verify with mbedTLS, in both formats. */
+        assert_int_equal(fk_pk_ecdsa_sign(&key, hash, hl, FK_SIG_PLAIN, sig, sizeof(sig), &sl),
+                         FK_CRYPTO_OK);
+        assert_int_equal(sl, 64);
+        assert_true(mbed_k1_verify(key.pub.p, hash, hl, sig));
+        assert_int_equal(fk_pk_ecdsa_sign(&key, hash, hl, FK_SIG_DER, sig, sizeof(sig), &sl),
+                         FK_CRYPTO_OK);
+        assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, hl, FK_SIG_DER, sig, sl), FK_CRYPTO_OK);
+        hash[0] ^= 0x01;
+        assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, hl, FK_SIG_DER, sig, sl), FK_CRYPTO_EAUTH);
+        hash[0] ^= 0x01;
+
+        /* mbedTLS's signatures, with s in either half, verify with ours;
+         * a changed r does not. */
+        mbed_k1_sign(key.d.p, hash, hl, i % 2 == 0, rs);
+        saw_high = saw_high || i % 2 == 0;
+        assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, hl, FK_SIG_PLAIN, rs, 64), FK_CRYPTO_OK);
+        rs[5] ^= 0x40;
+        assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, hl, FK_SIG_PLAIN, rs, 64),
+                         FK_CRYPTO_EAUTH);
+
+        /* ECDH: the X coordinate mbedTLS computes. */
+        assert_int_equal(fk_pk_ec_generate(FK_CURVE_SECP256K1, peer_blob, sizeof(peer_blob),
+                                           &plen),
+                         FK_CRYPTO_OK);
+        assert_int_equal(fk_pk_parse(peer_blob, plen, &peer), FK_CRYPTO_OK);
+        assert_int_equal(fk_pk_ecdh(&key, peer.pub.p, 65, ours, sizeof(ours), &ol), FK_CRYPTO_OK);
+        assert_int_equal(ol, 32);
+        mbed_k1_ecdh(key.d.p, peer.pub.p, theirs);
+        assert_memory_equal(ours, theirs, 32);
+    }
+    assert_true(saw_high);
+
+    /* Scalars out of range, and points off the curve, are refused. */
+    memset(d, 0, sizeof(d));
+    assert_int_equal(fk_pk_ec_import(FK_CURVE_SECP256K1, d, 32, imp, sizeof(imp), &ilen),
+                     FK_CRYPTO_EINVAL);
+    memcpy(d, fk_curve_info(FK_CURVE_SECP256K1)->n, 32);
+    assert_int_equal(fk_pk_ec_import(FK_CURVE_SECP256K1, d, 32, imp, sizeof(imp), &ilen),
+                     FK_CRYPTO_EINVAL);
+    memcpy(q, key.pub.p, 65);
+    q[64] ^= 1;
+    assert_int_equal(fk_pk_ecdh(&key, q, 65, ours, sizeof(ours), &ol), FK_CRYPTO_EINVAL);
+    pub.point.p = q;
+    assert_int_equal(fk_pk_check_public(&pub), FK_CRYPTO_EINVAL);
+    assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_PLAIN, rs, 64), FK_CRYPTO_EINVAL);
+    q[64] ^= 1;
+    q[0] = 0x06; /* the hybrid encoding is not ours */
+    assert_int_equal(fk_pk_check_public(&pub), FK_CRYPTO_EINVAL);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -292,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_x25519_vs_mbedtls),
         cmocka_unit_test(test_x448_vs_mbedtls),
         cmocka_unit_test(test_rfc7748_section5),
+        cmocka_unit_test(test_secp256k1_vs_mbedtls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
