@@ -9,7 +9,9 @@
  * IMPLEMENTATION NOTE: memory. As in crypto.c our code allocates nothing:
  * the mbedTLS contexts (an RSA context is about 400 bytes, an EC key pair
  * about 350) live on the stack for one operation and are freed before
- * returning, which zeroizes every bignum limb mbedTLS allocated. The RSA
+ * returning, which zeroizes every bignum limb mbedTLS allocated; only the
+ * warm curve groups (public data, "Warm curve groups" below) and
+ * libsecp256k1's context (pk_k1.c) outlive a call. The RSA
  * decryption paddings of mbedTLS use a MBEDTLS_MPI_MAX_SIZE (1 KiB) buffer
  * on their own stack; the RP2350 build must leave room for it.
  *

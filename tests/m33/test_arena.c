@@ -166,9 +166,10 @@ static void test_high_water(void **state)
     }
 
     /* The worst case: the groups of the largest curves warm (as many as
-     * pk.c keeps), then an RSA-4096 signature. */
-    static const fk_curve_t k_largest[] = {FK_CURVE_SECP521R1, FK_CURVE_BP512R1,
-                                           FK_CURVE_BP384R1, FK_CURVE_SECP384R1};
+     * pk.c keeps: the last three of this list, P-384, P-521 and
+     * brainpoolP512r1), then an RSA-4096 signature. */
+    static const fk_curve_t k_largest[] = {FK_CURVE_BP384R1, FK_CURVE_SECP384R1,
+                                           FK_CURVE_SECP521R1, FK_CURVE_BP512R1};
     for (size_t i = 0; i < sizeof k_largest / sizeof k_largest[0]; i++)
         ec_round(k_largest[i], hash, blob, sizeof blob);
     assert_int_equal(fk_pk_ec_warm_count(), FK_PK_WARM_GROUPS);
