@@ -19,7 +19,7 @@ set -euo pipefail
 
 readonly BUILD_PACKAGES=(
     build-essential cmake pkg-config clang
-    libmbedtls-dev libdecaf-dev libcmocka-dev libpcsclite-dev
+    libmbedtls-dev libdecaf-dev libsecp256k1-dev libcmocka-dev libpcsclite-dev
     pcscd vsmartcard-vpcd opensc opensc-pkcs11 python3-pyscard python3-cryptography
     iproute2 util-linux procps openssl
     libp11-kit-dev softhsm2

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pk.c - RSA, ECDSA, ECDH, X25519/X448 and the private key blob on top of
- * mbedTLS 2.28 (rsa, ecp, ecdsa, ecdh, md).
+ * mbedTLS 2.28 (rsa, ecp, ecdsa, ecdh, md), with X25519 and X448 on
+ * libdecaf 1.0 (its Montgomery ladder and fixed-base tables are several
+ * times faster than mbedTLS's generic ones; see "Montgomery curves" below)
+ * and secp256k1 on libsecp256k1 (pk_k1.c; see "secp256k1" below).
  *
  * IMPLEMENTATION NOTE: memory. As in crypto.c our code allocates nothing:
  * the mbedTLS contexts (an RSA context is about 400 bytes, an EC key pair
  * about 350) live on the stack for one operation and are freed before
- * returning, which zeroizes every bignum limb mbedTLS allocated. The RSA
+ * returning, which zeroizes every bignum limb mbedTLS allocated; only the
+ * warm curve groups (public data, "Warm curve groups" below) and
+ * libsecp256k1's context (pk_k1.c) outlive a call. The RSA
  * decryption paddings of mbedTLS use a MBEDTLS_MPI_MAX_SIZE (1 KiB) buffer
  * on their own stack; the RP2350 build must leave room for it.
  *
@@ -36,6 +41,7 @@
  */
 #include "crypto/pk.h"
 #include "crypto/pk_backend.h"
+#include "crypto/pk_k1.h"
 #include "crypto/rsa_gen.h"
 
 #include <limits.h>
@@ -48,6 +54,9 @@
 #include <mbedtls/hmac_drbg.h>
 #include <mbedtls/md.h>
 #include <mbedtls/rsa.h>
+
+#include <decaf/point_255.h>
+#include <decaf/point_448.h>
 
 #include "hal.h"
 #include "util.h"
@@ -1285,63 +1294,315 @@ static mbedtls_ecp_group_id group_id(fk_curve_t c)
     return fk_curve_info(c) != NULL ? k_group_ids[c] : MBEDTLS_ECP_DP_NONE;
 }
 
-/* Read a private scalar into kp (initialized by the caller): big-endian in
- * [1, n) for Weierstrass curves; RFC 7748 bytes for Montgomery curves,
- * clamped as RFC 7748 section 5 says (mbedtls_ecp_read_key of 2.28 knows
- * only Curve25519, so the clamping is done here for both). */
-static int ec_read_key(mbedtls_ecp_keypair *kp, const fk_curve_info_t *ci, const uint8_t *d,
-                       size_t len)
+/* ---- Warm curve groups ------------------------------------------------------
+ * IMPLEMENTATION NOTE: warm groups. Loading a curve group is cheap, but
+ * mbedTLS also hangs on it the comb table of multiples of the base point that
+ * its first multiplication by G builds (MBEDTLS_ECP_FIXED_POINT_OPTIM), and
+ * building that table is about half of an ECDSA signature. The groups of the
+ * last FK_PK_WARM_GROUPS curves used stay loaded here between operations,
+ * table included; key generation, import, ECDSA, ECDH and the public-key
+ * check all take their group from here. A group holds the public domain
+ * parameters and public multiples of G only: nothing secret is kept, and
+ * freeing it (mbedTLS's free, the arena's wipe) is not needed for secrecy.
+ * Ownership: the slots own their groups; operations borrow a pointer for one
+ * call and never free it. mbedTLS attaches the table to the group only once
+ * it is complete (ecp.c, ecp_mul_comb), so a failed multiplication leaves the
+ * group as it was; still, a group whose operation failed inside the library
+ * is dropped (warm_drop), so that nothing half-made is ever reused. When a
+ * load runs out of memory, the other warm groups are dropped and the load is
+ * tried once more. On the device the groups live in the crypto arena, whose
+ * budget counts them (docs/crypto.md, "The crypto arena"); the slots are
+ * static, so a reset starts with none. */
+
+typedef struct warm_group {
+    mbedtls_ecp_group grp;
+    fk_curve_t curve; /* FK_CURVE_NONE: the slot is empty */
+    uint32_t used;    /* when last used (g_warm_clock), for LRU eviction */
+} warm_group_t;
+
+static warm_group_t g_warm[FK_PK_WARM_GROUPS];
+static uint32_t g_warm_clock;
+
+static void warm_free_slot(warm_group_t *w)
 {
-    if (!ci->montgomery)
-        return mbedtls_ecp_read_key(group_id(ci->id), kp, d, len) == 0 ? FK_CRYPTO_OK
-                                                                       : FK_CRYPTO_EINVAL;
-    if (len != ci->field_len) return FK_CRYPTO_EINVAL;
-    /* X25519: clear bits 0-2, set bit 254, clear 255; X448: clear bits 0-1, set bit 447. */
-    size_t low_bits = ci->id == FK_CURVE_X25519 ? 3u : 2u;
-    size_t top = ci->id == FK_CURVE_X25519 ? 254u : 447u;
-    int rc = mbedtls_ecp_group_load(&kp->grp, group_id(ci->id));
-    if (rc == 0) rc = mbedtls_mpi_read_binary_le(&kp->d, d, len);
-    for (size_t b = 0; rc == 0 && b < low_bits; b++) rc = mbedtls_mpi_set_bit(&kp->d, b, 0);
-    if (rc == 0) rc = mbedtls_mpi_set_bit(&kp->d, top, 1);
-    for (size_t b = top + 1u; rc == 0 && b < 8u * len; b++) rc = mbedtls_mpi_set_bit(&kp->d, b, 0);
-    if (rc == 0) rc = mbedtls_ecp_check_privkey(&kp->grp, &kp->d);
+    if (w->curve != FK_CURVE_NONE) mbedtls_ecp_group_free(&w->grp);
+    memset(w, 0, sizeof(*w));
+}
+
+void fk_pk_ec_forget(void)
+{
+    for (size_t i = 0; i < FK_PK_WARM_GROUPS; i++) warm_free_slot(&g_warm[i]);
+    fk_k1_forget();
+}
+
+size_t fk_pk_ec_warm_count(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < FK_PK_WARM_GROUPS; i++) n += g_warm[i].curve != FK_CURVE_NONE;
+    return n;
+}
+
+/* Drop the warm group grp (after a failed operation). */
+static void warm_drop(const mbedtls_ecp_group *grp)
+{
+    for (size_t i = 0; i < FK_PK_WARM_GROUPS; i++)
+        if (g_warm[i].curve != FK_CURVE_NONE && &g_warm[i].grp == grp) warm_free_slot(&g_warm[i]);
+}
+
+/* The group of curve c, loaded into a slot if it is not warm yet (the least
+ * recently used slot is reused); NULL when it cannot be loaded. */
+static mbedtls_ecp_group *warm_group(fk_curve_t c)
+{
+    warm_group_t *slot = NULL;
+
+    if (group_id(c) == MBEDTLS_ECP_DP_NONE) return NULL;
+    for (size_t i = 0; i < FK_PK_WARM_GROUPS; i++) {
+        warm_group_t *w = &g_warm[i];
+        if (w->curve == c) {
+            w->used = ++g_warm_clock;
+            return &w->grp;
+        }
+        if (slot == NULL || (slot->curve != FK_CURVE_NONE &&
+                             (w->curve == FK_CURVE_NONE || w->used < slot->used)))
+            slot = w;
+    }
+    warm_free_slot(slot);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        mbedtls_ecp_group_init(&slot->grp);
+        int rc = mbedtls_ecp_group_load(&slot->grp, group_id(c));
+        if (rc == 0) {
+            slot->curve = c;
+            slot->used = ++g_warm_clock;
+            return &slot->grp;
+        }
+        mbedtls_ecp_group_free(&slot->grp);
+        if (rc != MBEDTLS_ERR_MPI_ALLOC_FAILED && rc != MBEDTLS_ERR_ECP_ALLOC_FAILED) break;
+        for (size_t i = 0; i < FK_PK_WARM_GROUPS; i++)
+            if (&g_warm[i] != slot) warm_free_slot(&g_warm[i]);
+    }
+    memset(slot, 0, sizeof(*slot));
+    return NULL;
+}
+
+/* Read a private scalar of Weierstrass curve ci into d (group grp):
+ * big-endian in [1, n), as mbedtls_ecp_read_key reads it. */
+static int ec_read_key(const mbedtls_ecp_group *grp, mbedtls_mpi *d, const fk_curve_info_t *ci,
+                       const uint8_t *k, size_t len)
+{
+    int rc;
+
+    if (ci->montgomery) return FK_CRYPTO_EINVAL;
+    rc = mbedtls_mpi_read_binary(d, k, len);
+    if (rc == MBEDTLS_ERR_MPI_ALLOC_FAILED) return FK_CRYPTO_EFAIL;
+    if (rc == 0) rc = mbedtls_ecp_check_privkey(grp, d);
     return rc == 0 ? FK_CRYPTO_OK : FK_CRYPTO_EINVAL;
 }
 
-/* Write the key pair in kp as a blob for curve ci. */
-static int ec_write_blob(const mbedtls_ecp_keypair *kp, const fk_curve_info_t *ci, uint8_t *blob,
+/* ---- Montgomery curves (X25519, X448) on libdecaf --------------------------
+ * RFC 7748 on libdecaf's constant-time field arithmetic: decaf_x*() is the
+ * Montgomery ladder of RFC 7748 section 5 (it clamps the scalar itself and
+ * reports an all-zero result), decaf_x*_derive_public_key() multiplies the
+ * base point through libdecaf's precomputed table. What RFC 7748 asks of the
+ * caller is done here: the top bit of an X25519 u-coordinate is masked, and
+ * a u-coordinate not below p is reduced (the peer's point is public, so
+ * these branches leak nothing). Scalars are stored clamped, as mbedTLS
+ * stored them before (docs/keys.md): the blob format is unchanged.
+ * Nothing is allocated; every copy of a scalar is wiped. */
+
+/* Clamp an RFC 7748 scalar of curve ci in place (section 5). */
+static void mont_clamp(const fk_curve_info_t *ci, uint8_t *k)
+{
+    if (ci->id == FK_CURVE_X25519) {
+        k[0] &= 0xF8u;
+        k[31] &= 0x7Fu;
+        k[31] |= 0x40u;
+    } else {
+        k[0] &= 0xFCu;
+        k[55] |= 0x80u;
+    }
+}
+
+/* u = the peer's u-coordinate as RFC 7748 section 5 decodes it: X25519's
+ * bit 255 masked, then reduced modulo p (at most one subtraction). */
+static void mont_decode_u(const fk_curve_info_t *ci, const uint8_t *in, uint8_t *u)
+{
+    const size_t n = ci->field_len;
+    int cmp = 0;
+
+    memcpy(u, in, n);
+    if (ci->id == FK_CURVE_X25519) u[n - 1u] &= 0x7Fu;
+    /* Compare u (little-endian) with p (big-endian in the curve table). */
+    for (size_t i = 0; i < n && cmp == 0; i++) {
+        uint8_t a = u[n - 1u - i], b = ci->p[i];
+        cmp = a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (cmp >= 0) {
+        unsigned borrow = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned d = (unsigned)u[i] - ci->p[n - 1u - i] - borrow;
+            u[i] = (uint8_t)d;
+            borrow = (d >> 8) & 1u;
+        }
+    }
+}
+
+/* The public u-coordinate of the clamped scalar k. */
+static void mont_public(const fk_curve_info_t *ci, const uint8_t *k, uint8_t *pub)
+{
+    if (ci->id == FK_CURVE_X25519)
+        decaf_x25519_derive_public_key(pub, k);
+    else
+        decaf_x448_derive_public_key(pub, k);
+}
+
+/* out = X25519/X448(k, peer); false (out all zero) for a low-order peer. */
+static bool mont_shared(const fk_curve_info_t *ci, const uint8_t *k, const uint8_t *peer,
+                        uint8_t *out)
+{
+    uint8_t u[DECAF_X448_PUBLIC_BYTES];
+    decaf_error_t e;
+    uint8_t acc = 0;
+
+    mont_decode_u(ci, peer, u);
+    if (ci->id == FK_CURVE_X25519)
+        e = decaf_x25519(out, u, k);
+    else
+        e = decaf_x448(out, u, k);
+    for (size_t i = 0; i < ci->field_len; i++) acc |= out[i];
+    if (e != DECAF_SUCCESS || acc == 0) {
+        fk_wipe(out, ci->field_len);
+        return false;
+    }
+    return true;
+}
+
+_Static_assert(DECAF_X25519_PUBLIC_BYTES == 32 && DECAF_X25519_PRIVATE_BYTES == 32 &&
+                   DECAF_X448_PUBLIC_BYTES == 56 && DECAF_X448_PRIVATE_BYTES == 56,
+               "RFC 7748 sizes");
+
+/* A blob for the Montgomery key pair of the scalar k (clamped here). */
+static int mont_key_blob(const fk_curve_info_t *ci, const uint8_t *k, uint8_t *blob, size_t cap,
+                         size_t *len)
+{
+    uint8_t d[DECAF_X448_PRIVATE_BYTES], pub[DECAF_X448_PUBLIC_BYTES];
+    blob_writer_t w;
+    uint8_t *dst;
+    int rc;
+
+    memcpy(d, k, ci->field_len);
+    mont_clamp(ci, d);
+    mont_public(ci, d, pub);
+    bw_init(&w, blob, cap, FK_PK_MONT, (uint16_t)ci->id);
+    if ((dst = bw_component(&w, ci->field_len)) != NULL) memcpy(dst, d, ci->field_len);
+    if ((dst = bw_component(&w, ci->field_len)) != NULL) memcpy(dst, pub, ci->field_len);
+    rc = bw_finish(&w, len);
+    fk_wipe(d, sizeof(d));
+    return rc;
+}
+
+static int mont_generate(const fk_curve_info_t *ci, uint8_t *blob, size_t cap, size_t *len)
+{
+    uint8_t k[DECAF_X448_PRIVATE_BYTES];
+    int rc = fk_rng_bytes(k, ci->field_len);
+
+    if (rc == FK_CRYPTO_OK) rc = mont_key_blob(ci, k, blob, cap, len);
+    fk_wipe(k, sizeof(k));
+    return rc;
+}
+
+/* ---- secp256k1 on libsecp256k1 ----------------------------------------------
+ * FK_CURVE_SECP256K1 goes to pk_k1.c (libsecp256k1), which produces the same
+ * blobs, signatures and secrets as the mbedTLS path of the other curves:
+ * the key d (32 bytes) and 04 || X || Y, r and s of 32 bytes encoded below,
+ * the X coordinate as the ECDH secret. Nothing of it is in a warm group. */
+
+static bool is_k1(const fk_curve_info_t *ci) { return ci->id == FK_CURVE_SECP256K1; }
+
+/* The 32-byte digest ECDSA on secp256k1 uses: the leftmost 256 bits of a
+ * longer hash, a shorter one as the integer it is (SEC 1 section 4.1.3,
+ * as mbedTLS truncates); libsecp256k1 reduces it modulo n. */
+static void k1_digest(const uint8_t *hash, size_t len, uint8_t h[32])
+{
+    memset(h, 0, 32);
+    if (len >= 32u)
+        memcpy(h, hash, 32);
+    else
+        memcpy(h + 32u - len, hash, len);
+}
+
+/* A blob for the secp256k1 key pair (d, q). */
+static int k1_key_blob(const fk_curve_info_t *ci, const uint8_t *d, const uint8_t *q,
+                       uint8_t *blob, size_t cap, size_t *len)
+{
+    blob_writer_t w;
+    uint8_t *dst;
+
+    bw_init(&w, blob, cap, FK_PK_EC, (uint16_t)ci->id);
+    if ((dst = bw_component(&w, FK_K1_SCALAR)) != NULL) memcpy(dst, d, FK_K1_SCALAR);
+    if ((dst = bw_component(&w, FK_K1_POINT)) != NULL) memcpy(dst, q, FK_K1_POINT);
+    return bw_finish(&w, len);
+}
+
+static int k1_generate(const fk_curve_info_t *ci, uint8_t *blob, size_t cap, size_t *len)
+{
+    uint8_t d[FK_K1_SCALAR], q[FK_K1_POINT];
+    int rc = fk_k1_generate(d, q);
+    if (rc == FK_CRYPTO_OK) rc = k1_key_blob(ci, d, q, blob, cap, len);
+    fk_wipe(d, sizeof(d));
+    return rc;
+}
+
+static int k1_import(const fk_curve_info_t *ci, const uint8_t *k, size_t k_len, uint8_t *blob,
+                     size_t cap, size_t *len)
+{
+    uint8_t d[FK_K1_SCALAR] = {0}, q[FK_K1_POINT];
+    memcpy(d + FK_K1_SCALAR - k_len, k, k_len);
+    int rc = fk_k1_public(d, q);
+    if (rc == FK_CRYPTO_OK) rc = k1_key_blob(ci, d, q, blob, cap, len);
+    fk_wipe(d, sizeof(d));
+    return rc;
+}
+
+/* Write the key pair (d, Q) of Weierstrass curve ci as a blob. */
+static int ec_write_blob(const mbedtls_ecp_group *grp, const mbedtls_mpi *d,
+                         const mbedtls_ecp_point *q, const fk_curve_info_t *ci, uint8_t *blob,
                          size_t cap, size_t *len)
 {
     blob_writer_t w;
 
-    bw_init(&w, blob, cap, ci->montgomery ? FK_PK_MONT : FK_PK_EC, (uint16_t)ci->id);
-    if (ci->montgomery) {
-        bw_mpi(&w, &kp->d, ci->field_len, true);
-        bw_point(&w, &kp->grp, &kp->Q, ci->field_len);
-    } else {
-        bw_mpi(&w, &kp->d, ci->order_len, false);
-        bw_point(&w, &kp->grp, &kp->Q, ci->g_len);
-    }
+    bw_init(&w, blob, cap, FK_PK_EC, (uint16_t)ci->id);
+    bw_mpi(&w, d, ci->order_len, false);
+    bw_point(&w, grp, q, ci->g_len);
     return bw_finish(&w, len);
 }
 
 int fk_pk_ec_generate(fk_curve_t curve, uint8_t *blob, size_t cap, size_t *len)
 {
     const fk_curve_info_t *ci = fk_curve_info(curve);
-    mbedtls_ecp_keypair kp;
+    mbedtls_ecp_group *grp;
+    mbedtls_ecp_point q;
+    mbedtls_mpi d;
     rng_ctx_t rng;
     int rc;
 
     if (len == NULL) return FK_CRYPTO_EINVAL;
     *len = 0;
     if (ci == NULL) return FK_CRYPTO_EINVAL;
+    if (ci->montgomery) return mont_generate(ci, blob, cap, len);
+    if (is_k1(ci)) return k1_generate(ci, blob, cap, len);
+    grp = warm_group(curve);
+    if (grp == NULL) return FK_CRYPTO_EFAIL;
     rng_init(&rng, NULL, NULL);
-    mbedtls_ecp_keypair_init(&kp);
-    if (mbedtls_ecp_gen_key(group_id(curve), &kp, rng_cb, &rng) != 0)
+    mbedtls_mpi_init(&d);
+    mbedtls_ecp_point_init(&q);
+    if (mbedtls_ecp_gen_keypair(grp, &d, &q, rng_cb, &rng) != 0) {
         rc = lib_error(&rng);
-    else
-        rc = ec_write_blob(&kp, ci, blob, cap, len);
-    mbedtls_ecp_keypair_free(&kp);
+        warm_drop(grp);
+    } else {
+        rc = ec_write_blob(grp, &d, &q, ci, blob, cap, len);
+    }
+    mbedtls_mpi_free(&d);
+    mbedtls_ecp_point_free(&q);
     return rc;
 }
 
@@ -1349,7 +1610,9 @@ int fk_pk_ec_import(fk_curve_t curve, const uint8_t *d, size_t d_len, uint8_t *b
                     size_t *len)
 {
     const fk_curve_info_t *ci = fk_curve_info(curve);
-    mbedtls_ecp_keypair kp;
+    mbedtls_ecp_group *grp;
+    mbedtls_ecp_point q;
+    mbedtls_mpi x;
     rng_ctx_t rng;
     int rc = FK_CRYPTO_OK;
 
@@ -1357,23 +1620,36 @@ int fk_pk_ec_import(fk_curve_t curve, const uint8_t *d, size_t d_len, uint8_t *b
     *len = 0;
     if (ci == NULL || d == NULL || d_len == 0) return FK_CRYPTO_EINVAL;
     if (ci->montgomery ? d_len != ci->field_len : d_len > ci->order_len) return FK_CRYPTO_EINVAL;
+    if (ci->montgomery) return mont_key_blob(ci, d, blob, cap, len);
+    if (is_k1(ci)) return k1_import(ci, d, d_len, blob, cap, len);
+    grp = warm_group(curve);
+    if (grp == NULL) return FK_CRYPTO_EFAIL;
     rng_init(&rng, NULL, NULL);
-    mbedtls_ecp_keypair_init(&kp);
-    rc = ec_read_key(&kp, ci, d, d_len);
-    if (rc == FK_CRYPTO_OK && mbedtls_ecp_mul(&kp.grp, &kp.Q, &kp.d, &kp.grp.G, rng_cb, &rng) != 0)
+    mbedtls_mpi_init(&x);
+    mbedtls_ecp_point_init(&q);
+    rc = ec_read_key(grp, &x, ci, d, d_len);
+    if (rc == FK_CRYPTO_OK && mbedtls_ecp_mul(grp, &q, &x, &grp->G, rng_cb, &rng) != 0) {
         rc = lib_error(&rng);
-    if (rc == FK_CRYPTO_OK) rc = ec_write_blob(&kp, ci, blob, cap, len);
-    mbedtls_ecp_keypair_free(&kp);
+        warm_drop(grp);
+    }
+    if (rc == FK_CRYPTO_OK) rc = ec_write_blob(grp, &x, &q, ci, blob, cap, len);
+    mbedtls_mpi_free(&x);
+    mbedtls_ecp_point_free(&q);
     return rc;
 }
 
-/* Load the private scalar of a parsed EC/MONT key (the caller frees kp). */
-static int ec_load_private(mbedtls_ecp_keypair *kp, const fk_pk_key_t *key, fk_pk_type_t type)
+/* The warm group of a parsed EC/MONT key and its private scalar in d
+ * (initialized here; the caller frees it, also on failure). */
+static int ec_load_private(mbedtls_ecp_group **grp, mbedtls_mpi *d, const fk_pk_key_t *key,
+                           fk_pk_type_t type)
 {
-    mbedtls_ecp_keypair_init(kp);
+    mbedtls_mpi_init(d);
+    *grp = NULL;
     if (key == NULL || key->type != type || fk_curve_info(key->curve) == NULL)
         return FK_CRYPTO_EINVAL;
-    return ec_read_key(kp, fk_curve_info(key->curve), key->d.p, key->d.len);
+    *grp = warm_group(key->curve);
+    if (*grp == NULL) return FK_CRYPTO_EFAIL;
+    return ec_read_key(*grp, d, fk_curve_info(key->curve), key->d.p, key->d.len);
 }
 
 /* Load a public point into q (group grp already loaded) and check that it
@@ -1381,9 +1657,7 @@ static int ec_load_private(mbedtls_ecp_keypair *kp, const fk_pk_key_t *key, fk_p
 static int ec_load_point(const mbedtls_ecp_group *grp, mbedtls_ecp_point *q,
                          const fk_curve_info_t *ci, const uint8_t *pt, size_t len)
 {
-    if (pt == NULL) return FK_CRYPTO_EINVAL;
-    if (ci->montgomery ? len != ci->field_len
-                       : (len != ci->g_len || pt[0] != EC_POINT_UNCOMPRESSED))
+    if (pt == NULL || ci->montgomery || len != ci->g_len || pt[0] != EC_POINT_UNCOMPRESSED)
         return FK_CRYPTO_EINVAL;
     if (mbedtls_ecp_point_read_binary(grp, q, pt, len) != 0) return FK_CRYPTO_EINVAL;
     if (mbedtls_ecp_check_pubkey(grp, q) != 0) return FK_CRYPTO_EINVAL;
@@ -1393,7 +1667,7 @@ static int ec_load_point(const mbedtls_ecp_group *grp, mbedtls_ecp_point *q,
 int fk_pk_check_public(const fk_pk_public_t *pub)
 {
     const fk_curve_info_t *ci;
-    mbedtls_ecp_group grp;
+    const mbedtls_ecp_group *grp;
     mbedtls_ecp_point q;
     int rc;
 
@@ -1408,14 +1682,19 @@ int fk_pk_check_public(const fk_pk_public_t *pub)
     if (ci == NULL || (pub->type != FK_PK_EC && pub->type != FK_PK_MONT) ||
         ci->montgomery != (pub->type == FK_PK_MONT))
         return FK_CRYPTO_EINVAL;
-    mbedtls_ecp_group_init(&grp);
+    /* Every u-coordinate of the right length is one (RFC 7748 section 5). */
+    if (ci->montgomery)
+        return pub->point.p != NULL && pub->point.len == ci->field_len ? FK_CRYPTO_OK
+                                                                       : FK_CRYPTO_EINVAL;
+    if (is_k1(ci))
+        return pub->point.p != NULL && pub->point.len == FK_K1_POINT
+                   ? fk_k1_check_point(pub->point.p)
+                   : FK_CRYPTO_EINVAL;
+    grp = warm_group(pub->curve);
+    if (grp == NULL) return FK_CRYPTO_EFAIL;
     mbedtls_ecp_point_init(&q);
-    if (mbedtls_ecp_group_load(&grp, group_id(pub->curve)) != 0)
-        rc = FK_CRYPTO_EFAIL;
-    else
-        rc = ec_load_point(&grp, &q, ci, pub->point.p, pub->point.len);
+    rc = ec_load_point(grp, &q, ci, pub->point.p, pub->point.len);
     mbedtls_ecp_point_free(&q);
-    mbedtls_ecp_group_free(&grp);
     return rc;
 }
 
@@ -1509,11 +1788,26 @@ static bool sig_split(const uint8_t *sig, size_t sig_len, fk_sig_format_t fmt, s
     return der_get_int(&p, end, r, width) && der_get_int(&p, end, s, width) && p == end;
 }
 
+/* The signature (r, s), each width bytes, in format fmt into out[0, cap). */
+static int ecdsa_encode(const uint8_t *rb, const uint8_t *sb, size_t w, fk_sig_format_t fmt,
+                        uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (fmt == FK_SIG_PLAIN) {
+        if (cap < 2u * w) return FK_CRYPTO_EINVAL;
+        memcpy(out, rb, w);
+        memcpy(out + w, sb, w);
+        *out_len = 2u * w;
+        return FK_CRYPTO_OK;
+    }
+    *out_len = der_signature(out, cap, rb, sb, w);
+    return *out_len != 0 ? FK_CRYPTO_OK : FK_CRYPTO_EINVAL;
+}
+
 int fk_pk_ecdsa_sign(const fk_pk_key_t *key, const uint8_t *hash, size_t hash_len,
                      fk_sig_format_t fmt, uint8_t *out, size_t cap, size_t *out_len)
 {
-    mbedtls_ecp_keypair kp;
-    mbedtls_mpi r, s;
+    mbedtls_ecp_group *grp = NULL;
+    mbedtls_mpi d, r, s;
     rng_ctx_t rng;
     uint8_t rb[FK_EC_MAX_LEN], sb[FK_EC_MAX_LEN];
     const fk_curve_info_t *ci;
@@ -1528,30 +1822,33 @@ int fk_pk_ecdsa_sign(const fk_pk_key_t *key, const uint8_t *hash, size_t hash_le
     if (ci == NULL) return FK_CRYPTO_EINVAL;
     w = ci->order_len;
     if (fmt == FK_SIG_PLAIN && cap < 2u * w) return FK_CRYPTO_EINVAL;
+    if (is_k1(ci)) {
+        uint8_t h[32];
+        if (key->d.len != FK_K1_SCALAR) return FK_CRYPTO_EINVAL;
+        k1_digest(hash, hash_len, h);
+        rc = fk_k1_sign(key->d.p, h, rb, sb);
+        if (rc == FK_CRYPTO_OK) rc = ecdsa_encode(rb, sb, w, fmt, out, cap, out_len);
+        fk_wipe(rb, sizeof(rb));
+        fk_wipe(sb, sizeof(sb));
+        return rc;
+    }
 
     rng_init(&rng, NULL, NULL);
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
-    rc = ec_load_private(&kp, key, FK_PK_EC);
+    rc = ec_load_private(&grp, &d, key, FK_PK_EC);
     if (rc == FK_CRYPTO_OK &&
-        mbedtls_ecdsa_sign(&kp.grp, &r, &s, &kp.d, hash, hash_len, rng_cb, &rng) != 0)
+        mbedtls_ecdsa_sign(grp, &r, &s, &d, hash, hash_len, rng_cb, &rng) != 0) {
         rc = lib_error(&rng);
+        warm_drop(grp);
+    }
     if (rc == FK_CRYPTO_OK && (mbedtls_mpi_write_binary(&r, rb, w) != 0 ||
                                mbedtls_mpi_write_binary(&s, sb, w) != 0))
         rc = FK_CRYPTO_EFAIL;
-    if (rc == FK_CRYPTO_OK) {
-        if (fmt == FK_SIG_PLAIN) {
-            memcpy(out, rb, w);
-            memcpy(out + w, sb, w);
-            *out_len = 2u * w;
-        } else {
-            *out_len = der_signature(out, cap, rb, sb, w);
-            if (*out_len == 0) rc = FK_CRYPTO_EINVAL;
-        }
-    }
+    if (rc == FK_CRYPTO_OK) rc = ecdsa_encode(rb, sb, w, fmt, out, cap, out_len);
     mbedtls_mpi_free(&r);
     mbedtls_mpi_free(&s);
-    mbedtls_ecp_keypair_free(&kp);
+    mbedtls_mpi_free(&d);
     fk_wipe(rb, sizeof(rb));
     fk_wipe(sb, sizeof(sb));
     return rc;
@@ -1561,35 +1858,49 @@ int fk_pk_ecdsa_verify(const fk_pk_public_t *pub, const uint8_t *hash, size_t ha
                        fk_sig_format_t fmt, const uint8_t *sig, size_t sig_len)
 {
     const fk_curve_info_t *ci;
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group *grp;
     mbedtls_ecp_point q;
     mbedtls_mpi r, s;
     uint8_t rb[FK_EC_MAX_LEN], sb[FK_EC_MAX_LEN];
-    int rc;
+    int rc, m;
 
     if (pub == NULL || pub->type != FK_PK_EC || hash == NULL || hash_len == 0 || sig == NULL)
         return FK_CRYPTO_EINVAL;
     ci = fk_curve_info(pub->curve);
     if (ci == NULL || ci->montgomery) return FK_CRYPTO_EINVAL;
-    mbedtls_ecp_group_init(&grp);
+    if (is_k1(ci)) {
+        uint8_t h[32];
+        if (pub->point.p == NULL || pub->point.len != FK_K1_POINT) return FK_CRYPTO_EINVAL;
+        rc = fk_k1_check_point(pub->point.p);
+        if (rc != FK_CRYPTO_OK) return rc;
+        if (!sig_split(sig, sig_len, fmt, ci->order_len, rb, sb)) return FK_CRYPTO_EAUTH;
+        k1_digest(hash, hash_len, h);
+        return fk_k1_verify(pub->point.p, h, rb, sb);
+    }
+    grp = warm_group(pub->curve);
+    if (grp == NULL) return FK_CRYPTO_EFAIL;
     mbedtls_ecp_point_init(&q);
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
-    if (mbedtls_ecp_group_load(&grp, group_id(pub->curve)) != 0)
-        rc = FK_CRYPTO_EFAIL;
-    else
-        rc = ec_load_point(&grp, &q, ci, pub->point.p, pub->point.len);
+    rc = ec_load_point(grp, &q, ci, pub->point.p, pub->point.len);
     if (rc == FK_CRYPTO_OK && !sig_split(sig, sig_len, fmt, ci->order_len, rb, sb))
         rc = FK_CRYPTO_EAUTH;
     if (rc == FK_CRYPTO_OK && (mbedtls_mpi_read_binary(&r, rb, ci->order_len) != 0 ||
                                mbedtls_mpi_read_binary(&s, sb, ci->order_len) != 0))
         rc = FK_CRYPTO_EFAIL;
-    if (rc == FK_CRYPTO_OK && mbedtls_ecdsa_verify(&grp, hash, hash_len, &q, &r, &s) != 0)
-        rc = FK_CRYPTO_EAUTH;
+    if (rc == FK_CRYPTO_OK && (m = mbedtls_ecdsa_verify(grp, hash, hash_len, &q, &r, &s)) != 0) {
+        /* A signature that does not verify is an answer; running out of
+         * memory is a failure, and its group is not kept. */
+        if (m == MBEDTLS_ERR_ECP_ALLOC_FAILED || m == MBEDTLS_ERR_MPI_ALLOC_FAILED) {
+            rc = FK_CRYPTO_EFAIL;
+            warm_drop(grp);
+        } else {
+            rc = FK_CRYPTO_EAUTH;
+        }
+    }
     mbedtls_mpi_free(&r);
     mbedtls_mpi_free(&s);
     mbedtls_ecp_point_free(&q);
-    mbedtls_ecp_group_free(&grp);
     return rc;
 }
 
@@ -1597,9 +1908,9 @@ int fk_pk_ecdh(const fk_pk_key_t *key, const uint8_t *peer, size_t peer_len, uin
                size_t cap, size_t *out_len)
 {
     const fk_curve_info_t *ci;
-    mbedtls_ecp_keypair kp;
+    mbedtls_ecp_group *grp = NULL;
     mbedtls_ecp_point q;
-    mbedtls_mpi z;
+    mbedtls_mpi d, z;
     rng_ctx_t rng;
     int rc;
 
@@ -1609,25 +1920,43 @@ int fk_pk_ecdh(const fk_pk_key_t *key, const uint8_t *peer, size_t peer_len, uin
         return FK_CRYPTO_EINVAL;
     ci = fk_curve_info(key->curve);
     if (ci == NULL || cap < ci->field_len) return FK_CRYPTO_EINVAL;
+    if (ci->montgomery) {
+        if (key->type != FK_PK_MONT || key->d.len != ci->field_len || peer == NULL ||
+            peer_len != ci->field_len)
+            return FK_CRYPTO_EINVAL;
+        uint8_t k[DECAF_X448_PRIVATE_BYTES];
+        memcpy(k, key->d.p, ci->field_len);
+        mont_clamp(ci, k);
+        bool ok = mont_shared(ci, k, peer, out);
+        fk_wipe(k, sizeof(k));
+        if (!ok) return FK_CRYPTO_EINVAL;
+        *out_len = ci->field_len;
+        return FK_CRYPTO_OK;
+    }
+    if (is_k1(ci)) {
+        if (key->type != FK_PK_EC || key->d.len != FK_K1_SCALAR || peer == NULL ||
+            peer_len != FK_K1_POINT)
+            return FK_CRYPTO_EINVAL;
+        rc = fk_k1_ecdh(key->d.p, peer, out);
+        if (rc != FK_CRYPTO_OK) return rc;
+        *out_len = ci->field_len;
+        return FK_CRYPTO_OK;
+    }
 
     rng_init(&rng, NULL, NULL);
     mbedtls_ecp_point_init(&q);
     mbedtls_mpi_init(&z);
-    rc = ec_load_private(&kp, key, key->type);
-    if (rc == FK_CRYPTO_OK) rc = ec_load_point(&kp.grp, &q, ci, peer, peer_len);
-    if (rc == FK_CRYPTO_OK &&
-        mbedtls_ecdh_compute_shared(&kp.grp, &z, &q, &kp.d, rng_cb, &rng) != 0)
+    rc = ec_load_private(&grp, &d, key, key->type);
+    if (rc == FK_CRYPTO_OK) rc = ec_load_point(grp, &q, ci, peer, peer_len);
+    if (rc == FK_CRYPTO_OK && mbedtls_ecdh_compute_shared(grp, &z, &q, &d, rng_cb, &rng) != 0) {
         rc = lib_error(&rng);
-    /* A low-order Montgomery point gives zero (RFC 7748 section 6.1). */
-    if (rc == FK_CRYPTO_OK && mbedtls_mpi_cmp_int(&z, 0) == 0) rc = FK_CRYPTO_EINVAL;
-    if (rc == FK_CRYPTO_OK) {
-        int m = ci->montgomery ? mbedtls_mpi_write_binary_le(&z, out, ci->field_len)
-                               : mbedtls_mpi_write_binary(&z, out, ci->field_len);
-        if (m != 0) rc = FK_CRYPTO_EFAIL;
+        warm_drop(grp);
     }
+    if (rc == FK_CRYPTO_OK && mbedtls_mpi_write_binary(&z, out, ci->field_len) != 0)
+        rc = FK_CRYPTO_EFAIL;
     mbedtls_mpi_free(&z);
+    mbedtls_mpi_free(&d);
     mbedtls_ecp_point_free(&q);
-    mbedtls_ecp_keypair_free(&kp);
     if (rc != FK_CRYPTO_OK) {
         fk_wipe(out, ci->field_len);
         return rc;

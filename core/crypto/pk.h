@@ -277,6 +277,23 @@ int fk_pk_ecdsa_sign(const fk_pk_key_t *key, const uint8_t *hash, size_t hash_le
 int fk_pk_ecdh(const fk_pk_key_t *key, const uint8_t *peer, size_t peer_len, uint8_t *out,
                size_t cap, size_t *out_len);
 
+/* ---- Warm curve groups ------------------------------------------------------
+ * The EC operations above and below keep the curve groups (domain parameters
+ * and a table of multiples of the base point: public data only) of the last
+ * FK_PK_WARM_GROUPS curves they used, so that the next operation on the same
+ * curve skips building them (docs/crypto.md). */
+#ifndef FK_PK_WARM_GROUPS
+#define FK_PK_WARM_GROUPS 3u
+#endif
+
+/* Drop every warm group and return its memory (the crypto arena on the
+ * device). Never needed for correctness or secrecy; for tests and for a
+ * caller that wants the memory back. */
+void fk_pk_ec_forget(void);
+
+/* How many groups are warm now (0 to FK_PK_WARM_GROUPS). */
+size_t fk_pk_ec_warm_count(void);
+
 /* ---- Verification ---------------------------------------------------------
  * FK_CRYPTO_OK when the signature is valid, FK_CRYPTO_EAUTH when it is not. */
 

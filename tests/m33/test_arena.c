@@ -96,23 +96,43 @@ static fk_arena_stats_t g_base;
 static void measure(const char *what, size_t *worst)
 {
     const fk_arena_stats_t st = stats();
-    printf("arena: %-32s high water %6u of %u bytes\n", what, (unsigned)st.high_water,
-           (unsigned)st.size);
-    assert_int_equal(st.blocks, g_base.blocks);
-    assert_int_equal(st.in_use, g_base.in_use);
+    printf("arena: %-32s high water %6u of %u bytes (warm groups keep %u)\n", what,
+           (unsigned)st.high_water, (unsigned)st.size, (unsigned)(st.in_use - g_base.in_use));
+    /* Nothing but the warm curve groups (pk.h) stays allocated. */
+    fk_pk_ec_forget();
+    assert_int_equal(stats().blocks, g_base.blocks);
+    assert_int_equal(stats().in_use, g_base.in_use);
     if (st.high_water > *worst) *worst = st.high_water;
     fk_arena_reset_high_water();
+}
+
+/* ECDSA generation, signature and verification on curve c (the group stays
+ * warm). */
+static void ec_round(fk_curve_t c, const uint8_t *hash, uint8_t *blob, size_t cap)
+{
+    uint8_t sig[FK_PK_ECDSA_DER_MAX];
+    size_t len = 0, sig_len = 0;
+    fk_pk_key_t key;
+    fk_pk_public_t pub;
+
+    assert_int_equal(fk_pk_ec_generate(c, blob, cap, &len), FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_parse(blob, len, &key), FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_ecdsa_sign(&key, hash, 64, FK_SIG_DER, sig, sizeof sig, &sig_len),
+                     FK_CRYPTO_OK);
+    fk_pk_public_of(&key, &pub);
+    assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 64, FK_SIG_DER, sig, sig_len), FK_CRYPTO_OK);
 }
 
 static void test_high_water(void **state)
 {
     static uint8_t blob[FK_PK_BLOB_MAX];
     static uint8_t peer_blob[FK_PK_BLOB_MAX];
+    static uint8_t rsa4096[FK_PK_BLOB_MAX];
+    size_t rsa4096_len = 0;
     uint8_t hash[64] = {1, 2, 3}, sig[FK_PK_RSA_MAX_LEN], secret[66];
     size_t len = 0, peer_len = 0, sig_len = 0, worst = 0;
     const size_t failures = stats().failures;
     fk_pk_key_t key, peer;
-    fk_pk_public_t pub;
     (void)state;
 
     assert_int_equal(fk_rng_bytes(hash, sizeof hash), FK_CRYPTO_OK);
@@ -134,21 +154,36 @@ static void test_high_water(void **state)
     assert_int_equal(fk_pk_rsa_sign_pss(&key, FK_HASH_SHA512, hash, 64, sig, sizeof sig, &sig_len),
                      FK_CRYPTO_OK);
     measure("RSA-4096 PSS signature", &worst);
+    memcpy(rsa4096, blob, len);
+    rsa4096_len = len;
 
     static const fk_curve_t k_curves[] = {FK_CURVE_SECP256R1, FK_CURVE_SECP521R1,
                                           FK_CURVE_BP512R1, FK_CURVE_SECP256K1};
     for (size_t i = 0; i < sizeof k_curves / sizeof k_curves[0]; i++) {
         char what[48];
-        assert_int_equal(fk_pk_ec_generate(k_curves[i], blob, sizeof blob, &len), FK_CRYPTO_OK);
-        assert_int_equal(fk_pk_parse(blob, len, &key), FK_CRYPTO_OK);
-        assert_int_equal(fk_pk_ecdsa_sign(&key, hash, 64, FK_SIG_DER, sig, sizeof sig, &sig_len),
-                         FK_CRYPTO_OK);
-        fk_pk_public_of(&key, &pub);
-        assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 64, FK_SIG_DER, sig, sig_len),
-                         FK_CRYPTO_OK);
+        ec_round(k_curves[i], hash, blob, sizeof blob);
         snprintf(what, sizeof what, "ECDSA gen+sign+verify curve %d", (int)k_curves[i]);
         measure(what, &worst);
     }
+
+    /* The worst case: the groups of the largest curves warm (as many as
+     * pk.c keeps: the last three of this list, P-384, P-521 and
+     * brainpoolP512r1), then an RSA-4096 signature. */
+    static const fk_curve_t k_largest[] = {FK_CURVE_BP384R1, FK_CURVE_SECP384R1,
+                                           FK_CURVE_SECP521R1, FK_CURVE_BP512R1};
+    for (size_t i = 0; i < sizeof k_largest / sizeof k_largest[0]; i++)
+        ec_round(k_largest[i], hash, blob, sizeof blob);
+    assert_int_equal(fk_pk_ec_warm_count(), FK_PK_WARM_GROUPS);
+    measure("the largest groups warm", &worst);
+    for (size_t i = 0; i < sizeof k_largest / sizeof k_largest[0]; i++)
+        ec_round(k_largest[i], hash, blob, sizeof blob);
+    printf("arena: %u warm groups of the largest curves keep %u bytes\n",
+           (unsigned)fk_pk_ec_warm_count(), (unsigned)(stats().in_use - g_base.in_use));
+    assert_int_equal(fk_pk_parse(rsa4096, rsa4096_len, &key), FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_rsa_sign_pss(&key, FK_HASH_SHA512, hash, 64, sig, sizeof sig, &sig_len),
+                     FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_ec_warm_count(), FK_PK_WARM_GROUPS);
+    measure("RSA-4096 PSS, largest groups warm", &worst);
     assert_int_equal(fk_pk_ec_generate(FK_CURVE_X448, blob, sizeof blob, &len), FK_CRYPTO_OK);
     assert_int_equal(fk_pk_ec_generate(FK_CURVE_X448, peer_blob, sizeof peer_blob, &peer_len),
                      FK_CRYPTO_OK);
@@ -215,6 +250,60 @@ static void test_worker_region(void **state)
     assert_int_equal(w.in_use, 0);
 }
 
+/* An EC operation that runs out of arena part-way (the arena filled but for
+ * a little more at each step) fails cleanly: FK_CRYPTO_EFAIL, nothing
+ * leaked, and whatever group it leaves warm is whole: once memory is back,
+ * a signature made with it verifies with a freshly built group. */
+#define FILL_BLOCKS 640u
+#define FILL_BYTES 48u
+static void test_warm_failure(void **state)
+{
+    static void *fill[FILL_BLOCKS];
+    static uint8_t blob[FK_PK_BLOB_MAX];
+    uint8_t hash[32] = {9, 8, 7}, sig[FK_PK_ECDSA_DER_MAX];
+    size_t len = 0, sig_len = 0, failed = 0;
+    fk_pk_key_t key;
+    fk_pk_public_t pub;
+    (void)state;
+
+    assert_int_equal(fk_pk_ec_generate(FK_CURVE_SECP256R1, blob, sizeof blob, &len), FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_parse(blob, len, &key), FK_CRYPTO_OK);
+    fk_pk_public_of(&key, &pub);
+    fk_pk_ec_forget();
+    const fk_arena_stats_t base = stats();
+    for (size_t room = 0;; room++) {
+        size_t n = 0;
+        while (n < FILL_BLOCKS && (fill[n] = fk_arena_calloc(1, FILL_BYTES)) != NULL) n++;
+        assert_true(n < FILL_BLOCKS);
+        assert_true(n > room);
+        for (size_t i = 0; i < room; i++) fk_arena_free(fill[--n]);
+        int rc = fk_pk_ecdsa_sign(&key, hash, 32, FK_SIG_DER, sig, sizeof sig, &sig_len);
+        while (n > 0) fk_arena_free(fill[--n]);
+        if (rc == FK_CRYPTO_OK) {
+            assert_int_equal(fk_pk_ec_warm_count(), 1);
+            fk_pk_ec_forget();
+            assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_DER, sig, sig_len),
+                             FK_CRYPTO_OK);
+            break;
+        }
+        assert_int_equal(rc, FK_CRYPTO_EFAIL);
+        failed++;
+        /* With memory back: sign with what stayed warm, verify cold. */
+        assert_int_equal(fk_pk_ecdsa_sign(&key, hash, 32, FK_SIG_DER, sig, sizeof sig, &sig_len),
+                         FK_CRYPTO_OK);
+        fk_pk_ec_forget();
+        assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_DER, sig, sig_len),
+                         FK_CRYPTO_OK);
+        fk_pk_ec_forget();
+        assert_int_equal(stats().blocks, base.blocks);
+        assert_int_equal(stats().in_use, base.in_use);
+    }
+    printf("arena: a P-256 signature failed cleanly at %u fill levels\n", (unsigned)failed);
+    assert_true(failed > 10u);
+    fk_pk_ec_forget();
+    assert_int_equal(stats().blocks, base.blocks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_high_water),
         cmocka_unit_test(test_worker_region),
+        cmocka_unit_test(test_warm_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
 #  1. core/, applets/, the USB device stack (usb/) and the portable OTP
 #     model (otp/, except the host-only image file otp_file.c) include only
 #     freestanding C headers and their own; only core/crypto/ includes a
-#     crypto library (mbedTLS, libdecaf).
+#     crypto library (mbedTLS, libdecaf, libsecp256k1).
 #  2. core/, applets/ and usb/ know no chip's fuse map: they include neither
 #     otp_map.h nor any header of otp/ (they ask hal.h what the device has),
 #     and the logical OTP interface (otp/otp_logical.*) does not include the
@@ -23,7 +23,7 @@ allowed='#include <(stdint|stddef|stdbool|string|limits)\.h>'
 bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$src/core" "$src/applets" \
         "$src/otp" "$src/usb" --include='*.c' --include='*.h' |
       grep -Ev "^$src/otp/otp_file\.[ch]:" |
-      grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <(mbedtls|decaf)/" |
+      grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <((mbedtls|decaf)/|secp256k1(_[a-z]+)?\.h>)" |
       grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <stdatomic\.h>")
 if [ -n "$bad" ]; then
     echo "forbidden includes in core/applets/otp/usb:"

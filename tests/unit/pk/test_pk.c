@@ -961,6 +961,93 @@ static void test_x25519_x448_rfc7748(void **state)
                      FK_CRYPTO_EINVAL);
 }
 
+/* Warm curve groups: the groups of the last FK_PK_WARM_GROUPS curves stay
+ * loaded; cycling through more curves than that evicts the oldest, and every
+ * result with a warm group equals the one with a cold group (the same
+ * imported public key, the same ECDH secret; signatures made warm verify
+ * cold and the other way round). */
+static void test_warm_groups(void **state)
+{
+    (void)state;
+    /* The curves on mbedTLS (secp256k1 is libsecp256k1's: no group). */
+    static const fk_curve_t k_grouped[] = {
+        FK_CURVE_SECP192R1, FK_CURVE_SECP256R1, FK_CURVE_SECP384R1, FK_CURVE_SECP521R1,
+        FK_CURVE_BP256R1,   FK_CURVE_BP384R1,   FK_CURVE_BP512R1,   FK_CURVE_SECP192K1,
+    };
+    static keyslot_t keys[FK_ARRAY_SIZE(k_grouped)], peers[FK_ARRAY_SIZE(k_grouped)];
+    uint8_t hash[64], cold_secret[FK_EC_MAX_LEN], warm_secret[FK_EC_MAX_LEN];
+    uint8_t cold_sig[FK_PK_ECDSA_DER_MAX], warm_sig[FK_PK_ECDSA_DER_MAX];
+    size_t cl, wl, csl, wsl;
+    keyslot_t imp;
+    fk_pk_public_t pub;
+
+    random_bytes(hash, sizeof(hash));
+    for (size_t i = 0; i < FK_ARRAY_SIZE(k_grouped); i++) {
+        gen_ec(k_grouped[i], &keys[i]);
+        gen_ec(k_grouped[i], &peers[i]);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < FK_ARRAY_SIZE(k_grouped); i++) {
+            const fk_pk_key_t *k = &keys[i].key;
+            fk_pk_public_of(k, &pub);
+            /* Cold. */
+            fk_pk_ec_forget();
+            assert_int_equal(fk_pk_ec_warm_count(), 0);
+            assert_int_equal(fk_pk_ecdh(k, peers[i].key.pub.p, peers[i].key.pub.len, cold_secret,
+                                        sizeof(cold_secret), &cl),
+                             FK_CRYPTO_OK);
+            assert_int_equal(fk_pk_ec_warm_count(), 1);
+            fk_pk_ec_forget();
+            assert_int_equal(fk_pk_ecdsa_sign(k, hash, 32, FK_SIG_DER, cold_sig, sizeof(cold_sig),
+                                              &csl),
+                             FK_CRYPTO_OK);
+            /* Warm: the same group again. */
+            assert_int_equal(fk_pk_ecdh(k, peers[i].key.pub.p, peers[i].key.pub.len, warm_secret,
+                                        sizeof(warm_secret), &wl),
+                             FK_CRYPTO_OK);
+            assert_int_equal(wl, cl);
+            assert_memory_equal(warm_secret, cold_secret, cl);
+            assert_int_equal(fk_pk_ecdsa_sign(k, hash, 32, FK_SIG_DER, warm_sig, sizeof(warm_sig),
+                                              &wsl),
+                             FK_CRYPTO_OK);
+            assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_DER, cold_sig, csl),
+                             FK_CRYPTO_OK);
+            assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_DER, warm_sig, wsl),
+                             FK_CRYPTO_OK);
+            warm_sig[wsl - 1] ^= 1;
+            assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 32, FK_SIG_DER, warm_sig, wsl),
+                             FK_CRYPTO_EAUTH);
+            assert_int_equal(fk_pk_ec_import(k_grouped[i], k->d.p, k->d.len, imp.blob,
+                                             sizeof(imp.blob), &imp.len),
+                             FK_CRYPTO_OK);
+            assert_int_equal(imp.len, keys[i].len);
+            assert_memory_equal(imp.blob, keys[i].blob, imp.len);
+            assert_int_equal(fk_pk_ec_warm_count(), 1);
+        }
+    }
+    /* Every curve in turn, keeping what is warm: at most FK_PK_WARM_GROUPS,
+     * the least recently used one evicted, results unchanged. */
+    fk_pk_ec_forget();
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < FK_ARRAY_SIZE(k_grouped); i++) {
+            size_t j = (i * 5u + (size_t)round) % FK_ARRAY_SIZE(k_grouped);
+            const fk_pk_key_t *k = &keys[j].key;
+            assert_int_equal(fk_pk_ecdsa_sign(k, hash, 48, FK_SIG_PLAIN, warm_sig,
+                                              sizeof(warm_sig), &wsl),
+                             FK_CRYPTO_OK);
+            fk_pk_public_of(k, &pub);
+            assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, 48, FK_SIG_PLAIN, warm_sig, wsl),
+                             FK_CRYPTO_OK);
+            assert_int_equal(fk_pk_check_public(&pub), FK_CRYPTO_OK);
+            size_t want = i + 1u + (size_t)round * FK_ARRAY_SIZE(k_grouped);
+            assert_int_equal(fk_pk_ec_warm_count(),
+                             want < FK_PK_WARM_GROUPS ? want : FK_PK_WARM_GROUPS);
+        }
+    }
+    fk_pk_ec_forget();
+    assert_int_equal(fk_pk_ec_warm_count(), 0);
+}
+
 static void test_ec_import_openssl(void **state)
 {
     (void)state;
@@ -1179,6 +1266,7 @@ int main(void)
         cmocka_unit_test(test_ecdh_all_curves),
         cmocka_unit_test(test_ecdh_invalid_points),
         cmocka_unit_test(test_x25519_x448_rfc7748),
+        cmocka_unit_test(test_warm_groups),
         cmocka_unit_test(test_ec_import_openssl),
         cmocka_unit_test(test_blob_format),
         cmocka_unit_test(test_public_checks),
