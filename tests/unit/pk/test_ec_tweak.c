@@ -27,32 +27,6 @@
 #include "hal.h"
 #include "util.h"
 
-/* ---- The test's HAL: real entropy --------------------------------------- */
-
-int fk_hal_random(void *buf, size_t len)
-{
-    return fk_file_random(buf, len) == 0 ? FK_HAL_OK : FK_HAL_EIO;
-}
-
-void fk_hal_serial(uint8_t serial[8])
-{
-    static const uint8_t k_serial[8] = {0x46, 0x4B, 0x54, 0x57, 0x00, 0x00, 0x00, 0x02};
-    memcpy(serial, k_serial, sizeof(k_serial));
-}
-
-uint64_t fk_hal_millis(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void fk_hal_panic(const char *file, int line)
-{
-    fprintf(stderr, "panic at %s:%d\n", file, line);
-    abort();
-}
-
 static const fk_curve_t k_curves[] = {
     FK_CURVE_SECP192R1, FK_CURVE_SECP256R1, FK_CURVE_SECP384R1, FK_CURVE_SECP521R1,
     FK_CURVE_BP256R1,   FK_CURVE_BP384R1,   FK_CURVE_BP512R1,   FK_CURVE_SECP192K1,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * boot_test_hal.c - the HAL functions the crypto module calls, for the boot
- * tests: real entropy, a fixed serial, a monotonic clock, panic = abort.
+ * crypto_test_hal.c - the HAL functions the crypto module calls, for the
+ * tests that run it without a device (boot, the EC tweak, the backends'
+ * cross-check): real entropy, a fixed serial, a monotonic clock, panic =
+ * abort. Tests that need more control of the HAL bring their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@ int fk_hal_random(void *buf, size_t len)
 
 void fk_hal_serial(uint8_t serial[8])
 {
-    static const uint8_t k_serial[8] = {0x46, 0x4B, 0x42, 0x4F, 0x4F, 0x54, 0x00, 0x01};
+    static const uint8_t k_serial[8] = {0x46, 0x4B, 0x54, 0x45, 0x53, 0x54, 0x00, 0x01};
     memcpy(serial, k_serial, sizeof(k_serial));
 }
 
