@@ -6,7 +6,7 @@
  * deterministic random generator for the hostile-input loops.
  *
  * Header-only (static functions); each test program includes it once. The
- * HAL the crypto module needs is in boot_test_hal.c.
+ * HAL the crypto module needs is in tests/support/crypto_test_hal.c.
  */
 #ifndef FUSEKEY_BOOT_TEST_H
 #define FUSEKEY_BOOT_TEST_H
