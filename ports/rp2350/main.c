@@ -11,7 +11,8 @@
  * (store mount, sealing, migration) and the card; then USB. The loop runs
  * the USB device; a reboot the card asked for (fk_hal_reboot) is carried
  * out once its response has left; otherwise the core sleeps until the next
- * interrupt (USB, or SysTick at the latest).
+ * interrupt (USB, or SysTick at the latest) through fk_dcd_wait, which does
+ * not sleep over an event the controller has already recorded.
  *
  * Everything large is static: the card's APDU buffers (~130 KiB; the CCID
  * class receives commands straight into the card's), the CCID class's
@@ -121,6 +122,9 @@ int main(void)
                 fk_hal_panic(__FILE__, __LINE__); /* the ROM refused */
             }
         }
-        rp_cpu_wfi();
+        /* Sleep until an interrupt, unless the USB controller has already
+         * recorded an event (no wake-up lost between the task and the
+         * sleep); SysTick wakes the loop for the LED and the reboot drain. */
+        fk_dcd_wait();
     }
 }
