@@ -77,8 +77,12 @@ static void end_transaction(fk_ctaphid_t *hid)
 /* True when cid was handed out by INIT. */
 static bool allocated(const fk_ctaphid_t *hid, uint32_t cid)
 {
+    /* CIDs are handed out in the ring 1..FFFFFFFE (0 and FFFFFFFF skipped). */
+    const uint32_t ring = 0xFFFFFFFEu;
     if (cid == 0 || cid == FK_CTAPHID_CID_BROADCAST) return false;
-    return cid - hid->cfg.first_cid < hid->issued;
+    uint32_t i = cid - 1, f = hid->cfg.first_cid - 1;
+    uint32_t d = i >= f ? i - f : i + (ring - f);
+    return d < hid->issued;
 }
 
 static bool locked_by_other(fk_ctaphid_t *hid, uint32_t cid)
@@ -106,7 +110,7 @@ static uint32_t allocate_cid(fk_ctaphid_t *hid)
     hid->next_cid++;
     if (hid->next_cid == FK_CTAPHID_CID_BROADCAST) hid->next_cid = 1;
     if (hid->next_cid == 0) hid->next_cid = 1;
-    if (hid->issued < 0xFFFFFFFEu) hid->issued++;
+    if (hid->issued < 0xFFFFFFFEu) hid->issued++; /* saturates: every CID issued */
     return cid;
 }
 

@@ -708,6 +708,28 @@ static void test_init_during_handler(void **state)
     expect_nothing();
 }
 
+/* Allocation skips 0 and FFFFFFFF when the counter wraps, and a wrapped
+ * CID is still known as allocated. */
+static void test_cid_wrap(void **state)
+{
+    (void)state;
+    fk_ctaphid_config_t cfg = g_hid.cfg;
+    cfg.first_cid = 0xFFFFFFFEu;
+    fk_ctaphid_init(&g_hid, &cfg);
+    uint8_t d = 0x42, back[8];
+    assert_int_equal(open_channel(0), 0xFFFFFFFEu);
+    assert_int_equal(open_channel(0), 1);
+    rx_init(1, FK_CTAPHID_PING, 1, &d, 1);
+    assert_int_equal(read_msg(1, FK_CTAPHID_PING, back, sizeof back), 1);
+    rx_init(0xFFFFFFFEu, FK_CTAPHID_PING, 1, &d, 1);
+    assert_int_equal(read_msg(0xFFFFFFFEu, FK_CTAPHID_PING, back, sizeof back), 1);
+    rx_init(2, FK_CTAPHID_PING, 1, &d, 1);
+    expect_error(2, FK_CTAPHID_ERR_INVALID_CHANNEL);
+    rx_init(0xFFFFFFFDu, FK_CTAPHID_PING, 1, &d, 1);
+    expect_error(0xFFFFFFFDu, FK_CTAPHID_ERR_INVALID_CHANNEL);
+    expect_nothing();
+}
+
 /* Outside a handler, keepalive and poll_cancel do nothing. */
 static void test_idle_hooks(void **state)
 {
@@ -736,6 +758,7 @@ int main(void)
         cmocka_unit_test_setup(test_keepalive_cadence, setup),
         cmocka_unit_test_setup(test_cancel_during_handler, setup),
         cmocka_unit_test_setup(test_init_during_handler, setup),
+        cmocka_unit_test_setup(test_cid_wrap, setup),
         cmocka_unit_test_setup(test_idle_hooks, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
