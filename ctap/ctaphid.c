@@ -358,11 +358,12 @@ bool fk_ctaphid_keepalive(fk_ctaphid_t *hid, uint8_t status)
 {
     if (hid->state != FK_CTAPHID_BUSY || hid->aborted) return false;
     uint32_t t = now(hid);
-    if (hid->ka_sent && status == hid->ka_status && t - hid->ka_ms < FK_CTAPHID_KEEPALIVE_MS)
-        return false;
-    if (!hid->ka_sent && status == FK_CTAPHID_STATUS_PROCESSING &&
-        t - hid->ka_ms < FK_CTAPHID_KEEPALIVE_MS)
-        return false;
+    /* Every 100 ms; a prompt for the user (UPNEEDED after anything else)
+     * at once, so at most two in any 100 ms. */
+    bool due = t - hid->ka_ms >= FK_CTAPHID_KEEPALIVE_MS;
+    bool prompt = status == FK_CTAPHID_STATUS_UPNEEDED &&
+                  (!hid->ka_sent || hid->ka_status != FK_CTAPHID_STATUS_UPNEEDED);
+    if (!due && !prompt) return false;
     emit(hid, hid->cid, FK_CTAPHID_KEEPALIVE, &status, 1);
     hid->ka_sent = true;
     hid->ka_status = status;

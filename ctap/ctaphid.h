@@ -147,8 +147,10 @@ void fk_ctaphid_rx(fk_ctaphid_t *hid, const uint8_t report[FK_CTAPHID_REPORT]);
 void fk_ctaphid_tick(fk_ctaphid_t *hid);
 
 /* From the handler: a KEEPALIVE with status on the busy channel, sent when
- * the status changed or FK_CTAPHID_KEEPALIVE_MS passed since the last one
- * (or since the handler started). Returns true when one was sent. */
+ * FK_CTAPHID_KEEPALIVE_MS passed since the last one (or since the handler
+ * started), and at once when the status becomes UPNEEDED (the user's
+ * prompt); so at most two per period. Call it as often as you like.
+ * Returns true when one was sent. */
 bool fk_ctaphid_keepalive(fk_ctaphid_t *hid, uint8_t status);
 
 /* From the handler: drains the transport's pending reports through the

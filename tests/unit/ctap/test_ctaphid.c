@@ -36,7 +36,7 @@ typedef struct {
 static pending_t g_pend[16];
 static size_t g_npend, g_pend_rd;
 
-typedef enum { H_ECHO, H_SLOW, H_AUTO_UP, H_FAIL, H_HUGE } hmode_t;
+typedef enum { H_ECHO, H_SLOW, H_AUTO_UP, H_FLIP, H_FAIL, H_HUGE } hmode_t;
 static hmode_t g_mode;
 static uint8_t g_last_cmd;
 static size_t g_last_len;
@@ -104,6 +104,14 @@ static int on_request(void *user, fk_ctaphid_t *hid, uint8_t cmd, const uint8_t 
     }
     case H_AUTO_UP: /* presence answered at once: UPNEEDED is still shown */
         assert_true(fk_ctaphid_keepalive(hid, FK_CTAPHID_STATUS_UPNEEDED));
+        resp[0] = 0x00;
+        return 1;
+    case H_FLIP: /* a careless caller: 1000 turns of 1 ms, status flipping */
+        for (unsigned i = 0; i < 1000; i++) {
+            fk_ctaphid_keepalive(hid, i & 1 ? FK_CTAPHID_STATUS_UPNEEDED
+                                            : FK_CTAPHID_STATUS_PROCESSING);
+            g_now += 1;
+        }
         resp[0] = 0x00;
         return 1;
     case H_FAIL:
@@ -626,6 +634,23 @@ static void test_keepalive_cadence(void **state)
     send_msg(cid, FK_CTAPHID_CBOR, &cmd, 1, 0);
     assert_int_equal(read_msg(cid, FK_CTAPHID_KEEPALIVE, back, sizeof back), 1);
     assert_int_equal(back[0], FK_CTAPHID_STATUS_UPNEEDED);
+    assert_int_equal(read_msg(cid, FK_CTAPHID_CBOR, back, sizeof back), 1);
+    expect_nothing();
+    /* a handler that alternates the status on every call sends at most
+     * two keepalives per 100 ms */
+    g_mode = H_FLIP;
+    send_msg(cid, FK_CTAPHID_CBOR, &cmd, 1, 0);
+    size_t n = 0;
+    uint32_t prev = 0;
+    while (g_rd < g_nout && g_out[g_rd][4] == FK_CTAPHID_KEEPALIVE) {
+        uint32_t at = g_out_ms[g_rd];
+        read_msg(cid, FK_CTAPHID_KEEPALIVE, back, sizeof back);
+        if (n > 0) assert_true(at - prev >= 100);
+        prev = at;
+        n++;
+    }
+    /* 1000 ms in 1 ms turns: the prompt at once, then one per 100 ms */
+    assert_int_equal(n, 10);
     assert_int_equal(read_msg(cid, FK_CTAPHID_CBOR, back, sizeof back), 1);
     expect_nothing();
 }
