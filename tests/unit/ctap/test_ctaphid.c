@@ -428,6 +428,14 @@ static void test_wrong_seq(void **state)
     send_msg_part(cid, FK_CTAPHID_PING, d, sizeof d, 0, 1);
     rx_init(cid, FK_CTAPHID_PING, 1, d, 1);
     expect_error(cid, FK_CTAPHID_ERR_INVALID_SEQ);
+    /* CANCEL in the middle of a message drops it without a reply */
+    send_msg_part(cid, FK_CTAPHID_PING, d, sizeof d, 0, 2);
+    rx_init(cid, FK_CTAPHID_CANCEL, 0, NULL, 0);
+    expect_nothing();
+    assert_zero(g_hid.msg, sizeof g_hid.msg);
+    mk_cont(r, cid, 1, d, 59, 0);
+    fk_ctaphid_rx(&g_hid, r);
+    expect_nothing();
     /* a repeated seq 0 */
     send_msg_part(cid, FK_CTAPHID_PING, d, sizeof d, 0, 2);
     mk_cont(r, cid, 0, d, 59, 0);
@@ -454,6 +462,10 @@ static void test_channel_busy(void **state)
     expect_nothing();
     uint32_t c = open_channel(0);
     assert_true(c != a && c != b);
+    uint8_t nonce[8] = {4, 4, 4, 4, 4, 4, 4, 4};
+    rx_init(b, FK_CTAPHID_INIT, 8, nonce, 8); /* resynchronising b is harmless */
+    assert_int_equal(read_msg(b, FK_CTAPHID_INIT, back, sizeof back), 17);
+    assert_int_equal(get32(back + 8), b);
     uint8_t r[FK_CTAPHID_REPORT];
     mk_cont(r, a, 0, d + 57, 43, 0);
     fk_ctaphid_rx(&g_hid, r);
