@@ -1,15 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The rules of the house that a compiler does not check:
-#  1. core/, applets/, the USB device stack (usb/) and the portable OTP
+#  1. core/, applets/, the USB device stack (usb/), the CTAPHID layer
+#     (ctap/) and the portable OTP
 #     model (otp/, except the host-only image file otp_file.c) include only
 #     freestanding C headers and their own; only core/crypto/ includes a
 #     crypto library (mbedTLS, libdecaf, libsecp256k1).
-#  2. core/, applets/ and usb/ know no chip's fuse map: they include neither
+#  2. core/, applets/, usb/ and ctap/ know no chip's fuse map: they include neither
 #     otp_map.h nor any header of otp/ (they ask hal.h what the device has),
 #     and the logical OTP interface (otp/otp_logical.*) does not include the
 #     host-only OTP model or its file (it runs over otp_rows.h on a chip).
-#  3. The core, applet, USB and OTP libraries call no allocator.
+#  3. The core, applet, USB, CTAPHID and OTP libraries call no allocator.
 #  4. Every source file carries an SPDX line.
 # Usage: check_rules.sh SOURCE_DIR LIB...
 set -u
@@ -21,12 +22,12 @@ allowed='#include <(stdint|stddef|stdbool|string|limits)\.h>'
 # The crypto module also publishes data to the second core's job (rsa_gen.c)
 # with C11 atomics, a freestanding header.
 bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$src/core" "$src/applets" \
-        "$src/otp" "$src/usb" --include='*.c' --include='*.h' |
+        "$src/otp" "$src/usb" "$src/ctap" --include='*.c' --include='*.h' |
       grep -Ev "^$src/otp/otp_file\.[ch]:" |
       grep -Ev "$allowed" | grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <((mbedtls|decaf)/|secp256k1(_[a-z]+)?\.h>)" |
       grep -Ev "^$src/core/crypto/[^:]*:[0-9]+:#include <stdatomic\.h>")
 if [ -n "$bad" ]; then
-    echo "forbidden includes in core/applets/otp/usb:"
+    echo "forbidden includes in core/applets/otp/usb/ctap:"
     echo "$bad"
     fail=1
 fi
@@ -39,7 +40,7 @@ includes_of() {
          --include='*.c' --include='*.h'
 }
 otp_headers=$(cd "$src/otp" && ls *.h | sed 's/\./\\./g' | tr '\n' '|')
-bad=$(includes_of "${otp_headers}otp_map\.h" "$src/core" "$src/applets" "$src/usb")
+bad=$(includes_of "${otp_headers}otp_map\.h" "$src/core" "$src/applets" "$src/usb" "$src/ctap")
 if [ -n "$bad" ]; then
     echo "core/applets/usb include the fuse map or an otp/ header (use hal.h):"
     echo "$bad"
