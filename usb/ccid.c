@@ -114,7 +114,7 @@ static void send(fk_ccid_t *c, uint8_t type, const uint8_t *hdr_in, uint8_t b7, 
     FK_ASSERT(!c->tx_active);
     uint8_t *h = c->tx_hdr;
     h[OFF_TYPE] = type;
-    fk_usb_put_le32(h + OFF_LEN, (uint32_t)len);
+    fk_put_le32(h + OFF_LEN, (uint32_t)len);
     h[OFF_SLOT] = hdr_in[OFF_SLOT];
     h[OFF_SEQ] = hdr_in[OFF_SEQ];
     h[OFF_P1] = b7;
@@ -222,7 +222,7 @@ static void resp_drop(fk_ccid_t *c)
 /* Whether an XfrBlock with this wLevelParameter continues the chain. */
 static bool continues_chain(const fk_ccid_t *c, const uint8_t *hdr)
 {
-    const uint16_t level = fk_usb_le16(hdr + OFF_P2);
+    const uint16_t level = fk_le16(hdr + OFF_P2);
     return c->chaining && (level == FK_CCID_CHAIN_END || level == FK_CCID_CHAIN_MORE);
 }
 
@@ -230,7 +230,7 @@ static bool continues_chain(const fk_ccid_t *c, const uint8_t *hdr)
 static void rx_header_done(fk_ccid_t *c)
 {
     const uint8_t *h = c->rx_hdr;
-    c->rx_len = fk_usb_le32(h + OFF_LEN);
+    c->rx_len = fk_le32(h + OFF_LEN);
     c->rx_got = 0;
     c->rx_discard = false;
     c->rx_base = 0;
@@ -333,7 +333,7 @@ static void xfr_execute(fk_ccid_t *c, const uint8_t *hdr)
 
 static void cmd_xfr_block(fk_ccid_t *c, const uint8_t *hdr)
 {
-    const uint16_t level = fk_usb_le16(hdr + OFF_P2);
+    const uint16_t level = fk_le16(hdr + OFF_P2);
     if (!c->powered) {
         chain_drop(c);
         send_error(c, hdr, FK_CCID_ICC_INACTIVE, FK_CCID_ERR_ICC_MUTE);
@@ -494,7 +494,7 @@ static void process(fk_ccid_t *c)
         send_error(c, hdr, status, error);
         return;
     }
-    c->rx_len = fk_usb_le32(hdr + OFF_LEN); /* the data length, for the commands */
+    c->rx_len = fk_le32(hdr + OFF_LEN); /* the data length, for the commands */
     switch (type) {
     case FK_CCID_PC_ICC_POWER_ON: cmd_power_on(c, hdr); break;
     case FK_CCID_PC_ICC_POWER_OFF: cmd_power_off(c, hdr); break;
@@ -582,24 +582,24 @@ static size_t ccid_describe(void *ctx, uint8_t *buf, size_t cap)
     memset(p, 0, FK_CCID_CLASS_DESC_LEN);
     p[0] = FK_CCID_CLASS_DESC_LEN;
     p[1] = FK_USB_DESC_CS_FUNCTIONAL;
-    fk_usb_put_le16(p + 2, 0x0110);      /* bcdCCID 1.10 */
+    fk_put_le16(p + 2, 0x0110);      /* bcdCCID 1.10 */
     p[4] = 0;                            /* bMaxSlotIndex: one slot */
     p[5] = 0x07;                         /* bVoltageSupport: 5 V, 3 V, 1.8 V */
-    fk_usb_put_le32(p + 6, 0x00000002);  /* dwProtocols: T=1 */
-    fk_usb_put_le32(p + 10, 4000);       /* dwDefaultClock, kHz */
-    fk_usb_put_le32(p + 14, 4000);       /* dwMaximumClock */
+    fk_put_le32(p + 6, 0x00000002);  /* dwProtocols: T=1 */
+    fk_put_le32(p + 10, 4000);       /* dwDefaultClock, kHz */
+    fk_put_le32(p + 14, 4000);       /* dwMaximumClock */
     p[18] = 0;                           /* bNumClockSupported */
-    fk_usb_put_le32(p + 19, 10752);      /* dwDataRate: 4 MHz / 372 */
-    fk_usb_put_le32(p + 23, 10752);      /* dwMaxDataRate */
+    fk_put_le32(p + 19, 10752);      /* dwDataRate: 4 MHz / 372 */
+    fk_put_le32(p + 23, 10752);      /* dwMaxDataRate */
     p[27] = 0;                           /* bNumDataRatesSupported */
-    fk_usb_put_le32(p + 28, 254);        /* dwMaxIFSD */
-    fk_usb_put_le32(p + 32, 0);          /* dwSynchProtocols */
-    fk_usb_put_le32(p + 36, 0);          /* dwMechanical */
-    fk_usb_put_le32(p + 40, FK_CCID_FEATURES);
-    fk_usb_put_le32(p + 44, c->max_message);
+    fk_put_le32(p + 28, 254);        /* dwMaxIFSD */
+    fk_put_le32(p + 32, 0);          /* dwSynchProtocols */
+    fk_put_le32(p + 36, 0);          /* dwMechanical */
+    fk_put_le32(p + 40, FK_CCID_FEATURES);
+    fk_put_le32(p + 44, c->max_message);
     p[48] = 0xFF;                        /* bClassGetResponse: echo the CLA */
     p[49] = 0xFF;                        /* bClassEnvelope */
-    fk_usb_put_le16(p + 50, 0);          /* wLcdLayout: none */
+    fk_put_le16(p + 50, 0);          /* wLcdLayout: none */
     p[52] = 0;                           /* bPINSupport: none */
     p[53] = 1;                           /* bMaxCCIDBusySlots */
     p += FK_CCID_CLASS_DESC_LEN;

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "util.h" /* fk_le16 and the other byte-order helpers */
+
 /* ---- The SETUP packet (USB 2.0 §9.3) ------------------------------------ */
 
 #define FK_USB_SETUP_LEN 8u
@@ -120,39 +122,15 @@ typedef struct fk_usb_setup {
 #define FK_USB_CLASS_MISC 0xEFu
 #define FK_USB_CLASS_VENDOR 0xFFu
 
-/* ---- Little-endian fields ------------------------------------------------- */
-
-static inline uint16_t fk_usb_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static inline uint32_t fk_usb_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline void fk_usb_put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void fk_usb_put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* Decode the 8 bytes of a SETUP packet. */
 static inline fk_usb_setup_t fk_usb_setup_decode(const uint8_t raw[FK_USB_SETUP_LEN])
 {
     fk_usb_setup_t s;
     s.bmRequestType = raw[0];
     s.bRequest = raw[1];
-    s.wValue = fk_usb_le16(raw + 2);
-    s.wIndex = fk_usb_le16(raw + 4);
-    s.wLength = fk_usb_le16(raw + 6);
+    s.wValue = fk_le16(raw + 2);
+    s.wIndex = fk_le16(raw + 4);
+    s.wLength = fk_le16(raw + 6);
     return s;
 }
 

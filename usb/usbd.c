@@ -59,14 +59,14 @@ static void build_device_descriptor(fk_usbd_t *usbd)
     uint8_t *d = usbd->device_desc;
     d[0] = FK_USB_DEVICE_DESC_LEN;
     d[1] = FK_USB_DESC_DEVICE;
-    fk_usb_put_le16(d + 2, FK_USB_BCD_USB_200);
+    fk_put_le16(d + 2, FK_USB_BCD_USB_200);
     d[4] = FK_USB_CLASS_PER_INTERFACE; /* bDeviceClass: every function says its own */
     d[5] = 0;                          /* bDeviceSubClass */
     d[6] = 0;                          /* bDeviceProtocol */
     d[7] = (uint8_t)FK_DCD_EP0_MPS;
-    fk_usb_put_le16(d + 8, usbd->id.vid);
-    fk_usb_put_le16(d + 10, usbd->id.pid);
-    fk_usb_put_le16(d + 12, usbd->id.bcd_device);
+    fk_put_le16(d + 8, usbd->id.vid);
+    fk_put_le16(d + 10, usbd->id.pid);
+    fk_put_le16(d + 12, usbd->id.bcd_device);
     d[14] = FK_USBD_STR_MANUFACTURER;
     d[15] = FK_USBD_STR_PRODUCT;
     d[16] = FK_USBD_STR_SERIAL;
@@ -93,7 +93,7 @@ static bool class_descriptors_ok(const fk_usbd_t *usbd, size_t k, const uint8_t 
             const unsigned num = d[2] & FK_USB_EP_NUM_MASK;
             if ((d[2] & 0x70u) != 0 || num < ep0 || num >= ep0 + ops->n_endpoints) return false;
             const unsigned type = d[3] & FK_USB_EP_ATTR_TYPE_MASK;
-            const uint16_t mps = fk_usb_le16(d + 4);
+            const uint16_t mps = fk_le16(d + 4);
             if (type == FK_USB_EP_ATTR_BULK) {
                 if (mps != 8u && mps != 16u && mps != 32u && mps != 64u) return false;
             } else if (type == FK_USB_EP_ATTR_INTERRUPT) {
@@ -135,7 +135,7 @@ static int build_config_descriptor(fk_usbd_t *usbd)
     const unsigned ma = usbd->id.max_power_ma ? usbd->id.max_power_ma : FK_USBD_MAX_POWER_MA_DEFAULT;
     c[0] = FK_USB_CONFIG_DESC_LEN;
     c[1] = FK_USB_DESC_CONFIGURATION;
-    fk_usb_put_le16(c + 2, (uint16_t)len);
+    fk_put_le16(c + 2, (uint16_t)len);
     c[4] = usbd->n_interfaces;
     c[5] = CONFIG_VALUE;
     c[6] = 0; /* iConfiguration */
@@ -185,7 +185,7 @@ static void open_endpoints(fk_usbd_t *usbd, size_t k)
         const uint8_t *d = usbd->config_desc + i;
         if (d[1] == FK_USB_DESC_ENDPOINT && (k == NO_OWNER || owner_of_ep(usbd, d[2]) == k)) {
             const int rc = fk_dcd_ep_open(d[2], (fk_dcd_ep_type_t)(d[3] & FK_USB_EP_ATTR_TYPE_MASK),
-                                          fk_usb_le16(d + 4));
+                                          fk_le16(d + 4));
             /* The descriptors were checked at init; a driver that cannot
              * open them is a port that cannot run this device. */
             FK_ASSERT(rc == FK_DCD_OK);
@@ -343,7 +343,7 @@ static size_t string_descriptor(fk_usbd_t *usbd, uint8_t index)
     case 0:
         b[0] = 4;
         b[1] = FK_USB_DESC_STRING;
-        fk_usb_put_le16(b + 2, FK_USB_LANGID_EN_US);
+        fk_put_le16(b + 2, FK_USB_LANGID_EN_US);
         return 4;
     case FK_USBD_STR_MANUFACTURER: s = usbd->id.manufacturer; break;
     case FK_USBD_STR_PRODUCT: s = usbd->id.product; break;
@@ -415,7 +415,7 @@ static bool std_device(fk_usbd_t *usbd, const fk_usb_setup_t *r)
     switch (r->bRequest) {
     case FK_USB_GET_STATUS:
         if (!is_in(r) || r->wValue != 0 || r->wIndex != 0 || r->wLength != 2) return false;
-        fk_usb_put_le16(b, 0); /* bus powered, remote wakeup off */
+        fk_put_le16(b, 0); /* bus powered, remote wakeup off */
         fk_usbd_ctrl_in(usbd, b, 2);
         return true;
     case FK_USB_SET_ADDRESS:
@@ -458,7 +458,7 @@ static bool std_interface(fk_usbd_t *usbd, const fk_usb_setup_t *r)
     switch (r->bRequest) {
     case FK_USB_GET_STATUS:
         if (!is_in(r) || r->wValue != 0 || r->wLength != 2) return false;
-        fk_usb_put_le16(b, 0);
+        fk_put_le16(b, 0);
         fk_usbd_ctrl_in(usbd, b, 2);
         return true;
     case FK_USB_GET_INTERFACE:
@@ -491,7 +491,7 @@ static bool std_endpoint(fk_usbd_t *usbd, const fk_usb_setup_t *r)
     switch (r->bRequest) {
     case FK_USB_GET_STATUS:
         if (!is_in(r) || r->wValue != 0 || r->wLength != 2) return false;
-        fk_usb_put_le16(usbd->ep0.buf, fk_dcd_ep_stalled(ep) ? FK_USB_STATUS_HALT : 0);
+        fk_put_le16(usbd->ep0.buf, fk_dcd_ep_stalled(ep) ? FK_USB_STATUS_HALT : 0);
         fk_usbd_ctrl_in(usbd, usbd->ep0.buf, 2);
         return true;
     case FK_USB_CLEAR_FEATURE:

@@ -81,7 +81,7 @@ static void bulk_in_check(const uint8_t *p, int n)
         if (n == 0) abort(); /* a ZLP outside a message that needed one */
         if (n < (int)FK_CCID_HDR_LEN) abort();
         if (p[0] < FK_CCID_RDR_DATA_BLOCK || p[0] > FK_CCID_RDR_RATE_CLOCK) abort();
-        const uint32_t len = fk_usb_le32(p + 1);
+        const uint32_t len = fk_le32(p + 1);
         if (len > g_ccid.max_message - FK_CCID_HDR_LEN) abort();
         g_in_left = FK_CCID_HDR_LEN + len;
         g_in_open = true;

@@ -314,7 +314,7 @@ static int out_retry(uint8_t num, const void *data, size_t len)
 fake_ctrl_result_t fake_host_control(const uint8_t setup[8], void *data, size_t cap)
 {
     fake_ctrl_result_t r = {0};
-    const uint16_t wlength = fk_usb_le16(setup + 6);
+    const uint16_t wlength = fk_le16(setup + 6);
     r.status = fake_host_setup(setup);
     if (r.status != FAKE_ACK) return r;
     uint8_t pkt[64];

@@ -259,7 +259,7 @@ static void test_libccid_startup(void **state)
     memcpy(sel + 5, k_hsm_aid, sizeof k_hsm_aid);
     n = exchange(FK_CCID_PC_XFR_BLOCK, 6, 0, 0, sel, sizeof sel);
     assert_int_equal(g_resp[0], 0x80);
-    assert_int_equal(fk_usb_le32(g_resp + 1), n - 10);
+    assert_int_equal(fk_le32(g_resp + 1), n - 10);
     assert_int_equal(g_resp[6], 6);
     assert_int_equal(g_resp[7], 0);
     assert_int_equal(g_resp[8], 0);
@@ -624,20 +624,20 @@ static void test_hostile_headers(void **state)
     static uint8_t huge[10 + FK_CCID_APDU_MAX + 100];
     memset(huge, 0x5A, sizeof huge);
     n = rig_msg(huge, sizeof huge, FK_CCID_PC_XFR_BLOCK, 0, 12, 0, 0, 0, NULL, 0);
-    fk_usb_put_le32(huge + 1, FK_CCID_APDU_MAX + 100);
+    fk_put_le32(huge + 1, FK_CCID_APDU_MAX + 100);
     (void)n;
     rig_bulk_send(huge, sizeof huge);
     r = rig_bulk_recv(g_resp, sizeof g_resp);
     assert_header(g_resp, r, 0x80, 12, 0x40, 0xFC, 0x00);
     /* dwLength 0xFFFFFFFF with the transfer ending at once: overrun too. */
     n = rig_msg(msg, sizeof msg, FK_CCID_PC_XFR_BLOCK, 0, 13, 0, 0, 0, "\x00\x84\x00\x00", 4);
-    fk_usb_put_le32(msg + 1, 0xFFFFFFFFu);
+    fk_put_le32(msg + 1, 0xFFFFFFFFu);
     rig_bulk_send(msg, n);
     r = rig_bulk_recv(g_resp, sizeof g_resp);
     assert_header(g_resp, r, 0x80, 13, 0x40, 0xFC, 0x00);
     /* A body cut short: dwLength (offset 1). */
     n = rig_msg(msg, sizeof msg, FK_CCID_PC_XFR_BLOCK, 0, 14, 0, 0, 0, "\x00\x84\x00\x00\x08", 5);
-    fk_usb_put_le32(msg + 1, 100);
+    fk_put_le32(msg + 1, 100);
     rig_bulk_send(msg, n);
     r = rig_bulk_recv(g_resp, sizeof g_resp);
     assert_header(g_resp, r, 0x80, 14, 0x40, 0x01, 0x00);
@@ -650,7 +650,7 @@ static void test_hostile_headers(void **state)
     assert_header(g_resp, r, 0x81, 15, 0x00, 0x00, 0x00);
     /* Bytes past dwLength in the same transfer are dropped. */
     n = rig_msg(msg, sizeof msg, FK_CCID_PC_GET_SLOT_STATUS, 0, 16, 0, 0, 0, "junk!", 5);
-    fk_usb_put_le32(msg + 1, 0);
+    fk_put_le32(msg + 1, 0);
     rig_bulk_send(msg, n);
     r = rig_bulk_recv(g_resp, sizeof g_resp);
     assert_header(g_resp, r, 0x81, 16, 0x00, 0x00, 0x00);

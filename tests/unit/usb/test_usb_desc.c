@@ -31,7 +31,7 @@ static char g_why[160];
 static const char *check_device(const uint8_t *d, size_t len)
 {
     if (len != 18 || d[0] != 18 || d[1] != FK_USB_DESC_DEVICE) FAIL("device: length or type");
-    if (fk_usb_le16(d + 2) != 0x0200 && fk_usb_le16(d + 2) != 0x0110) FAIL("device: bcdUSB");
+    if (fk_le16(d + 2) != 0x0200 && fk_le16(d + 2) != 0x0110) FAIL("device: bcdUSB");
     if (d[7] != 8 && d[7] != 16 && d[7] != 32 && d[7] != 64) FAIL("device: bMaxPacketSize0");
     if (d[4] != 0 && d[4] != FK_USB_CLASS_MISC) FAIL("device: bDeviceClass");
     if (d[17] != 1) FAIL("device: bNumConfigurations");
@@ -42,25 +42,25 @@ static const char *check_device(const uint8_t *d, size_t len)
 static const char *check_ccid(const uint8_t *d)
 {
     if (d[0] != 0x36 || d[1] != 0x21) FAIL("ccid: bLength/bDescriptorType");
-    if (fk_usb_le16(d + 2) != 0x0110) FAIL("ccid: bcdCCID");
+    if (fk_le16(d + 2) != 0x0110) FAIL("ccid: bcdCCID");
     if (d[4] != 0) FAIL("ccid: bMaxSlotIndex (one slot)");
     if (d[5] == 0 || (d[5] & ~0x07u) != 0) FAIL("ccid: bVoltageSupport");
-    const uint32_t protocols = fk_usb_le32(d + 6);
+    const uint32_t protocols = fk_le32(d + 6);
     if (protocols == 0 || (protocols & ~3u) != 0) FAIL("ccid: dwProtocols");
-    if (fk_usb_le32(d + 10) == 0 || fk_usb_le32(d + 14) < fk_usb_le32(d + 10))
+    if (fk_le32(d + 10) == 0 || fk_le32(d + 14) < fk_le32(d + 10))
         FAIL("ccid: clocks");
     /* No lists: GET_CLOCK_FREQUENCIES / GET_DATA_RATES are stalled. */
     if (d[18] != 0 || d[27] != 0) FAIL("ccid: bNumClockSupported/bNumDataRatesSupported");
-    if (fk_usb_le32(d + 19) == 0 || fk_usb_le32(d + 23) < fk_usb_le32(d + 19))
+    if (fk_le32(d + 19) == 0 || fk_le32(d + 23) < fk_le32(d + 19))
         FAIL("ccid: data rates");
-    const uint32_t ifsd = fk_usb_le32(d + 28);
+    const uint32_t ifsd = fk_le32(d + 28);
     if (ifsd == 0 || ifsd > 254) FAIL("ccid: dwMaxIFSD");
-    const uint32_t features = fk_usb_le32(d + 40);
+    const uint32_t features = fk_le32(d + 40);
     const uint32_t level = features & 0x00070000u;
     if (level != 0x00010000u && level != 0x00020000u && level != 0x00040000u)
         FAIL("ccid: dwFeatures must name exactly one exchange level (0x%08x)", features);
     if ((features & 0x00000002u) == 0) FAIL("ccid: automatic parameters from the ATR expected");
-    const uint32_t max_msg = fk_usb_le32(d + 44);
+    const uint32_t max_msg = fk_le32(d + 44);
     if (level != 0x00010000u && max_msg < 10u + 261u)
         FAIL("ccid: dwMaxCCIDMessageLength %u below a short APDU", max_msg);
     if (level == 0x00040000u) {
@@ -73,7 +73,7 @@ static const char *check_ccid(const uint8_t *d)
         if (max_msg > FK_CCID_MSG_MAX) FAIL("ccid: responses longer than the response buffer");
     }
     if (d[48] != 0xFF || d[49] != 0xFF) FAIL("ccid: bClassGetResponse/bClassEnvelope");
-    if (fk_usb_le16(d + 50) != 0 || d[52] != 0) FAIL("ccid: no LCD and no PIN pad");
+    if (fk_le16(d + 50) != 0 || d[52] != 0) FAIL("ccid: no LCD and no PIN pad");
     if (d[53] < 1) FAIL("ccid: bMaxCCIDBusySlots");
     return NULL;
 }
@@ -82,7 +82,7 @@ static const char *check_ccid(const uint8_t *d)
 static const char *check_config(const uint8_t *c, size_t len)
 {
     if (len < 9 || c[0] != 9 || c[1] != FK_USB_DESC_CONFIGURATION) FAIL("config: header");
-    if (fk_usb_le16(c + 2) != len) FAIL("config: wTotalLength %u vs %zu", fk_usb_le16(c + 2), len);
+    if (fk_le16(c + 2) != len) FAIL("config: wTotalLength %u vs %zu", fk_le16(c + 2), len);
     if (c[5] == 0) FAIL("config: bConfigurationValue 0");
     if ((c[7] & 0x80u) == 0 || (c[7] & 0x1Fu) != 0) FAIL("config: bmAttributes");
     if (c[8] > 250) FAIL("config: bMaxPower");
@@ -145,7 +145,7 @@ static const char *check_config(const uint8_t *c, size_t len)
             const uint32_t bit = 1u << (num + ((d[2] & 0x80u) ? 16u : 0u));
             if (eps_seen & bit) FAIL("endpoint 0x%02x twice", d[2]);
             eps_seen |= bit;
-            const uint16_t mps = fk_usb_le16(d + 4);
+            const uint16_t mps = fk_le16(d + 4);
             switch (d[3] & 3u) {
             case FK_USB_EP_ATTR_BULK:
                 if (mps != 8 && mps != 16 && mps != 32 && mps != 64) FAIL("bulk: mps %u", mps);
@@ -227,7 +227,7 @@ static void check_device_over_the_bus(void)
     assert_int_equal(buf[0], r.len);
     assert_int_equal(buf[1], 3);
     assert_int_equal(r.len % 2, 0);
-    assert_int_equal(fk_usb_le16(buf + 2), 0x0409);
+    assert_int_equal(fk_le16(buf + 2), 0x0409);
     uint8_t all[3 + 8];
     size_t n_all = 0;
     for (int k = 0; k < 3; k++) all[n_all++] = strings[k];
@@ -252,8 +252,8 @@ static void test_shipped_descriptors(void **state)
     size_t len;
     const uint8_t *c = fk_usbd_config_descriptor(&rig_usbd, &len);
     /* The values the document promises (docs/usb.md). */
-    assert_int_equal(fk_usb_le32(c + 18 + 40), FK_CCID_FEATURES);
-    assert_int_equal(fk_usb_le32(c + 18 + 44), FK_CCID_MSG_MAX);
+    assert_int_equal(fk_le32(c + 18 + 40), FK_CCID_FEATURES);
+    assert_int_equal(fk_le32(c + 18 + 44), FK_CCID_MSG_MAX);
 }
 
 static void test_smallest_message_limit(void **state)
@@ -265,7 +265,7 @@ static void test_smallest_message_limit(void **state)
     check_device_over_the_bus();
     size_t len;
     const uint8_t *c = fk_usbd_config_descriptor(&rig_usbd, &len);
-    assert_int_equal(fk_usb_le32(c + 18 + 44), 271);
+    assert_int_equal(fk_le32(c + 18 + 44), 271);
 }
 
 static size_t dummy_describe(void *ctx, uint8_t *buf, size_t cap)
@@ -345,12 +345,12 @@ static void test_checker_catches_breakage(void **state)
     for (size_t k = 0; k < sizeof breaks / sizeof breaks[0]; k++) {
         memcpy(bad, good, len);
         bad[breaks[k].off] = breaks[k].value;
-        if (breaks[k].off == 18 + 44) fk_usb_put_le32(bad + 18 + 44, 200); /* below 271 */
+        if (breaks[k].off == 18 + 44) fk_put_le32(bad + 18 + 44, 200); /* below 271 */
         if (check_config(bad, len) == NULL) fail_msg("break %zu not caught", k);
     }
     /* A truncated descriptor set. */
     memcpy(bad, good, len);
-    fk_usb_put_le16(bad + 2, (uint16_t)(len - 1));
+    fk_put_le16(bad + 2, (uint16_t)(len - 1));
     assert_non_null(check_config(bad, len - 1));
 }
 

@@ -125,7 +125,7 @@ static void test_linux_enumeration(void **state)
     assert_int_equal(r.status, FAKE_ACK);
     assert_int_equal(r.len, 9);
     assert_memory_equal(g_buf, k_config_desc, 9);
-    r = get_desc(0x0200, 0, fk_usb_le16(g_buf + 2));
+    r = get_desc(0x0200, 0, fk_le16(g_buf + 2));
     assert_int_equal(r.status, FAKE_ACK);
     assert_int_equal(r.len, sizeof k_config_desc);
     assert_int_equal(r.packets, 2);
@@ -326,13 +326,13 @@ static void test_status_and_halt(void **state)
     fake_ctrl_result_t r = rig_control(0x80, FK_USB_GET_STATUS, 0, 0, 2, g_buf, sizeof g_buf);
     assert_int_equal(r.status, FAKE_ACK);
     assert_int_equal(r.len, 2);
-    assert_int_equal(fk_usb_le16(g_buf), 0); /* bus powered, no remote wakeup */
+    assert_int_equal(fk_le16(g_buf), 0); /* bus powered, no remote wakeup */
     r = rig_control(0x81, FK_USB_GET_STATUS, 0, 0, 2, g_buf, sizeof g_buf);
     assert_int_equal(r.status, FAKE_ACK);
-    assert_int_equal(fk_usb_le16(g_buf), 0);
+    assert_int_equal(fk_le16(g_buf), 0);
     r = rig_control(0x82, FK_USB_GET_STATUS, 0, 0x80, 2, g_buf, sizeof g_buf);
     assert_int_equal(r.status, FAKE_ACK);
-    assert_int_equal(fk_usb_le16(g_buf), 0);
+    assert_int_equal(fk_le16(g_buf), 0);
 
     slot_status_roundtrip(1); /* toggles of EP1 OUT and IN now DATA1 */
 
@@ -342,13 +342,13 @@ static void test_status_and_halt(void **state)
     assert_true(fake_dcd_ep_is_stalled(0x81));
     r = rig_control(0x82, FK_USB_GET_STATUS, 0, 0x81, 2, g_buf, sizeof g_buf);
     assert_int_equal(r.status, FAKE_ACK);
-    assert_int_equal(fk_usb_le16(g_buf), 1);
+    assert_int_equal(fk_le16(g_buf), 1);
     assert_int_equal(fake_host_in(1, g_buf, sizeof g_buf, NULL), FAKE_STALL);
     r = rig_control(0x02, FK_USB_CLEAR_FEATURE, FK_USB_FEATURE_ENDPOINT_HALT, 0x81, 0, NULL, 0);
     assert_int_equal(r.status, FAKE_ACK);
     assert_false(fake_dcd_ep_is_stalled(0x81));
     r = rig_control(0x82, FK_USB_GET_STATUS, 0, 0x81, 2, g_buf, sizeof g_buf);
-    assert_int_equal(fk_usb_le16(g_buf), 0);
+    assert_int_equal(fk_le16(g_buf), 0);
 
     /* Halt and clear bulk OUT: the armed packet is gone, the class arms a
      * new one, and both ends restart at DATA0. */
@@ -519,7 +519,7 @@ static void test_composite_device(void **state)
     size_t len;
     const uint8_t *c = fk_usbd_config_descriptor(&rig_usbd, &len);
     assert_int_equal(len, 93 + 23);
-    assert_int_equal(fk_usb_le16(c + 2), len);
+    assert_int_equal(fk_le16(c + 2), len);
     assert_int_equal(c[4], 2);    /* bNumInterfaces */
     assert_int_equal(c[8], 125);  /* 250 mA */
     assert_int_equal(c[93 + 2], 1);

@@ -75,9 +75,9 @@ void rig_setup_packet(uint8_t out[8], uint8_t type, uint8_t req, uint16_t value,
 {
     out[0] = type;
     out[1] = req;
-    fk_usb_put_le16(out + 2, value);
-    fk_usb_put_le16(out + 4, index);
-    fk_usb_put_le16(out + 6, length);
+    fk_put_le16(out + 2, value);
+    fk_put_le16(out + 4, index);
+    fk_put_le16(out + 6, length);
 }
 
 fake_ctrl_result_t rig_control(uint8_t type, uint8_t req, uint16_t value, uint16_t index,
@@ -100,7 +100,7 @@ void rig_enumerate(void)
     fake_host_set_address(RIG_ADDRESS);
     r = rig_control(0x80, FK_USB_GET_DESCRIPTOR, 0x0200, 0, 9, buf, sizeof buf);
     assert_int_equal(r.status, FAKE_ACK);
-    const uint16_t total = fk_usb_le16(buf + 2);
+    const uint16_t total = fk_le16(buf + 2);
     r = rig_control(0x80, FK_USB_GET_DESCRIPTOR, 0x0200, 0, total, buf, sizeof buf);
     assert_int_equal(r.status, FAKE_ACK);
     assert_int_equal(r.len, total);
@@ -152,7 +152,7 @@ size_t rig_bulk_recv(uint8_t *buf, size_t cap)
             }
             break;
         }
-        if (len >= 10 && len == 10u + fk_usb_le32(buf + 1)) {
+        if (len >= 10 && len == 10u + fk_le32(buf + 1)) {
             /* Exactly full: the ZLP must follow. */
             n = FAKE_NAK;
             for (int i = 0; i < RECV_NAK_LIMIT && n == FAKE_NAK; i++) {
@@ -164,7 +164,7 @@ size_t rig_bulk_recv(uint8_t *buf, size_t cap)
         }
     }
     assert_true(len >= 10);
-    assert_int_equal(len, 10u + fk_usb_le32(buf + 1));
+    assert_int_equal(len, 10u + fk_le32(buf + 1));
     return len;
 }
 
@@ -173,7 +173,7 @@ size_t rig_msg(uint8_t *out, size_t cap, uint8_t type, uint8_t slot, uint8_t seq
 {
     assert_true(10u + len <= cap);
     out[0] = type;
-    fk_usb_put_le32(out + 1, (uint32_t)len);
+    fk_put_le32(out + 1, (uint32_t)len);
     out[5] = slot;
     out[6] = seq;
     out[7] = b7;
