@@ -14,19 +14,6 @@
 
 #include "util.h"
 
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static uint32_t now(const fk_ctaphid_t *hid)
 {
     return hid->cfg.clock(hid->cfg.user);
@@ -38,7 +25,7 @@ static void emit(fk_ctaphid_t *hid, uint32_t cid, uint8_t cmd, const uint8_t *da
     uint8_t r[FK_CTAPHID_REPORT];
     if (len > FK_CTAPHID_MAX_MSG) return; /* callers never do this */
     memset(r, 0, sizeof r);
-    put_be32(r, cid);
+    fk_put_be32(r, cid);
     r[4] = cmd;
     r[5] = (uint8_t)(len >> 8);
     r[6] = (uint8_t)len;
@@ -48,7 +35,7 @@ static void emit(fk_ctaphid_t *hid, uint32_t cid, uint8_t cmd, const uint8_t *da
     size_t off = n;
     for (uint8_t seq = 0; off < len; seq++) {
         memset(r, 0, sizeof r);
-        put_be32(r, cid);
+        fk_put_be32(r, cid);
         r[4] = seq;
         n = len - off < FK_CTAPHID_CONT_DATA ? len - off : FK_CTAPHID_CONT_DATA;
         memcpy(r + 5, data + off, n);
@@ -129,7 +116,7 @@ static void do_init(fk_ctaphid_t *hid, uint32_t cid, const uint8_t *nonce)
         hid->aborted = true;
     }
     memcpy(r, nonce, 8);
-    put_be32(r + 8, ncid);
+    fk_put_be32(r + 8, ncid);
     r[12] = FK_CTAPHID_PROTOCOL_VERSION;
     r[13] = hid->cfg.version_major;
     r[14] = hid->cfg.version_minor;
@@ -342,7 +329,7 @@ void fk_ctaphid_init(fk_ctaphid_t *hid, const fk_ctaphid_config_t *cfg)
 void fk_ctaphid_rx(fk_ctaphid_t *hid, const uint8_t report[FK_CTAPHID_REPORT])
 {
     check_timeout(hid);
-    uint32_t cid = get_be32(report);
+    uint32_t cid = fk_be32(report);
     if (report[4] & 0x80u)
         on_init_packet(hid, cid, report);
     else

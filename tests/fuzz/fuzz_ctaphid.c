@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ctaphid.h"
+#include "util.h"
 
 #define MAX_CIDS 4096
 #define MAX_PEND 8
@@ -46,15 +47,10 @@ static void zero_from(const uint8_t *p, size_t from)
         if (p[i] != 0) abort();
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void on_send(void *user, const uint8_t r[FK_CTAPHID_REPORT])
 {
     (void)user;
-    uint32_t cid = be32(r);
+    uint32_t cid = fk_be32(r);
     if (g_in_msg) {
         if (cid != g_msg_cid || r[4] != g_msg_seq) abort();
         size_t n = g_msg_left < FK_CTAPHID_CONT_DATA ? g_msg_left : FK_CTAPHID_CONT_DATA;
@@ -79,7 +75,7 @@ static void on_send(void *user, const uint8_t r[FK_CTAPHID_REPORT])
     case FK_CTAPHID_INIT: {
         if (len != 17 || r[7 + 12] != FK_CTAPHID_PROTOCOL_VERSION) abort();
         if (r[7 + 16] != (FK_CTAPHID_CAP_WINK | FK_CTAPHID_CAP_LOCK | FK_CTAPHID_CAP_CBOR)) abort();
-        uint32_t ncid = be32(r + 7 + 8);
+        uint32_t ncid = fk_be32(r + 7 + 8);
         if (ncid == 0 || ncid == FK_CTAPHID_CID_BROADCAST) abort();
         if (cid == FK_CTAPHID_CID_BROADCAST) {
             for (size_t i = 0; i < g_ncids; i++)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ctaphid.h"
+#include "util.h"
 
 #define OUT_MAX 1024
 
@@ -143,24 +144,12 @@ static int setup(void **state)
 
 /* ---- packets ---- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void mk_init(uint8_t *r, uint32_t cid, uint8_t cmd, uint16_t bcnt, const uint8_t *d,
                     size_t n, uint8_t pad)
 {
     memset(r, pad, FK_CTAPHID_REPORT);
-    put32(r, cid);
+    fk_put_be32(r, cid);
     r[4] = cmd;
     r[5] = (uint8_t)(bcnt >> 8);
     r[6] = (uint8_t)bcnt;
@@ -170,7 +159,7 @@ static void mk_init(uint8_t *r, uint32_t cid, uint8_t cmd, uint16_t bcnt, const 
 static void mk_cont(uint8_t *r, uint32_t cid, uint8_t seq, const uint8_t *d, size_t n, uint8_t pad)
 {
     memset(r, pad, FK_CTAPHID_REPORT);
-    put32(r, cid);
+    fk_put_be32(r, cid);
     r[4] = seq;
     if (n) memcpy(r + 5, d, n);
 }
@@ -217,7 +206,7 @@ static size_t read_msg(uint32_t cid, uint8_t cmd, uint8_t *out, size_t cap)
 {
     assert_true(g_rd < g_nout);
     const uint8_t *r = g_out[g_rd++];
-    assert_int_equal(get32(r), cid);
+    assert_int_equal(fk_be32(r), cid);
     assert_int_equal(r[4], cmd);
     size_t len = (size_t)r[5] << 8 | r[6];
     assert_true(len <= FK_CTAPHID_MAX_MSG && len <= cap);
@@ -228,7 +217,7 @@ static size_t read_msg(uint32_t cid, uint8_t cmd, uint8_t *out, size_t cap)
     for (uint8_t seq = 0; off < len; seq++) {
         assert_true(g_rd < g_nout);
         r = g_out[g_rd++];
-        assert_int_equal(get32(r), cid);
+        assert_int_equal(fk_be32(r), cid);
         assert_int_equal(r[4], seq);
         n = len - off < 59 ? len - off : 59;
         memcpy(out + off, r + 5, n);
@@ -260,7 +249,7 @@ static uint32_t open_channel(uint8_t pad)
     fk_ctaphid_rx(&g_hid, r);
     assert_int_equal(read_msg(FK_CTAPHID_CID_BROADCAST, FK_CTAPHID_INIT, b, sizeof b), 17);
     assert_memory_equal(b, nonce, 8);
-    uint32_t cid = get32(b + 8);
+    uint32_t cid = fk_be32(b + 8);
     assert_true(cid != 0 && cid != FK_CTAPHID_CID_BROADCAST);
     return cid;
 }
@@ -300,7 +289,7 @@ static void test_init_libfido2_and_unique_cids(void **state)
     fk_ctaphid_rx(&g_hid, r);
     uint8_t b[64];
     assert_int_equal(read_msg(FK_CTAPHID_CID_BROADCAST, FK_CTAPHID_INIT, b, sizeof b), 17);
-    uint32_t c1 = get32(b + 8);
+    uint32_t c1 = fk_be32(b + 8);
     assert_int_equal(b[12], 2);
     assert_int_equal(b[16] & FK_CTAPHID_CAP_NMSG, 0);
     uint32_t c2 = open_channel(0x00), c3 = open_channel(0xEE);
@@ -377,7 +366,7 @@ static void test_resync_by_init(void **state)
     rx_init(cid, FK_CTAPHID_INIT, 8, nonce, 8);
     assert_int_equal(read_msg(cid, FK_CTAPHID_INIT, b, sizeof b), 17);
     assert_memory_equal(b, nonce, 8);
-    assert_int_equal(get32(b + 8), cid);
+    assert_int_equal(fk_be32(b + 8), cid);
     assert_zero(g_hid.msg, sizeof g_hid.msg);
     send_msg(cid, FK_CTAPHID_PING, d, sizeof d, 0);
     assert_int_equal(read_msg(cid, FK_CTAPHID_PING, back, sizeof back), 512);
@@ -465,7 +454,7 @@ static void test_channel_busy(void **state)
     uint8_t nonce[8] = {4, 4, 4, 4, 4, 4, 4, 4};
     rx_init(b, FK_CTAPHID_INIT, 8, nonce, 8); /* resynchronising b is harmless */
     assert_int_equal(read_msg(b, FK_CTAPHID_INIT, back, sizeof back), 17);
-    assert_int_equal(get32(back + 8), b);
+    assert_int_equal(fk_be32(back + 8), b);
     uint8_t r[FK_CTAPHID_REPORT];
     mk_cont(r, a, 0, d + 57, 43, 0);
     fk_ctaphid_rx(&g_hid, r);
@@ -699,7 +688,7 @@ static void test_cancel_during_handler(void **state)
     assert_int_equal(read_msg(a, FK_CTAPHID_KEEPALIVE, back, sizeof back), 1); /* 100 */
     assert_int_equal(read_msg(FK_CTAPHID_CID_BROADCAST, FK_CTAPHID_INIT, back, sizeof back), 17);
     assert_memory_equal(back, nonce, 8);
-    uint32_t c = get32(back + 8);
+    uint32_t c = fk_be32(back + 8);
     assert_true(c != a && c != b);
     expect_error(b, FK_CTAPHID_ERR_CHANNEL_BUSY);
     expect_error(b, FK_CTAPHID_ERR_CHANNEL_BUSY);
@@ -737,7 +726,7 @@ static void test_init_during_handler(void **state)
     pend(t0 + 50, a, FK_CTAPHID_INIT, 8, nonce, 8);
     send_msg(a, FK_CTAPHID_CBOR, &d, 1, 0);
     assert_int_equal(read_msg(a, FK_CTAPHID_INIT, back, sizeof back), 17);
-    assert_int_equal(get32(back + 8), a);
+    assert_int_equal(fk_be32(back + 8), a);
     expect_nothing();
     assert_wiped();
     rx_init(a, FK_CTAPHID_PING, 1, &d, 1);
