@@ -15,6 +15,14 @@ uint32_t fk_otp_rbit8(const uint32_t copies[FK_OTP_CRIT_COPIES])
     return out;
 }
 
+void fk_otp_chipid_bytes(const uint16_t rows[FK_OTP_CHIPID_ROWS], uint8_t chipid[8])
+{
+    for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) {
+        chipid[7u - 2u * i] = (uint8_t)rows[i];
+        chipid[6u - 2u * i] = (uint8_t)(rows[i] >> 8);
+    }
+}
+
 unsigned fk_otp_rollback_floor(uint32_t version0, uint32_t version1)
 {
     const uint32_t halves[2] = {version1, version0}; /* highest half first */

@@ -128,6 +128,10 @@ static inline unsigned fk_otp_lock_field(uint8_t lock1, unsigned shift)
  * bootrom burns one bit per advance, so this is not a popcount.) */
 unsigned fk_otp_rollback_floor(uint32_t version0, uint32_t version1);
 
+/* The chip id from its FK_OTP_CHIPID_ROWS ECC rows (row i = bits 16i+15..16i)
+ * as the 8 big-endian bytes tools print and USB uses as the serial. */
+void fk_otp_chipid_bytes(const uint16_t rows[FK_OTP_CHIPID_ROWS], uint8_t chipid[8]);
+
 /* Boot-key slots that count: KEY_VALID and not KEY_INVALID (bits 0-3). */
 static inline unsigned fk_otp_valid_key_slots(uint32_t boot_flags1)
 {

@@ -27,7 +27,6 @@
 
 #define ERR_CAP 512u
 #define SERIAL_LEN 8u
-#define BITS_PER_BYTE 8u
 
 _Static_assert(FK_HAL_OTP_KEY_LEN == FK_LOTP_KEY_BYTES, "one key length");
 _Static_assert(FK_OTP_BOOTKEY_SLOTS < FK_HAL_NO_BOOT_KEY, "a slot number is not 'none'");
@@ -93,10 +92,7 @@ int fk_host_otp_chipid(uint8_t chipid[8])
                         &worst) != FK_OTP_OK ||
         worst == FK_OTP_ECC_UNCORRECTABLE)
         return -1;
-    for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) { /* row 0 = bits 15:0 */
-        chipid[SERIAL_LEN - 1u - 2u * i] = (uint8_t)rows[i];
-        chipid[SERIAL_LEN - 2u - 2u * i] = (uint8_t)(rows[i] >> BITS_PER_BYTE);
-    }
+    fk_otp_chipid_bytes(rows, chipid);
     return 0;
 }
 

@@ -46,7 +46,6 @@
 #define KEY_FIRST FK_OTP_ROW_DEVK
 #define KEY_ROWS (FK_OTP_ROW_MKEK + FK_OTP_KEY_ROWS - FK_OTP_ROW_DEVK)
 #define SERIAL_LEN 8u
-#define BITS_PER_BYTE 8u
 #define SOFT_LOCK_MASK 0xFu
 
 _Static_assert(FK_OTP_ROW_MKEK == FK_OTP_ROW_DEVK + FK_OTP_KEY_ROWS, "keys are adjacent");
@@ -195,10 +194,7 @@ static void read_serial(void)
             rows[3] = (uint16_t)(info[3] >> 16);
         }
     }
-    for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) { /* row 0 = bits 15:0 */
-        otp.serial[SERIAL_LEN - 1u - 2u * i] = (uint8_t)rows[i];
-        otp.serial[SERIAL_LEN - 2u - 2u * i] = (uint8_t)(rows[i] >> BITS_PER_BYTE);
-    }
+    fk_otp_chipid_bytes(rows, otp.serial);
 }
 
 int rp_otp_init(void)

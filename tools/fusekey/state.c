@@ -124,14 +124,8 @@ int fk_tool_read_state(fk_otp_t *otp, fk_otp_principal_t who, fk_tool_state_t *s
     uint32_t rows[ROWS_MAX];
 
     uint16_t cid[FK_OTP_CHIPID_ROWS];
-    if (fk_otp_read_ecc(otp, who, FK_OTP_ROW_CHIPID, cid, FK_OTP_CHIPID_ROWS, NULL) == FK_OTP_OK) {
-        for (unsigned i = 0; i < FK_OTP_CHIPID_ROWS; i++) {
-            /* Row i holds bits 16i+15..16i of the id; chipid[] is big-endian. */
-            const size_t lo = sizeof st->chipid - 1u - 2u * i;
-            st->chipid[lo] = (uint8_t)(cid[i] & BYTE_MASK);
-            st->chipid[lo - 1u] = (uint8_t)(cid[i] >> BYTE_BITS);
-        }
-    }
+    if (fk_otp_read_ecc(otp, who, FK_OTP_ROW_CHIPID, cid, FK_OTP_CHIPID_ROWS, NULL) == FK_OTP_OK)
+        fk_otp_chipid_bytes(cid, st->chipid);
 
     /* Page 58: unreadable from the bootloader is the lock in effect. */
     st->page58_read_rc = fk_otp_read_raw(otp, who, FK_OTP_ROW_DEVK, rows, PAGE58_ROWS);
