@@ -13,9 +13,11 @@ static const uint8_t k_atr[] = {0x3B, 0xFE, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE,
 static const fk_applet_t *const k_applets[] = {
     &fk_hsm_applet,
     &fk_rescue_applet,
+    &fk_fido_applet,
 };
 
 _Static_assert(FK_HSM_STATE_SIZE % FK_CARD_STATE_ALIGN == 0u, "aligned state");
+_Static_assert(FK_FIDO_STATE_SIZE % FK_CARD_STATE_ALIGN == 0u, "aligned state");
 _Static_assert(FK_RESCUE_STATE_SIZE % FK_CARD_STATE_ALIGN == 0u, "aligned state");
 _Static_assert(FK_ARRAY_SIZE(k_applets) <= FK_PRODUCT_APPLETS_MAX, "applet table");
 

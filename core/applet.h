@@ -39,6 +39,9 @@ typedef struct fk_applet_ctx {
 typedef enum fk_no_le {
     FK_NO_LE_ANNOUNCE = 0, /* 61xx: the data waits for GET RESPONSE */
     FK_NO_LE_DROP,         /* the status alone (9000): no data was asked for (ISO 7816-4) */
+    FK_NO_LE_SEND,         /* the data at once, as if Le had been 00/0000: the FIDO
+                              binding answers its SELECT (sent without Le) so, and
+                              python-fido2 and other NFC clients need it (docs/fido.md) */
 } fk_no_le_t;
 
 typedef struct fk_applet {

@@ -33,6 +33,7 @@ enum {
     FK_HAL_EDENIED = -7,  /* the user said no */
     FK_HAL_ENOENT = -8,   /* the thing asked for does not exist (e.g. a key never programmed) */
     FK_HAL_ESTATE = -9,   /* refused in this state; nothing was written */
+    FK_HAL_ECANCELED = -10, /* the wait was called off (fk_hal_presence_abort) */
 };
 
 /* ---------------------------------------------------------------------------
@@ -165,6 +166,13 @@ typedef void (*fk_keepalive_fn)(void *arg);
  * FK_HAL_OK when confirmed, FK_HAL_ETIMEOUT on timeout, FK_HAL_EDENIED when
  * the user actively declined. */
 int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg);
+
+/* **Required.** Called from the keepalive while fk_hal_presence_wait runs
+ * (the host called off the request that waits, e.g. CTAPHID CANCEL): the
+ * wait returns FK_HAL_ECANCELED as soon as the keepalive returns, whatever
+ * the user does. A wait starts with no abort pending, so a call outside a
+ * wait has no effect. Endpoints reach it through fk_services_presence_cancel. */
+void fk_hal_presence_abort(void);
 
 typedef enum fk_led_state {
     FK_LED_OFF = 0,

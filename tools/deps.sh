@@ -23,6 +23,7 @@ readonly BUILD_PACKAGES=(
     pcscd vsmartcard-vpcd opensc opensc-pkcs11 python3-pyscard python3-cryptography
     iproute2 util-linux procps openssl
     libp11-kit-dev softhsm2
+    python3-fido2 libfido2-dev fido2-tools openssh-client
 )
 # Packages only some releases have: clang's sanitizer and libFuzzer runtimes
 # are a separate package on Debian 12 (a mere recommendation of clang there),
@@ -32,6 +33,7 @@ readonly OPTIONAL_BUILD_PACKAGES=(
 )
 readonly RUN_PACKAGES=(
     pcscd vsmartcard-vpcd opensc opensc-pkcs11 procps
+    python3-fido2 fido2-tools openssh-client
 )
 # newlib's thumb/v8-m.main+fp/hard multilib is the one the target uses.
 readonly FIRMWARE_PACKAGES=(

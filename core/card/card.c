@@ -341,8 +341,12 @@ static size_t transceive(fk_card_t *card, const uint8_t *in, size_t len, uint8_t
     card->chain_len = 0;
     fk_services_after_command(card->svc);
 
-    /* Ne = 0 (cases 1 and 3) with data kept: announce it with 61xx. */
-    size_t n = deliver(card, cmd.ne, sw, out, out_cap);
+    /* Ne = 0 (cases 1 and 3) with data kept: announce it with 61xx, or
+     * send it as it is for an applet whose clients expect that. */
+    size_t ne = cmd.ne;
+    const fk_applet_t *a = selected_applet(card);
+    if (ne == 0 && a != NULL && a->no_le == FK_NO_LE_SEND) ne = FK_CARD_RESP_MAX;
+    size_t n = deliver(card, ne, sw, out, out_cap);
     fk_hal_led(FK_LED_IDLE);
     return n;
 }

@@ -137,6 +137,7 @@ int fk_services_init(fk_services_t *svc, const fk_product_t *product)
     FK_ASSERT(product != NULL && product->n_applets <= FK_PRODUCT_APPLETS_MAX);
     memset(svc, 0, sizeof(*svc));
     svc->product = product;
+    svc->boot_ms = fk_hal_millis();
     fk_rtc_init(&svc->rtc);
 
     int rc = mount_stores(svc);
@@ -168,9 +169,27 @@ int fk_services_reset_applet(fk_services_t *svc, const fk_applet_t *applet)
 
 int fk_services_presence(fk_services_t *svc, fk_keepalive_fn keepalive, void *arg)
 {
-    (void)svc;
+    svc->presence_waiting = true;
+    svc->presence_cancel = false;
     fk_hal_led(FK_LED_PRESENCE);
-    const int rc = fk_hal_presence_wait(FK_PRESENCE_TIMEOUT_MS, keepalive, arg);
+    if (keepalive != NULL) keepalive(arg);
+    const int rc = svc->presence_cancel
+                       ? FK_HAL_ECANCELED
+                       : fk_hal_presence_wait(FK_PRESENCE_TIMEOUT_MS, keepalive, arg);
     fk_hal_led(FK_LED_ACTIVE);
+    svc->presence_waiting = false;
+    svc->presence_cancel = false;
     return rc;
+}
+
+void fk_services_presence_cancel(fk_services_t *svc)
+{
+    if (!svc->presence_waiting) return;
+    svc->presence_cancel = true;
+    fk_hal_presence_abort();
+}
+
+uint64_t fk_services_uptime_ms(const fk_services_t *svc)
+{
+    return fk_hal_millis() - svc->boot_ms;
 }

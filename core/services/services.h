@@ -64,6 +64,9 @@ typedef struct fk_services {
     fk_migration_status_t migration; /* outcome of the last migration run */
     bool migrating;                  /* a run is under way (no nested run) */
     bool migration_recheck;          /* a deferred secret moved: look again after the command */
+    uint64_t boot_ms;                /* fk_hal_millis() when the device started (power-up) */
+    bool presence_waiting;           /* fk_services_presence runs */
+    bool presence_cancel;            /* ... and was called off */
 } fk_services_t;
 
 /* Mount both store partitions, prepare sealing, and run the migration to
@@ -103,8 +106,27 @@ int fk_services_reset_applet(fk_services_t *svc, const fk_applet_t *applet);
 #define FK_PRESENCE_TIMEOUT_MS 15000u
 
 /* Wait for the user to confirm presence, showing it on the LED and calling
- * keepalive (may be NULL) while waiting: FK_HAL_OK, FK_HAL_ETIMEOUT or
- * FK_HAL_EDENIED. */
+ * keepalive (may be NULL) while waiting: once before the wait starts (so a
+ * CTAPHID endpoint sends UPNEEDED at once, also when the port confirms at
+ * once), then as the port calls it. FK_HAL_OK, FK_HAL_ETIMEOUT,
+ * FK_HAL_EDENIED, or FK_HAL_ECANCELED when the endpoint called the wait off
+ * (fk_services_presence_cancel from its keepalive). */
 int fk_services_presence(fk_services_t *svc, fk_keepalive_fn keepalive, void *arg);
+
+/* True while fk_services_presence waits for the user (an endpoint's
+ * keepalive tells the host "user presence needed" rather than "busy"). */
+static inline bool fk_services_presence_waiting(const fk_services_t *svc)
+{
+    return svc->presence_waiting;
+}
+
+/* From an endpoint's keepalive: the request being served was cancelled by
+ * the host. A presence wait in progress ends with FK_HAL_ECANCELED; outside
+ * a wait nothing happens. */
+void fk_services_presence_cancel(fk_services_t *svc);
+
+/* Milliseconds since the device started (fk_services_init): the power-up
+ * the FIDO reset window counts from. */
+uint64_t fk_services_uptime_ms(const fk_services_t *svc);
 
 #endif /* FUSEKEY_SERVICES_H */

@@ -63,11 +63,26 @@ typedef enum fk_host_presence {
     FK_HOST_PRESENCE_AUTO = 0, /* confirm at once */
     FK_HOST_PRESENCE_DENY,     /* decline at once */
     FK_HOST_PRESENCE_ASK,      /* ask on the controlling terminal, with the timeout */
+    FK_HOST_PRESENCE_DELAY,    /* confirm after the delay (fk_host_set_presence_delay),
+                                  or time out when the delay is not shorter than the timeout */
+    FK_HOST_PRESENCE_TIMEOUT,  /* nobody answers: time out */
+    FK_HOST_PRESENCE_REMOTE,   /* wait for fk_host_presence_answer (another thread), with
+                                  the timeout */
 } fk_host_presence_t;
 
+/* The policy for the next presence waits. Thread-safe (a control thread may
+ * change it while the device runs), as are the three setters below. */
 void fk_host_set_presence(fk_host_presence_t mode);
 
-/* ASK mode only: wait timeout_ms instead of the timeout the core asks for
+/* DELAY mode: how long the "user" takes to confirm. */
+void fk_host_set_presence_delay(uint32_t delay_ms);
+
+/* REMOTE mode: the user's answer to the wait in progress (a press of the
+ * button: confirm; or a refusal). An answer given while no wait runs is
+ * dropped when the next wait starts. */
+void fk_host_presence_answer(bool confirm);
+
+/* ASK, DELAY, TIMEOUT and REMOTE modes: wait timeout_ms instead of the timeout the core asks for
  * (0, the default, keeps the core's). */
 void fk_host_set_presence_timeout(uint32_t timeout_ms);
 

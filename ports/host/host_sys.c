@@ -29,6 +29,9 @@
 /* Presence: the keepalive runs at least this often while the user is asked
  * (hal.h asks for 500 ms at most). */
 #define PRESENCE_KEEPALIVE_MS 250u
+/* ... and while a DELAY, TIMEOUT or REMOTE wait runs (a CTAPHID host wants a
+ * keepalive about every 100 ms; the endpoint rate-limits what it sends). */
+#define PRESENCE_TICK_MS 50u
 #define TTY_PATH "/dev/tty"
 
 /* Serial: FNV-1a 64 over a domain string and the machine id. */
@@ -42,8 +45,9 @@
 
 static struct {
     int verbose;
-    fk_host_presence_t presence;
-    uint32_t presence_timeout_ms; /* 0: the core's */
+    _Atomic int presence;         /* fk_host_presence_t */
+    _Atomic uint32_t presence_timeout_ms; /* 0: the core's */
+    _Atomic uint32_t presence_delay_ms;   /* DELAY mode */
     bool rng_fail;
     bool serial_set;
     uint8_t serial[SERIAL_BYTES];
@@ -53,6 +57,10 @@ static struct {
 } sys = {.presence = FK_HOST_PRESENCE_AUTO, .led = FK_LED_OFF};
 
 static volatile sig_atomic_t presence_cancelled;
+/* The running wait was called off (fk_hal_presence_abort). */
+static atomic_bool presence_aborted;
+/* REMOTE mode: the answer another thread gave (0: none yet). */
+static atomic_int presence_answer;
 
 void fk_host_log(const char *fmt, ...)
 {
@@ -146,8 +154,17 @@ fk_platform_t fk_hal_platform(void) { return FK_PLATFORM_EMULATION; }
 
 /* ---- User presence ------------------------------------------------------ */
 
-void fk_host_set_presence(fk_host_presence_t mode) { sys.presence = mode; }
-void fk_host_set_presence_timeout(uint32_t timeout_ms) { sys.presence_timeout_ms = timeout_ms; }
+void fk_host_set_presence(fk_host_presence_t mode) { atomic_store(&sys.presence, (int)mode); }
+void fk_host_set_presence_timeout(uint32_t timeout_ms)
+{
+    atomic_store(&sys.presence_timeout_ms, timeout_ms);
+}
+void fk_host_set_presence_delay(uint32_t delay_ms) { atomic_store(&sys.presence_delay_ms, delay_ms); }
+void fk_host_presence_answer(bool confirm)
+{
+    atomic_store(&presence_answer, confirm ? FK_HAL_OK : FK_HAL_EDENIED);
+}
+void fk_hal_presence_abort(void) { atomic_store(&presence_aborted, true); }
 void fk_host_cancel_presence(void) { presence_cancelled = 1; }
 
 /* Write a NUL-terminated message to the terminal (best effort). */
@@ -204,6 +221,10 @@ static int presence_ask(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *ar
         if (keepalive != NULL && now - last_keepalive >= PRESENCE_KEEPALIVE_MS) {
             keepalive(arg);
             last_keepalive = now;
+            if (atomic_load(&presence_aborted)) {
+                result = FK_HAL_ECANCELED;
+                break;
+            }
         }
         const uint64_t left = timeout_ms - (now - start);
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -224,26 +245,61 @@ static int presence_ask(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *ar
             break;
         }
     }
-    tty_say(fd, result == FK_HAL_OK       ? "yes\n"
-                : result == FK_HAL_EDENIED ? "no\n"
-                                           : "timed out\n");
+    tty_say(fd, result == FK_HAL_OK         ? "yes\n"
+                : result == FK_HAL_EDENIED   ? "no\n"
+                : result == FK_HAL_ECANCELED ? "called off by the host\n"
+                                             : "timed out\n");
     if (raw) (void)tcsetattr(fd, TCSANOW, &saved);
     close(fd);
     return result;
 }
 
+/* DELAY, TIMEOUT and REMOTE: wait without a terminal, calling keepalive
+ * every PRESENCE_TICK_MS, until confirm_after_ms passes (confirmed; UINT64_MAX:
+ * never), another thread answers (REMOTE), the wait is called off or
+ * timeout_ms passes. */
+static int presence_sleep(uint32_t timeout_ms, uint64_t confirm_after_ms, fk_keepalive_fn keepalive,
+                          void *arg)
+{
+    const uint64_t start = fk_hal_millis();
+    for (;;) {
+        if (keepalive != NULL) keepalive(arg);
+        if (atomic_load(&presence_aborted)) return FK_HAL_ECANCELED;
+        if (presence_cancelled) return FK_HAL_ETIMEOUT;
+        const int answer = atomic_exchange(&presence_answer, 0);
+        if (answer != 0) return answer;
+        const uint64_t waited = fk_hal_millis() - start;
+        if (waited >= confirm_after_ms && confirm_after_ms < timeout_ms) return FK_HAL_OK;
+        if (waited >= timeout_ms) return FK_HAL_ETIMEOUT;
+        const struct timespec tick = {.tv_sec = 0, .tv_nsec = (long)PRESENCE_TICK_MS * NS_PER_MS};
+        (void)nanosleep(&tick, NULL);
+    }
+}
+
 int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg)
 {
+    atomic_store(&presence_aborted, false);
+    atomic_store(&presence_answer, 0);
     if (presence_cancelled) return FK_HAL_ETIMEOUT;
-    switch (sys.presence) {
+    const uint32_t forced = atomic_load(&sys.presence_timeout_ms);
+    switch ((fk_host_presence_t)atomic_load(&sys.presence)) {
     case FK_HOST_PRESENCE_AUTO:
         return FK_HAL_OK;
     case FK_HOST_PRESENCE_DENY:
         return FK_HAL_EDENIED;
+    case FK_HOST_PRESENCE_DELAY:
+        if (forced != 0u) timeout_ms = forced;
+        return presence_sleep(timeout_ms, atomic_load(&sys.presence_delay_ms), keepalive, arg);
+    case FK_HOST_PRESENCE_TIMEOUT:
+        if (forced != 0u) timeout_ms = forced;
+        return presence_sleep(timeout_ms, UINT64_MAX, keepalive, arg);
+    case FK_HOST_PRESENCE_REMOTE:
+        if (forced != 0u) timeout_ms = forced;
+        return presence_sleep(timeout_ms, UINT64_MAX, keepalive, arg);
     case FK_HOST_PRESENCE_ASK:
         break;
     }
-    if (sys.presence_timeout_ms != 0u) timeout_ms = sys.presence_timeout_ms;
+    if (forced != 0u) timeout_ms = forced;
     return presence_ask(timeout_ms, keepalive, arg);
 }
 

@@ -65,8 +65,14 @@ static int button_state(void)
 
 bool rp_button_pressed(void) { return button_state() == BUTTON_PRESSED; }
 
+/* Set by fk_hal_presence_abort from the keepalive; cleared when a wait starts. */
+static volatile bool presence_aborted;
+
+void fk_hal_presence_abort(void) { presence_aborted = true; }
+
 int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg)
 {
+    presence_aborted = false;
     const fk_led_state_t before = rp_led_state();
     const uint64_t start = fk_hal_millis();
     uint64_t last_keepalive = start;
@@ -80,6 +86,10 @@ int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *a
         if (keepalive != NULL && now - last_keepalive >= RP_PRESENCE_KEEPALIVE_MS) {
             keepalive(arg);
             last_keepalive = now;
+            if (presence_aborted) {
+                rc = FK_HAL_ECANCELED;
+                break;
+            }
         }
         const int st = button_state();
         if (st == BUTTON_RELEASED) released = true;

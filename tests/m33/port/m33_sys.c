@@ -27,6 +27,7 @@ static struct {
     int verbose;
     fk_host_presence_t presence;
     bool presence_cancelled;
+    bool presence_aborted;
     bool rng_fail;
     uint8_t serial[SERIAL_BYTES];
     fk_led_state_t led;
@@ -74,19 +75,27 @@ void fk_host_set_presence(fk_host_presence_t mode) { sys.presence = mode; }
 void fk_host_set_presence_timeout(uint32_t timeout_ms) { (void)timeout_ms; }
 void fk_host_cancel_presence(void) { sys.presence_cancelled = true; }
 
+void fk_hal_presence_abort(void) { sys.presence_aborted = true; }
+
 int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg)
 {
     (void)timeout_ms;
+    sys.presence_aborted = false;
     if (sys.presence_cancelled) return FK_HAL_ETIMEOUT;
     switch (sys.presence) {
     case FK_HOST_PRESENCE_AUTO:
         return FK_HAL_OK;
     case FK_HOST_PRESENCE_DENY:
         return FK_HAL_EDENIED;
+    case FK_HOST_PRESENCE_DELAY: /* no time passes here: the "user" confirms at once */
+        return FK_HAL_OK;
     case FK_HOST_PRESENCE_ASK:
+    case FK_HOST_PRESENCE_TIMEOUT:
+    case FK_HOST_PRESENCE_REMOTE:
         break;
     }
     if (keepalive != NULL) keepalive(arg);
+    if (sys.presence_aborted) return FK_HAL_ECANCELED;
     return FK_HAL_ETIMEOUT;
 }
 
