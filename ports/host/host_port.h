@@ -55,6 +55,11 @@ fk_otp_t *fk_host_otp_model(void);
  * (chipid zeroed) when no image is open or a row cannot be read. */
 int fk_host_otp_chipid(uint8_t chipid[8]);
 
+/* Make fk_hal_millis jump forward by ms from now on, as if that much time
+ * had passed at once (it never goes back). Thread-safe: a control thread
+ * may call it while the device runs. */
+void fk_host_advance_clock(uint32_t ms);
+
 /* The chip serial returned by fk_hal_serial (default: derived from the
  * machine id so that each host has a stable, distinct serial). */
 void fk_host_set_serial(const uint8_t serial[8]);

@@ -88,11 +88,18 @@ int fk_hal_random(void *buf, size_t len)
     return fk_file_random(buf, len) == 0 ? FK_HAL_OK : FK_HAL_EIO;
 }
 
+/* What fk_host_advance_clock added to the monotonic clock (tests of
+ * time-dependent behaviour, e.g. the FIDO reset window, need no sleeping). */
+static _Atomic uint64_t clock_offset_ms;
+
+void fk_host_advance_clock(uint32_t ms) { atomic_fetch_add(&clock_offset_ms, (uint64_t)ms); }
+
 uint64_t fk_hal_millis(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) fk_hal_panic(__FILE__, __LINE__);
-    return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)ts.tv_nsec / NS_PER_MS;
+    return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)ts.tv_nsec / NS_PER_MS +
+           atomic_load(&clock_offset_ms);
 }
 
 void fk_host_set_serial(const uint8_t serial[8])

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_main.c - fusekey-sim: the fusekey core on Linux, as a virtual card in
- * pcscd's vpcd reader (docs/host-sim.md).
+ * pcscd's vpcd reader and a FIDO security key on a CTAPHID socket, with a
+ * control socket for tests (docs/host-sim.md).
+ *
+ * Three threads: the main one serves the card over vpcd, one the CTAPHID
+ * socket, one the control socket. One device lock keeps the card and the
+ * CTAP endpoint from ever running core code at the same time; the control
+ * commands about presence take no lock (they must reach a presence wait
+ * that holds it).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +24,13 @@
 #include <unistd.h>
 
 #include "card/card.h"
+#include "ctap_ep.h"
+#include "ctaphid_sock.h"
 #include "fusekey_product.h"
 #include "hal.h"
 #include "host_port.h"
 #include "services/services.h"
+#include "sim_control.h"
 #include "util.h"
 #include "version.h"
 #include "vpcd.h"
@@ -35,10 +47,15 @@
 #define DATA_SUBDIR "fusekey"
 #define FLASH_FILE "flash.bin"
 #define OTP_FILE "otp.bin"
+#define CTAPHID_FILE "ctaphid.sock"
+#define CONTROL_FILE "control.sock"
+#define SOCKET_NONE "none"
 
 typedef struct sim_options {
     const char *flash_path; /* NULL: default */
     const char *otp_path;   /* NULL: default */
+    const char *ctaphid_path; /* NULL: default; "none": no CTAPHID socket */
+    const char *control_path; /* NULL: default; "none": no control socket */
     const char *host;
     uint16_t port;
     bool presence_set;
@@ -50,16 +67,33 @@ typedef struct sim_options {
     int verbose;
 } sim_options_t;
 
-/* The device: its services and its one card (~130 KiB of APDU buffers):
- * static objects, never on the stack. */
+/* The device: its services, its one card (~130 KiB of APDU buffers) and
+ * its CTAP endpoint with the FIDO applet's own volatile state: static
+ * objects, never on the stack. */
 static fk_services_t services;
 static fk_card_t card;
 static fk_product_card_state_t card_state;
+static fk_ctap_ep_t ctap_ep;
+static _Alignas(8) uint8_t ctap_state[FK_FIDO_STATE_SIZE];
+/* Held whenever core code runs (card, CTAP endpoint, power cycle). */
+static pthread_mutex_t device_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Counts the device's power-ups: CTAPHID clients of an earlier one are
+ * disconnected, as a USB device that goes away. */
+static atomic_uint power_gen;
+static fk_hidsock_t hidsock;
+static bool hidsock_open;
+static fk_simctl_t simctl;
+static bool simctl_open;
 /* The vpcd frame buffers (the transport wipes them after every frame). */
 static uint8_t vpcd_rx[FK_VPCD_FRAME_MAX];
 static uint8_t vpcd_tx[FK_VPCD_FRAME_MAX];
 static volatile sig_atomic_t stop_flag;
-static bool fatal_stop;
+/* Ends the vpcd loop: set with stop_flag, and alone when the card must
+ * reconnect because the device restarted from another thread
+ * (vpcd_restart counts those requests). */
+static volatile sig_atomic_t vpcd_stop;
+static atomic_uint vpcd_restarts;
+static atomic_bool fatal_stop;
 
 static void usage(FILE *out)
 {
@@ -69,13 +103,17 @@ static void usage(FILE *out)
             "\n"
             "  --flash PATH              flash image (default: DATA/flash.bin)\n"
             "  --otp PATH                OTP image (default: DATA/otp.bin)\n"
+            "  --ctaphid PATH|none       CTAPHID socket, the FIDO security key (default:\n"
+            "                            " CTAPHID_FILE " beside the flash image)\n"
+            "  --control PATH|none       control socket: presence answers, power cycle,\n"
+            "                            clock (default: " CONTROL_FILE " beside the flash image)\n"
             "  --host ADDR               address vpcd listens on (default "
             FK_VPCD_DEFAULT_HOST ")\n"
             "  --port N                  vpcd port, 1-65535 (default %u: reader slot 0)\n"
             "  --presence auto|deny|ask  answer to user-presence requests (default: ask\n"
             "                            when standard input is a terminal, else auto)\n"
-            "  --presence-timeout SECONDS  how long 'ask' waits, 1-%lu (default: what\n"
-            "                            the command asks for)\n"
+            "  --presence-timeout SECONDS  how long a presence wait lasts, 1-%lu\n"
+            "                            (default: what the command asks for)\n"
             "  --serial HEX              chip serial, 16 hex digits (default: derived\n"
             "                            from the machine id); a new OTP image gets it\n"
             "                            as its CHIPID\n"
@@ -139,6 +177,8 @@ static bool parse_serial(const char *s, uint8_t serial[SERIAL_LEN])
 enum {
     OPT_FLASH = 256,
     OPT_OTP,
+    OPT_CTAPHID,
+    OPT_CONTROL,
     OPT_HOST,
     OPT_PORT,
     OPT_PRESENCE,
@@ -153,6 +193,8 @@ static void parse_options(int argc, char **argv, sim_options_t *o)
     static const struct option longopts[] = {
         {"flash", required_argument, NULL, OPT_FLASH},
         {"otp", required_argument, NULL, OPT_OTP},
+        {"ctaphid", required_argument, NULL, OPT_CTAPHID},
+        {"control", required_argument, NULL, OPT_CONTROL},
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
         {"presence", required_argument, NULL, OPT_PRESENCE},
@@ -180,6 +222,14 @@ static void parse_options(int argc, char **argv, sim_options_t *o)
         case OPT_OTP:
             if (*optarg == '\0') usage_error("--otp needs a non-empty path");
             o->otp_path = optarg;
+            break;
+        case OPT_CTAPHID:
+            if (*optarg == '\0') usage_error("--ctaphid needs a path or 'none'");
+            o->ctaphid_path = optarg;
+            break;
+        case OPT_CONTROL:
+            if (*optarg == '\0') usage_error("--control needs a path or 'none'");
+            o->control_path = optarg;
             break;
         case OPT_HOST:
             if (*optarg == '\0') usage_error("--host needs a non-empty address");
@@ -330,18 +380,37 @@ static int otp_open(const char *path, fk_otp_stepping_t stepping)
 
 /* ---- The device behind vpcd -------------------------------------------- */
 
-static void card_power_on(void *ctx) { fk_card_power_on((fk_card_t *)ctx); }
-static void card_power_off(void *ctx) { fk_card_power_off((fk_card_t *)ctx); }
+/* The card's entries each take the device lock: the CTAP endpoint may be
+ * running a command (a presence wait holds the lock for seconds). */
+static void card_power_on(void *ctx)
+{
+    pthread_mutex_lock(&device_lock);
+    fk_card_power_on((fk_card_t *)ctx);
+    pthread_mutex_unlock(&device_lock);
+}
+
+static void card_power_off(void *ctx)
+{
+    pthread_mutex_lock(&device_lock);
+    fk_card_power_off((fk_card_t *)ctx);
+    pthread_mutex_unlock(&device_lock);
+}
 
 static size_t card_atr(void *ctx, const uint8_t **atr)
 {
-    return fk_card_atr((const fk_card_t *)ctx, atr);
+    pthread_mutex_lock(&device_lock);
+    const size_t n = fk_card_atr((const fk_card_t *)ctx, atr);
+    pthread_mutex_unlock(&device_lock);
+    return n;
 }
 
 static size_t card_transceive(void *ctx, const uint8_t *in, size_t len, uint8_t *out,
                               size_t out_cap)
 {
-    return fk_card_transceive((fk_card_t *)ctx, in, len, out, out_cap);
+    pthread_mutex_lock(&device_lock);
+    const size_t n = fk_card_transceive((fk_card_t *)ctx, in, len, out, out_cap);
+    pthread_mutex_unlock(&device_lock);
+    return n;
 }
 
 /* The device's keepalive hook. The vpcd protocol has no message that asks
@@ -387,6 +456,8 @@ static void report_start(void)
                 m.pending, m.failed);
 }
 
+/* (Re)start the virtual device: services, the card and the CTAP endpoint,
+ * all powered up afresh. Device lock held (or no other thread yet). */
 static int device_start(void)
 {
     const int rc = fk_services_init(&services, &fk_product);
@@ -402,34 +473,124 @@ static int device_start(void)
         return -1;
     }
     fk_card_set_keepalive(&card, vpcd_keepalive, NULL);
+    const fk_ctap_ep_config_t ep_io = fk_hidsock_ep_config(&hidsock);
+    if (fk_ctap_ep_init(&ctap_ep, &services, &fk_fido_applet, ctap_state, sizeof ctap_state,
+                        &ep_io) != FK_CTAP_EP_OK) {
+        fprintf(stderr, PROG ": cannot start the device (FIDO state area too small)\n");
+        return -1;
+    }
+    atomic_fetch_add(&power_gen, 1u);
     report_start();
     return 0;
 }
 
-/* After each frame: carry out a reboot the device asked for. */
+/* Stop the whole simulator from any thread (fatal: exit status 1). */
+static void stop_simulator(bool fatal)
+{
+    if (fatal) atomic_store(&fatal_stop, true);
+    stop_flag = 1;
+    vpcd_stop = 1;
+    fk_host_cancel_presence();
+}
+
+/* Make the vpcd loop drop its connection and connect again (pcscd sees the
+ * card removed and inserted), from another thread than the loop's. */
+static void vpcd_reconnect(void)
+{
+    atomic_fetch_add(&vpcd_restarts, 1u);
+    vpcd_stop = 1;
+}
+
+/* Power everything off and start the device again. Device lock held. */
+static int device_restart(void)
+{
+    fk_card_power_off(&card);
+    fk_ctap_ep_power_off(&ctap_ep);
+    if (device_start() != 0) return -1;
+    if (hidsock_open) fk_hidsock_wake(&hidsock);
+    return 0;
+}
+
+/* Carry out a reboot the device asked for (device lock held): false when
+ * there is none. *stop: the simulator must end (bootloader, or the device
+ * did not start again). */
+static bool take_reboot(bool *stop)
+{
+    fk_reboot_mode_t mode;
+    *stop = false;
+    if (!fk_host_take_reboot(&mode)) return false;
+    if (mode == FK_REBOOT_BOOTLOADER) {
+        fk_card_power_off(&card);
+        fk_ctap_ep_power_off(&ctap_ep);
+        fprintf(stderr, PROG ": the device asked for the bootloader (BOOTSEL), which the "
+                        "simulator does not have: exiting\n");
+        *stop = true;
+        stop_simulator(false);
+        return true;
+    }
+    fprintf(stderr, PROG ": device reboot: restarting the virtual device\n");
+    if (device_restart() != 0) {
+        *stop = true;
+        stop_simulator(true);
+    }
+    return true;
+}
+
+/* After each vpcd frame: a reboot the card's command asked for. */
 static fk_vpcd_action_t after_frame(void *ctx)
 {
     (void)ctx;
-    fk_reboot_mode_t mode;
-    if (!fk_host_take_reboot(&mode)) return FK_VPCD_CONTINUE;
-    fk_card_power_off(&card);
-    if (mode == FK_REBOOT_BOOTLOADER) {
-        fprintf(stderr, PROG ": the device asked for the bootloader (BOOTSEL), which the "
-                        "simulator does not have: exiting\n");
-        return FK_VPCD_STOP;
+    bool stop = false;
+    pthread_mutex_lock(&device_lock);
+    const bool rebooted = take_reboot(&stop);
+    pthread_mutex_unlock(&device_lock);
+    if (!rebooted) return FK_VPCD_CONTINUE;
+    return stop ? FK_VPCD_STOP : FK_VPCD_RECONNECT;
+}
+
+/* After each CTAPHID report (device lock held): a reboot its command asked
+ * for also makes the card reconnect. */
+static void after_report(void *ctx)
+{
+    (void)ctx;
+    bool stop = false;
+    if (take_reboot(&stop) && !stop) vpcd_reconnect();
+}
+
+static unsigned power_generation(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&power_gen);
+}
+
+/* The control socket's power-cycle: a cold power cycle of the whole
+ * device, as pulling it out and plugging it in again. A presence wait in
+ * progress is called off first (the device loses power), then the command
+ * it belonged to ends and the device restarts: volatile state is gone
+ * (PIN tokens, per-boot PIN limits, key agreement key), the uptime starts
+ * again (the FIDO reset window reopens), CTAPHID clients are disconnected
+ * and the card is removed from the reader and inserted again. */
+static int control_power_cycle(void *ctx)
+{
+    (void)ctx;
+    fk_hal_presence_abort();
+    pthread_mutex_lock(&device_lock);
+    fprintf(stderr, PROG ": power cycle\n");
+    const int rc = device_restart();
+    pthread_mutex_unlock(&device_lock);
+    if (rc != 0) {
+        stop_simulator(true);
+        return -1;
     }
-    fprintf(stderr, PROG ": device reboot: restarting the virtual device\n");
-    if (device_start() != 0) {
-        fatal_stop = true;
-        return FK_VPCD_STOP;
-    }
-    return FK_VPCD_RECONNECT;
+    vpcd_reconnect();
+    return 0;
 }
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+    vpcd_stop = 1;
     fk_host_cancel_presence();
 }
 
@@ -445,12 +606,117 @@ static int install_signals(void)
     return sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The default path of a socket: name in the flash image's directory. */
+static int socket_beside(char *out, size_t cap, const char *flash, const char *name)
+{
+    const char *slash = strrchr(flash, '/');
+    if (slash == NULL) return join_path(out, cap, ".", name);
+    char dir[PATH_CAP];
+    const size_t n = (size_t)(slash - flash);
+    if (n >= sizeof dir) {
+        fprintf(stderr, PROG ": path too long: %s\n", flash);
+        return -1;
+    }
+    memcpy(dir, flash, n);
+    dir[n] = '\0';
+    return join_path(out, cap, n == 0 ? "" : dir, name);
+}
+
+/* The socket path an option asks for: NULL when disabled ("none"). */
+static int socket_path(const char *opt, const char *flash, const char *name, char *buf,
+                       size_t cap, const char **out)
+{
+    *out = NULL;
+    if (opt != NULL && strcmp(opt, SOCKET_NONE) == 0) return 0;
+    if (opt != NULL) {
+        *out = opt;
+        return 0;
+    }
+    if (socket_beside(buf, cap, flash, name) != 0) return -1;
+    *out = buf;
+    return 0;
+}
+
+/* Open the CTAPHID and control sockets the options ask for. */
+static int open_sockets(const char *ctaphid, const char *control)
+{
+    if (ctaphid != NULL) {
+        if (fk_hidsock_open(&hidsock, ctaphid) != 0) return -1;
+        hidsock_open = true;
+    }
+    if (control != NULL) {
+        if (fk_simctl_open(&simctl, control) != 0) return -1;
+        simctl_open = true;
+    }
+    return 0;
+}
+
+static int start_socket_threads(void)
+{
+    if (hidsock_open) {
+        const fk_hidsock_device_t dev = {
+            .lock = &device_lock,
+            .ep = &ctap_ep,
+            .generation = power_generation,
+            .after_report = after_report,
+            .ctx = NULL,
+            .stop = &stop_flag,
+        };
+        if (fk_hidsock_start(&hidsock, &dev) != 0) return -1;
+    }
+    if (simctl_open) {
+        const fk_simctl_hooks_t hooks = {.power_cycle = control_power_cycle, .ctx = NULL};
+        if (fk_simctl_start(&simctl, &hooks, &stop_flag) != 0) return -1;
+    }
+    return 0;
+}
+
+static void close_sockets(void)
+{
+    if (simctl_open) fk_simctl_close(&simctl);
+    if (hidsock_open) fk_hidsock_close(&hidsock);
+    simctl_open = hidsock_open = false;
+}
+
+/* Serve the card over vpcd until the simulator stops; a device restart
+ * from another thread (power cycle, a reboot asked for over CTAPHID) ends
+ * one serving round so that the card reconnects. 0, or -1 when the vpcd
+ * host cannot be resolved. */
+static int serve_vpcd(const sim_options_t *o)
+{
+    const fk_vpcd_card_t vcard = {
+        .ctx = &card,
+        .power_on = card_power_on,
+        .power_off = card_power_off,
+        .atr = card_atr,
+        .transceive = card_transceive,
+    };
+    const fk_vpcd_options_t vopt = {
+        .host = o->host,
+        .port = o->port,
+        .stop = &vpcd_stop,
+        .after_frame = after_frame,
+        .rx = vpcd_rx,
+        .tx = vpcd_tx,
+    };
+    for (;;) {
+        if (fk_vpcd_serve(&vcard, &vopt) != 0) return -1;
+        if (stop_flag) return 0;
+        /* A restart: serve again. A request that comes while the flag is
+         * cleared must not be lost, hence the count. */
+        const unsigned seen = atomic_load(&vpcd_restarts);
+        vpcd_stop = 0;
+        if (atomic_load(&vpcd_restarts) != seen || stop_flag) vpcd_stop = 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     sim_options_t o;
     parse_options(argc, argv, &o);
 
     static char dir[PATH_CAP], flash_path[PATH_CAP], otp_path[PATH_CAP];
+    static char ctaphid_buf[PATH_CAP], control_buf[PATH_CAP];
     const char *fp = o.flash_path, *op = o.otp_path;
     if (fp == NULL || op == NULL) {
         if (data_dir(dir, sizeof dir) != 0) return EXIT_FAILURE;
@@ -463,6 +729,10 @@ int main(int argc, char **argv)
             op = otp_path;
         }
     }
+    const char *hp = NULL, *cp = NULL;
+    if (socket_path(o.ctaphid_path, fp, CTAPHID_FILE, ctaphid_buf, sizeof ctaphid_buf, &hp) != 0 ||
+        socket_path(o.control_path, fp, CONTROL_FILE, control_buf, sizeof control_buf, &cp) != 0)
+        return EXIT_FAILURE;
 
     if (install_signals() != 0) {
         fprintf(stderr, PROG ": cannot install signal handlers: %s\n", strerror(errno));
@@ -479,30 +749,24 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     int status = EXIT_FAILURE;
-    if (device_start() == 0) {
+    if (open_sockets(hp, cp) == 0 && device_start() == 0) {
         static const char *const presence_names[] = {"auto", "deny", "ask"};
         fprintf(stderr,
-                PROG " " FK_VERSION_STRING ": flash %s, OTP %s (%s), presence %s, vpcd %s:%u\n",
+                PROG " " FK_VERSION_STRING ": flash %s, OTP %s (%s), presence %s, vpcd %s:%u, "
+                     "ctaphid %s, control %s\n",
                 fp, op, o.stepping == FK_OTP_STEPPING_A3 ? "A3" : "A2",
-                presence_names[o.presence], o.host, (unsigned)o.port);
-        const fk_vpcd_card_t vcard = {
-            .ctx = &card,
-            .power_on = card_power_on,
-            .power_off = card_power_off,
-            .atr = card_atr,
-            .transceive = card_transceive,
-        };
-        const fk_vpcd_options_t vopt = {
-            .host = o.host,
-            .port = o.port,
-            .stop = &stop_flag,
-            .after_frame = after_frame,
-            .rx = vpcd_rx,
-            .tx = vpcd_tx,
-        };
-        if (fk_vpcd_serve(&vcard, &vopt) == 0 && !fatal_stop) status = EXIT_SUCCESS;
+                presence_names[o.presence], o.host, (unsigned)o.port,
+                hp != NULL ? hp : SOCKET_NONE, cp != NULL ? cp : SOCKET_NONE);
+        if (start_socket_threads() == 0 && serve_vpcd(&o) == 0 && !atomic_load(&fatal_stop))
+            status = EXIT_SUCCESS;
+        /* Whatever ended the loop, the other threads stop now. */
+        stop_flag = 1;
+        fk_host_cancel_presence();
+        close_sockets();
         fk_card_power_off(&card);
+        fk_ctap_ep_power_off(&ctap_ep);
     }
+    close_sockets();
     fk_host_otp_close();
     fk_host_flash_close();
     return status;
