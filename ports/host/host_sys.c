@@ -59,7 +59,9 @@ static struct {
 static volatile sig_atomic_t presence_cancelled;
 /* The running wait was called off (fk_hal_presence_abort). */
 static atomic_bool presence_aborted;
-/* REMOTE mode: the answer another thread gave (0: none yet). */
+/* REMOTE mode: the answer another thread gave. Its own codes, not HAL
+ * results: FK_HAL_OK is 0, which would read as "no answer yet". */
+enum { ANSWER_NONE = 0, ANSWER_CONFIRM, ANSWER_REFUSE };
 static atomic_int presence_answer;
 
 void fk_host_log(const char *fmt, ...)
@@ -169,7 +171,7 @@ void fk_host_set_presence_timeout(uint32_t timeout_ms)
 void fk_host_set_presence_delay(uint32_t delay_ms) { atomic_store(&sys.presence_delay_ms, delay_ms); }
 void fk_host_presence_answer(bool confirm)
 {
-    atomic_store(&presence_answer, confirm ? FK_HAL_OK : FK_HAL_EDENIED);
+    atomic_store(&presence_answer, confirm ? ANSWER_CONFIRM : ANSWER_REFUSE);
 }
 void fk_hal_presence_abort(void) { atomic_store(&presence_aborted, true); }
 void fk_host_cancel_presence(void) { presence_cancelled = 1; }
@@ -273,8 +275,8 @@ static int presence_sleep(uint32_t timeout_ms, uint64_t confirm_after_ms, fk_kee
         if (keepalive != NULL) keepalive(arg);
         if (atomic_load(&presence_aborted)) return FK_HAL_ECANCELED;
         if (presence_cancelled) return FK_HAL_ETIMEOUT;
-        const int answer = atomic_exchange(&presence_answer, 0);
-        if (answer != 0) return answer;
+        const int answer = atomic_exchange(&presence_answer, ANSWER_NONE);
+        if (answer != ANSWER_NONE) return answer == ANSWER_CONFIRM ? FK_HAL_OK : FK_HAL_EDENIED;
         const uint64_t waited = fk_hal_millis() - start;
         if (waited >= confirm_after_ms && confirm_after_ms < timeout_ms) return FK_HAL_OK;
         if (waited >= timeout_ms) return FK_HAL_ETIMEOUT;
@@ -286,7 +288,7 @@ static int presence_sleep(uint32_t timeout_ms, uint64_t confirm_after_ms, fk_kee
 int fk_hal_presence_wait(uint32_t timeout_ms, fk_keepalive_fn keepalive, void *arg)
 {
     atomic_store(&presence_aborted, false);
-    atomic_store(&presence_answer, 0);
+    atomic_store(&presence_answer, ANSWER_NONE);
     if (presence_cancelled) return FK_HAL_ETIMEOUT;
     const uint32_t forced = atomic_load(&sys.presence_timeout_ms);
     switch ((fk_host_presence_t)atomic_load(&sys.presence)) {

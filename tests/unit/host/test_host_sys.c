@@ -108,6 +108,47 @@ static void test_presence_policies(void **state)
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
 }
 
+/* REMOTE: the keepalive plays the other thread and answers during the
+ * wait; a confirmation must come out as FK_HAL_OK (its code is 0, like
+ * "no answer"), a refusal as FK_HAL_EDENIED. */
+static bool remote_confirm;
+
+static void answer_keepalive(void *arg)
+{
+    (void)arg;
+    if (++keepalive_calls == 2) fk_host_presence_answer(remote_confirm);
+}
+
+static void test_presence_remote(void **state)
+{
+    (void)state;
+    fk_host_set_presence(FK_HOST_PRESENCE_REMOTE);
+    for (int i = 0; i < 2; i++) {
+        remote_confirm = i == 0;
+        keepalive_calls = 0;
+        assert_int_equal(fk_hal_presence_wait(PRESENCE_TIMEOUT_MS, answer_keepalive, NULL),
+                         remote_confirm ? FK_HAL_OK : FK_HAL_EDENIED);
+    }
+    /* An answer given before the wait starts is forgotten: nobody answers
+     * within the (short) timeout. */
+    fk_host_presence_answer(true);
+    fk_host_set_presence_timeout(SLEEP_MS);
+    assert_int_equal(fk_hal_presence_wait(PRESENCE_TIMEOUT_MS, NULL, NULL), FK_HAL_ETIMEOUT);
+    fk_host_set_presence_timeout(0);
+    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
+}
+
+/* fk_host_advance_clock: time jumps forward at once, and stays ahead. */
+static void test_advance_clock(void **state)
+{
+    (void)state;
+    const uint64_t before = fk_hal_millis();
+    fk_host_advance_clock(11000u);
+    const uint64_t after = fk_hal_millis();
+    assert_true(after - before >= 11000u);
+    assert_true(fk_hal_millis() >= after);
+}
+
 /* Run fn in a child process and return its exit status (-signal if killed). */
 static int in_child(int (*fn)(void))
 {
@@ -341,6 +382,8 @@ int main(void)
         cmocka_unit_test(test_millis),
         cmocka_unit_test(test_serial),
         cmocka_unit_test(test_presence_policies),
+        cmocka_unit_test(test_presence_remote),
+        cmocka_unit_test(test_advance_clock),
         cmocka_unit_test(test_presence_no_tty),
         cmocka_unit_test(test_presence_ask),
         cmocka_unit_test(test_presence_ask_background),
