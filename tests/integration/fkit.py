@@ -19,6 +19,7 @@ import atexit
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -213,6 +214,10 @@ class Rig:
         self.conf_dir = os.path.join(self.dir, "reader.conf.d")
         self.pcscd_log = os.path.join(self.dir, "pcscd.log")
         self.sim_log = os.path.join(self.dir, "sim.log")
+        # The simulator's CTAPHID socket (the FIDO key) and its control socket.
+        self.ctaphid_path = os.path.join(self.dir, "ctaphid.sock")
+        self.control_path = os.path.join(self.dir, "control.sock")
+        self.sim_extra_args = []  # more simulator options, kept across restarts
         self.pcscd = None
         self.sim = None
         self.sim_starts = 0
@@ -281,7 +286,9 @@ class Rig:
         """Start fusekey-sim on the private flash/OTP images (created on first start)."""
         assert self.sim is None or self.sim.poll() is not None, "fusekey-sim already running"
         args = [self.sim_path, "--flash", self.flash, "--otp", self.otp, "--port", str(port),
-                "--host", "127.0.0.1", "--serial", self.serial, "--presence", "auto"]
+                "--host", "127.0.0.1", "--serial", self.serial, "--presence", "auto",
+                "--ctaphid", self.ctaphid_path, "--control", self.control_path]
+        args += self.sim_extra_args
         if self.verbose:
             args.append("--verbose")
         log = open(self.sim_log, "ab")
@@ -294,6 +301,48 @@ class Rig:
 
     def sim_alive(self):
         return self.sim is not None and self.sim.poll() is None
+
+    def wait_sockets(self, timeout=START_TIMEOUT):
+        """Wait until the simulator listens on its CTAPHID and control sockets."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.sim is not None and self.sim.poll() is not None:
+                raise RuntimeError("fusekey-sim exited (status %d) before its sockets were up;"
+                                   " log:\n%s" % (self.sim.returncode, self.tail(self.sim_log)))
+            if os.path.exists(self.ctaphid_path) and os.path.exists(self.control_path):
+                return
+            time.sleep(POLL)
+        raise RuntimeError("fusekey-sim's sockets did not appear in %s" % self.dir)
+
+    def control(self, command, check=True):
+        """Send one command line to the simulator's control socket (docs/host-sim.md:
+        presence auto|deny|timeout|remote|delay MS, presence-timeout MS, approve, refuse,
+        clock MS, power-cycle); returns the answer line without its newline. check:
+        AssertionError unless the answer is "ok"."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(START_TIMEOUT)
+            s.connect(self.control_path)
+            s.sendall(command.encode() + b"\n")
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                answer += chunk
+        answer = answer.decode(errors="replace").rstrip("\n")
+        if check and answer != "ok":
+            raise AssertionError("control %r -> %r" % (command, answer))
+        return answer
+
+    def power_cycle(self):
+        """Cold power cycle of the virtual device through the control socket. With pcscd
+        running, waits until pcscd has seen the card go and come back (returns a connected
+        Card then, else None). CTAPHID clients are disconnected: open new ones."""
+        self.control("power-cycle")
+        if self.pcscd is None:
+            return None
+        self.wait_card_removed()
+        return self.wait_card()
 
     def stop_sim(self, sig=signal.SIGTERM):
         """Stop fusekey-sim with sig; returns its exit status (negative: killed by a signal)."""
