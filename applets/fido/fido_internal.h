@@ -122,6 +122,7 @@ enum {
 #define FIDO_PIN_FAILS_PER_BOOT 3u /* consecutive mismatches before PIN_AUTH_BLOCKED */
 #define FIDO_RESET_WINDOW_MS 10000u
 #define FIDO_TOKEN_LEN 32u
+#define FIDO_TOKEN_LIFETIME_MS 600000u /* a pinUvAuthToken works 10 minutes after it was issued */
 #define FIDO_SHARED_MAX 64u        /* protocol 2's shared secret; protocol 1 uses 32 */
 
 /* ---- Store records of the FIDO namespace (docs/store-map.md) ----------- */
@@ -131,6 +132,9 @@ enum {
 #define FIDO_ID_CONFIG 0x0002u     /* sealed: fido_config_t (fido_config.c) */
 #define FIDO_ID_PIN 0x0003u        /* the PIN service's record of the clientPIN */
 #define FIDO_ID_LARGE_BLOBS 0x0004u /* the serialized large-blob array (fido_config.c) */
+#define FIDO_ID_LARGE_BLOBS_NEW 0x0005u /* a large-blob array being written in fragments */
+#define FIDO_ID_ATT_KEY 0x0006u    /* sealed: version 1 | the attestation key's P-256 scalar */
+#define FIDO_ID_ATT_CERT 0x0007u   /* the attestation certificate (DER), plain */
 #define FIDO_ID_RK_FIRST 0x0100u   /* sealed resident credentials (fido_cred.c) */
 #define FIDO_RK_MAX 128u
 #define FIDO_ID_RK_LAST (FIDO_ID_RK_FIRST + FIDO_RK_MAX - 1u)
@@ -160,6 +164,9 @@ typedef struct fido_pin_session {
     uint8_t rpid_hash[32];
     bool user_present, user_verified;
     uint64_t issued_ms;            /* fk_services_uptime_ms when issued */
+    /* A largeBlobs write in progress (fido_config.c): the announced total
+     * (0: none) and the offset the next fragment must have. */
+    uint32_t lb_expected, lb_next;
 } fido_pin_session_t;
 
 /* getNextAssertion and credentialManagement enumerations (fido_cred.c,

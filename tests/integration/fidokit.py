@@ -27,6 +27,90 @@ def pcsc_device(reader=fkit.READER_SLOT0):
     raise AssertionError("no reader named %r" % reader)
 
 
+# ---- clientPIN, authenticatorConfig, large blobs, U2F (test_fido_pin.py and after) ----
+
+def ctap2(reader=fkit.READER_SLOT0):
+    """python-fido2's Ctap2 over the FIDO applet of the card in `reader` (getInfo read).
+    pyscard keeps one PC/SC context per process; each rig has its own pcscd, so the
+    context is made anew (the one of an earlier rig's pcscd answers "not available")."""
+    from fido2.ctap2 import Ctap2
+    from smartcard.pcsc.PCSCContext import PCSCContext
+    PCSCContext.renewContext()
+    return Ctap2(pcsc_device(reader))
+
+
+def legacy_pin_token(client_pin, pin):
+    """A token from getPinToken (05, implied mc|ga permissions). python-fido2 0.9.1's
+    get_pin_token sends 09 whenever getInfo has pinUvAuthToken, also without
+    permissions, which 09 requires (MISSING_PARAMETER); 05 must be asked for."""
+    saved = client_pin._supports_permissions
+    client_pin._supports_permissions = False
+    try:
+        return client_pin.get_pin_token(pin)
+    finally:
+        client_pin._supports_permissions = saved
+
+
+def power_cycle(rig, ctap=None):
+    """Take the power away from the simulated device and give it back (the simulator
+    stops and starts again on the same flash: every volatile state is gone); returns a
+    new Ctap2. ctap, the old one, is closed first. Keep one Ctap2 per device at a time:
+    pyscard unpowers the card when a connection is dropped, which resets the others."""
+    if ctap is not None:
+        ctap.device.close()
+    rig.stop_sim()
+    fkit.restart_sim(rig)
+    return ctap2()
+
+
+def _pin_exchange(ctap, protocol):
+    from fido2.ctap2.pin import ClientPin
+    return ClientPin(ctap, protocol=protocol)._get_shared_secret()
+
+
+def set_pin_raw(ctap, protocol, padded):
+    """setPIN with newPinEnc over `padded` as it is (python-fido2 pads and checks a PIN
+    itself, so a policy the authenticator enforces is only reachable this way)."""
+    from fido2.ctap2.pin import ClientPin
+    key_agreement, shared = _pin_exchange(ctap, protocol)
+    enc = protocol.encrypt(shared, padded)
+    ctap.client_pin(protocol.VERSION, ClientPin.CMD.SET_PIN, key_agreement=key_agreement,
+                    new_pin_enc=enc, pin_uv_param=protocol.authenticate(shared, enc))
+
+
+def change_pin_raw(ctap, protocol, old_pin, padded):
+    """changePIN to newPinEnc over `padded` as it is."""
+    import hashlib
+    from fido2.ctap2.pin import ClientPin
+    key_agreement, shared = _pin_exchange(ctap, protocol)
+    hash_enc = protocol.encrypt(shared, hashlib.sha256(old_pin.encode()).digest()[:16])
+    enc = protocol.encrypt(shared, padded)
+    ctap.client_pin(protocol.VERSION, ClientPin.CMD.CHANGE_PIN, key_agreement=key_agreement,
+                    new_pin_enc=enc, pin_hash_enc=hash_enc,
+                    pin_uv_param=protocol.authenticate(shared, enc + hash_enc))
+
+
+def pad_pin(pin):
+    """A PIN (text) zero-padded to 64 bytes, as setPIN and changePIN carry it."""
+    raw = pin.encode() if isinstance(pin, str) else pin
+    return raw + b"\0" * (64 - len(raw))
+
+
+def ctap_error(call, *args, **kwargs):
+    """Run call(*args, **kwargs), which must fail with a CtapError; return its code."""
+    from fido2.ctap import CtapError
+    try:
+        call(*args, **kwargs)
+    except CtapError as e:
+        return e.code
+    raise AssertionError("%s succeeded; a CTAP error was expected" % getattr(call, "__name__", call))
+
+
+def pin_protocols():
+    """python-fido2's PIN/UV auth protocol classes, 1 then 2."""
+    from fido2.ctap2.pin import PinProtocolV1, PinProtocolV2
+    return (PinProtocolV1, PinProtocolV2)
+
 # ---- Credentials: makeCredential / getAssertion helpers (test_fido_cred.py, test_fido_credmgmt.py)
 
 import hashlib
@@ -44,11 +128,6 @@ ES256 = -7
 EDDSA = -8
 PUBLIC_KEY = "public-key"
 TEST_PIN = "314159"
-
-
-def ctap2(reader=fkit.READER_SLOT0):
-    """A python-fido2 Ctap2 (strict canonical CBOR checks) over the card in `reader`."""
-    return Ctap2(pcsc_device(reader))
 
 
 def ctap2_with_pin(pin=TEST_PIN, reader=fkit.READER_SLOT0):
@@ -109,7 +188,7 @@ def check_attestation(test, att, client_data_hash):
     return key
 
 
-def ctap_error(test, code, fn, *args, **kwargs):
+def expect_ctap(test, code, fn, *args, **kwargs):
     """Assert that fn(*args, **kwargs) fails with CTAP status `code`."""
     with test.assertRaises(CtapError) as cm:
         fn(*args, **kwargs)

@@ -23,7 +23,7 @@ from fido2.ctap import CtapError
 from fido2.ctap2 import Ctap2
 from fido2.ctap2.pin import ClientPin
 from fido2.server import Fido2Server
-from fidokit import EDDSA, ES256, PUBLIC_KEY, cdh, ctap_error, descriptor, make_cred, rp_hash
+from fidokit import EDDSA, ES256, PUBLIC_KEY, cdh, expect_ctap, descriptor, make_cred, rp_hash
 
 ERR = CtapError.ERR
 MC = Ctap2.CMD.MAKE_CREDENTIAL
@@ -88,7 +88,7 @@ class Credentials(fkit.RigTest):
             r = self.ctap.make_credential(cdh(), {"id": "example.com"}, {"id": b"x"},
                                           [{"type": PUBLIC_KEY, "alg": a} for a in params])
             self.assertEqual(r.auth_data.credential_data.public_key[3], alg)
-        ctap_error(self, ERR.UNSUPPORTED_ALGORITHM, self.ctap.make_credential, cdh(),
+        expect_ctap(self, ERR.UNSUPPORTED_ALGORITHM, self.ctap.make_credential, cdh(),
                    {"id": "example.com"}, {"id": b"x"},
                    [{"type": PUBLIC_KEY, "alg": -257}, {"type": "other", "alg": ES256}])
 
@@ -109,11 +109,11 @@ class Credentials(fkit.RigTest):
         for a in got:
             self.assertEqual(set(a.user), {"id"})
             a.verify(h, keys[a.user["id"]])
-        ctap_error(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
+        expect_ctap(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
         # Another command in between ends the sequence.
         self.ctap.get_assertion(rp, cdh())
         self.ctap.get_info()
-        ctap_error(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
+        expect_ctap(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
 
     def test_04_replace_same_user(self):
         """A second discoverable credential for the same RP and user id replaces the first."""
@@ -127,7 +127,7 @@ class Credentials(fkit.RigTest):
         self.assertIsNone(a.number_of_credentials)
         self.assertEqual(a.credential["id"], new.auth_data.credential_data.credential_id)
         old_id = old.auth_data.credential_data.credential_id
-        ctap_error(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, rp, cdh(),
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, rp, cdh(),
                    [descriptor(old_id)])
 
     def test_05_silent_assertion_and_counter(self):
@@ -160,9 +160,9 @@ class Credentials(fkit.RigTest):
         bad[2][30] ^= 0x80  # ciphertext
         bad[3][63] ^= 1     # tag
         for b in [bytes(x) for x in bad] + [cred_id[:63], cred_id + b"\0", os.urandom(64)]:
-            ctap_error(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "a.example", cdh(),
+            expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "a.example", cdh(),
                        [descriptor(b)])
-        ctap_error(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "b.example", cdh(),
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "b.example", cdh(),
                    [descriptor(cred_id)])
         a = self.ctap.get_assertion("a.example", cdh(),
                                     [descriptor(bytes(bad[2])), {"type": "other", "id": cred_id},
@@ -214,14 +214,14 @@ class Credentials(fkit.RigTest):
         ]
         for cmd, args, code in cases:
             with self.subTest(cmd=cmd, args=args):
-                ctap_error(self, code, send, cmd, args)
+                expect_ctap(self, code, send, cmd, args)
         # Nothing was made by the refused requests.
-        ctap_error(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "hostile.example", cdh())
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "hostile.example", cdh())
 
     def test_08_touch_probe(self):
         """A zero-length pinUvAuthParam asks for presence, then says no PIN is set."""
-        ctap_error(self, ERR.PIN_NOT_SET, self.ctap.send_cbor, MC, mc_args(k8=b"", k9=1))
-        ctap_error(self, ERR.PIN_NOT_SET, self.ctap.send_cbor, GA,
+        expect_ctap(self, ERR.PIN_NOT_SET, self.ctap.send_cbor, MC, mc_args(k8=b"", k9=1))
+        expect_ctap(self, ERR.PIN_NOT_SET, self.ctap.send_cbor, GA,
                    {1: "example.com", 2: cdh(), 6: b"", 7: 1})
 
     def test_09_exclude_list(self):
@@ -229,7 +229,7 @@ class Credentials(fkit.RigTest):
         tampered, it does not count."""
         att, _ = make_cred(self.ctap, rp_id="ex.example", user_id=b"ex")
         cred_id = att.auth_data.credential_data.credential_id
-        ctap_error(self, ERR.CREDENTIAL_EXCLUDED, make_cred, self.ctap, rp_id="ex.example",
+        expect_ctap(self, ERR.CREDENTIAL_EXCLUDED, make_cred, self.ctap, rp_id="ex.example",
                    exclude=[descriptor(os.urandom(64)), descriptor(cred_id)])
         make_cred(self.ctap, rp_id="other.example", exclude=[descriptor(cred_id)])
         make_cred(self.ctap, rp_id="ex.example", exclude=[descriptor(cred_id[:-1] + b"\0")])
@@ -250,10 +250,10 @@ class Credentials(fkit.RigTest):
         self.assertEqual(a.user["id"], b"p1")
         a = self.ctap.get_assertion(rp, cdh(), [descriptor(creds[2])])
         self.assertEqual(a.credential["id"], creds[2])
-        ctap_error(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, rp, cdh(),
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, rp, cdh(),
                    [descriptor(creds[3])])
         make_cred(self.ctap, rp_id=rp, user_id=b"new", exclude=[descriptor(creds[3])])
-        ctap_error(self, ERR.CREDENTIAL_EXCLUDED, make_cred, self.ctap, rp_id=rp,
+        expect_ctap(self, ERR.CREDENTIAL_EXCLUDED, make_cred, self.ctap, rp_id=rp,
                    exclude=[descriptor(creds[2])])
 
     def test_11_cred_blob(self):
@@ -285,7 +285,7 @@ class Credentials(fkit.RigTest):
         att2, _ = make_cred(self.ctap, rp_id="lbk.example", user_id=b"m", rk=True,
                             extensions={"largeBlobKey": True})
         self.assertNotEqual(att2.large_blob_key, att.large_blob_key)
-        ctap_error(self, ERR.INVALID_OPTION, make_cred, self.ctap, rp_id="lbk.example",
+        expect_ctap(self, ERR.INVALID_OPTION, make_cred, self.ctap, rp_id="lbk.example",
                    extensions={"largeBlobKey": True})
 
     def test_13_hmac_secret(self):
@@ -314,7 +314,7 @@ class Credentials(fkit.RigTest):
         self.assertNotEqual(outs[0], outs[1])
 
     def test_14_get_next_without_get_assertion(self):
-        ctap_error(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
+        expect_ctap(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
 
     def test_15_counter_in_authdata(self):
         """The 4-byte counter is big-endian and the same value the flags/counter parse gives."""
