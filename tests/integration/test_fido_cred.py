@@ -10,6 +10,10 @@
 - Tampered, foreign-RP and made-up credential ids are refused; hostile CBOR gets precise
   statuses; excludeList; credProtect levels; credBlob, largeBlobKey; hmac-secret stable per
   credential.
+- With a PIN set: a discoverable credential needs a pinUvAuthToken (PUAT_REQUIRED), a
+  non-discoverable one does not (makeCredUvNotRqd); the token gives UV, names in the user
+  entity, access to credProtect 3; wrong, unpermitted or other-RP tokens are refused; the touch
+  probe says PIN_INVALID; hmac-secret outputs differ with and without UV.
 """
 
 import hashlib
@@ -29,6 +33,7 @@ ERR = CtapError.ERR
 MC = Ctap2.CMD.MAKE_CREDENTIAL
 GA = Ctap2.CMD.GET_ASSERTION
 FLAG_UP, FLAG_UV, FLAG_AT, FLAG_ED = 0x01, 0x04, 0x40, 0x80
+PUAT_REQUIRED = 0x36  # python-fido2 0.9.1 still calls it PIN_REQUIRED
 
 
 def mc_args(**over):
@@ -323,6 +328,107 @@ class Credentials(fkit.RigTest):
         self.assertEqual(struct.unpack(">I", raw[33:37])[0], att.auth_data.counter)
         self.assertEqual(raw[:32], rp_hash("example.com"))
         self.assertEqual(raw[32] & (FLAG_UP | FLAG_AT), FLAG_UP | FLAG_AT)
+
+
+class WithPin(fkit.RigTest):
+    """The same flows with a clientPIN set (fido_pin.c's tokens)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ctap, cls.cp = fidokit.ctap2_with_pin()
+
+    def token(self, rp_id,
+              perms=ClientPin.PERMISSION.MAKE_CREDENTIAL | ClientPin.PERMISSION.GET_ASSERTION):
+        """A token for rp_id (mc and ga permissions need an RP id)."""
+        return fidokit.pin_token(self.cp, perms, rp_id)
+
+    def auth(self, token, h):
+        return {"pin_uv_param": fidokit.pin_uv_param(self.cp, token, h),
+                "pin_uv_protocol": self.cp.protocol.VERSION}
+
+    def test_01_rk_needs_token(self):
+        """PIN set: rk without token -> PUAT_REQUIRED; non-rk without token works without UV."""
+        expect_ctap(self, PUAT_REQUIRED, make_cred, self.ctap, rp_id="pin.example", rk=True)
+        att, _ = make_cred(self.ctap, rp_id="pin.example")
+        self.assertFalse(att.auth_data.flags & FLAG_UV)
+        expect_ctap(self, ERR.PIN_INVALID, self.ctap.send_cbor, MC, mc_args(k8=b"", k9=1))
+
+    def test_02_uv_with_token(self):
+        """A token gives UV at makeCredential and getAssertion, and the names come back."""
+        h = cdh()
+        att, _ = make_cred(self.ctap, rp_id="uv.example", user_id=b"uv", rk=True, name="bob",
+                           display_name="Bob B", client_data_hash=h,
+                           **self.auth(self.token("uv.example"), h))
+        self.assertTrue(att.auth_data.flags & FLAG_UV)
+        key = fidokit.check_attestation(self, att, h)
+        h = cdh()
+        a = self.ctap.get_assertion("uv.example", h, **self.auth(self.token("uv.example"), h))
+        a.verify(h, key)
+        self.assertTrue(a.auth_data.flags & FLAG_UV)
+        self.assertEqual(a.user, {"id": b"uv", "name": "bob", "displayName": "Bob B"})
+        a = self.ctap.get_assertion("uv.example", cdh())
+        self.assertFalse(a.auth_data.flags & FLAG_UV)
+        self.assertEqual(a.user, {"id": b"uv"})
+
+    def test_03_bad_tokens(self):
+        """A wrong pinUvAuthParam, a token without mc permission, a token bound to another RP:
+        PIN_AUTH_INVALID, and nothing is made."""
+        h = cdh()
+        bad = dict(self.auth(self.token("bad.example"), h))
+        bad["pin_uv_param"] = bytes(len(bad["pin_uv_param"]))
+        expect_ctap(self, ERR.PIN_AUTH_INVALID, make_cred, self.ctap, rp_id="bad.example",
+                    rk=True, client_data_hash=h, **bad)
+        ga_only = self.token("bad.example", ClientPin.PERMISSION.GET_ASSERTION)
+        expect_ctap(self, ERR.PIN_AUTH_INVALID, make_cred, self.ctap, rp_id="bad.example",
+                    rk=True, client_data_hash=h, **self.auth(ga_only, h))
+        other = self.token("other.example", ClientPin.PERMISSION.MAKE_CREDENTIAL)
+        expect_ctap(self, ERR.PIN_AUTH_INVALID, make_cred, self.ctap, rp_id="bad.example",
+                    rk=True, client_data_hash=h, **self.auth(other, h))
+        h = cdh()
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, "bad.example", h,
+                    **self.auth(self.token("bad.example"), h))
+
+    def test_04_cred_protect_3_with_uv(self):
+        """credProtect 3 is found, and excludes, only with UV."""
+        rp = "cp3.example"
+        h = cdh()
+        att, _ = make_cred(self.ctap, rp_id=rp, user_id=b"c3", rk=True,
+                           extensions={"credProtect": 3}, client_data_hash=h,
+                           **self.auth(self.token(rp), h))
+        cred_id = att.auth_data.credential_data.credential_id
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, rp, cdh())
+        expect_ctap(self, ERR.NO_CREDENTIALS, self.ctap.get_assertion, rp, cdh(),
+                    [descriptor(cred_id)])
+        h = cdh()
+        a = self.ctap.get_assertion(rp, h, **self.auth(self.token(rp), h))
+        self.assertEqual(a.credential["id"], cred_id)
+        h = cdh()
+        a = self.ctap.get_assertion(rp, h, [descriptor(cred_id)], **self.auth(self.token(rp), h))
+        self.assertEqual(a.credential["id"], cred_id)
+        make_cred(self.ctap, rp_id=rp, exclude=[descriptor(cred_id)])
+        h = cdh()
+        expect_ctap(self, ERR.CREDENTIAL_EXCLUDED, make_cred, self.ctap, rp_id=rp,
+                    exclude=[descriptor(cred_id)], client_data_hash=h,
+                    **self.auth(self.token(rp), h))
+
+    def test_05_hmac_secret_uv(self):
+        """hmac-secret: one output without UV, another with UV, each stable."""
+        att, _ = make_cred(self.ctap, rp_id="hmacuv.example", extensions={"hmac-secret": True})
+        cred_id = att.auth_data.credential_data.credential_id
+        salt = os.urandom(32)
+        outs = []
+        for uv in (False, True, False, True):
+            ext, shared = fidokit.hmac_secret_input(self.cp, salt)
+            h = cdh()
+            kw = self.auth(self.token("hmacuv.example"), h) if uv else {}
+            a = self.ctap.get_assertion("hmacuv.example", h, [descriptor(cred_id)],
+                                        extensions=ext, **kw)
+            self.assertEqual(bool(a.auth_data.flags & FLAG_UV), uv)
+            outs.append(self.cp.protocol.decrypt(shared, a.auth_data.extensions["hmac-secret"]))
+        self.assertEqual(outs[0], outs[2])
+        self.assertEqual(outs[1], outs[3])
+        self.assertNotEqual(outs[0], outs[1])
 
 
 if __name__ == "__main__":
