@@ -431,5 +431,31 @@ class WithPin(fkit.RigTest):
         self.assertNotEqual(outs[0], outs[1])
 
 
+class FullStore(fkit.RigTest):
+    """All 128 slots of discoverable credentials in use."""
+
+    def test_key_store_full(self):
+        """The 129th user -> KEY_STORE_FULL; replacing a user and non-discoverable credentials
+        still work; a lookup returns the newest 16 (getNextAssertion's limit)."""
+        ctap = fidokit.ctap2()
+        n = ctap.get_info().remaining_disc_creds
+        self.assertEqual(n, 128)
+        for i in range(n):
+            make_cred(ctap, rp_id="full.example", user_id=b"%d" % i, rk=True)
+        self.assertEqual(ctap.get_info().remaining_disc_creds, 0)
+        expect_ctap(self, ERR.KEY_STORE_FULL, make_cred, ctap, rp_id="full.example",
+                    user_id=b"new", rk=True)
+        expect_ctap(self, ERR.KEY_STORE_FULL, make_cred, ctap, rp_id="other.example",
+                    user_id=b"new", rk=True)
+        make_cred(ctap, rp_id="full.example", user_id=b"5", rk=True)
+        make_cred(ctap, rp_id="full.example", user_id=b"new")
+        first = ctap.get_assertion("full.example", cdh())
+        self.assertEqual(first.number_of_credentials, 16)
+        got = [first] + [ctap.get_next_assertion() for _ in range(15)]
+        self.assertEqual([a.user["id"] for a in got],
+                         [b"5"] + [b"%d" % i for i in range(127, 112, -1)])
+        expect_ctap(self, ERR.NOT_ALLOWED, ctap.get_next_assertion)
+
+
 if __name__ == "__main__":
     fkit.main("FIDO2 credentials over PC/SC with python-fido2")
