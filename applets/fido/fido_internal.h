@@ -4,8 +4,9 @@
  *
  *   fido.c         descriptor, APDU entry (NFCCTAP_MSG, U2F), CBOR command
  *                  dispatch, getInfo, reset, selection
- *   fido_cred.c    credential ids, resident credentials, signature counter,
- *                  makeCredential, getAssertion, getNextAssertion, extensions
+ *   fido_cred.c    master secret, credential ids, resident credentials,
+ *                  signature counter, credential keys (fido_cred_int.h)
+ *   fido_assert.c  makeCredential, getAssertion, getNextAssertion, extensions
  *   fido_cm.c      credentialManagement
  *   fido_pin.c     clientPIN, PIN/UV auth protocols 1 and 2, the
  *                  pinUvAuthToken and its permissions
