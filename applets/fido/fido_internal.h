@@ -182,6 +182,12 @@ typedef struct fido_cred_session {
     uint8_t gna_flags;             /* FIDO_AD_UP / FIDO_AD_UV of the assertions */
     uint8_t gna_ext;               /* extensions asked for (fido_cred.c's bits) */
     uint64_t gna_ms;               /* when the getAssertion ran */
+    /* hmac-secret of the getAssertion, applied to the next credentials too */
+    uint8_t gna_hs_proto;          /* 0: not asked for */
+    uint8_t gna_hs_salt_len;       /* 32 or 64 */
+    size_t gna_hs_shared_len;
+    uint8_t gna_hs_salt[64];
+    uint8_t gna_hs_shared[FIDO_SHARED_MAX];
     /* credentialManagement enumerations */
     uint8_t cm_kind;               /* 0 none, 1 RPs, 2 credentials */
     uint8_t cm_left;
@@ -227,9 +233,10 @@ uint8_t fido_master(const fk_applet_ctx_t *ctx, uint8_t master[32]);
 #define FIDO_ALG_EDDSA 2u
 typedef struct fido_cred_key {
     uint8_t alg;                   /* FIDO_ALG_* */
-    uint8_t cred_protect;          /* 1..3 */
+    uint8_t cred_protect;          /* 1..3 (0 is sealed as 1) */
     bool resident;
     uint8_t secret[32];            /* P-256 scalar or Ed25519 seed */
+    bool hmac_secret;              /* made with the hmac-secret extension (U2F: false) */
 } fido_cred_key_t;
 #define FIDO_CRED_ID_LEN 64u
 uint8_t fido_credid_seal(const fk_applet_ctx_t *ctx, const uint8_t rpid_hash[32],
@@ -251,6 +258,49 @@ uint8_t fido_cmd_get_next_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_it
                                     fk_cbor_writer_t *w);
 /* How many resident credentials exist, and how many more fit. */
 uint8_t fido_rk_count(const fk_applet_ctx_t *ctx, unsigned *used, unsigned *free_slots);
+
+/* A resident credential as its record (FIDO_ID_RK_FIRST..LAST) keeps it. */
+#define FIDO_RK_LBK 0x01u          /* made with largeBlobKey */
+typedef struct fido_rk {
+    uint16_t rec_id;               /* its record id (not stored in the record) */
+    uint32_t serial;               /* creation order: larger is newer */
+    uint8_t rpid_hash[32];
+    uint8_t cred_id[FIDO_CRED_ID_LEN];
+    uint8_t cred_protect;          /* 1..3 */
+    uint8_t flags;                 /* FIDO_RK_* */
+    uint8_t rpid_len, uid_len, name_len, dn_len, blob_len;
+    char rpid[FIDO_RPID_MAX];
+    uint8_t uid[FIDO_USER_ID_MAX];
+    char name[FIDO_USER_NAME_MAX];
+    char dn[FIDO_USER_NAME_MAX];   /* displayName */
+    uint8_t blob[FIDO_CRED_BLOB_MAX];
+} fido_rk_t;
+
+/* Walk the resident-credential records: *from starts at FIDO_ID_RK_FIRST;
+ * 1 with the next record id in *id, 0 at the end, -1 on a store error. */
+int fido_rk_iter(const fk_applet_ctx_t *ctx, uint32_t *from, uint16_t *id);
+/* Load and open record id: CTAP_OK or CTAP1_ERR_OTHER (damaged; callers
+ * skip such a record: it cannot be used, and it keeps its slot). */
+uint8_t fido_rk_load(const fk_applet_ctx_t *ctx, uint16_t id, fido_rk_t *rk);
+/* Write rk to its record rk->rec_id (one atomic write). */
+uint8_t fido_rk_save(const fk_applet_ctx_t *ctx, const fido_rk_t *rk);
+/* The resident credential whose id is cred_id (len bytes): CTAP_OK,
+ * CTAP2_ERR_NO_CREDENTIALS or CTAP1_ERR_OTHER. */
+uint8_t fido_rk_find(const fk_applet_ctx_t *ctx, const uint8_t *cred_id, size_t len,
+                     fido_rk_t *rk);
+/* Write the COSE public key of a credential key. */
+uint8_t fido_cose_key(const fido_cred_key_t *key, fk_cbor_writer_t *w);
+/* The largeBlobKey of a credential (HMAC under a master-derived key). */
+uint8_t fido_large_blob_key(const fk_applet_ctx_t *ctx, const uint8_t cred_id[FIDO_CRED_ID_LEN],
+                            uint8_t out[32]);
+/* Truncate text of len bytes to at most max bytes at a UTF-8 boundary. */
+size_t fido_utf8_cut(const char *s, size_t len, size_t max);
+
+/* Request parsing: the value of integer key k (fido_field) or text key k
+ * (fido_tfield) of map m, of CBOR type t: CTAP_OK, CTAP2_ERR_MISSING_PARAMETER
+ * when absent, CTAP2_ERR_CBOR_UNEXPECTED_TYPE for another type. */
+uint8_t fido_field(const fk_cbor_item_t *m, int64_t k, fk_cbor_type_t t, fk_cbor_item_t *v);
+uint8_t fido_tfield(const fk_cbor_item_t *m, const char *k, fk_cbor_type_t t, fk_cbor_item_t *v);
 
 /* ---- fido_cm.c ---------------------------------------------------------- */
 uint8_t fido_cmd_cred_mgmt(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req,
