@@ -378,6 +378,19 @@ uint8_t fido_cmd_config(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req, f
 uint8_t fido_cmd_large_blobs(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req,
                              fk_cbor_writer_t *w);
 
+/* ---- fido_attest.c -------------------------------------------------------- */
+/* The attestation key (P-256, sealed) and its DER certificate, made together
+ * on first use (any of these calls). CTAP_OK, or CTAP1_ERR_OTHER (no entropy,
+ * store full or failing, a damaged record: fails closed). The key never
+ * leaves the file: callers get signatures. */
+#define FIDO_ATT_CERT_MAX 600u
+uint8_t fido_attest_ensure(const fk_applet_ctx_t *ctx);
+/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough). */
+uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len);
+/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes). */
+uint8_t fido_attest_sign(const fk_applet_ctx_t *ctx, const uint8_t hash[32], uint8_t *sig,
+                         size_t cap, size_t *sig_len);
+
 /* ---- fido_u2f.c --------------------------------------------------------- */
 /* One U2F APDU (CLA 00, INS 01/02/03): response data into resp, the
  * status word returned. */
