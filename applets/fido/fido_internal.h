@@ -4,8 +4,9 @@
  *
  *   fido.c         descriptor, APDU entry (NFCCTAP_MSG, U2F), CBOR command
  *                  dispatch, getInfo, reset, selection
- *   fido_cred.c    credential ids, resident credentials, signature counter,
- *                  makeCredential, getAssertion, getNextAssertion, extensions
+ *   fido_cred.c    master secret, credential ids, resident credentials,
+ *                  signature counter, credential keys (fido_cred_int.h)
+ *   fido_assert.c  makeCredential, getAssertion, getNextAssertion, extensions
  *   fido_cm.c      credentialManagement
  *   fido_pin.c     clientPIN, PIN/UV auth protocols 1 and 2, the
  *                  pinUvAuthToken and its permissions
@@ -122,6 +123,7 @@ enum {
 #define FIDO_PIN_FAILS_PER_BOOT 3u /* consecutive mismatches before PIN_AUTH_BLOCKED */
 #define FIDO_RESET_WINDOW_MS 10000u
 #define FIDO_TOKEN_LEN 32u
+#define FIDO_TOKEN_LIFETIME_MS 600000u /* a pinUvAuthToken works 10 minutes after it was issued */
 #define FIDO_SHARED_MAX 64u        /* protocol 2's shared secret; protocol 1 uses 32 */
 
 /* ---- Store records of the FIDO namespace (docs/store-map.md) ----------- */
@@ -131,6 +133,9 @@ enum {
 #define FIDO_ID_CONFIG 0x0002u     /* sealed: fido_config_t (fido_config.c) */
 #define FIDO_ID_PIN 0x0003u        /* the PIN service's record of the clientPIN */
 #define FIDO_ID_LARGE_BLOBS 0x0004u /* the serialized large-blob array (fido_config.c) */
+#define FIDO_ID_LARGE_BLOBS_NEW 0x0005u /* a large-blob array being written in fragments */
+#define FIDO_ID_ATT_KEY 0x0006u    /* sealed: version 1 | the attestation key's P-256 scalar */
+#define FIDO_ID_ATT_CERT 0x0007u   /* the attestation certificate (DER), plain */
 #define FIDO_ID_RK_FIRST 0x0100u   /* sealed resident credentials (fido_cred.c) */
 #define FIDO_RK_MAX 128u
 #define FIDO_ID_RK_LAST (FIDO_ID_RK_FIRST + FIDO_RK_MAX - 1u)
@@ -160,6 +165,9 @@ typedef struct fido_pin_session {
     uint8_t rpid_hash[32];
     bool user_present, user_verified;
     uint64_t issued_ms;            /* fk_services_uptime_ms when issued */
+    /* A largeBlobs write in progress (fido_config.c): the announced total
+     * (0: none) and the offset the next fragment must have. */
+    uint32_t lb_expected, lb_next;
 } fido_pin_session_t;
 
 /* getNextAssertion and credentialManagement enumerations (fido_cred.c,
@@ -175,6 +183,12 @@ typedef struct fido_cred_session {
     uint8_t gna_flags;             /* FIDO_AD_UP / FIDO_AD_UV of the assertions */
     uint8_t gna_ext;               /* extensions asked for (fido_cred.c's bits) */
     uint64_t gna_ms;               /* when the getAssertion ran */
+    /* hmac-secret of the getAssertion, applied to the next credentials too */
+    uint8_t gna_hs_proto;          /* 0: not asked for */
+    uint8_t gna_hs_salt_len;       /* 32 or 64 */
+    size_t gna_hs_shared_len;
+    uint8_t gna_hs_salt[64];
+    uint8_t gna_hs_shared[FIDO_SHARED_MAX];
     /* credentialManagement enumerations */
     uint8_t cm_kind;               /* 0 none, 1 RPs, 2 credentials */
     uint8_t cm_left;
@@ -220,9 +234,10 @@ uint8_t fido_master(const fk_applet_ctx_t *ctx, uint8_t master[32]);
 #define FIDO_ALG_EDDSA 2u
 typedef struct fido_cred_key {
     uint8_t alg;                   /* FIDO_ALG_* */
-    uint8_t cred_protect;          /* 1..3 */
+    uint8_t cred_protect;          /* 1..3 (0 is sealed as 1) */
     bool resident;
     uint8_t secret[32];            /* P-256 scalar or Ed25519 seed */
+    bool hmac_secret;              /* made with the hmac-secret extension (U2F: false) */
 } fido_cred_key_t;
 #define FIDO_CRED_ID_LEN 64u
 uint8_t fido_credid_seal(const fk_applet_ctx_t *ctx, const uint8_t rpid_hash[32],
@@ -244,6 +259,49 @@ uint8_t fido_cmd_get_next_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_it
                                     fk_cbor_writer_t *w);
 /* How many resident credentials exist, and how many more fit. */
 uint8_t fido_rk_count(const fk_applet_ctx_t *ctx, unsigned *used, unsigned *free_slots);
+
+/* A resident credential as its record (FIDO_ID_RK_FIRST..LAST) keeps it. */
+#define FIDO_RK_LBK 0x01u          /* made with largeBlobKey */
+typedef struct fido_rk {
+    uint16_t rec_id;               /* its record id (not stored in the record) */
+    uint32_t serial;               /* creation order: larger is newer */
+    uint8_t rpid_hash[32];
+    uint8_t cred_id[FIDO_CRED_ID_LEN];
+    uint8_t cred_protect;          /* 1..3 */
+    uint8_t flags;                 /* FIDO_RK_* */
+    uint8_t rpid_len, uid_len, name_len, dn_len, blob_len;
+    char rpid[FIDO_RPID_MAX];
+    uint8_t uid[FIDO_USER_ID_MAX];
+    char name[FIDO_USER_NAME_MAX];
+    char dn[FIDO_USER_NAME_MAX];   /* displayName */
+    uint8_t blob[FIDO_CRED_BLOB_MAX];
+} fido_rk_t;
+
+/* Walk the resident-credential records: *from starts at FIDO_ID_RK_FIRST;
+ * 1 with the next record id in *id, 0 at the end, -1 on a store error. */
+int fido_rk_iter(const fk_applet_ctx_t *ctx, uint32_t *from, uint16_t *id);
+/* Load and open record id: CTAP_OK or CTAP1_ERR_OTHER (damaged; callers
+ * skip such a record: it cannot be used, and it keeps its slot). */
+uint8_t fido_rk_load(const fk_applet_ctx_t *ctx, uint16_t id, fido_rk_t *rk);
+/* Write rk to its record rk->rec_id (one atomic write). */
+uint8_t fido_rk_save(const fk_applet_ctx_t *ctx, const fido_rk_t *rk);
+/* The resident credential whose id is cred_id (len bytes): CTAP_OK,
+ * CTAP2_ERR_NO_CREDENTIALS or CTAP1_ERR_OTHER. */
+uint8_t fido_rk_find(const fk_applet_ctx_t *ctx, const uint8_t *cred_id, size_t len,
+                     fido_rk_t *rk);
+/* Write the COSE public key of a credential key. */
+uint8_t fido_cose_key(const fido_cred_key_t *key, fk_cbor_writer_t *w);
+/* The largeBlobKey of a credential (HMAC under a master-derived key). */
+uint8_t fido_large_blob_key(const fk_applet_ctx_t *ctx, const uint8_t cred_id[FIDO_CRED_ID_LEN],
+                            uint8_t out[32]);
+/* Truncate text of len bytes to at most max bytes at a UTF-8 boundary. */
+size_t fido_utf8_cut(const char *s, size_t len, size_t max);
+
+/* Request parsing: the value of integer key k (fido_field) or text key k
+ * (fido_tfield) of map m, of CBOR type t: CTAP_OK, CTAP2_ERR_MISSING_PARAMETER
+ * when absent, CTAP2_ERR_CBOR_UNEXPECTED_TYPE for another type. */
+uint8_t fido_field(const fk_cbor_item_t *m, int64_t k, fk_cbor_type_t t, fk_cbor_item_t *v);
+uint8_t fido_tfield(const fk_cbor_item_t *m, const char *k, fk_cbor_type_t t, fk_cbor_item_t *v);
 
 /* ---- fido_cm.c ---------------------------------------------------------- */
 uint8_t fido_cmd_cred_mgmt(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req,
@@ -319,6 +377,19 @@ uint8_t fido_config_save(const fk_applet_ctx_t *ctx, const fido_config_t *cfg);
 uint8_t fido_cmd_config(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req, fk_cbor_writer_t *w);
 uint8_t fido_cmd_large_blobs(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req,
                              fk_cbor_writer_t *w);
+
+/* ---- fido_attest.c -------------------------------------------------------- */
+/* The attestation key (P-256, sealed) and its DER certificate, made together
+ * on first use (any of these calls). CTAP_OK, or CTAP1_ERR_OTHER (no entropy,
+ * store full or failing, a damaged record: fails closed). The key never
+ * leaves the file: callers get signatures. */
+#define FIDO_ATT_CERT_MAX 600u
+uint8_t fido_attest_ensure(const fk_applet_ctx_t *ctx);
+/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough). */
+uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len);
+/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes). */
+uint8_t fido_attest_sign(const fk_applet_ctx_t *ctx, const uint8_t hash[32], uint8_t *sig,
+                         size_t cap, size_t *sig_len);
 
 /* ---- fido_u2f.c --------------------------------------------------------- */
 /* One U2F APDU (CLA 00, INS 01/02/03): response data into resp, the
