@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Debian's libfido2 tools (fido2-token) use fusekey-sim's FIDO key through the preload
-library tools/fido/libfusekey_fido_preload.so: the device is listed as sim:<socket>, its
-getInfo shown, and reset works inside the reset window of a power-up and is refused after.
+"""Debian's libfido2 tools and OpenSSH use fusekey-sim's FIDO key through the preload
+library tools/fido/libfusekey_fido_preload.so: fido2-token lists the device as sim:<socket>,
+shows its getInfo, and resets it inside the reset window of a power-up only; fido2-cred
+makes credentials and fido2-assert gets assertions that the tools' own -V verifies; and
+ssh-keygen (through ssh-sk-helper) enrols ecdsa-sk and ed25519-sk keys whose file
+signatures ssh-keygen -Y verify accepts.
 """
 
+import base64
 import os
 import shutil
 import subprocess
+import tempfile
 
 import fidohid
 import fkit
@@ -28,19 +33,39 @@ class Libfido2(fidohid.HidRigTest):
     def sim_path(self):
         return "sim:" + self.rig.ctaphid_path
 
-    def token(self, *args, preload=True, check=True):
-        """Run fido2-token with the preload library and the rig's socket; returns the
-        CompletedProcess (text)."""
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="fk-libfido2-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().tearDown()
+
+    def file(self, name, data=None):
+        """A path in the test's scratch directory, written with data (text) if given."""
+        path = os.path.join(self.tmp, name)
+        if data is not None:
+            with open(path, "w") as f:
+                f.write(data)
+        return path
+
+    def run_tool(self, args, preload=True, check=True, stdin=None):
+        """Run a client program with the preload library and the rig's socket in its
+        environment; returns the CompletedProcess (text)."""
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FUSEKEY_CTAPHID")}
         env["FUSEKEY_CTAPHID"] = self.rig.ctaphid_path
         if preload:
             env["LD_PRELOAD"] = self.preload
-        proc = subprocess.run(["fido2-token"] + list(args), env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=TOOL_TIMEOUT)
+        proc = subprocess.run(list(args), env=env, input=stdin, capture_output=True, text=True,
+                              timeout=TOOL_TIMEOUT, cwd=self.tmp,
+                              stdin=subprocess.DEVNULL if stdin is None else None)
         if check and proc.returncode != 0:
-            raise AssertionError("fido2-token %s -> %d\n%s%s" % (
+            raise AssertionError("%s -> %d\n%s%s" % (
                 " ".join(args), proc.returncode, proc.stdout, proc.stderr))
         return proc
+
+    def token(self, *args, preload=True, check=True):
+        return self.run_tool(["fido2-token"] + list(args), preload=preload, check=check)
 
     def test_list(self):
         """fido2-token -L lists the simulator as sim:<socket>; without the preload it
@@ -72,6 +97,60 @@ class Libfido2(fidohid.HidRigTest):
         proc = self.token("-R", self.sim_path(), check=False)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("FIDO_ERR_NOT_ALLOWED", proc.stderr)
+
+
+    def test_credential_and_assertion(self):
+        """fido2-cred -M makes an ES256 credential (packed attestation) that fido2-cred -V
+        verifies; fido2-assert -G signs with it and fido2-assert -V verifies against the
+        public key -V extracted. A tampered client data hash fails the verification."""
+        b64 = lambda data: base64.b64encode(data).decode() + "\n"
+        cred_in = self.file("cred_in", b64(os.urandom(32)) + "example.com\nalice\n" +
+                            b64(os.urandom(16)))
+        cred = self.file("cred")
+        self.run_tool(["fido2-cred", "-M", "-i", cred_in, "-o", cred, self.sim_path(), "es256"])
+        with open(cred) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[1:3], ["example.com", "packed"])
+        pubkey = self.file("pubkey.pem")
+        self.run_tool(["fido2-cred", "-V", "-i", cred, "-o", pubkey, "es256"])
+
+        cdh = b64(os.urandom(32))
+        assert_in = self.file("assert_in", cdh + "example.com\n" + lines[4] + "\n")
+        assertion = self.file("assert")
+        self.run_tool(["fido2-assert", "-G", "-i", assert_in, "-o", assertion, self.sim_path()])
+        self.run_tool(["fido2-assert", "-V", "-i", assertion, pubkey, "es256"])
+        with open(assertion) as f:
+            parts = f.read().splitlines()
+        parts[0] = b64(os.urandom(32)).strip()
+        forged = self.file("forged", "\n".join(parts) + "\n")
+        proc = self.run_tool(["fido2-assert", "-V", "-i", forged, pubkey, "es256"], check=False)
+        self.assertNotEqual(proc.returncode, 0)
+
+    def test_ssh_security_keys(self):
+        """ssh-keygen enrols an ecdsa-sk and an ed25519-sk key on the simulator (its
+        ssh-sk-helper inherits the preload), signs a file with each, and ssh-keygen -Y
+        verify accepts the signatures and refuses a changed file."""
+        if shutil.which("ssh-keygen") is None:
+            raise RuntimeError("ssh-keygen missing: install openssh-client (sh tools/deps.sh)")
+        msg = self.file("msg", "a file signed by a security key\n")
+        for kind in ("ecdsa-sk", "ed25519-sk"):
+            key = self.file("id_" + kind)
+            self.run_tool(["ssh-keygen", "-q", "-t", kind, "-f", key, "-N", "", "-C", kind])
+            with open(key + ".pub") as f:
+                pub = f.read().split()
+            self.assertEqual(pub[0], "sk-%s@openssh.com" % (
+                "ecdsa-sha2-nistp256" if kind == "ecdsa-sk" else "ssh-ed25519"))
+            self.run_tool(["ssh-keygen", "-Y", "sign", "-f", key, "-n", "file", msg])
+            sig = msg + ".sig"
+            allowed = self.file("allowed", "tester " + " ".join(pub[:2]) + "\n")
+            with open(msg) as f:
+                proc = self.run_tool(["ssh-keygen", "-Y", "verify", "-f", allowed, "-I", "tester",
+                                      "-n", "file", "-s", sig], stdin=f.read())
+            self.assertIn('Good "file" signature for tester', proc.stdout + proc.stderr)
+            proc = self.run_tool(["ssh-keygen", "-Y", "verify", "-f", allowed, "-I", "tester",
+                                  "-n", "file", "-s", sig], stdin="another file\n", check=False)
+            self.assertNotEqual(proc.returncode, 0)
+            os.unlink(sig)
 
 
 if __name__ == "__main__":
