@@ -130,8 +130,13 @@ else
     fi
 fi
 
-# The host tool sits beside the simulator in the build tree.
-tool="$(cd "$(dirname "$sim")/../.." && pwd)/tools/fusekey/fusekey"
+# The host tool and the FIDO preload library sit beside the simulator in the
+# build tree; the python-fido2 module is in the source tree.
+build="$(cd "$(dirname "$sim")/../.." && pwd)"
+tool=$build/tools/fusekey/fusekey
+preload=$build/tools/fido/libfusekey_fido_preload.so
+fido_py="$(cd "$(dirname "$0")" && pwd)/fido"
+ctaphid=$state/ctaphid.sock
 
 cat <<EOF
 
@@ -146,6 +151,17 @@ Try in another terminal:
   $tool hsm status       # the HSM through fusekey's own tool (docs/fusekey-hsm.md)
   $tool hsm key generate ed25519 --id 1 --pin 648219
   $tool hsm key generate aes:256 --id 2 --pin 648219
+
+The FIDO security key (FIDO2 and U2F) answers on the CTAPHID socket $ctaphid
+(user presence: answer y on this terminal when it asks):
+  PYTHONPATH=$fido_py /usr/bin/python3 -m fusekey_fido    # python-fido2: getInfo
+      # in Python: import fusekey_fido; dev = fusekey_fido.open_device()  (a CtapHidDevice)
+  LD_PRELOAD=$preload fido2-token -L
+  LD_PRELOAD=$preload fido2-token -I sim:$ctaphid
+  LD_PRELOAD=$preload ssh-keygen -t ed25519-sk -f ~/.ssh/id_ed25519_fusekey
+and as the FIDO applet of the virtual reader, through python-fido2's CtapPcscDevice:
+  /usr/bin/python3 -c 'from fido2.pcsc import CtapPcscDevice; from fido2.ctap2 import Ctap2; print(Ctap2(next(CtapPcscDevice.list_devices())).get_info())'
+Control socket (presence answers, power cycle, clock; docs/host-sim.md): $state/control.sock
 
 EOF
 
