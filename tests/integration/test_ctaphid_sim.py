@@ -6,8 +6,11 @@ PC/SC path, and the reset window after a power cycle, closed by advancing the cl
 """
 
 import os
+import signal
 import struct
+import subprocess
 import threading
+import time
 
 import fidohid
 import fidokit
@@ -246,6 +249,20 @@ class Presence(fidohid.HidRigTest):
         self.rig.control("presence-timeout 300")
         self.assertCtapError(ERR.USER_ACTION_TIMEOUT, Ctap2(self.device()).selection)
 
+    def test_power_cycle_ends_a_wait(self):
+        """A power cycle while a request waits for the user calls the wait off: the
+        request ends with KEEPALIVE_CANCEL, then the client is disconnected."""
+        self.rig.control("presence remote")
+        dev = self.device(watched=True)
+        call = Call(Ctap2(dev).selection)
+        fidohid.wait_presence_wait(dev)
+        self.power_cycle()
+        with self.assertRaises(CtapError) as cm:
+            call.result()
+        self.assertEqual(cm.exception.code, ERR.KEEPALIVE_CANCEL)
+        with self.assertRaises(OSError):
+            dev.ping(b"gone")
+
     def test_second_client_busy_while_first_waits(self):
         """While one client's request waits for the user, another client (a second
         connection) gets its channel but CHANNEL_BUSY for its requests; the first request
@@ -298,6 +315,56 @@ class InfoAndReset(fidohid.HidRigTest):
         # A new power cycle opens the window again.
         self.power_cycle()
         Ctap2(self.device()).reset()
+
+
+class SocketFiles(fidohid.HidRigTest):
+    """The socket files: a stale one is replaced, a live one is not taken over, and
+    'none' makes none."""
+
+    def other_sim(self, *args):
+        """Start a second simulator on images in a directory of its own (self.other);
+        returns the Popen (stderr piped)."""
+        d = self.other = os.path.join(self.rig.dir, "other")
+        os.makedirs(d, exist_ok=True)
+        return subprocess.Popen(
+            [self.rig.sim_path, "--flash", os.path.join(d, "flash.bin"),
+             "--otp", os.path.join(d, "otp.bin"), "--port", "40000", "--presence", "auto"]
+            + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+
+    def test_stale_socket_replaced(self):
+        """After SIGKILL the socket file stays; the next start replaces it and serves."""
+        self.rig.stop_sim(signal.SIGKILL)
+        self.assertTrue(os.path.exists(self.rig.ctaphid_path))
+        fkit.restart_sim(self.rig)
+        self.assertEqual(self.device().ping(b"again"), b"again")
+
+    def test_live_socket_not_taken(self):
+        """A second simulator given the socket of a running one refuses to start (exit 1)
+        and the first one keeps serving."""
+        proc = self.other_sim("--ctaphid", self.rig.ctaphid_path, "--control", "none")
+        _, err = proc.communicate(timeout=fkit.START_TIMEOUT)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn(b"another program listens", err)
+        self.assertEqual(self.device().ping(b"still"), b"still")
+
+    def test_none_makes_no_sockets(self):
+        """--ctaphid none --control none: the simulator runs without socket files; by
+        default they appear beside the flash image, and go when it stops."""
+        sockets = {"ctaphid.sock", "control.sock"}
+        for args, expected in ((["--ctaphid", "none", "--control", "none"], set()),
+                               ([], sockets)):
+            proc = self.other_sim(*args)
+            try:
+                line = proc.stderr.readline()  # the start line: sockets are set up by then
+                self.assertIn(b"ctaphid ", line)
+                names = set(os.listdir(self.other))
+            finally:
+                proc.terminate()
+                proc.wait(fkit.STOP_TIMEOUT)
+                proc.stderr.close()
+            self.assertEqual(names & sockets, expected, sorted(names))
+            self.assertEqual(set(os.listdir(self.other)) & sockets, set())
 
 
 if __name__ == "__main__":
