@@ -4,7 +4,8 @@ library tools/fido/libfusekey_fido_preload.so: fido2-token lists the device as s
 shows its getInfo, and resets it inside the reset window of a power-up only; fido2-cred
 makes credentials and fido2-assert gets assertions that the tools' own -V verifies; and
 ssh-keygen (through ssh-sk-helper) enrols ecdsa-sk and ed25519-sk keys whose file
-signatures ssh-keygen -Y verify accepts.
+signatures ssh-keygen -Y verify accepts; with a PIN set by fido2-token, a resident key
+enrolled by ssh-keygen comes back with ssh-keygen -K.
 """
 
 import base64
@@ -21,7 +22,8 @@ TOOL_TIMEOUT = 120  # seconds; a guard against a hang only
 RESET_WINDOW_MS = 10000
 
 
-class Libfido2(fidohid.HidRigTest):
+class ToolTest(fidohid.HidRigTest):
+    """A rig, a scratch directory per test, and client programs run with the preload."""
 
     @classmethod
     def setUpClass(cls):
@@ -49,15 +51,17 @@ class Libfido2(fidohid.HidRigTest):
                 f.write(data)
         return path
 
-    def run_tool(self, args, preload=True, check=True, stdin=None):
+    def run_tool(self, args, preload=True, check=True, stdin=None, env_extra=None):
         """Run a client program with the preload library and the rig's socket in its
-        environment; returns the CompletedProcess (text)."""
+        environment, in a session of its own (no terminal: the tools read PINs from stdin);
+        returns the CompletedProcess (text)."""
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FUSEKEY_CTAPHID")}
         env["FUSEKEY_CTAPHID"] = self.rig.ctaphid_path
         if preload:
             env["LD_PRELOAD"] = self.preload
+        env.update(env_extra or {})
         proc = subprocess.run(list(args), env=env, input=stdin, capture_output=True, text=True,
-                              timeout=TOOL_TIMEOUT, cwd=self.tmp,
+                              timeout=TOOL_TIMEOUT, cwd=self.tmp, start_new_session=True,
                               stdin=subprocess.DEVNULL if stdin is None else None)
         if check and proc.returncode != 0:
             raise AssertionError("%s -> %d\n%s%s" % (
@@ -66,6 +70,10 @@ class Libfido2(fidohid.HidRigTest):
 
     def token(self, *args, preload=True, check=True):
         return self.run_tool(["fido2-token"] + list(args), preload=preload, check=check)
+
+
+class Libfido2(ToolTest):
+    """The tools on a key without a PIN."""
 
     def test_list(self):
         """fido2-token -L lists the simulator as sim:<socket>; without the preload it
@@ -151,6 +159,39 @@ class Libfido2(fidohid.HidRigTest):
                                   "-n", "file", "-s", sig], stdin="another file\n", check=False)
             self.assertNotEqual(proc.returncode, 0)
             os.unlink(sig)
+
+
+class Libfido2WithPin(ToolTest):
+    """A key with a PIN (a rig of its own)."""
+
+    def test_ssh_resident_key(self):
+        """fido2-token -S sets the PIN from stdin; ssh-keygen enrols a resident ed25519-sk
+        key (the PIN through SSH_ASKPASS) and ssh-keygen -K downloads the same public key
+        again through credential management; fido2-token -L -r lists its RP."""
+        if shutil.which("ssh-keygen") is None:
+            raise RuntimeError("ssh-keygen missing: install openssh-client (sh tools/deps.sh)")
+        pin = "482913"
+        self.run_tool(["fido2-token", "-S", self.sim_path()], stdin="%s\n%s\n" % (pin, pin))
+        info = Ctap2(self.device()).get_info()
+        self.assertTrue(info.options["clientPin"])
+        askpass = self.file("askpass", "#!/bin/sh\necho %s\n" % pin)
+        os.chmod(askpass, 0o700)
+        env = {"SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}
+        key = self.file("id_rk")
+        self.run_tool(["ssh-keygen", "-q", "-t", "ed25519-sk", "-O", "resident",
+                       "-O", "application=ssh:fusekey", "-f", key, "-N", ""], env_extra=env)
+        os.makedirs(self.file("download"))
+        self.tmp, top = self.file("download"), self.tmp
+        try:
+            self.run_tool(["ssh-keygen", "-K", "-N", ""], env_extra=env)
+            with open(os.path.join(self.tmp, "id_ed25519_sk_rk_fusekey.pub")) as f:
+                downloaded = f.read().split()[:2]
+        finally:
+            self.tmp = top
+        with open(key + ".pub") as f:
+            self.assertEqual(downloaded, f.read().split()[:2])
+        out = self.run_tool(["fido2-token", "-L", "-r", self.sim_path()], stdin=pin + "\n").stdout
+        self.assertIn("ssh:fusekey", out)
 
 
 if __name__ == "__main__":
