@@ -96,6 +96,14 @@ class Libfido2(ToolTest):
         for name, value in info.options.items():
             self.assertIn(name if value else "no" + name, options[0].split(": ", 1)[1].split(", "))
 
+    def test_open_from_list_entry(self):
+        """A program that opens the listed entry itself (fido_dev_new_with_info and
+        fido_dev_open_with_info) reaches the key too."""
+        check = os.path.join(os.path.dirname(self.preload), "fido_with_info_check")
+        out = self.run_tool([check]).stdout
+        self.assertEqual(out, "%s: maxmsgsiz %d\n" % (self.sim_path(),
+                                                     Ctap2(self.device()).get_info().max_msg_size))
+
     def test_reset_inside_window_only(self):
         """fido2-token -R after a power cycle succeeds (presence auto); once the device
         has been up longer than 10 s it fails with NOT_ALLOWED."""

@@ -12,7 +12,9 @@
  * - fido_dev_info_manifest lists what libfido2 finds, then the simulator
  *   as "sim:<socket>" when its socket exists;
  * - fido_dev_open gives a device whose path starts with "sim:" the socket
- *   transport below before libfido2 opens it.
+ *   transport below before libfido2 opens it, and fido_dev_new_with_info
+ *   does the same for a device made from the list entry (libfido2 would
+ *   otherwise take the entry's transport for a hidraw one).
  * CTAPHID framing, keepalives and CBOR stay libfido2's own code: the
  * transport only moves 64-byte reports (libfido2 writes a report-id byte
  * first, which a socket datagram does not carry).
@@ -54,6 +56,8 @@ typedef int dev_open_fn(fido_dev_t *, const char *);
 typedef int info_set_fn(fido_dev_info_t *, size_t, const char *, const char *, const char *,
                         const fido_dev_io_t *, const fido_dev_transport_t *);
 typedef int set_io_fn(fido_dev_t *, const fido_dev_io_t *);
+typedef fido_dev_t *new_with_info_fn(const fido_dev_info_t *);
+typedef const char *info_path_fn(const fido_dev_info_t *);
 
 /* ---- The socket path ---------------------------------------------------- */
 
@@ -170,15 +174,40 @@ PRELOAD_EXPORT int fido_dev_info_manifest(fido_dev_info_t *devlist, size_t ilen,
     return rc;
 }
 
+static int is_sim(const char *path)
+{
+    return path != NULL && strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0;
+}
+
+/* Give dev the socket transport (libfido2 then uses 64-byte reports). */
+static int use_sim_io(fido_dev_t *dev)
+{
+    set_io_fn *set_io = (set_io_fn *)dlsym(RTLD_DEFAULT, "fido_dev_set_io_functions");
+    return set_io != NULL ? set_io(dev, &sim_io) : FIDO_ERR_INTERNAL;
+}
+
 PRELOAD_EXPORT int fido_dev_open(fido_dev_t *dev, const char *path)
 {
     dev_open_fn *real = (dev_open_fn *)dlsym(RTLD_NEXT, "fido_dev_open");
     if (real == NULL) return FIDO_ERR_INTERNAL;
-    if (path != NULL && strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0) {
-        set_io_fn *set_io = (set_io_fn *)dlsym(RTLD_DEFAULT, "fido_dev_set_io_functions");
-        if (set_io == NULL) return FIDO_ERR_INTERNAL;
-        const int rc = set_io(dev, &sim_io);
+    if (is_sim(path)) {
+        const int rc = use_sim_io(dev);
         if (rc != FIDO_OK) return rc;
     }
     return real(dev, path);
+}
+
+PRELOAD_EXPORT fido_dev_t *fido_dev_new_with_info(const fido_dev_info_t *di)
+{
+    new_with_info_fn *real = (new_with_info_fn *)dlsym(RTLD_NEXT, "fido_dev_new_with_info");
+    info_path_fn *info_path = (info_path_fn *)dlsym(RTLD_DEFAULT, "fido_dev_info_path");
+    if (real == NULL || info_path == NULL) return NULL;
+    fido_dev_t *dev = real(di);
+    if (dev != NULL && is_sim(info_path(di)) && use_sim_io(dev) != FIDO_OK) {
+        void (*dev_free)(fido_dev_t **) =
+            (void (*)(fido_dev_t **))dlsym(RTLD_DEFAULT, "fido_dev_free");
+        if (dev_free != NULL) dev_free(&dev);
+        dev = NULL;
+    }
+    return dev;
 }
