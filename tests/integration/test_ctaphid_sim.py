@@ -316,6 +316,23 @@ class InfoAndReset(fidohid.HidRigTest):
         self.power_cycle()
         Ctap2(self.device()).reset()
 
+    def test_reboot_restarts_the_ctap_side(self):
+        """A reboot the card asks for (the rescue applet's 80 1F over PC/SC) restarts the
+        whole device: the CTAPHID client is disconnected and the reset window, closed by
+        the clock before, is open again."""
+        self.rig.control("clock %d" % (RESET_WINDOW_MS + 1000))
+        dev = self.device()
+        self.assertCtapError(ERR.NOT_ALLOWED, Ctap2(dev).reset)
+        with fkit.Card() as card:
+            data, sw = card.transmit(fkit.select_aid(fkit.RESCUE_AID, p2=0x04))
+            self.assertEqual(sw, fkit.SW_OK)
+            self.assertEqual(card.transmit(bytes.fromhex("801F0000"))[1], fkit.SW_OK)
+        self.rig.wait_card_removed()
+        self.rig.wait_card().close()
+        with self.assertRaises(OSError):
+            dev.ping(b"gone")
+        Ctap2(self.device()).reset()
+
 
 class SocketFiles(fidohid.HidRigTest):
     """The socket files: a stale one is replaced, a live one is not taken over, and
