@@ -90,7 +90,7 @@ static uint8_t vpcd_tx[FK_VPCD_FRAME_MAX];
 static volatile sig_atomic_t stop_flag;
 /* Ends the vpcd loop: set with stop_flag, and alone when the card must
  * reconnect because the device restarted from another thread
- * (vpcd_restart counts those requests). */
+ * (vpcd_restarts counts those requests). */
 static volatile sig_atomic_t vpcd_stop;
 static atomic_uint vpcd_restarts;
 static atomic_bool fatal_stop;
