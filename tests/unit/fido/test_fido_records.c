@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The FIDO applet's own records and primitives, on the real device over the
+ * host port's flash:
+ * - the config record: absent means the defaults; one that does not open,
+ *   or opens to an unknown version, makes every command that depends on it
+ *   answer CTAP1_ERR_OTHER (U2F: 6F00) instead of falling back to the
+ *   defaults (which could drop alwaysUv or lower the minimum PIN length);
+ *   its bytes are the documented layout;
+ * - the attestation pair: a certificate without its key, or a key without
+ *   its certificate, is refused (6F00), and nothing new is made over it;
+ * - PIN/UV auth protocols 1 and 2: encrypt/decrypt round trips and lengths,
+ *   a random IV under protocol 2, authenticate's 16 / 32 bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "devrig.h"
+#include "fido_internal.h"
+#include "host_port.h"
+#include "seal/seal.h"
+#include "services/ns.h"
+#include "store/space.h"
+
+#define SW_OK 0x9000u
+
+static fk_testdev_t g_dev;
+static uint8_t g_out[8192];
+static size_t g_out_len;
+static const uint8_t k_serial[8] = {0xF1, 0xD0, 0x00, 0x01, 0x22, 0x33, 0x44, 0x55};
+static fk_devrig_t g_rig = {&g_dev, k_serial, fk_host_flash_open, fk_host_flash_close, 512u * 1024u};
+
+static uint16_t send(uint8_t cla, uint8_t ins, uint8_t p1, const void *data, size_t n)
+{
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, 0x00, data, n, 65536u, true};
+    return fk_devrig_send(&g_dev, &cmd, g_out, sizeof(g_out), &g_out_len);
+}
+
+static void select_fido(void)
+{
+    static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x06, 0x47, 0x2F, 0x00, 0x01};
+    assert_int_equal(send(0x00, 0xA4, 0x04, aid, sizeof aid), SW_OK);
+}
+
+/* One CTAP2 message; returns its status byte. */
+static uint8_t ctap(const uint8_t *msg, size_t n)
+{
+    assert_int_equal(send(0x80, 0x10, 0x00, msg, n), SW_OK);
+    assert_true(g_out_len >= 3u);
+    return g_out[0];
+}
+
+static uint8_t get_info(void)
+{
+    static const uint8_t m[] = {FIDO_CMD_GET_INFO};
+    return ctap(m, sizeof m);
+}
+
+static uint8_t toggle_always_uv(void)
+{
+    static const uint8_t m[] = {FIDO_CMD_CONFIG, 0xA1, 0x01, 0x02};
+    return ctap(m, sizeof m);
+}
+
+static uint8_t large_blob_write_empty(void)
+{
+    /* {2: the empty array, 3: 0, 4: 17} */
+    static const uint8_t m[] = {FIDO_CMD_LARGE_BLOBS, 0xA3, 0x02, 0x51, 0x80, 0x76, 0xBE, 0x8B,
+                                0x52, 0x8D, 0x00, 0x75, 0xF7, 0xAA, 0xE9, 0x8D, 0x6F, 0xA5,
+                                0x7A, 0x6D, 0x3C, 0x03, 0x00, 0x04, 0x11};
+    return ctap(m, sizeof m);
+}
+
+static uint8_t get_retries(void)
+{
+    static const uint8_t m[] = {FIDO_CMD_CLIENT_PIN, 0xA2, 0x01, 0x02, 0x02, 0x01};
+    return ctap(m, sizeof m);
+}
+
+static uint16_t u2f_register(void)
+{
+    uint8_t d[64];
+    for (size_t i = 0; i < sizeof d; i++) d[i] = (uint8_t)i;
+    return send(0x00, 0x01, 0x00, d, sizeof d);
+}
+
+static fk_space_t fido_space(void) { return (fk_space_t){&g_dev.svc.store, FK_NS_FIDO}; }
+
+static int setup(void **state)
+{
+    (void)state;
+    if (fk_devrig_setup(&g_rig, "fido") != 0) return -1;
+    select_fido();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return fk_devrig_teardown(&g_rig);
+}
+
+static void test_config_record(void **state)
+{
+    (void)state;
+    const fk_space_t sp = fido_space();
+    uint32_t size = 0;
+    /* Absent: the defaults. */
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_CONFIG, &size), FK_STORE_ENOENT);
+    assert_int_equal(get_info(), CTAP_OK);
+    /* Written by authenticatorConfig in the documented layout. */
+    assert_int_equal(toggle_always_uv(), CTAP_OK);
+    uint8_t rec[64];
+    size_t len = 0;
+    assert_int_equal(fk_seal_load(&sp, FIDO_ID_CONFIG, rec, sizeof rec, &len), FK_SEAL_OK);
+    static const uint8_t want[] = {0x01, FIDO_CFG_ALWAYS_UV, FIDO_MIN_PIN_DEFAULT, 0x00, 0x00};
+    assert_int_equal(len, sizeof want);
+    assert_memory_equal(rec, want, sizeof want);
+
+    /* A record that does not open: everything that reads it fails closed. */
+    static const uint8_t junk[] = {0x02, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                                   15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+    assert_int_equal(fk_space_write(&sp, FIDO_ID_CONFIG, junk, sizeof junk), FK_STORE_OK);
+    assert_int_equal(get_info(), CTAP1_ERR_OTHER);
+    assert_int_equal(toggle_always_uv(), CTAP1_ERR_OTHER);
+    assert_int_equal(large_blob_write_empty(), CTAP1_ERR_OTHER);
+    assert_int_equal(send(0x00, 0x03, 0x00, NULL, 0), 0x6F00u); /* U2F VERSION */
+    /* What does not read it still works. */
+    assert_int_equal(get_retries(), CTAP_OK);
+
+    /* One that opens to a version this firmware does not know: the same. */
+    static const uint8_t v2[] = {0x02, 0x00, 0x04, 0x00, 0x00};
+    assert_int_equal(fk_seal_store(&sp, FIDO_ID_CONFIG, v2, sizeof v2), FK_SEAL_OK);
+    assert_int_equal(get_info(), CTAP1_ERR_OTHER);
+    /* A minimum PIN length below the default is damage too. */
+    static const uint8_t low[] = {0x01, 0x00, 0x02, 0x00, 0x00};
+    assert_int_equal(fk_seal_store(&sp, FIDO_ID_CONFIG, low, sizeof low), FK_SEAL_OK);
+    assert_int_equal(get_info(), CTAP1_ERR_OTHER);
+    /* Gone again: the defaults. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_CONFIG), FK_STORE_OK);
+    assert_int_equal(get_info(), CTAP_OK);
+    assert_int_equal(large_blob_write_empty(), CTAP_OK);
+}
+
+static void test_attestation_pair(void **state)
+{
+    (void)state;
+    const fk_space_t sp = fido_space();
+    uint32_t size = 0;
+    assert_int_equal(u2f_register(), SW_OK);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_OK);
+    uint8_t cert[FIDO_ATT_CERT_MAX];
+    assert_true(size <= sizeof cert);
+    assert_int_equal(fk_space_read(&sp, FIDO_ID_ATT_CERT, 0, cert, size), FK_STORE_OK);
+    /* The certificate without its key: refused, and not replaced. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_KEY), FK_STORE_OK);
+    assert_int_equal(u2f_register(), 0x6F00u);
+    uint8_t again[FIDO_ATT_CERT_MAX];
+    assert_int_equal(fk_space_read(&sp, FIDO_ID_ATT_CERT, 0, again, size), FK_STORE_OK);
+    assert_memory_equal(cert, again, size);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_KEY, &size), FK_STORE_ENOENT);
+    /* Neither: a new pair. Then the key without its certificate: refused. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_CERT), FK_STORE_OK);
+    assert_int_equal(u2f_register(), SW_OK);
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_CERT), FK_STORE_OK);
+    assert_int_equal(u2f_register(), 0x6F00u);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_ENOENT);
+}
+
+static void test_protocol_primitives(void **state)
+{
+    (void)state;
+    uint8_t shared[FIDO_SHARED_MAX], pt[32], ct[48], ct2[48], back[48];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof shared; i++) shared[i] = (uint8_t)(0xA0 + i);
+    for (size_t i = 0; i < sizeof pt; i++) pt[i] = (uint8_t)i;
+
+    /* Protocol 1: no IV in the output, the same ciphertext every time. */
+    assert_int_equal(fido_pin_encrypt(1, shared, pt, sizeof pt, ct, &n), CTAP_OK);
+    assert_int_equal(n, 32);
+    assert_int_equal(fido_pin_encrypt(1, shared, pt, sizeof pt, ct2, &n), CTAP_OK);
+    assert_memory_equal(ct, ct2, 32);
+    assert_int_equal(fido_pin_decrypt(1, shared, ct, 32, back, &n), CTAP_OK);
+    assert_int_equal(n, 32);
+    assert_memory_equal(back, pt, 32);
+    /* Protocol 2: IV first, a new one every time, the AES key is the second half. */
+    assert_int_equal(fido_pin_encrypt(2, shared, pt, sizeof pt, ct, &n), CTAP_OK);
+    assert_int_equal(n, 48);
+    assert_int_equal(fido_pin_encrypt(2, shared, pt, sizeof pt, ct2, &n), CTAP_OK);
+    assert_memory_not_equal(ct, ct2, 16);
+    assert_int_equal(fido_pin_decrypt(2, shared, ct2, 48, back, &n), CTAP_OK);
+    assert_int_equal(n, 32);
+    assert_memory_equal(back, pt, 32);
+    /* Lengths that are not whole blocks (plus the IV), unknown protocols. */
+    assert_int_equal(fido_pin_decrypt(1, shared, ct, 15, back, &n), CTAP1_ERR_INVALID_LENGTH);
+    assert_int_equal(fido_pin_decrypt(2, shared, ct, 16, back, &n), CTAP1_ERR_INVALID_LENGTH);
+    assert_int_equal(fido_pin_decrypt(2, shared, ct, 40, back, &n), CTAP1_ERR_INVALID_LENGTH);
+    assert_int_equal(fido_pin_encrypt(1, shared, pt, 0, ct, &n), CTAP1_ERR_INVALID_LENGTH);
+    assert_int_equal(fido_pin_encrypt(3, shared, pt, 32, ct, &n), CTAP1_ERR_INVALID_PARAMETER);
+
+    /* authenticate: protocol 1 LEFT(HMAC(shared), 16), protocol 2 HMAC(shared[0:32]). */
+    uint8_t mac1[32], mac2[32];
+    fk_hmac_sha256(shared, 32, pt, sizeof pt, mac1);
+    fk_hmac_sha256(shared, 32, pt, sizeof pt, mac2);
+    assert_true(fido_pin_verify(1, shared, 32, pt, sizeof pt, mac1, 16));
+    assert_false(fido_pin_verify(1, shared, 32, pt, sizeof pt, mac1, 32));
+    assert_true(fido_pin_verify(2, shared, 64, pt, sizeof pt, mac2, 32));
+    assert_false(fido_pin_verify(2, shared, 64, pt, sizeof pt, mac2, 16));
+    mac2[31] ^= 1;
+    assert_false(fido_pin_verify(2, shared, 64, pt, sizeof pt, mac2, 32));
+    assert_false(fido_pin_verify(3, shared, 32, pt, sizeof pt, mac1, 16));
+    assert_false(fido_pin_verify(1, shared, 32, pt, sizeof pt, NULL, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attestation_pair, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_primitives, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
