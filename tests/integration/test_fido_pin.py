@@ -230,6 +230,12 @@ class PinPolicy(fkit.RigTest):
                                             permissions=1, permissions_rpid="a"),
                          ERR.INVALID_SUBCOMMAND)
         self.assertEqual(fidokit.ctap_error(ctap.client_pin, 2, 0x42), ERR.INVALID_SUBCOMMAND)
+        self.assertEqual(fidokit.ctap_error(ctap.send_cbor, Ctap2.CMD.CLIENT_PIN, {2: 0x42}),
+                         ERR.INVALID_SUBCOMMAND)
+        # getKeyAgreement needs a protocol; getPINRetries does not.
+        self.assertEqual(fidokit.ctap_error(ctap.send_cbor, Ctap2.CMD.CLIENT_PIN, {2: 2}),
+                         ERR.MISSING_PARAMETER)
+        self.assertEqual(ctap.send_cbor(Ctap2.CMD.CLIENT_PIN, {2: 1})[3], 8)
         self.assertEqual(fidokit.ctap_error(ctap.send_cbor, Ctap2.CMD.CLIENT_PIN, {1: 2, 2: "x"}),
                          ERR.CBOR_UNEXPECTED_TYPE)
         # A key agreement key that is not a P-256 point.
