@@ -318,6 +318,34 @@ class Credentials(fkit.RigTest):
             outs.append(got[0])
         self.assertNotEqual(outs[0], outs[1])
 
+    def test_13b_hmac_secret_next_assertions(self):
+        """hmac-secret and credBlob over getNextAssertion: each discoverable credential gets
+        its own output, the same as when it is asked for alone."""
+        client_pin = ClientPin(self.ctap)
+        rp = "hmacrk.example"
+        ids = []
+        for user in (b"k1", b"k2", b"k3"):
+            att, _ = make_cred(self.ctap, rp_id=rp, user_id=user, rk=True,
+                               extensions={"hmac-secret": True, "credBlob": user})
+            ids.append(att.auth_data.credential_data.credential_id)
+        salt = os.urandom(64)
+        ext, shared = fidokit.hmac_secret_input(client_pin, salt)
+        ext["credBlob"] = True
+        first = self.ctap.get_assertion(rp, cdh(), extensions=ext)
+        self.assertEqual(first.number_of_credentials, 3)
+        got = [first] + [self.ctap.get_next_assertion() for _ in range(2)]
+        self.assertEqual([a.credential["id"] for a in got], ids[::-1])
+        for a in got:
+            out = client_pin.protocol.decrypt(shared, a.auth_data.extensions["hmac-secret"])
+            self.assertEqual(a.auth_data.extensions["credBlob"], a.user["id"])
+            ext1, shared1 = fidokit.hmac_secret_input(client_pin, salt)
+            alone = self.ctap.get_assertion(rp, cdh(), [descriptor(a.credential["id"])],
+                                            extensions=ext1)
+            self.assertIsNone(alone.number_of_credentials)
+            self.assertEqual(
+                client_pin.protocol.decrypt(shared1, alone.auth_data.extensions["hmac-secret"]),
+                out)
+
     def test_14_get_next_without_get_assertion(self):
         expect_ctap(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
 
