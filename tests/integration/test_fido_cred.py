@@ -275,6 +275,10 @@ class Credentials(fkit.RigTest):
         att, _ = make_cred(self.ctap, rp_id="blob.example", user_id=b"d",
                            extensions={"credBlob": blob})
         self.assertEqual(att.auth_data.extensions, {"credBlob": False})
+        a = self.ctap.get_assertion("blob.example", cdh(),
+                                    [descriptor(att.auth_data.credential_data.credential_id)],
+                                    extensions={"credBlob": True})
+        self.assertEqual(a.auth_data.extensions, {"credBlob": b""})
 
     def test_12_large_blob_key(self):
         """largeBlobKey: 32 bytes in the makeCredential response, the same in getAssertion;
