@@ -10,7 +10,8 @@
 - Tampered, foreign-RP and made-up credential ids are refused; hostile CBOR gets precise
   statuses; excludeList; credProtect levels; credBlob, largeBlobKey; hmac-secret stable per
   credential.
-- With a PIN set: a discoverable credential needs a pinUvAuthToken (PUAT_REQUIRED), a
+- With a PIN set: Fido2Client registers and finds discoverable credentials with UV through
+  the PIN; without it a discoverable credential needs a pinUvAuthToken (PUAT_REQUIRED), a
   non-discoverable one does not (makeCredUvNotRqd); the token gives UV, names in the user
   entity, access to credProtect 3; wrong, unpermitted or other-RP tokens are refused; the touch
   probe says PIN_INVALID; hmac-secret outputs differ with and without UV.
@@ -378,6 +379,31 @@ class WithPin(fkit.RigTest):
     def auth(self, token, h):
         return {"pin_uv_param": fidokit.pin_uv_param(self.cp, token, h),
                 "pin_uv_protocol": self.cp.protocol.VERSION}
+
+    def test_00_client_with_pin(self):
+        """Fido2Client with the PIN: a discoverable credential with UV required, found
+        without allowList (two of them, via getNextAssertion), verified by Fido2Server."""
+        dev = fidokit.pcsc_device()
+        client = Fido2Client(dev, "https://client.example")
+        server = Fido2Server({"id": "client.example", "name": "Client"})
+        creds = []
+        for name in ("carol", "dave"):
+            options, state = server.register_begin({"id": name.encode(), "name": name},
+                                                   resident_key=True,
+                                                   user_verification="required")
+            result = client.make_credential(options["publicKey"], pin=fidokit.TEST_PIN)
+            auth_data = server.register_complete(state, result.client_data,
+                                                 result.attestation_object)
+            self.assertTrue(auth_data.flags & FLAG_UV)
+            creds.append(auth_data.credential_data)
+        options, state = server.authenticate_begin(user_verification="required")
+        sel = client.get_assertion(options["publicKey"], pin=fidokit.TEST_PIN)
+        responses = [sel.get_response(i) for i in range(len(sel.get_assertions()))]
+        self.assertEqual([r.user_handle for r in responses], [b"dave", b"carol"])
+        for r in responses:
+            server.authenticate_complete(state, creds, r.credential_id, r.client_data,
+                                         r.authenticator_data, r.signature)
+            self.assertTrue(r.authenticator_data.flags & FLAG_UV)
 
     def test_01_rk_needs_token(self):
         """PIN set: rk without token -> PUAT_REQUIRED; non-rk without token works without UV."""
