@@ -14,7 +14,9 @@
   the PIN; without it a discoverable credential needs a pinUvAuthToken (PUAT_REQUIRED), a
   non-discoverable one does not (makeCredUvNotRqd); the token gives UV, names in the user
   entity, access to credProtect 3; wrong, unpermitted or other-RP tokens are refused; the touch
-  probe says PIN_INVALID; hmac-secret outputs differ with and without UV.
+  probe says PIN_INVALID; hmac-secret outputs differ with and without UV; alwaysUv asks for
+  a token except for silent assertions.
+- A full store of 128 discoverable credentials: KEY_STORE_FULL for a new user only.
 """
 
 import hashlib
@@ -487,6 +489,35 @@ class WithPin(fkit.RigTest):
         self.assertEqual(outs[0], outs[2])
         self.assertEqual(outs[1], outs[3])
         self.assertNotEqual(outs[0], outs[1])
+
+    def test_06_always_uv(self):
+        """alwaysUv: no credential and no assertion with presence without a token (not even
+        makeCredUvNotRqd's), silent assertions still work; off again, as before."""
+        from fido2.ctap2.config import Config
+        att, _ = make_cred(self.ctap, rp_id="auv.example")
+        cred_id = att.auth_data.credential_data.credential_id
+
+        def toggle():
+            token = fidokit.pin_token(self.cp, ClientPin.PERMISSION.AUTHENTICATOR_CFG)
+            Config(self.ctap, self.cp.protocol, token).toggle_always_uv()
+
+        toggle()
+        try:
+            self.assertTrue(self.ctap.get_info().options["alwaysUv"])
+            expect_ctap(self, PUAT_REQUIRED, make_cred, self.ctap, rp_id="auv.example")
+            expect_ctap(self, PUAT_REQUIRED, self.ctap.get_assertion, "auv.example", cdh(),
+                        [descriptor(cred_id)])
+            a = self.ctap.get_assertion("auv.example", cdh(), [descriptor(cred_id)],
+                                        options={"up": False})
+            self.assertFalse(a.auth_data.flags & (FLAG_UP | FLAG_UV))
+            h = cdh()
+            att, _ = make_cred(self.ctap, rp_id="auv.example", client_data_hash=h,
+                               **self.auth(self.token("auv.example"), h))
+            self.assertTrue(att.auth_data.flags & FLAG_UV)
+        finally:
+            toggle()
+        self.assertFalse(self.ctap.get_info().options["alwaysUv"])
+        make_cred(self.ctap, rp_id="auv.example")
 
 
 class FullStore(fkit.RigTest):
