@@ -626,7 +626,9 @@ static uint8_t ga_answer(const fk_applet_ctx_t *ctx, const ga_common_t *g,
             fk_cbor_put_map(&xw, (do_blob ? 1u : 0u) + (do_hs ? 1u : 0u));
             if (do_blob) {
                 fk_cbor_put_cstr(&xw, "credBlob");
-                fk_cbor_put_bytes(&xw, rk != NULL ? rk->blob : NULL, rk != NULL ? rk->blob_len : 0u);
+                /* A non-discoverable credential has none: an empty string. */
+                static const uint8_t none[1];
+                fk_cbor_put_bytes(&xw, rk != NULL ? rk->blob : none, rk != NULL ? rk->blob_len : 0u);
             }
             if (do_hs) {
                 fk_cbor_put_cstr(&xw, "hmac-secret");

@@ -4,8 +4,9 @@
  *
  *   fido.c         descriptor, APDU entry (NFCCTAP_MSG, U2F), CBOR command
  *                  dispatch, getInfo, reset, selection
- *   fido_cred.c    credential ids, resident credentials, signature counter,
- *                  makeCredential, getAssertion, getNextAssertion, extensions
+ *   fido_cred.c    master secret, credential ids, resident credentials,
+ *                  signature counter, credential keys (fido_cred_int.h)
+ *   fido_assert.c  makeCredential, getAssertion, getNextAssertion, extensions
  *   fido_cm.c      credentialManagement
  *   fido_pin.c     clientPIN, PIN/UV auth protocols 1 and 2, the
  *                  pinUvAuthToken and its permissions
@@ -297,8 +298,9 @@ uint8_t fido_large_blob_key(const fk_applet_ctx_t *ctx, const uint8_t cred_id[FI
 size_t fido_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Request parsing: the value of integer key k (fido_field) or text key k
- * (fido_tfield) of map m, of CBOR type t: CTAP_OK, CTAP2_ERR_MISSING_PARAMETER
- * when absent, CTAP2_ERR_CBOR_UNEXPECTED_TYPE for another type. */
+ * (fido_tfield) of map m, of CBOR type t (FK_CBOR_NINT stands for any
+ * integer): CTAP_OK, CTAP2_ERR_MISSING_PARAMETER when absent,
+ * CTAP2_ERR_CBOR_UNEXPECTED_TYPE for another type. */
 uint8_t fido_field(const fk_cbor_item_t *m, int64_t k, fk_cbor_type_t t, fk_cbor_item_t *v);
 uint8_t fido_tfield(const fk_cbor_item_t *m, const char *k, fk_cbor_type_t t, fk_cbor_item_t *v);
 
