@@ -381,14 +381,17 @@ uint8_t fido_cmd_large_blobs(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *r
 
 /* ---- fido_attest.c -------------------------------------------------------- */
 /* The attestation key (P-256, sealed) and its DER certificate, made together
- * on first use (any of these calls). CTAP_OK, or CTAP1_ERR_OTHER (no entropy,
- * store full or failing, a damaged record: fails closed). The key never
- * leaves the file: callers get signatures. */
+ * by the first fido_attest_cert. Errors are CTAP1_ERR_OTHER (no entropy,
+ * store full or failing, a damaged record or half a pair: fails closed).
+ * The key never leaves the file: callers get signatures. */
 #define FIDO_ATT_CERT_MAX 600u
-uint8_t fido_attest_ensure(const fk_applet_ctx_t *ctx);
-/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough). */
+/* CTAP_OK when the pair is whole or not made yet (a check before effects). */
+uint8_t fido_attest_check(const fk_applet_ctx_t *ctx);
+/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough, and
+ * needed for the first call, which builds it there). */
 uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len);
-/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes). */
+/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes); the pair must
+ * have been made (fido_attest_cert). */
 uint8_t fido_attest_sign(const fk_applet_ctx_t *ctx, const uint8_t hash[32], uint8_t *sig,
                          size_t cap, size_t *sig_len);
 
