@@ -14,7 +14,9 @@
  * - changePIN cut at every flash operation: afterwards the old PIN with
  *   forcePINChange, or the new PIN without it (the PIN record and the config
  *   record change in one batch). The platform's side of protocol 1 is done
- *   here with the crypto module.
+ *   here with the crypto module;
+ * - a large-blob array written in two fragments, cut at every flash
+ *   operation: afterwards the old array or the new one, whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -422,6 +424,89 @@ static void test_change_pin_powercut(void **state)
     unlink(snap);
 }
 
+/* A serialized large-blob array: CBOR array of one byte string of n bytes
+ * `fill`, then LEFT(SHA-256, 16). */
+static size_t blob_array(uint8_t fill, size_t n, uint8_t *out)
+{
+    assert_true(n >= 24u && n < 256u);
+    out[0] = 0x81;
+    out[1] = 0x58;
+    out[2] = (uint8_t)n;
+    memset(out + 3, fill, n);
+    uint8_t h[32];
+    fk_sha256(out, 3u + n, h);
+    memcpy(out + 3u + n, h, 16);
+    return 3u + n + 16u;
+}
+
+/* largeBlobs set of data[off, off + n) (with length total when off is 0). */
+static uint8_t blob_set(const uint8_t *data, size_t off, size_t n, size_t total)
+{
+    uint8_t msg[512];
+    fk_cbor_writer_t w;
+    msg[0] = FIDO_CMD_LARGE_BLOBS;
+    fk_cbor_writer_init(&w, msg + 1, sizeof msg - 1u);
+    fk_cbor_put_map(&w, off == 0u ? 3 : 2);
+    fk_cbor_put_uint(&w, 2);
+    fk_cbor_put_bytes(&w, data + off, n);
+    fk_cbor_put_uint(&w, 3);
+    fk_cbor_put_uint(&w, off);
+    if (off == 0u) {
+        fk_cbor_put_uint(&w, 4);
+        fk_cbor_put_uint(&w, total);
+    }
+    return ctap(msg, cbor_done(&w));
+}
+
+/* The whole live array into out; its length. */
+static size_t blob_get(uint8_t *out, size_t cap)
+{
+    static const uint8_t m[] = {FIDO_CMD_LARGE_BLOBS, 0xA2, 0x01, 0x19, 0x04, 0x00, 0x03, 0x00};
+    assert_int_equal(ctap(m, sizeof m), CTAP_OK);
+    fk_cbor_item_t top, v;
+    assert_int_equal(fk_cbor_decode(g_out + 1, g_out_len - 3u, 0, &top), FK_CBOR_OK);
+    assert_int_equal(fk_cbor_map_find_int(&top, 1, &v), FK_CBOR_OK);
+    assert_true(v.v <= cap);
+    memcpy(out, v.data, (size_t)v.v);
+    return (size_t)v.v;
+}
+
+static void test_large_blob_powercut(void **state)
+{
+    (void)state;
+    static char snap[FK_DEVRIG_PATH_CAP + 8];
+    snprintf(snap, sizeof snap, "%s/snap.bin", g_rig.dir);
+    uint8_t a[256], b[256], got[512];
+    const size_t alen = blob_array(0xAA, 40, a), blen = blob_array(0xBB, 200, b);
+    assert_int_equal(blob_set(a, 0, alen, alen), CTAP_OK);
+    fk_devrig_snapshot(&g_rig, snap);
+    int olds = 0, news = 0;
+    for (long n = 0;; n++) {
+        fk_devrig_restore(&g_rig, snap);
+        select_fido();
+        fk_flashcut_arm(n);
+        uint8_t st = blob_set(b, 0, 100, blen);
+        if (st == CTAP_OK) st = blob_set(b, 100, blen - 100u, 0);
+        const bool was_cut = fk_flashcut_cut();
+        restart();
+        const size_t len = blob_get(got, sizeof got);
+        if (len == alen && memcmp(got, a, alen) == 0) {
+            olds++;
+            assert_int_not_equal(st, CTAP_OK);
+        } else {
+            news++;
+            assert_int_equal(len, blen);
+            assert_memory_equal(got, b, blen);
+        }
+        if (!was_cut) {
+            assert_int_equal(st, CTAP_OK);
+            break;
+        }
+    }
+    assert_true(olds >= 1 && news >= 1);
+    unlink(snap);
+}
+
 static void test_protocol_primitives(void **state)
 {
     (void)state;
@@ -474,6 +559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attestation_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_primitives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_pin_powercut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_blob_powercut, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
