@@ -262,7 +262,7 @@ static uint8_t mc_pick_alg(const fk_cbor_item_t *params, uint8_t *alg)
     return *alg != 0u ? CTAP_OK : CTAP2_ERR_UNSUPPORTED_ALGORITHM;
 }
 
-/* Optional text member of an entity map, at most FIDO_RPID_MAX bytes read. */
+/* An optional text member of an entity map (NULL and 0 when absent). */
 static uint8_t opt_text(const fk_cbor_item_t *m, const char *k, const char **p, size_t *len)
 {
     fk_cbor_item_t v;
@@ -529,7 +529,8 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
         memcpy(rk->cred_id, cred_id, FIDO_CRED_ID_LEN);
         rk->cred_protect = key.cred_protect;
         rk->flags = r.x.large_blob_key ? FIDO_RK_LBK : 0u;
-        rk->rpid_len = (uint8_t)FK_MIN(r.rpid_len, (size_t)FIDO_RPID_MAX);
+        /* Kept for credentialManagement's list; the hash is of the whole id. */
+        rk->rpid_len = (uint8_t)fido_utf8_cut(r.rpid, r.rpid_len, FIDO_RPID_MAX);
         memcpy(rk->rpid, r.rpid, rk->rpid_len);
         rk->uid_len = (uint8_t)r.uid_len;
         memcpy(rk->uid, r.uid, r.uid_len);
