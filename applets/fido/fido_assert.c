@@ -26,6 +26,12 @@
 
 static const char k_public_key[] = "public-key";
 
+/* Scratch of one command at a time (commands never nest), shared by the
+ * handlers below to keep the applet's RAM small: the authenticator data
+ * being signed and one resident credential. Wiped after each use. */
+static uint8_t s_ad[AD_MAX];
+static fido_rk_t s_rk;
+
 /* ---- Common request pieces ---------------------------------------------------- */
 
 typedef struct opts {
@@ -256,7 +262,7 @@ static uint8_t mc_pick_alg(const fk_cbor_item_t *params, uint8_t *alg)
     return *alg != 0u ? CTAP_OK : CTAP2_ERR_UNSUPPORTED_ALGORITHM;
 }
 
-/* Optional text member of an entity map, at most FIDO_RPID_MAX bytes read. */
+/* An optional text member of an entity map (NULL and 0 when absent). */
 static uint8_t opt_text(const fk_cbor_item_t *m, const char *k, const char **p, size_t *len)
 {
     fk_cbor_item_t v;
@@ -276,7 +282,7 @@ static uint8_t opt_text(const fk_cbor_item_t *m, const char *k, const char **p, 
 static uint8_t mc_rk_slot(const fk_applet_ctx_t *ctx, const uint8_t rpid_hash[32],
                           const uint8_t *uid, size_t uid_len, uint16_t *slot, uint32_t *serial)
 {
-    static fido_rk_t rk; /* one command at a time */
+    fido_rk_t *const rk = &s_rk;
     uint32_t from = FIDO_ID_RK_FIRST, max_serial = 0;
     uint16_t id, next_free = FIDO_ID_RK_FIRST;
     bool have_free = false, have_same = false;
@@ -284,15 +290,15 @@ static uint8_t mc_rk_slot(const fk_applet_ctx_t *ctx, const uint8_t rpid_hash[32
     while ((r = fido_rk_iter(ctx, &from, &id)) == 1) {
         if (!have_free && id != next_free) have_free = true; /* a gap below id */
         if (!have_free) next_free = (uint16_t)(id + 1u);
-        if (fido_rk_load(ctx, id, &rk) != CTAP_OK) continue;
-        if (rk.serial > max_serial) max_serial = rk.serial;
-        if (!have_same && memcmp(rk.rpid_hash, rpid_hash, 32) == 0 && rk.uid_len == uid_len &&
-            memcmp(rk.uid, uid, uid_len) == 0) {
+        if (fido_rk_load(ctx, id, rk) != CTAP_OK) continue;
+        if (rk->serial > max_serial) max_serial = rk->serial;
+        if (!have_same && memcmp(rk->rpid_hash, rpid_hash, 32) == 0 && rk->uid_len == uid_len &&
+            memcmp(rk->uid, uid, uid_len) == 0) {
             have_same = true;
             *slot = id;
         }
     }
-    fk_wipe(&rk, sizeof rk);
+    fk_wipe(rk, sizeof *rk);
     if (r < 0) return CTAP1_ERR_OTHER;
     if (!have_free && next_free <= FIDO_ID_RK_LAST) have_free = true;
     *serial = max_serial + 1u;
@@ -377,7 +383,6 @@ static uint8_t mc_exclude(const fk_applet_ctx_t *ctx, const mc_req_t *r,
                           const uint8_t rpid_hash[32], bool uv)
 {
     if (!r->has_exclude) return CTAP_OK;
-    static fido_rk_t rk;
     fk_cbor_iter_t it;
     fk_cbor_item_t e, id, t;
     uint8_t st = CTAP_OK;
@@ -388,7 +393,7 @@ static uint8_t mc_exclude(const fk_applet_ctx_t *ctx, const mc_req_t *r,
         if (!fk_cbor_is_text(&t, k_public_key)) continue;
         fido_cred_key_t key;
         bool has_rk;
-        const uint8_t o = open_listed(ctx, rpid_hash, id.data, (size_t)id.v, uv, &key, &rk, &has_rk);
+        const uint8_t o = open_listed(ctx, rpid_hash, id.data, (size_t)id.v, uv, &key, &s_rk, &has_rk);
         fk_wipe(&key, sizeof key);
         if (o == CTAP_OK) {
             st = presence(ctx, r->a.present);
@@ -397,7 +402,7 @@ static uint8_t mc_exclude(const fk_applet_ctx_t *ctx, const mc_req_t *r,
             st = o;
         }
     }
-    fk_wipe(&rk, sizeof rk);
+    fk_wipe(&s_rk, sizeof s_rk);
     return st;
 }
 
@@ -436,8 +441,8 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
                                  fk_cbor_writer_t *w)
 {
     static mc_req_t r;
-    static fido_rk_t rk;
-    static uint8_t ad[AD_MAX];
+    fido_rk_t *const rk = &s_rk;
+    uint8_t *const ad = s_ad;
     if (req == NULL) return CTAP2_ERR_MISSING_PARAMETER;
     uint8_t st = mc_parse(req, &r);
     if (st != CTAP_OK) return st;
@@ -517,27 +522,28 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
     uint8_t lbk[32];
     if (st == CTAP_OK && r.x.large_blob_key) st = fido_large_blob_key(ctx, cred_id, lbk);
     if (st == CTAP_OK && want_rk) {
-        memset(&rk, 0, sizeof rk);
-        rk.rec_id = slot;
-        rk.serial = serial;
-        memcpy(rk.rpid_hash, rpid_hash, 32);
-        memcpy(rk.cred_id, cred_id, FIDO_CRED_ID_LEN);
-        rk.cred_protect = key.cred_protect;
-        rk.flags = r.x.large_blob_key ? FIDO_RK_LBK : 0u;
-        rk.rpid_len = (uint8_t)FK_MIN(r.rpid_len, (size_t)FIDO_RPID_MAX);
-        memcpy(rk.rpid, r.rpid, rk.rpid_len);
-        rk.uid_len = (uint8_t)r.uid_len;
-        memcpy(rk.uid, r.uid, r.uid_len);
-        rk.name_len = (uint8_t)fido_utf8_cut(r.name, r.name_len, FIDO_USER_NAME_MAX);
-        if (rk.name_len) memcpy(rk.name, r.name, rk.name_len);
-        rk.dn_len = (uint8_t)fido_utf8_cut(r.dn, r.dn_len, FIDO_USER_NAME_MAX);
-        if (rk.dn_len) memcpy(rk.dn, r.dn, rk.dn_len);
+        memset(rk, 0, sizeof *rk);
+        rk->rec_id = slot;
+        rk->serial = serial;
+        memcpy(rk->rpid_hash, rpid_hash, 32);
+        memcpy(rk->cred_id, cred_id, FIDO_CRED_ID_LEN);
+        rk->cred_protect = key.cred_protect;
+        rk->flags = r.x.large_blob_key ? FIDO_RK_LBK : 0u;
+        /* Kept for credentialManagement's list; the hash is of the whole id. */
+        rk->rpid_len = (uint8_t)fido_utf8_cut(r.rpid, r.rpid_len, FIDO_RPID_MAX);
+        memcpy(rk->rpid, r.rpid, rk->rpid_len);
+        rk->uid_len = (uint8_t)r.uid_len;
+        memcpy(rk->uid, r.uid, r.uid_len);
+        rk->name_len = (uint8_t)fido_utf8_cut(r.name, r.name_len, FIDO_USER_NAME_MAX);
+        if (rk->name_len) memcpy(rk->name, r.name, rk->name_len);
+        rk->dn_len = (uint8_t)fido_utf8_cut(r.dn, r.dn_len, FIDO_USER_NAME_MAX);
+        if (rk->dn_len) memcpy(rk->dn, r.dn, rk->dn_len);
         if (blob_kept) {
-            rk.blob_len = (uint8_t)r.x.blob_len;
-            memcpy(rk.blob, r.x.blob, r.x.blob_len);
+            rk->blob_len = (uint8_t)r.x.blob_len;
+            memcpy(rk->blob, r.x.blob, r.x.blob_len);
         }
-        st = fido_rk_save(ctx, &rk);
-        fk_wipe(&rk, sizeof rk);
+        st = fido_rk_save(ctx, rk);
+        fk_wipe(rk, sizeof *rk);
     }
     fk_wipe(&key, sizeof key);
     if (st == CTAP_OK) {
@@ -558,7 +564,7 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
         }
     }
     fk_wipe(lbk, sizeof lbk);
-    fk_wipe(ad, sizeof ad);
+    fk_wipe(s_ad, sizeof s_ad);
     return st;
 }
 
@@ -602,7 +608,7 @@ static uint8_t ga_answer(const fk_applet_ctx_t *ctx, const ga_common_t *g,
                          const fido_cred_key_t *key, const uint8_t cred_id[FIDO_CRED_ID_LEN],
                          const fido_rk_t *rk, unsigned number, fk_cbor_writer_t *w)
 {
-    static uint8_t ad[AD_MAX];
+    uint8_t *const ad = s_ad;
     uint8_t hs[16 + 64];
     size_t hs_len = 0;
     uint8_t st = CTAP_OK;
@@ -626,7 +632,9 @@ static uint8_t ga_answer(const fk_applet_ctx_t *ctx, const ga_common_t *g,
             fk_cbor_put_map(&xw, (do_blob ? 1u : 0u) + (do_hs ? 1u : 0u));
             if (do_blob) {
                 fk_cbor_put_cstr(&xw, "credBlob");
-                fk_cbor_put_bytes(&xw, rk != NULL ? rk->blob : NULL, rk != NULL ? rk->blob_len : 0u);
+                /* A non-discoverable credential has none: an empty string. */
+                static const uint8_t none[1];
+                fk_cbor_put_bytes(&xw, rk != NULL ? rk->blob : none, rk != NULL ? rk->blob_len : 0u);
             }
             if (do_hs) {
                 fk_cbor_put_cstr(&xw, "hmac-secret");
@@ -679,7 +687,7 @@ static uint8_t ga_answer(const fk_applet_ctx_t *ctx, const ga_common_t *g,
     }
     fk_wipe(lbk, sizeof lbk);
     fk_wipe(hs, sizeof hs);
-    fk_wipe(ad, sizeof ad);
+    fk_wipe(s_ad, sizeof s_ad);
     return st;
 }
 
@@ -742,33 +750,31 @@ typedef struct ga_found {
 } ga_found_t;
 
 /* The RP's discoverable credentials usable with or without UV, newest
- * first, at most FIDO_GNA_MAX of them. */
+ * first, at most FIDO_GNA_MAX of them (the newest). s_rk is scratch. */
 static uint8_t ga_discoverable(const fk_applet_ctx_t *ctx, const uint8_t rpid_hash[32], bool uv,
-                               ga_found_t *found, unsigned *n)
+                               ga_found_t found[FIDO_GNA_MAX], unsigned *n)
 {
-    static fido_rk_t rk;
-    static ga_found_t all[FIDO_RK_MAX];
     unsigned count = 0;
     uint32_t from = FIDO_ID_RK_FIRST;
     uint16_t id;
     int r;
     while ((r = fido_rk_iter(ctx, &from, &id)) == 1) {
-        if (fido_rk_load(ctx, id, &rk) != CTAP_OK) continue;
-        if (memcmp(rk.rpid_hash, rpid_hash, 32) != 0) continue;
-        if (rk.cred_protect >= 2u && !uv) continue;
-        /* Insertion by serial, newest first. */
-        unsigned i = count++;
-        while (i > 0u && all[i - 1u].serial < rk.serial) {
-            all[i] = all[i - 1u];
+        if (fido_rk_load(ctx, id, &s_rk) != CTAP_OK) continue;
+        if (memcmp(s_rk.rpid_hash, rpid_hash, 32) != 0) continue;
+        if (s_rk.cred_protect >= 2u && !uv) continue;
+        /* Insertion by serial, newest first; the oldest falls off a full list. */
+        if (count == FIDO_GNA_MAX && found[count - 1u].serial >= s_rk.serial) continue;
+        unsigned i = count < FIDO_GNA_MAX ? count++ : count - 1u;
+        while (i > 0u && found[i - 1u].serial < s_rk.serial) {
+            found[i] = found[i - 1u];
             i--;
         }
-        all[i].id = id;
-        all[i].serial = rk.serial;
+        found[i].id = id;
+        found[i].serial = s_rk.serial;
     }
-    fk_wipe(&rk, sizeof rk);
+    fk_wipe(&s_rk, sizeof s_rk);
     if (r < 0) return CTAP1_ERR_OTHER;
-    *n = FK_MIN(count, (unsigned)FIDO_GNA_MAX);
-    memcpy(found, all, *n * sizeof *found);
+    *n = count;
     return CTAP_OK;
 }
 
@@ -810,7 +816,7 @@ uint8_t fido_cmd_get_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_item_t 
                                fk_cbor_writer_t *w)
 {
     static ga_common_t g;
-    static fido_rk_t rk;
+    fido_rk_t *const rk = &s_rk;
     fido_cred_session_t *cs = &fido_state(ctx)->cs;
     gna_forget(cs);
     if (req == NULL) return CTAP2_ERR_MISSING_PARAMETER;
@@ -865,25 +871,25 @@ uint8_t fido_cmd_get_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_item_t 
             (void)fido_tfield(&e, "id", FK_CBOR_BYTES, &id);
             (void)fido_tfield(&e, "type", FK_CBOR_TEXT, &t);
             if (!fk_cbor_is_text(&t, k_public_key)) continue;
-            st = open_listed(ctx, g.rpid_hash, id.data, (size_t)id.v, uv, &key, &rk, &has_rk);
+            st = open_listed(ctx, g.rpid_hash, id.data, (size_t)id.v, uv, &key, rk, &has_rk);
             if (st == CTAP_OK) cred_id = id.data;
         }
     } else if (st == CTAP_OK) {
         st = ga_discoverable(ctx, g.rpid_hash, uv, found, &number);
         if (st == CTAP_OK && number == 0u) st = CTAP2_ERR_NO_CREDENTIALS;
-        if (st == CTAP_OK) st = fido_rk_load(ctx, found[0].id, &rk);
-        if (st == CTAP_OK) st = fido_credid_open(ctx, g.rpid_hash, rk.cred_id, FIDO_CRED_ID_LEN, &key);
+        if (st == CTAP_OK) st = fido_rk_load(ctx, found[0].id, rk);
+        if (st == CTAP_OK) st = fido_credid_open(ctx, g.rpid_hash, rk->cred_id, FIDO_CRED_ID_LEN, &key);
         if (st == CTAP2_ERR_INVALID_CREDENTIAL) st = CTAP1_ERR_OTHER; /* our own record */
         if (st == CTAP_OK) {
-            cred_id = rk.cred_id;
+            cred_id = rk->cred_id;
             has_rk = true;
         }
     }
     if (st == CTAP_OK && up) st = presence(ctx, a.present);
     if (st == CTAP_OK)
-        st = ga_answer(ctx, &g, &key, cred_id, has_rk ? &rk : NULL, has_allow ? 0u : number, w);
+        st = ga_answer(ctx, &g, &key, cred_id, has_rk ? rk : NULL, has_allow ? 0u : number, w);
     fk_wipe(&key, sizeof key);
-    fk_wipe(&rk, sizeof rk);
+    fk_wipe(rk, sizeof *rk);
     if (st == CTAP_OK && number > 1u) {
         ga_save(cs, &g);
         cs->gna_total = (uint8_t)number;
@@ -900,7 +906,7 @@ uint8_t fido_cmd_get_next_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_it
 {
     (void)req;
     static ga_common_t g;
-    static fido_rk_t rk;
+    fido_rk_t *const rk = &s_rk;
     fido_cred_session_t *cs = &fido_state(ctx)->cs;
     if (cs->gna_left == 0u || cs->gna_left >= cs->gna_total) {
         gna_forget(cs);
@@ -915,12 +921,12 @@ uint8_t fido_cmd_get_next_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_it
     ga_restore(cs, &g);
     if (cs->gna_left == 0u) gna_forget(cs);
     fido_cred_key_t key;
-    uint8_t st = fido_rk_load(ctx, id, &rk);
-    if (st == CTAP_OK) st = fido_credid_open(ctx, g.rpid_hash, rk.cred_id, FIDO_CRED_ID_LEN, &key);
+    uint8_t st = fido_rk_load(ctx, id, rk);
+    if (st == CTAP_OK) st = fido_credid_open(ctx, g.rpid_hash, rk->cred_id, FIDO_CRED_ID_LEN, &key);
     if (st != CTAP_OK) st = CTAP1_ERR_OTHER;
-    if (st == CTAP_OK) st = ga_answer(ctx, &g, &key, rk.cred_id, &rk, 0, w);
+    if (st == CTAP_OK) st = ga_answer(ctx, &g, &key, rk->cred_id, rk, 0, w);
     fk_wipe(&key, sizeof key);
-    fk_wipe(&rk, sizeof rk);
+    fk_wipe(rk, sizeof *rk);
     fk_wipe(&g, sizeof g);
     return st;
 }

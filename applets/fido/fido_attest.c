@@ -234,23 +234,24 @@ static uint8_t load_key(const fk_applet_ctx_t *ctx, uint8_t *rec, size_t cap, si
     return CTAP_OK;
 }
 
-/* Make the key and the certificate and write both in one batch. */
-static uint8_t create_pair(const fk_applet_ctx_t *ctx)
+/* Make the key and the certificate (into out, cap >= FIDO_ATT_CERT_MAX: the
+ * caller's buffer, so that no certificate-sized buffer sits on the stack)
+ * and write both in one batch. */
+static uint8_t create_pair(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len)
 {
     uint8_t rec[1 + ATT_BLOB_MAX];
-    uint8_t cert[FIDO_ATT_CERT_MAX];
-    size_t blen = 0, clen = 0;
+    size_t blen = 0;
     fk_pk_key_t key;
     uint8_t st = CTAP1_ERR_OTHER;
     rec[0] = ATT_KEY_VERSION;
     if (fk_pk_ec_generate(FK_CURVE_SECP256R1, rec + 1, sizeof rec - 1u, &blen) == FK_CRYPTO_OK &&
         fk_pk_parse(rec + 1, blen, &key) == FK_CRYPTO_OK && key.pub.len == 65u)
-        st = make_cert(&key, cert, sizeof cert, &clen);
+        st = make_cert(&key, out, cap, len);
     if (st == CTAP_OK) {
         st = CTAP1_ERR_OTHER;
         if (fk_space_batch_begin(&ctx->space) == FK_STORE_OK) {
             if (fk_seal_store(&ctx->space, FIDO_ID_ATT_KEY, rec, 1u + blen) == FK_SEAL_OK &&
-                fk_space_write(&ctx->space, FIDO_ID_ATT_CERT, cert, clen) == FK_STORE_OK &&
+                fk_space_write(&ctx->space, FIDO_ID_ATT_CERT, out, *len) == FK_STORE_OK &&
                 fk_space_batch_commit(&ctx->space) == FK_STORE_OK) {
                 st = CTAP_OK;
             } else {
@@ -263,27 +264,37 @@ static uint8_t create_pair(const fk_applet_ctx_t *ctx)
     return st;
 }
 
-uint8_t fido_attest_ensure(const fk_applet_ctx_t *ctx)
+/* Whether the key exists: CTAP_OK, CTAP2_ERR_NO_CREDENTIALS, CTAP1_ERR_OTHER. */
+static uint8_t key_state(const fk_applet_ctx_t *ctx)
 {
-    uint32_t size = 0;
-    const int rc = fk_space_size(&ctx->space, FIDO_ID_ATT_CERT, &size);
-    if (rc == FK_STORE_OK) return CTAP_OK;
-    if (rc != FK_STORE_ENOENT) return CTAP1_ERR_OTHER;
-    /* No certificate: there must be no key either (they are written together). */
     uint8_t rec[1 + ATT_BLOB_MAX];
     size_t len = 0;
     const uint8_t st = load_key(ctx, rec, sizeof rec, &len);
     fk_wipe(rec, sizeof rec);
-    if (st != CTAP2_ERR_NO_CREDENTIALS) return CTAP1_ERR_OTHER;
-    return create_pair(ctx);
+    return st;
+}
+
+uint8_t fido_attest_check(const fk_applet_ctx_t *ctx)
+{
+    uint32_t size = 0;
+    const int rc = fk_space_size(&ctx->space, FIDO_ID_ATT_CERT, &size);
+    const uint8_t key = key_state(ctx);
+    if (rc == FK_STORE_OK) return key == CTAP_OK ? CTAP_OK : CTAP1_ERR_OTHER;
+    /* No certificate: then no key either (they are written together). */
+    return rc == FK_STORE_ENOENT && key == CTAP2_ERR_NO_CREDENTIALS ? CTAP_OK : CTAP1_ERR_OTHER;
 }
 
 uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len)
 {
-    uint8_t st = fido_attest_ensure(ctx);
-    if (st != CTAP_OK) return st;
     uint32_t size = 0;
-    if (fk_space_size(&ctx->space, FIDO_ID_ATT_CERT, &size) != FK_STORE_OK || size > cap ||
+    const int rc = fk_space_size(&ctx->space, FIDO_ID_ATT_CERT, &size);
+    if (rc == FK_STORE_ENOENT) {
+        /* The first use: a new pair, unless a key is there without its certificate. */
+        if (key_state(ctx) != CTAP2_ERR_NO_CREDENTIALS || cap < FIDO_ATT_CERT_MAX)
+            return CTAP1_ERR_OTHER;
+        return create_pair(ctx, out, cap, len);
+    }
+    if (rc != FK_STORE_OK || size > cap ||
         fk_space_read(&ctx->space, FIDO_ID_ATT_CERT, 0, out, size) != FK_STORE_OK)
         return CTAP1_ERR_OTHER;
     *len = size;
@@ -293,19 +304,17 @@ uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, s
 uint8_t fido_attest_sign(const fk_applet_ctx_t *ctx, const uint8_t hash[32], uint8_t *sig,
                          size_t cap, size_t *sig_len)
 {
-    uint8_t st = fido_attest_ensure(ctx);
-    if (st != CTAP_OK) return st;
     uint8_t rec[1 + ATT_BLOB_MAX];
     size_t len = 0;
     fk_pk_key_t key;
-    st = load_key(ctx, rec, sizeof rec, &len);
+    uint8_t st = load_key(ctx, rec, sizeof rec, &len);
     if (st == CTAP_OK) {
         st = CTAP1_ERR_OTHER;
         if (fk_pk_parse(rec + 1, len - 1u, &key) == FK_CRYPTO_OK && key.type == FK_PK_EC &&
             fk_pk_ecdsa_sign(&key, hash, 32, FK_SIG_DER, sig, cap, sig_len) == FK_CRYPTO_OK)
             st = CTAP_OK;
     } else {
-        st = CTAP1_ERR_OTHER; /* a certificate without its key: fail closed */
+        st = CTAP1_ERR_OTHER; /* none yet (fido_attest_cert makes it) or damaged */
     }
     fk_wipe(rec, sizeof rec);
     fk_wipe(&key, sizeof key);

@@ -131,11 +131,14 @@ static uint8_t cm_metadata(const fk_applet_ctx_t *ctx, fk_cbor_writer_t *w)
 }
 
 /* Record ids of the resident credentials into cs->cm_ids: one per RP
- * (rpid_hash NULL), or those of one RP. */
+ * (rpid_hash NULL), or those of one RP. Distinct RPs are told apart by the
+ * first bytes of their id hash, and a match there by the whole hash. */
+#define CM_PREFIX 8u
 static uint8_t cm_collect(const fk_applet_ctx_t *ctx, const uint8_t *rpid_hash,
                           fido_cred_session_t *cs, unsigned *n)
 {
-    static uint8_t hashes[FIDO_RK_MAX][32];
+    static uint8_t prefixes[FIDO_RK_MAX][CM_PREFIX];
+    static fido_rk_t other;
     uint32_t from = FIDO_ID_RK_FIRST;
     uint16_t id;
     unsigned count = 0;
@@ -147,13 +150,17 @@ static uint8_t cm_collect(const fk_applet_ctx_t *ctx, const uint8_t *rpid_hash,
             take = memcmp(s_rk.rpid_hash, rpid_hash, 32) == 0;
         } else {
             take = true;
-            for (unsigned i = 0; i < count && take; i++)
-                take = memcmp(hashes[i], s_rk.rpid_hash, 32) != 0;
-            if (take) memcpy(hashes[count], s_rk.rpid_hash, 32);
+            for (unsigned i = 0; i < count && take; i++) {
+                if (memcmp(prefixes[i], s_rk.rpid_hash, CM_PREFIX) != 0) continue;
+                take = fido_rk_load(ctx, cs->cm_ids[i], &other) != CTAP_OK ||
+                       memcmp(other.rpid_hash, s_rk.rpid_hash, 32) != 0;
+            }
+            if (take) memcpy(prefixes[count], s_rk.rpid_hash, CM_PREFIX);
         }
         if (take) cs->cm_ids[count++] = id;
     }
     fk_wipe(&s_rk, sizeof s_rk);
+    fk_wipe(&other, sizeof other);
     if (r < 0) return CTAP1_ERR_OTHER;
     *n = count;
     return CTAP_OK;
@@ -253,7 +260,7 @@ static uint8_t cm_update(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *param
 static uint8_t cm_auth(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req, uint8_t sub,
                        const fk_cbor_item_t *params, bool has_params)
 {
-    static uint8_t msg[1 + 1024];
+    static uint8_t msg[1 + 512]; /* subCommandParams are a few hundred bytes at most */
     fk_cbor_item_t pa, pr;
     uint8_t st = fido_field(req, 4, FK_CBOR_BYTES, &pa);
     if (st == CTAP2_ERR_MISSING_PARAMETER) return CTAP2_ERR_PUAT_REQUIRED;

@@ -27,6 +27,7 @@
 #define CFG_HEAD 5u
 #define CFG_MAX (CFG_HEAD + FIDO_MINPIN_RPIDS_MAX * (1u + 64u))
 #define MIN_PIN_MAX 63u /* a PIN has at most 63 bytes, so no more code points */
+#define CFG_PARAMS_MAX 320u
 
 /* ---- The config record ------------------------------------------------------ */
 
@@ -198,10 +199,12 @@ uint8_t fido_cmd_config(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req, f
     uint8_t st = fido_config_load(ctx, &cfg);
     if (st != CTAP_OK) return st;
 
-    /* pinUvAuthParam = auth(token, 32 x FF || 0D || subCommand || subCommandParams). */
-    uint8_t msg[32 + 2 + 512];
+    /* pinUvAuthParam = auth(token, 32 x FF || 0D || subCommand || subCommandParams).
+     * The largest parameters this authenticator takes (4 RP ids of 64 bytes
+     * and two small values) are under CFG_PARAMS_MAX bytes. */
+    uint8_t msg[32 + 2 + CFG_PARAMS_MAX];
     size_t plen = has_params ? (size_t)(params.end - params.head) : 0u;
-    if (plen > sizeof msg - 34u) return CTAP2_ERR_REQUEST_TOO_LARGE;
+    if (plen > CFG_PARAMS_MAX) return CTAP2_ERR_LIMIT_EXCEEDED;
     memset(msg, 0xFF, 32);
     msg[32] = FIDO_CMD_CONFIG;
     msg[33] = (uint8_t)sub;
@@ -230,7 +233,7 @@ uint8_t fido_cmd_config(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req, f
 #define LB_FRAGMENT_MAX (FK_FIDO_MAX_MSG - 64u) /* maxFragmentLength */
 #define LB_HASH_LEN 16u
 #define LB_MIN (1u + LB_HASH_LEN)              /* an array head and the hash */
-#define LB_CHUNK 256u
+#define LB_CHUNK 128u /* streaming through a small stack buffer */
 
 /* The empty array (80) and LEFT(SHA-256(80), 16): what an authenticator
  * holds before the first write (CTAP 2.1 §6.10.1). */

@@ -392,13 +392,17 @@ static size_t get_lv(const uint8_t *p, size_t at, size_t end, void *v, uint8_t *
     return at + 1u + p[at];
 }
 
+/* The plaintext of one record being read or written (one command at a
+ * time, and neither function calls the other). */
+static uint8_t s_rec[RK_REC_MAX];
+
 uint8_t fido_rk_load(const fk_applet_ctx_t *ctx, uint16_t id, fido_rk_t *rk)
 {
-    static uint8_t rec[RK_REC_MAX]; /* one command at a time: no reentrancy */
+    uint8_t *const rec = s_rec;
     size_t len = 0;
     memset(rk, 0, sizeof *rk);
     uint8_t st = CTAP1_ERR_OTHER;
-    if (fk_seal_load(&ctx->space, id, rec, sizeof rec, &len) == FK_SEAL_OK && len >= 104u &&
+    if (fk_seal_load(&ctx->space, id, rec, RK_REC_MAX, &len) == FK_SEAL_OK && len >= 104u &&
         rec[0] == RK_VERSION) {
         size_t at = 1;
         rk->rec_id = id;
@@ -421,14 +425,14 @@ uint8_t fido_rk_load(const fk_applet_ctx_t *ctx, uint16_t id, fido_rk_t *rk)
                 st = CTAP_OK;
         }
     }
-    fk_wipe(rec, sizeof rec);
+    fk_wipe(rec, RK_REC_MAX);
     if (st != CTAP_OK) fk_wipe(rk, sizeof *rk);
     return st;
 }
 
 uint8_t fido_rk_save(const fk_applet_ctx_t *ctx, const fido_rk_t *rk)
 {
-    static uint8_t rec[RK_REC_MAX];
+    uint8_t *const rec = s_rec;
     FK_ASSERT(rk->rec_id >= FIDO_ID_RK_FIRST && rk->rec_id <= FIDO_ID_RK_LAST);
     size_t at = 0;
     rec[at++] = RK_VERSION;
@@ -446,7 +450,7 @@ uint8_t fido_rk_save(const fk_applet_ctx_t *ctx, const fido_rk_t *rk)
     at = put_lv(rec, at, rk->dn, rk->dn_len);
     at = put_lv(rec, at, rk->blob, rk->blob_len);
     const int rc = fk_seal_store(&ctx->space, rk->rec_id, rec, at);
-    fk_wipe(rec, sizeof rec);
+    fk_wipe(rec, RK_REC_MAX);
     if (rc == FK_SEAL_EFULL) return CTAP2_ERR_KEY_STORE_FULL;
     return rc == FK_SEAL_OK ? CTAP_OK : CTAP1_ERR_OTHER;
 }

@@ -298,8 +298,9 @@ uint8_t fido_large_blob_key(const fk_applet_ctx_t *ctx, const uint8_t cred_id[FI
 size_t fido_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Request parsing: the value of integer key k (fido_field) or text key k
- * (fido_tfield) of map m, of CBOR type t: CTAP_OK, CTAP2_ERR_MISSING_PARAMETER
- * when absent, CTAP2_ERR_CBOR_UNEXPECTED_TYPE for another type. */
+ * (fido_tfield) of map m, of CBOR type t (FK_CBOR_NINT stands for any
+ * integer): CTAP_OK, CTAP2_ERR_MISSING_PARAMETER when absent,
+ * CTAP2_ERR_CBOR_UNEXPECTED_TYPE for another type. */
 uint8_t fido_field(const fk_cbor_item_t *m, int64_t k, fk_cbor_type_t t, fk_cbor_item_t *v);
 uint8_t fido_tfield(const fk_cbor_item_t *m, const char *k, fk_cbor_type_t t, fk_cbor_item_t *v);
 
@@ -380,14 +381,17 @@ uint8_t fido_cmd_large_blobs(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *r
 
 /* ---- fido_attest.c -------------------------------------------------------- */
 /* The attestation key (P-256, sealed) and its DER certificate, made together
- * on first use (any of these calls). CTAP_OK, or CTAP1_ERR_OTHER (no entropy,
- * store full or failing, a damaged record: fails closed). The key never
- * leaves the file: callers get signatures. */
+ * by the first fido_attest_cert. Errors are CTAP1_ERR_OTHER (no entropy,
+ * store full or failing, a damaged record or half a pair: fails closed).
+ * The key never leaves the file: callers get signatures. */
 #define FIDO_ATT_CERT_MAX 600u
-uint8_t fido_attest_ensure(const fk_applet_ctx_t *ctx);
-/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough). */
+/* CTAP_OK when the pair is whole or not made yet (a check before effects). */
+uint8_t fido_attest_check(const fk_applet_ctx_t *ctx);
+/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough, and
+ * needed for the first call, which builds it there). */
 uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len);
-/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes). */
+/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes); the pair must
+ * have been made (fido_attest_cert). */
 uint8_t fido_attest_sign(const fk_applet_ctx_t *ctx, const uint8_t hash[32], uint8_t *sig,
                          size_t cap, size_t *sig_len);
 

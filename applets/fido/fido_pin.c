@@ -684,7 +684,9 @@ uint8_t fido_cmd_client_pin(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *re
     uint8_t st = parse_req(req, &r);
     if (st != CTAP_OK) return st;
     /* Without built-in UV the UV subcommands do not exist here. */
-    if (r.sub == SUB_GET_TOKEN_UV || r.sub == SUB_GET_UV_RETRIES) return CTAP2_ERR_INVALID_SUBCOMMAND;
+    if (r.sub != SUB_GET_RETRIES && r.sub != SUB_GET_KEY_AGREEMENT && r.sub != SUB_SET_PIN &&
+        r.sub != SUB_CHANGE_PIN && r.sub != SUB_GET_TOKEN && r.sub != SUB_GET_TOKEN_PIN)
+        return CTAP2_ERR_INVALID_SUBCOMMAND;
     if (r.sub != SUB_GET_RETRIES) {
         if (!r.has_proto) return CTAP2_ERR_MISSING_PARAMETER;
         if (!proto_known(r.proto)) return CTAP1_ERR_INVALID_PARAMETER;

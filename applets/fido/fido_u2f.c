@@ -85,8 +85,8 @@ static fk_sw_t u2f_register(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
 {
     if (cmd->nc != 2u * U2F_PARAM_LEN) return FK_SW_WRONG_LENGTH;
     const uint8_t *chal = cmd->data, *app = cmd->data + U2F_PARAM_LEN;
-    /* The attestation pair exists before the user is asked. */
-    if (fido_attest_ensure(ctx) != CTAP_OK) return FK_SW_UNKNOWN;
+    /* Half an attestation pair refuses before the user is asked. */
+    if (fido_attest_check(ctx) != CTAP_OK) return FK_SW_UNKNOWN;
     if (fido_presence(ctx) != CTAP_OK) return FK_SW_CONDITIONS_NOT_SATISFIED;
 
     fido_cred_key_t key = {.alg = FIDO_ALG_ES256, .cred_protect = 1, .resident = false};
@@ -95,6 +95,17 @@ static fk_sw_t u2f_register(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     if (new_key(&key, pub)) sw = ctap_to_sw(fido_credid_seal(ctx, app, &key, kh));
     fk_wipe(&key, sizeof key);
     if (sw != FK_SW_OK) return sw;
+
+    const uint8_t reserved = 0x05, kh_len = (uint8_t)sizeof kh;
+    if (!fk_rbuf_put(resp, &reserved, 1) || !fk_rbuf_put(resp, pub, sizeof pub) ||
+        !fk_rbuf_put(resp, &kh_len, 1) || !fk_rbuf_put(resp, kh, sizeof kh))
+        return FK_SW_WRONG_LENGTH;
+    /* The certificate straight into the response (made there the first time). */
+    if (fk_rbuf_room(resp) < FIDO_ATT_CERT_MAX + FK_PK_ECDSA_DER_MAX) return FK_SW_WRONG_LENGTH;
+    size_t cert_len = 0;
+    if (fido_attest_cert(ctx, resp->p + resp->len, FIDO_ATT_CERT_MAX, &cert_len) != CTAP_OK)
+        return FK_SW_UNKNOWN;
+    resp->len += cert_len;
 
     /* Signed: 00 || app || chal || kh || pub. */
     fk_sha256_ctx_t h;
@@ -107,22 +118,12 @@ static fk_sw_t u2f_register(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     fk_sha256_update(&h, kh, sizeof kh);
     fk_sha256_update(&h, pub, sizeof pub);
     fk_sha256_finish(&h, hash);
-    uint8_t sig[FK_PK_ECDSA_DER_MAX];
+    uint8_t *sig = resp->p + resp->len;
     size_t sig_len = 0;
-    sw = ctap_to_sw(fido_attest_sign(ctx, hash, sig, sizeof sig, &sig_len));
-    if (sw != FK_SW_OK) return sw;
-
-    const uint8_t reserved = 0x05, kh_len = (uint8_t)sizeof kh;
-    if (!fk_rbuf_put(resp, &reserved, 1) || !fk_rbuf_put(resp, pub, sizeof pub) ||
-        !fk_rbuf_put(resp, &kh_len, 1) || !fk_rbuf_put(resp, kh, sizeof kh))
-        return FK_SW_WRONG_LENGTH;
-    uint8_t *cert = resp->p + resp->len;
-    size_t cert_len = 0;
-    if (fk_rbuf_room(resp) < FIDO_ATT_CERT_MAX + sig_len) return FK_SW_WRONG_LENGTH;
-    if (fido_attest_cert(ctx, cert, fk_rbuf_room(resp) - sig_len, &cert_len) != CTAP_OK)
+    if (fido_attest_sign(ctx, hash, sig, FK_PK_ECDSA_DER_MAX, &sig_len) != CTAP_OK)
         return FK_SW_UNKNOWN;
-    resp->len += cert_len;
-    return fk_rbuf_put(resp, sig, sig_len) ? FK_SW_OK : FK_SW_WRONG_LENGTH;
+    resp->len += sig_len;
+    return FK_SW_OK;
 }
 
 /* ---- AUTHENTICATE (02) ------------------------------------------------------------ */

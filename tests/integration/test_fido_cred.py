@@ -10,10 +10,13 @@
 - Tampered, foreign-RP and made-up credential ids are refused; hostile CBOR gets precise
   statuses; excludeList; credProtect levels; credBlob, largeBlobKey; hmac-secret stable per
   credential.
-- With a PIN set: a discoverable credential needs a pinUvAuthToken (PUAT_REQUIRED), a
+- With a PIN set: Fido2Client registers and finds discoverable credentials with UV through
+  the PIN; without it a discoverable credential needs a pinUvAuthToken (PUAT_REQUIRED), a
   non-discoverable one does not (makeCredUvNotRqd); the token gives UV, names in the user
   entity, access to credProtect 3; wrong, unpermitted or other-RP tokens are refused; the touch
-  probe says PIN_INVALID; hmac-secret outputs differ with and without UV.
+  probe says PIN_INVALID; hmac-secret outputs differ with and without UV; alwaysUv asks for
+  a token except for silent assertions.
+- A full store of 128 discoverable credentials: KEY_STORE_FULL for a new user only.
 """
 
 import hashlib
@@ -275,6 +278,10 @@ class Credentials(fkit.RigTest):
         att, _ = make_cred(self.ctap, rp_id="blob.example", user_id=b"d",
                            extensions={"credBlob": blob})
         self.assertEqual(att.auth_data.extensions, {"credBlob": False})
+        a = self.ctap.get_assertion("blob.example", cdh(),
+                                    [descriptor(att.auth_data.credential_data.credential_id)],
+                                    extensions={"credBlob": True})
+        self.assertEqual(a.auth_data.extensions, {"credBlob": b""})
 
     def test_12_large_blob_key(self):
         """largeBlobKey: 32 bytes in the makeCredential response, the same in getAssertion;
@@ -318,6 +325,34 @@ class Credentials(fkit.RigTest):
             outs.append(got[0])
         self.assertNotEqual(outs[0], outs[1])
 
+    def test_13b_hmac_secret_next_assertions(self):
+        """hmac-secret and credBlob over getNextAssertion: each discoverable credential gets
+        its own output, the same as when it is asked for alone."""
+        client_pin = ClientPin(self.ctap)
+        rp = "hmacrk.example"
+        ids = []
+        for user in (b"k1", b"k2", b"k3"):
+            att, _ = make_cred(self.ctap, rp_id=rp, user_id=user, rk=True,
+                               extensions={"hmac-secret": True, "credBlob": user})
+            ids.append(att.auth_data.credential_data.credential_id)
+        salt = os.urandom(64)
+        ext, shared = fidokit.hmac_secret_input(client_pin, salt)
+        ext["credBlob"] = True
+        first = self.ctap.get_assertion(rp, cdh(), extensions=ext)
+        self.assertEqual(first.number_of_credentials, 3)
+        got = [first] + [self.ctap.get_next_assertion() for _ in range(2)]
+        self.assertEqual([a.credential["id"] for a in got], ids[::-1])
+        for a in got:
+            out = client_pin.protocol.decrypt(shared, a.auth_data.extensions["hmac-secret"])
+            self.assertEqual(a.auth_data.extensions["credBlob"], a.user["id"])
+            ext1, shared1 = fidokit.hmac_secret_input(client_pin, salt)
+            alone = self.ctap.get_assertion(rp, cdh(), [descriptor(a.credential["id"])],
+                                            extensions=ext1)
+            self.assertIsNone(alone.number_of_credentials)
+            self.assertEqual(
+                client_pin.protocol.decrypt(shared1, alone.auth_data.extensions["hmac-secret"]),
+                out)
+
     def test_14_get_next_without_get_assertion(self):
         expect_ctap(self, ERR.NOT_ALLOWED, self.ctap.get_next_assertion)
 
@@ -346,6 +381,31 @@ class WithPin(fkit.RigTest):
     def auth(self, token, h):
         return {"pin_uv_param": fidokit.pin_uv_param(self.cp, token, h),
                 "pin_uv_protocol": self.cp.protocol.VERSION}
+
+    def test_00_client_with_pin(self):
+        """Fido2Client with the PIN: a discoverable credential with UV required, found
+        without allowList (two of them, via getNextAssertion), verified by Fido2Server."""
+        dev = fidokit.pcsc_device()
+        client = Fido2Client(dev, "https://client.example")
+        server = Fido2Server({"id": "client.example", "name": "Client"})
+        creds = []
+        for name in ("carol", "dave"):
+            options, state = server.register_begin({"id": name.encode(), "name": name},
+                                                   resident_key=True,
+                                                   user_verification="required")
+            result = client.make_credential(options["publicKey"], pin=fidokit.TEST_PIN)
+            auth_data = server.register_complete(state, result.client_data,
+                                                 result.attestation_object)
+            self.assertTrue(auth_data.flags & FLAG_UV)
+            creds.append(auth_data.credential_data)
+        options, state = server.authenticate_begin(user_verification="required")
+        sel = client.get_assertion(options["publicKey"], pin=fidokit.TEST_PIN)
+        responses = [sel.get_response(i) for i in range(len(sel.get_assertions()))]
+        self.assertEqual([r.user_handle for r in responses], [b"dave", b"carol"])
+        for r in responses:
+            server.authenticate_complete(state, creds, r.credential_id, r.client_data,
+                                         r.authenticator_data, r.signature)
+            self.assertTrue(r.authenticator_data.flags & FLAG_UV)
 
     def test_01_rk_needs_token(self):
         """PIN set: rk without token -> PUAT_REQUIRED; non-rk without token works without UV."""
@@ -429,6 +489,35 @@ class WithPin(fkit.RigTest):
         self.assertEqual(outs[0], outs[2])
         self.assertEqual(outs[1], outs[3])
         self.assertNotEqual(outs[0], outs[1])
+
+    def test_06_always_uv(self):
+        """alwaysUv: no credential and no assertion with presence without a token (not even
+        makeCredUvNotRqd's), silent assertions still work; off again, as before."""
+        from fido2.ctap2.config import Config
+        att, _ = make_cred(self.ctap, rp_id="auv.example")
+        cred_id = att.auth_data.credential_data.credential_id
+
+        def toggle():
+            token = fidokit.pin_token(self.cp, ClientPin.PERMISSION.AUTHENTICATOR_CFG)
+            Config(self.ctap, self.cp.protocol, token).toggle_always_uv()
+
+        toggle()
+        try:
+            self.assertTrue(self.ctap.get_info().options["alwaysUv"])
+            expect_ctap(self, PUAT_REQUIRED, make_cred, self.ctap, rp_id="auv.example")
+            expect_ctap(self, PUAT_REQUIRED, self.ctap.get_assertion, "auv.example", cdh(),
+                        [descriptor(cred_id)])
+            a = self.ctap.get_assertion("auv.example", cdh(), [descriptor(cred_id)],
+                                        options={"up": False})
+            self.assertFalse(a.auth_data.flags & (FLAG_UP | FLAG_UV))
+            h = cdh()
+            att, _ = make_cred(self.ctap, rp_id="auv.example", client_data_hash=h,
+                               **self.auth(self.token("auv.example"), h))
+            self.assertTrue(att.auth_data.flags & FLAG_UV)
+        finally:
+            toggle()
+        self.assertFalse(self.ctap.get_info().options["alwaysUv"])
+        make_cred(self.ctap, rp_id="auv.example")
 
 
 class FullStore(fkit.RigTest):

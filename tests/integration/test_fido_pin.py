@@ -12,7 +12,10 @@ import fkit
 import fidokit
 from fido2.ctap import CtapError
 from fido2.ctap2 import Ctap2
+from fido2.client import ClientError, Fido2Client
 from fido2.ctap2.config import Config
+from fido2.ctap2.credman import CredentialManagement
+from fido2.server import Fido2Server
 from fido2.ctap2.pin import ClientPin, PinProtocolV1, PinProtocolV2
 
 ERR = CtapError.ERR
@@ -227,6 +230,12 @@ class PinPolicy(fkit.RigTest):
                                             permissions=1, permissions_rpid="a"),
                          ERR.INVALID_SUBCOMMAND)
         self.assertEqual(fidokit.ctap_error(ctap.client_pin, 2, 0x42), ERR.INVALID_SUBCOMMAND)
+        self.assertEqual(fidokit.ctap_error(ctap.send_cbor, Ctap2.CMD.CLIENT_PIN, {2: 0x42}),
+                         ERR.INVALID_SUBCOMMAND)
+        # getKeyAgreement needs a protocol; getPINRetries does not.
+        self.assertEqual(fidokit.ctap_error(ctap.send_cbor, Ctap2.CMD.CLIENT_PIN, {2: 2}),
+                         ERR.MISSING_PARAMETER)
+        self.assertEqual(ctap.send_cbor(Ctap2.CMD.CLIENT_PIN, {2: 1})[3], 8)
         self.assertEqual(fidokit.ctap_error(ctap.send_cbor, Ctap2.CMD.CLIENT_PIN, {1: 2, 2: "x"}),
                          ERR.CBOR_UNEXPECTED_TYPE)
         # A key agreement key that is not a P-256 point.
@@ -247,6 +256,47 @@ class PinPolicy(fkit.RigTest):
         # The COSE key answered by getKeyAgreement.
         ka = ctap.client_pin(2, ClientPin.CMD.GET_KEY_AGREEMENT)[1]
         self.assertEqual((ka[1], ka[3], ka[-1], len(ka[-2]), len(ka[-3])), (2, -25, 1, 32, 32))
+        ctap.device.close()
+
+
+class PinWithCredentials(fkit.RigTest):
+    """The PIN as a WebAuthn client uses it: python-fido2's Fido2Client asks for a token
+    with mc / ga permissions for the RP, and the authenticator reports UV; a token serves
+    credential management only with cm."""
+
+    UV = 0x04
+
+    def test_client_with_pin(self):
+        ctap = fidokit.ctap2()
+        ClientPin(ctap).set_pin("1234")
+        client = Fido2Client(ctap.device, "https://example.com")
+        server = Fido2Server({"id": "example.com", "name": "Example"})
+        user = {"id": b"user-pin", "name": "alice"}
+        options, state = server.register_begin(user, resident_key=True,
+                                               user_verification="required")
+        # A wrong PIN fails and costs a try; the right one registers with UV.
+        with self.assertRaises(ClientError) as cm:
+            client.make_credential(options["publicKey"], pin="4321")
+        self.assertEqual(cm.exception.cause.code, ERR.PIN_INVALID)
+        result = client.make_credential(options["publicKey"], pin="1234")
+        auth_data = server.register_complete(state, result.client_data,
+                                             result.attestation_object)
+        self.assertTrue(auth_data.flags & self.UV)
+        creds = [auth_data.credential_data]
+        options, state = server.authenticate_begin(creds, user_verification="required")
+        resp = client.get_assertion(options["publicKey"], pin="1234").get_response(0)
+        server.authenticate_complete(state, creds, resp.credential_id, resp.client_data,
+                                     resp.authenticator_data, resp.signature)
+        self.assertTrue(resp.authenticator_data.flags & self.UV)
+        # Credential management: with a cm token, not with an acfg one.
+        for proto in (PinProtocolV1(), PinProtocolV2()):
+            cp = ClientPin(ctap, protocol=proto)
+            cm_token = cp.get_pin_token("1234", PERM.CREDENTIAL_MGMT)
+            meta = CredentialManagement(ctap, proto, cm_token).get_metadata()
+            self.assertEqual(meta[CredentialManagement.RESULT.EXISTING_CRED_COUNT], 1)
+            acfg = cp.get_pin_token("1234", ACFG)
+            self.assertEqual(fidokit.ctap_error(CredentialManagement(ctap, proto, acfg).get_metadata),
+                             ERR.PIN_AUTH_INVALID)
         ctap.device.close()
 
 

@@ -5,7 +5,10 @@
  * the RP, every tampered byte refused, survival across a restart, death at
  * reset), the signature counter (strictly increasing, on flash, failing
  * closed when its record is lost or damaged, never wrapping), resident
- * credential records (round trip, damage, count) and the UTF-8 cut.
+ * credential records (round trip, damage, count) and the UTF-8 cut; and
+ * through the card (NFCCTAP_MSG APDUs): a declined presence leaves no
+ * credential and no counter step, silent assertions need no presence, and
+ * a lost counter record refuses assertions instead of restarting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "devrig.h"
 #include "fido/fido_cred_int.h"
+#include "util.h"
 #include "host_port.h"
 #include "seal/seal.h"
 #include "services/services.h"
@@ -36,6 +40,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
     return fk_devrig_teardown(&g_rig);
 }
 
@@ -256,6 +261,166 @@ static void test_utf8_cut(void **state)
     assert_int_equal(fido_utf8_cut(s, 66, 66), 66);
 }
 
+/* ---- Through the card ------------------------------------------------------------------ */
+
+static uint8_t g_out[4096];
+static size_t g_len;
+
+static uint16_t send_apdu(uint8_t cla, uint8_t ins, uint8_t p1, const void *data, size_t nc,
+                          size_t ne)
+{
+    static uint8_t a[FK_DEVRIG_APDU_MAX];
+    const fk_devrig_cmd_t cmd = {cla, ins, p1, 0, data, nc, ne, ne > 256u};
+    uint16_t sw = fk_devrig_xfer(&g_dev, a, fk_devrig_apdu(a, sizeof a, &cmd), g_out,
+                                 sizeof g_out, &g_len);
+    g_len -= 2;
+    return sw;
+}
+
+static void select_fido(void)
+{
+    assert_int_equal(send_apdu(0x00, 0xA4, 0x04, fk_fido_aid, FK_FIDO_AID_LEN, 0), 0x9000);
+}
+
+/* One CTAP2 command: cmd || CBOR (written by build) -> the status byte;
+ * the CBOR answer in g_out + 1, g_len - 1 bytes. */
+static uint8_t ctap(uint8_t cmd, void (*build)(fk_cbor_writer_t *w))
+{
+    uint8_t msg[1024];
+    fk_cbor_writer_t w;
+    size_t n = 0;
+    msg[0] = cmd;
+    fk_cbor_writer_init(&w, msg + 1, sizeof msg - 1);
+    build(&w);
+    assert_int_equal(fk_cbor_writer_finish(&w, &n), FK_CBOR_OK);
+    assert_int_equal(send_apdu(0x80, 0x10, 0x00, msg, n + 1, 65536), 0x9000);
+    assert_true(g_len >= 1);
+    return g_out[0];
+}
+
+static const uint8_t k_cdh[32] = {1, 2, 3};
+static uint8_t g_cred_id[FIDO_CRED_ID_LEN];
+
+static void put_rp_user(fk_cbor_writer_t *w)
+{
+    fk_cbor_put_uint(w, 1);
+    fk_cbor_put_bytes(w, k_cdh, sizeof k_cdh);
+    fk_cbor_put_uint(w, 2);
+    fk_cbor_put_map(w, 1);
+    fk_cbor_put_cstr(w, "id");
+    fk_cbor_put_cstr(w, "x.example");
+    fk_cbor_put_uint(w, 3);
+    fk_cbor_put_map(w, 1);
+    fk_cbor_put_cstr(w, "id");
+    fk_cbor_put_bytes(w, "u", 1);
+    fk_cbor_put_uint(w, 4);
+    fk_cbor_put_array(w, 1);
+    fk_cbor_put_map(w, 2);
+    fk_cbor_put_cstr(w, "alg");
+    fk_cbor_put_int(w, -7);
+    fk_cbor_put_cstr(w, "type");
+    fk_cbor_put_cstr(w, "public-key");
+}
+
+static void mc_rk(fk_cbor_writer_t *w)
+{
+    fk_cbor_put_map(w, 5);
+    put_rp_user(w);
+    fk_cbor_put_uint(w, 7);
+    fk_cbor_put_map(w, 1);
+    fk_cbor_put_cstr(w, "rk");
+    fk_cbor_put_bool(w, true);
+}
+
+static void ga_with(fk_cbor_writer_t *w, bool up)
+{
+    fk_cbor_put_map(w, 4);
+    fk_cbor_put_uint(w, 1);
+    fk_cbor_put_cstr(w, "x.example");
+    fk_cbor_put_uint(w, 2);
+    fk_cbor_put_bytes(w, k_cdh, sizeof k_cdh);
+    fk_cbor_put_uint(w, 3);
+    fk_cbor_put_array(w, 1);
+    fk_cbor_put_map(w, 2);
+    fk_cbor_put_cstr(w, "id");
+    fk_cbor_put_bytes(w, g_cred_id, sizeof g_cred_id);
+    fk_cbor_put_cstr(w, "type");
+    fk_cbor_put_cstr(w, "public-key");
+    fk_cbor_put_uint(w, 5);
+    fk_cbor_put_map(w, 1);
+    fk_cbor_put_cstr(w, "up");
+    fk_cbor_put_bool(w, up);
+}
+
+static void ga_silent(fk_cbor_writer_t *w) { ga_with(w, false); }
+static void ga_touch(fk_cbor_writer_t *w) { ga_with(w, true); }
+
+/* authData (key 2) of the answer in g_out. */
+static const uint8_t *auth_data(size_t *len)
+{
+    fk_cbor_item_t top, v;
+    assert_int_equal(fk_cbor_decode(g_out + 1, g_len - 1, FK_CBOR_CANONICAL, &top), FK_CBOR_OK);
+    assert_int_equal(fk_cbor_map_find_int(&top, 2, &v), FK_CBOR_OK);
+    assert_int_equal(v.type, FK_CBOR_BYTES);
+    *len = (size_t)v.v;
+    return v.data;
+}
+
+static uint32_t stored_counter(void)
+{
+    const fk_applet_ctx_t c = ctx();
+    uint8_t rec[5];
+    assert_int_equal(fk_space_read(&c.counters, FIDO_ID_SIGN_COUNTER, 0, rec, 5), FK_STORE_OK);
+    return fk_be32(rec + 1);
+}
+
+static void test_presence_declined_and_silent(void **state)
+{
+    (void)state;
+    select_fido();
+    size_t len;
+    assert_int_equal(ctap(FIDO_CMD_MAKE_CREDENTIAL, mc_rk), CTAP_OK);
+    const uint8_t *ad = auth_data(&len);
+    assert_true(len > 55u + FIDO_CRED_ID_LEN);
+    assert_int_equal(fk_be16(ad + 53), FIDO_CRED_ID_LEN);
+    memcpy(g_cred_id, ad + 55, FIDO_CRED_ID_LEN);
+    const uint32_t made = fk_be32(ad + 33);
+    assert_int_equal(stored_counter(), made);
+
+    /* Declined: no credential replaced or added, no counter step. */
+    fk_host_set_presence(FK_HOST_PRESENCE_DENY);
+    assert_int_equal(ctap(FIDO_CMD_MAKE_CREDENTIAL, mc_rk), CTAP2_ERR_OPERATION_DENIED);
+    assert_int_equal(ctap(FIDO_CMD_GET_ASSERTION, ga_touch), CTAP2_ERR_OPERATION_DENIED);
+    assert_int_equal(stored_counter(), made);
+    const fk_applet_ctx_t c = ctx();
+    static fido_rk_t rk;
+    assert_int_equal(fido_rk_find(&c, g_cred_id, FIDO_CRED_ID_LEN, &rk), CTAP_OK);
+
+    /* Silent: no presence needed, UP clear, the counter steps. */
+    assert_int_equal(ctap(FIDO_CMD_GET_ASSERTION, ga_silent), CTAP_OK);
+    ad = auth_data(&len);
+    assert_int_equal(len, 37);
+    assert_int_equal(ad[32] & FIDO_AD_UP, 0);
+    assert_int_equal(fk_be32(ad + 33), made + 1u);
+    assert_int_equal(stored_counter(), made + 1u);
+}
+
+static void test_lost_counter_refuses_assertions(void **state)
+{
+    (void)state;
+    select_fido();
+    assert_int_equal(ctap(FIDO_CMD_MAKE_CREDENTIAL, mc_rk), CTAP_OK);
+    size_t len;
+    memcpy(g_cred_id, auth_data(&len) + 55, FIDO_CRED_ID_LEN);
+    const fk_applet_ctx_t c = ctx();
+    assert_int_equal(fk_space_delete(&c.counters, FIDO_ID_SIGN_COUNTER), FK_STORE_OK);
+    assert_int_equal(ctap(FIDO_CMD_GET_ASSERTION, ga_silent), CTAP1_ERR_OTHER);
+    assert_int_equal(g_len, 1); /* the status alone: no signature */
+    assert_int_equal(ctap(FIDO_CMD_MAKE_CREDENTIAL, mc_rk), CTAP1_ERR_OTHER);
+    uint32_t size;
+    assert_int_equal(fk_space_size(&c.counters, FIDO_ID_SIGN_COUNTER, &size), FK_STORE_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +431,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counter_fails_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rk_round_trip_and_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_utf8_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_presence_declined_and_silent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_counter_refuses_assertions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
