@@ -456,6 +456,17 @@ static bool std_interface(fk_usbd_t *usbd, const fk_usb_setup_t *r)
     if (usbd->state != FK_USBD_CONFIGURED || r->wIndex >= usbd->n_interfaces) return false;
     uint8_t *b = usbd->ep0.buf;
     switch (r->bRequest) {
+    case FK_USB_GET_DESCRIPTOR: {
+        /* Class descriptors of an interface (HID class and report
+         * descriptors): the class that owns it answers, or nobody. */
+        if (!is_in(r)) return false;
+        const size_t k = owner_of_itf(usbd, r->wIndex);
+        const fk_usbd_class_t *cl = k == NO_OWNER ? NULL : &usbd->classes[k];
+        const bool ok = cl != NULL && cl->ops->control != NULL &&
+                        cl->ops->control(cl->ctx, r, FK_USBD_STAGE_SETUP);
+        if (ok) usbd->ep0.owner = k;
+        return ok;
+    }
     case FK_USB_GET_STATUS:
         if (!is_in(r) || r->wValue != 0 || r->wLength != 2) return false;
         fk_put_le16(b, 0);
@@ -728,6 +739,17 @@ int fk_usbd_ep_xfer(fk_usbd_t *usbd, uint8_t ep, void *buf, uint16_t len)
 {
     if (usbd->state != FK_USBD_CONFIGURED) return FK_DCD_ESTATE;
     return fk_dcd_ep_start(ep, buf, len);
+}
+
+bool fk_usbd_ep_take_out(fk_usbd_t *usbd, uint8_t ep, uint16_t *len)
+{
+    const unsigned num = ep & FK_USB_EP_NUM_MASK;
+    if ((ep & FK_USB_EP_DIR_IN) != 0 || num == 0u || num > FK_DCD_EP_NUM_MAX) return false;
+    const uint16_t bit = (uint16_t)(1u << num);
+    if ((usbd->deferred_mask & bit) == 0u) return false;
+    usbd->deferred_mask &= (uint16_t)~bit;
+    *len = usbd->deferred_len[num];
+    return usbd->state == FK_USBD_CONFIGURED;
 }
 
 void fk_usbd_ep_stall(fk_usbd_t *usbd, uint8_t ep)

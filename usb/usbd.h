@@ -135,7 +135,8 @@ typedef struct fk_usbd_class_ops {
 
     /* **Optional** (NULL: every request is stalled). A class or vendor
      * request whose recipient is one of the driver's interfaces (wIndex low
-     * byte) or endpoints. At FK_USBD_STAGE_SETUP return true to accept it,
+     * byte) or endpoints, and a standard GET_DESCRIPTOR addressed to one of
+     * its interfaces (class descriptors such as HID's report descriptor). At FK_USBD_STAGE_SETUP return true to accept it,
      * after calling fk_usbd_ctrl_in() (IN data stage) or fk_usbd_ctrl_out()
      * (OUT data stage) when wLength is not 0; false stalls it. At
      * FK_USBD_STAGE_DATA (the OUT data is in the buffer given) return true
@@ -243,6 +244,14 @@ void fk_usbd_service(fk_usbd_t *usbd);
  * FK_DCD_EBUSY, FK_DCD_ESTATE (stalled), FK_DCD_EINVAL; FK_DCD_ESTATE also
  * when the device is not configured. */
 int fk_usbd_ep_xfer(fk_usbd_t *usbd, uint8_t ep, void *buf, uint16_t len);
+
+/* Inside a nested fk_usbd_service: take the OUT completion kept for
+ * endpoint `ep` (an OUT address the class owns), so a class busy in a long
+ * callback can read what its host sent meanwhile (a CTAPHID CANCEL). True
+ * with *len when one was kept (the packet is in the buffer given to
+ * fk_usbd_ep_xfer; the endpoint is idle until armed again); false when
+ * none was, or the device is no longer configured. */
+bool fk_usbd_ep_take_out(fk_usbd_t *usbd, uint8_t ep, uint16_t *len);
 
 /* Stall a class endpoint (the class's own protocol error); the host clears
  * it with CLEAR_FEATURE(ENDPOINT_HALT), reported through ops->halt. */

@@ -8,7 +8,9 @@
  * started the clocks. Here, in order: the timer and the LED; the ROM's
  * functions; the OTP (the key rows are copied and page 58 is locked before
  * any host input can reach the device); the TRNG; SysTick; the services
- * (store mount, sealing, migration) and the card; then USB. The loop runs
+ * (store mount, sealing, migration) and the card; then USB: a composite
+ * device with the CCID class in front of the card and the FIDO HID class in
+ * front of the CTAP endpoint (the FIDO applet with its own volatile state). The loop runs
  * the USB device; a reboot the card asked for (fk_hal_reboot) is carried
  * out once its response has left; otherwise the core sleeps until the next
  * interrupt (USB, or SysTick at the latest) through fk_dcd_wait, which does
@@ -16,13 +18,15 @@
  *
  * Everything large is static: the card's APDU buffers (~130 KiB; the CCID
  * class receives commands straight into the card's), the CCID class's
- * response buffer (~4.5 KiB), the services.
+ * response buffer (~4.5 KiB), the FIDO HID class's CTAPHID buffers (~15
+ * KiB), the services.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "card/card.h"
 #include "ccid.h"
+#include "fido_hid.h"
 #include "fusekey_product.h"
 #include "hal.h"
 #include "rp_cpu.h"
@@ -40,6 +44,7 @@
 #define USB_MANUFACTURER "fusekey"
 #define USB_PRODUCT "fusekey HSM"
 #define USB_CCID_NAME "fusekey CCID"
+#define USB_FIDO_NAME "fusekey FIDO"
 #define USB_MAX_POWER_MA 100u
 
 /* How long a requested reboot waits for its response to leave. */
@@ -49,6 +54,8 @@ static fk_services_t services;
 static fk_card_t card;
 static fk_product_card_state_t card_state;
 static fk_ccid_t ccid;
+static fk_fido_hid_t fido_hid;
+static _Alignas(8) uint8_t fido_state[FK_FIDO_STATE_SIZE];
 static fk_usbd_t usbd;
 
 /* The device cannot start: show it and wait for a power cycle (holding
@@ -81,8 +88,13 @@ static void usb_start(void)
     }
     if (usb_override.has_product) id.product = usb_override.product;
     if (fk_ccid_init(&ccid, &card, NULL) != FK_USBD_OK) stop_with_error();
-    fk_usbd_class_t classes[] = {fk_ccid_class(&ccid)};
+    const fk_fido_hid_config_t fido_cfg = {.millis = NULL, .wink = rp_led_wink};
+    if (fk_fido_hid_init(&fido_hid, &services, &fk_fido_applet, fido_state, sizeof fido_state,
+                         &fido_cfg) != FK_USBD_OK)
+        stop_with_error();
+    fk_usbd_class_t classes[] = {fk_ccid_class(&ccid), fk_fido_hid_class(&fido_hid)};
     classes[0].name = USB_CCID_NAME;
+    classes[1].name = USB_FIDO_NAME;
     if (fk_usbd_init(&usbd, &id, classes, sizeof classes / sizeof classes[0]) != FK_USBD_OK)
         stop_with_error();
     fk_usbd_connect(&usbd, true);

@@ -9,6 +9,7 @@
  *   ACTIVE    5 Hz, 50 %
  *   PRESENCE  on 800 ms, off 200 ms ("press the button")
  *   ERROR     on
+ *   wink      10 Hz for 2 s over any state (CTAPHID WINK: "this one")
  */
 #include "hal.h"
 #include "rp_mmio.h"
@@ -28,10 +29,14 @@ static const pattern_t patterns[] = {
     [FK_LED_ERROR] = {0, 1},
 };
 
+#define WINK_MS 2000u
+static const pattern_t wink_pattern = {100, 50};
+
 static struct {
     bool ready;
     bool on;
     fk_led_state_t state;
+    uint64_t wink_until; /* fk_hal_millis() before which the wink shows */
 } led;
 
 static void drive(bool on)
@@ -56,9 +61,10 @@ void rp_led_init(void)
 void rp_led_update(void)
 {
     if (!led.ready) return;
-    const pattern_t *p = &patterns[led.state];
+    const uint64_t now = fk_hal_millis();
+    const pattern_t *p = now < led.wink_until ? &wink_pattern : &patterns[led.state];
     bool on = p->on_ms != 0u;
-    if (p->period_ms != 0u) on = fk_hal_millis() % p->period_ms < p->on_ms;
+    if (p->period_ms != 0u) on = now % p->period_ms < p->on_ms;
     if (on != led.on) drive(on);
 }
 
@@ -68,6 +74,12 @@ void rp_led_force(bool on)
 }
 
 fk_led_state_t rp_led_state(void) { return led.state; }
+
+void rp_led_wink(void)
+{
+    led.wink_until = fk_hal_millis() + WINK_MS;
+    rp_led_update();
+}
 
 void fk_hal_led(fk_led_state_t state)
 {

@@ -78,6 +78,8 @@ void rp_led_update(void);
 void rp_led_force(bool on);
 /* The state last given to fk_hal_led. */
 fk_led_state_t rp_led_state(void);
+/* Blink fast for a moment over whatever state shows (CTAPHID WINK). */
+void rp_led_wink(void);
 
 /* ---- rp_core1.c ---------------------------------------------------------- */
 /* Core 1 runs hal.h's second-core jobs (docs/rp2350.md "Core 1"). */

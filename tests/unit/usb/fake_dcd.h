@@ -69,6 +69,13 @@ int fake_host_out(uint8_t num, const void *data, size_t len);
  * sent SET_CONFIGURATION, SET_INTERFACE or CLEAR_FEATURE(HALT)). */
 void fake_host_reset_toggle(uint8_t ep);
 
+/* The host polls interrupt IN endpoint number `num` on its own, as a host
+ * controller's periodic schedule does: every packet the device starts
+ * there is taken at once (toggles checked), handed to sink and completed.
+ * NULL stops it. */
+typedef void (*fake_in_sink_fn)(const void *data, size_t len, void *arg);
+void fake_host_poll_in(uint8_t num, fake_in_sink_fn sink, void *arg);
+
 /* ---- A whole control transfer, as a host stack does it ------------------ */
 
 typedef struct fake_ctrl_result {

@@ -19,6 +19,8 @@
 fk_testdev_t rig_dev;
 fk_usbd_t rig_usbd;
 fk_ccid_t rig_ccid;
+fk_fido_hid_t rig_fido;
+static _Alignas(8) uint8_t g_fido_state[FK_FIDO_STATE_SIZE];
 const uint8_t rig_serial[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
 
 static fk_devrig_t g_rig = {&rig_dev, rig_serial, fk_host_flash_open, fk_host_flash_close, 0};
@@ -40,7 +42,7 @@ void rig_pump(void)
     }
 }
 
-int rig_setup(const fk_ccid_config_t *cfg)
+static int setup(const fk_ccid_config_t *cfg, bool fido)
 {
     if (fk_devrig_dir_create(&g_rig, "usb") != 0) return -1;
     if (fk_devrig_boot(&g_rig) != 0) return -1;
@@ -50,6 +52,10 @@ int rig_setup(const fk_ccid_config_t *cfg)
     fk_ccid_config_t c = {.millis = fake_millis};
     if (cfg != NULL) c.max_message = cfg->max_message;
     if (fk_ccid_init(&rig_ccid, &rig_dev.card, &c) != FK_USBD_OK) return -1;
+    const fk_fido_hid_config_t fc = {.millis = fake_millis, .wink = NULL};
+    if (fido && fk_fido_hid_init(&rig_fido, &rig_dev.svc, &fk_fido_applet, g_fido_state,
+                                 sizeof g_fido_state, &fc) != FK_USBD_OK)
+        return -1;
     const fk_usbd_identity_t id = {
         .vid = RIG_VID,
         .pid = RIG_PID,
@@ -58,11 +64,15 @@ int rig_setup(const fk_ccid_config_t *cfg)
         .product = RIG_PRODUCT,
         .serial = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF},
     };
-    const fk_usbd_class_t classes[] = {fk_ccid_class(&rig_ccid)};
-    if (fk_usbd_init(&rig_usbd, &id, classes, 1) != FK_USBD_OK) return -1;
+    const fk_usbd_class_t classes[] = {fk_ccid_class(&rig_ccid), fk_fido_hid_class(&rig_fido)};
+    if (fk_usbd_init(&rig_usbd, &id, classes, fido ? 2 : 1) != FK_USBD_OK) return -1;
     fk_usbd_connect(&rig_usbd, true);
     return 0;
 }
+
+int rig_setup(const fk_ccid_config_t *cfg) { return setup(cfg, false); }
+
+int rig_setup_fido(void) { return setup(NULL, true); }
 
 int rig_teardown(void)
 {

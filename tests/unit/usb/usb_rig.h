@@ -15,6 +15,7 @@
 #include "ccid.h"
 #include "devrig.h"
 #include "fake_dcd.h"
+#include "fido_hid.h"
 #include "usbd.h"
 
 /* The identity the tests give the device. */
@@ -28,12 +29,17 @@
 extern fk_testdev_t rig_dev;
 extern fk_usbd_t rig_usbd;
 extern fk_ccid_t rig_ccid;
+extern fk_fido_hid_t rig_fido;
 extern const uint8_t rig_serial[8];
 
 /* Start the device (fresh scratch directory, card not yet powered by the
  * CCID class) on a reset fake controller, the CCID class with cfg (NULL:
  * defaults) and the fake clock, and connect it. 0 or -1 (cmocka setup). */
 int rig_setup(const fk_ccid_config_t *cfg);
+/* The same, as the composite device of the firmware: CCID (interface 0,
+ * endpoints 1-2) and FIDO HID (interface 1, endpoint 3 both ways) over the
+ * FIDO applet of the same device. */
+int rig_setup_fido(void);
 int rig_teardown(void);
 
 /* The pump the fake host runs after each transaction: fk_usbd_task, or,
