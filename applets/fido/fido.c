@@ -274,7 +274,7 @@ static fk_sw_t fido_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
 {
     fk_sw_t sw = FK_SW_OK;
     if (fk_pin_migrate(ctx, &fido_pin_ref, pending) != FK_PIN_OK) sw = FK_SW_MEMORY_FAILURE;
-    static const uint16_t ids[] = {FIDO_ID_MASTER, FIDO_ID_CONFIG};
+    static const uint16_t ids[] = {FIDO_ID_MASTER, FIDO_ID_CONFIG, FIDO_ID_ATT_KEY};
     for (size_t i = 0; i < FK_ARRAY_SIZE(ids); i++) {
         const int rc = fk_seal_reseal(&ctx->space, ids[i], NULL);
         if (rc != FK_SEAL_OK && rc != FK_SEAL_ENOENT) sw = FK_SW_MEMORY_FAILURE;
