@@ -85,6 +85,7 @@ fuzz: deps
 bench: build bench-m33
 	@sh bench/run.sh $(BUILD)/release
 	@sh bench/run_keys.sh $(BUILD)/release
+	@/usr/bin/python3 bench/bench_fido.py --sim $(BUILD)/release/ports/host/fusekey-sim
 
 # The crypto module's cost on the Cortex-M33, in instructions under QEMU.
 bench-m33: cross

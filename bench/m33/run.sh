@@ -19,7 +19,7 @@ if ! command -v qemu-system-arm >/dev/null 2>&1; then
     exit 1
 fi
 echo "Cortex-M33 (QEMU mps2-an505, -icount shift=$shift_):"
-for prog in bench_m33 bench_hsm_m33; do
+for prog in bench_m33 bench_hsm_m33 bench_fido_m33; do
     elf=$dir/$prog.elf
     [ -f "$elf" ] || { echo "$0: $elf not found (build the Cortex-M33 tree first)" >&2; exit 1; }
     timeout --foreground 1800 qemu-system-arm -M mps2-an505 -nographic -monitor none \
