@@ -274,12 +274,10 @@ uint8_t fido_cred_new_key(fido_cred_key_t *key)
     for (unsigned tries = 0; tries < 8u; tries++) {
         if (fk_rng_bytes(key->secret, 32) != FK_CRYPTO_OK) break;
         if (key->alg == FIDO_ALG_EDDSA) return CTAP_OK;
-        uint8_t blob[EC_BLOB_MAX];
         fk_pk_key_t pk;
-        const uint8_t st = es256_key(key, blob, &pk);
-        fk_wipe(blob, sizeof blob);
+        const int rc = fk_pk_ec_private_view(FK_CURVE_SECP256R1, key->secret, 32, &pk);
         fk_wipe(&pk, sizeof pk);
-        if (st == CTAP_OK) return CTAP_OK;
+        if (rc == FK_CRYPTO_OK) return CTAP_OK;
     }
     fk_wipe(key->secret, 32);
     return CTAP1_ERR_OTHER;
@@ -333,15 +331,15 @@ uint8_t fido_cred_sign(const fido_cred_key_t *key, const uint8_t *msg, size_t le
         *sig_len = FK_ED25519_SIG_LEN;
         return CTAP_OK;
     }
-    uint8_t blob[EC_BLOB_MAX], hash[32];
+    /* Signing needs the scalar only: no public point is computed. */
+    uint8_t hash[32];
     fk_pk_key_t pk;
-    uint8_t st = es256_key(key, blob, &pk);
+    uint8_t st = CTAP_OK;
     fk_sha256(msg, len, hash);
-    if (st == CTAP_OK &&
+    if (fk_pk_ec_private_view(FK_CURVE_SECP256R1, key->secret, 32, &pk) != FK_CRYPTO_OK ||
         fk_pk_ecdsa_sign(&pk, hash, sizeof hash, FK_SIG_DER, sig, FIDO_SIG_MAX, sig_len) !=
             FK_CRYPTO_OK)
         st = CTAP1_ERR_OTHER;
-    fk_wipe(blob, sizeof blob);
     fk_wipe(&pk, sizeof pk);
     return st;
 }

@@ -1638,6 +1638,32 @@ int fk_pk_ec_import(fk_curve_t curve, const uint8_t *d, size_t d_len, uint8_t *b
     return rc;
 }
 
+int fk_pk_ec_private_view(fk_curve_t curve, const uint8_t *d, size_t d_len, fk_pk_key_t *key)
+{
+    const fk_curve_info_t *ci = fk_curve_info(curve);
+    mbedtls_ecp_group *grp;
+    mbedtls_mpi x;
+    int rc;
+
+    if (key == NULL) return FK_CRYPTO_EINVAL;
+    memset(key, 0, sizeof(*key));
+    if (ci == NULL || d == NULL || d_len == 0 || d_len > ci->order_len || ci->montgomery ||
+        is_k1(ci))
+        return FK_CRYPTO_EINVAL;
+    grp = warm_group(curve);
+    if (grp == NULL) return FK_CRYPTO_EFAIL;
+    mbedtls_mpi_init(&x);
+    rc = ec_read_key(grp, &x, ci, d, d_len);
+    mbedtls_mpi_free(&x);
+    if (rc != FK_CRYPTO_OK) return rc;
+    key->type = FK_PK_EC;
+    key->curve = curve;
+    key->bits = ci->bits;
+    key->d.p = d;
+    key->d.len = d_len;
+    return FK_CRYPTO_OK;
+}
+
 /* The warm group of a parsed EC/MONT key and its private scalar in d
  * (initialized here; the caller frees it, also on failure). */
 static int ec_load_private(mbedtls_ecp_group **grp, mbedtls_mpi *d, const fk_pk_key_t *key,

@@ -205,6 +205,15 @@ int fk_pk_rsa_import(const fk_pk_rsa_parts_t *parts, uint8_t *blob, size_t cap, 
 int fk_pk_ec_import(fk_curve_t curve, const uint8_t *d, size_t d_len, uint8_t *blob,
                     size_t cap, size_t *len);
 
+/* A Weierstrass private key from its scalar alone, for the private-key
+ * operations below (ECDSA, ECDH) and nothing else: the scalar is checked to
+ * be in [1, n) (else FK_CRYPTO_EINVAL), but no public point is computed, so
+ * key->pub stays empty. For keys kept as a bare scalar (FIDO credential ids)
+ * this saves a scalar multiplication per signature. key->d points into d,
+ * which must outlive the key. Curves of mbedTLS only (not secp256k1, not
+ * Montgomery curves: FK_CRYPTO_EINVAL). */
+int fk_pk_ec_private_view(fk_curve_t curve, const uint8_t *d, size_t d_len, fk_pk_key_t *key);
+
 /* ---- Private-key operations ---------------------------------------------
  * All take a parsed key of the right type (else FK_CRYPTO_EINVAL), use the
  * DRBG for blinding, and wipe their intermediate values. */

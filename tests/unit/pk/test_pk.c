@@ -1245,6 +1245,44 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A private-key view of a bare scalar signs like the imported key (the
+ * signature verifies with the imported key's public point), computes no
+ * public point, and refuses scalars outside [1, n) and curves it does not
+ * serve. */
+static void test_ec_private_view(void **state)
+{
+    (void)state;
+    static const uint8_t d[32] = {0x1f, 0x2e, 0x3d, 0x4c, 0x5b, 0x6a, 0x79, 0x88, 0x97, 0xa6, 0xb5,
+                                  0xc4, 0xd3, 0xe2, 0xf1, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                                  0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01};
+    uint8_t blob[FK_PK_BLOB_MAX], hash[32], sig[FK_PK_ECDSA_DER_MAX];
+    size_t blen, slen;
+    fk_pk_key_t view, full;
+    fk_pk_public_t pub;
+    assert_int_equal(fk_pk_ec_private_view(FK_CURVE_SECP256R1, d, sizeof d, &view), FK_CRYPTO_OK);
+    assert_int_equal(view.pub.len, 0);
+    assert_int_equal(view.d.len, sizeof d);
+    fk_sha256("view", 4, hash);
+    assert_int_equal(fk_pk_ecdsa_sign(&view, hash, sizeof hash, FK_SIG_DER, sig, sizeof sig, &slen),
+                     FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_ec_import(FK_CURVE_SECP256R1, d, sizeof d, blob, sizeof blob, &blen),
+                     FK_CRYPTO_OK);
+    assert_int_equal(fk_pk_parse(blob, blen, &full), FK_CRYPTO_OK);
+    fk_pk_public_of(&full, &pub);
+    assert_int_equal(fk_pk_ecdsa_verify(&pub, hash, sizeof hash, FK_SIG_DER, sig, slen), FK_CRYPTO_OK);
+
+    /* 0 and n itself are not scalars of the curve. */
+    static const uint8_t zero[32] = {0};
+    const fk_curve_info_t *ci = fk_curve_info(FK_CURVE_SECP256R1);
+    assert_int_equal(fk_pk_ec_private_view(FK_CURVE_SECP256R1, zero, sizeof zero, &view),
+                     FK_CRYPTO_EINVAL);
+    assert_int_equal(fk_pk_ec_private_view(FK_CURVE_SECP256R1, ci->n, ci->order_len, &view),
+                     FK_CRYPTO_EINVAL);
+    assert_int_equal(fk_pk_ec_private_view(FK_CURVE_SECP256R1, d, 33, &view), FK_CRYPTO_EINVAL);
+    assert_int_equal(fk_pk_ec_private_view(FK_CURVE_X25519, d, sizeof d, &view), FK_CRYPTO_EINVAL);
+    assert_int_equal(fk_pk_ec_private_view(FK_CURVE_SECP256K1, d, sizeof d, &view), FK_CRYPTO_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1271,6 +1309,7 @@ int main(void)
         cmocka_unit_test(test_blob_format),
         cmocka_unit_test(test_public_checks),
         cmocka_unit_test(test_entropy_failure),
+        cmocka_unit_test(test_ec_private_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
