@@ -375,7 +375,7 @@ static uint8_t cred_mgmt(fk_cc_t *c, uint8_t sub, const uint8_t *params, size_t 
     uint8_t msg[256], buf[320];
     if (params_len + 1u > sizeof msg) return ERR_CLIENT;
     msg[0] = sub;
-    memcpy(msg + 1, params, params_len);
+    if (params_len > 0u) memcpy(msg + 1, params, params_len);
     fk_cbor_writer_t w;
     fk_cbor_writer_init(&w, buf, sizeof buf);
     fk_cbor_put_map(&w, params_len > 0u ? 4 : 3);

@@ -56,7 +56,7 @@ static void put_init(uint8_t r[64], uint32_t cid, uint8_t cmd, const void *data,
     r[4] = cmd;
     r[5] = (uint8_t)(total >> 8);
     r[6] = (uint8_t)total;
-    memcpy(r + 7, data, len);
+    if (len > 0) memcpy(r + 7, data, len);
 }
 
 static size_t count_keepalives(uint8_t status)
