@@ -16,6 +16,12 @@
  *   8 t      the clock moves t * 100 ms
  *   9 h l d  a whole bulk message: (h << 8 | l) bytes as a packet train
  *   10       suspend, 11 resume
+ *   F0-FF, even: n d[n]  an OUT transaction on the FIDO HID endpoint 3 (n mod 65 bytes)
+ *   F0-FF, odd           an IN transaction on the FIDO HID endpoint 3 (usually NAKed:
+ *                        the host polls that interrupt endpoint on its own, as a host
+ *                        controller does, and checks every report is 64 bytes)
+ * The device is the firmware's composite one: CCID and FIDO HID (over the
+ * CTAP endpoint and the real FIDO applet, presence confirmed at once).
  *
  * Checked beyond the sanitizers: the fake controller aborts on a contract
  * breach (a packet longer than its endpoint allows, more data than wLength
@@ -31,6 +37,7 @@
 
 #include "card/card.h"
 #include "ccid.h"
+#include "fido_hid.h"
 #include "fake_dcd.h"
 #include "fusekey_product.h"
 #include "host_port.h"
@@ -43,6 +50,8 @@ static fk_card_t g_card;
 static fk_product_card_state_t g_state;
 static fk_usbd_t g_usbd;
 static fk_ccid_t g_ccid;
+static fk_fido_hid_t g_fido;
+static _Alignas(8) uint8_t g_fido_state[FK_FIDO_STATE_SIZE];
 static int g_ready;
 
 /* The host's view of the bulk IN message being reassembled. */
@@ -105,6 +114,13 @@ static void bulk_in_check(const uint8_t *p, int n)
     }
 }
 
+static void hid_sink(const void *report, size_t len, void *arg)
+{
+    (void)report;
+    (void)arg;
+    if (len != FK_FIDO_HID_REPORT) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -112,14 +128,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!g_ready) init_once();
     fake_dcd_reset();
     fake_host_set_pump(pump);
+    fake_host_poll_in(3, hid_sink, NULL);
     g_in_open = false;
     const fk_ccid_config_t cfg = {.millis = fake_millis,
                                   .max_message = size > 0 && (data[0] & 1) ? FK_CCID_MSG_MIN : 0};
     if (fk_ccid_init(&g_ccid, &g_card, &cfg) != FK_USBD_OK) abort();
     const fk_usbd_identity_t id = {.vid = 0x1209, .pid = 0xF05E, .manufacturer = "fusekey",
                                    .product = "fusekey HSM", .serial = {1, 2, 3, 4, 5, 6, 7, 8}};
-    const fk_usbd_class_t classes[] = {fk_ccid_class(&g_ccid)};
-    if (fk_usbd_init(&g_usbd, &id, classes, 1) != FK_USBD_OK) abort();
+    const fk_fido_hid_config_t fcfg = {.millis = fake_millis, .wink = NULL};
+    if (fk_fido_hid_init(&g_fido, &g_svc, &fk_fido_applet, g_fido_state, sizeof g_fido_state,
+                         &fcfg) != FK_USBD_OK)
+        abort();
+    const fk_usbd_class_t classes[] = {fk_ccid_class(&g_ccid), fk_fido_hid_class(&g_fido)};
+    if (fk_usbd_init(&g_usbd, &id, classes, 2) != FK_USBD_OK) abort();
     fk_usbd_connect(&g_usbd, true);
     fake_host_bus_reset();
     control(0x00, FK_USB_SET_ADDRESS, 9);
@@ -131,6 +152,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t i = size > 0 ? 1 : 0;
     while (i < size) {
         const uint8_t op = data[i++];
+        if (op >= 0xF0u) {
+            if (op & 1u) {
+                fake_host_in(3, pkt, sizeof pkt, NULL);
+            } else {
+                if (i >= size) return 0;
+                size_t n = data[i++] % 65u;
+                if (n > size - i) n = size - i;
+                fake_host_out(3, data + i, n);
+                i += n;
+            }
+            continue;
+        }
         switch (op % 12u) {
         case 0:
             fake_host_bus_reset();
