@@ -18,7 +18,7 @@
 #define CMD_GET_ASSERTION 0x02u
 #define CMD_CLIENT_PIN 0x06u
 #define CMD_CRED_MGMT 0x0Au
-#define PROTO 2u
+#define CMD_CONFIG 0x0Du
 #define ERR_TRANSPORT 0xFFu
 #define ERR_CLIENT 0xFEu /* the response did not read as expected */
 
@@ -27,6 +27,7 @@ void fk_cc_init(fk_cc_t *c, fk_cc_xfer_fn xfer, void *arg)
     memset(c, 0, sizeof *c);
     c->xfer = xfer;
     c->arg = arg;
+    c->proto = 2;
 }
 
 uint8_t fk_cc_call(fk_cc_t *c, uint8_t cmd, const uint8_t *cbor, size_t len)
@@ -54,7 +55,7 @@ static bool get_bytes(const fk_cbor_item_t *map, int64_t key, const uint8_t **p,
            fk_cbor_get_bytes(&v, FK_CC_MSG_MAX, p, len) == FK_CBOR_OK;
 }
 
-/* ---- PIN/UV auth protocol 2 (CTAP 2.1 §6.5.7), the platform's half -------- */
+/* ---- PIN/UV auth protocols 1 and 2 (CTAP 2.1 §6.5.6-7), the platform's half ---- */
 
 static void put_cose_platform(fk_cbor_writer_t *w, const uint8_t pub[65])
 {
@@ -79,7 +80,7 @@ static uint8_t key_agreement(fk_cc_t *c)
     fk_cbor_writer_init(&w, buf, sizeof buf);
     fk_cbor_put_map(&w, 2);
     fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, PROTO);
+    fk_cbor_put_uint(&w, c->proto);
     fk_cbor_put_uint(&w, 2);
     fk_cbor_put_uint(&w, 2); /* getKeyAgreement */
     size_t n;
@@ -111,37 +112,72 @@ static uint8_t key_agreement(fk_cc_t *c)
     }
     memcpy(c->platform_pub, k.pub.p, 65);
     fk_wipe(blob, sizeof blob);
-    static const uint8_t salt[32] = {0};
-    static const char hmac_info[] = "CTAP2 HMAC key", aes_info[] = "CTAP2 AES key";
-    if (fk_hkdf_sha256(salt, sizeof salt, z, zl, hmac_info, strlen(hmac_info), c->shared, 32) != 0 ||
-        fk_hkdf_sha256(salt, sizeof salt, z, zl, aes_info, strlen(aes_info), c->shared + 32, 32) != 0)
-        return ERR_CLIENT;
+    if (c->proto == 1u) {
+        fk_sha256(z, zl, c->shared);
+    } else {
+        static const uint8_t salt[32] = {0};
+        static const char hmac_info[] = "CTAP2 HMAC key", aes_info[] = "CTAP2 AES key";
+        if (fk_hkdf_sha256(salt, sizeof salt, z, zl, hmac_info, strlen(hmac_info), c->shared,
+                           32) != 0 ||
+            fk_hkdf_sha256(salt, sizeof salt, z, zl, aes_info, strlen(aes_info), c->shared + 32,
+                           32) != 0)
+            return ERR_CLIENT;
+    }
     fk_wipe(z, sizeof z);
     c->have_shared = true;
     return 0;
 }
 
-/* enc(): a random IV, then AES-256-CBC with the AES half of the key. */
-static bool encrypt(const fk_cc_t *c, const uint8_t *in, size_t len, uint8_t *out)
+/* enc(): protocol 2 a random IV, then AES-256-CBC with the AES half of the
+ * key; protocol 1 AES-256-CBC with a zero IV. Returns the output length
+ * (0 on failure). */
+static size_t encrypt(const fk_cc_t *c, const uint8_t *in, size_t len, uint8_t *out)
 {
-    if (fk_rng_bytes(out, 16) != FK_CRYPTO_OK) return false;
+    static const uint8_t zero_iv[16] = {0};
+    if (c->proto == 1u)
+        return fk_aes_crypt(FK_AES_CBC, true, c->shared, 32, zero_iv, 16, in, len, out) ==
+                       FK_CRYPTO_OK
+                   ? len
+                   : 0;
+    if (fk_rng_bytes(out, 16) != FK_CRYPTO_OK) return 0;
     return fk_aes_crypt(FK_AES_CBC, true, c->shared + 32, 32, out, 16, in, len, out + 16) ==
-           FK_CRYPTO_OK;
+                   FK_CRYPTO_OK
+               ? len + 16u
+               : 0;
 }
 
-static bool decrypt(const fk_cc_t *c, const uint8_t *in, size_t len, uint8_t *out)
+static size_t decrypt(const fk_cc_t *c, const uint8_t *in, size_t len, uint8_t *out)
 {
-    if (len < 32 || len % 16 != 0) return false;
+    static const uint8_t zero_iv[16] = {0};
+    if (len % 16 != 0 || len == 0) return 0;
+    if (c->proto == 1u)
+        return fk_aes_crypt(FK_AES_CBC, false, c->shared, 32, zero_iv, 16, in, len, out) ==
+                       FK_CRYPTO_OK
+                   ? len
+                   : 0;
+    if (len < 32) return 0;
     return fk_aes_crypt(FK_AES_CBC, false, c->shared + 32, 32, in, 16, in + 16, len - 16, out) ==
-           FK_CRYPTO_OK;
+                   FK_CRYPTO_OK
+               ? len - 16u
+               : 0;
 }
 
-static void pin_hash_enc(const fk_cc_t *c, const char *pin, uint8_t out[32])
+/* authenticate(): HMAC-SHA-256 with the HMAC key; protocol 1 keeps 16 bytes.
+ * Returns the length. */
+static size_t authenticate(const fk_cc_t *c, const uint8_t *key, size_t key_len, const uint8_t *msg,
+                           size_t len, uint8_t mac[32])
+{
+    fk_hmac_sha256(key, key_len, msg, len, mac);
+    return c->proto == 1u ? 16u : 32u;
+}
+
+static size_t pin_hash_enc(const fk_cc_t *c, const char *pin, uint8_t out[32])
 {
     uint8_t h[32];
     fk_sha256(pin, strlen(pin), h);
-    (void)encrypt(c, h, 16, out);
+    const size_t n = encrypt(c, h, 16, out);
     fk_wipe(h, sizeof h);
+    return n;
 }
 
 uint8_t fk_cc_set_pin(fk_cc_t *c, const char *pin)
@@ -150,21 +186,22 @@ uint8_t fk_cc_set_pin(fk_cc_t *c, const char *pin)
     if (st != 0) return st;
     uint8_t padded[64] = {0}, enc[80], mac[32], buf[256];
     memcpy(padded, pin, strlen(pin));
-    if (!encrypt(c, padded, sizeof padded, enc)) return ERR_CLIENT;
-    fk_hmac_sha256(c->shared, 32, enc, sizeof enc, mac);
+    const size_t enc_len = encrypt(c, padded, sizeof padded, enc);
+    if (enc_len == 0) return ERR_CLIENT;
+    const size_t mac_len = authenticate(c, c->shared, 32, enc, enc_len, mac);
     fk_cbor_writer_t w;
     fk_cbor_writer_init(&w, buf, sizeof buf);
     fk_cbor_put_map(&w, 5);
     fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, PROTO);
+    fk_cbor_put_uint(&w, c->proto);
     fk_cbor_put_uint(&w, 2);
     fk_cbor_put_uint(&w, 3); /* setPIN */
     fk_cbor_put_uint(&w, 3);
     put_cose_platform(&w, c->platform_pub);
     fk_cbor_put_uint(&w, 4);
-    fk_cbor_put_bytes(&w, mac, sizeof mac);
+    fk_cbor_put_bytes(&w, mac, mac_len);
     fk_cbor_put_uint(&w, 5);
-    fk_cbor_put_bytes(&w, enc, sizeof enc);
+    fk_cbor_put_bytes(&w, enc, enc_len);
     size_t n;
     if (fk_cbor_writer_finish(&w, &n) != FK_CBOR_OK) return ERR_CLIENT;
     return fk_cc_call(c, CMD_CLIENT_PIN, buf, n);
@@ -176,24 +213,27 @@ uint8_t fk_cc_change_pin(fk_cc_t *c, const char *cur, const char *pin)
     if (st != 0) return st;
     uint8_t padded[64] = {0}, enc[80 + 32], mac[32], buf[320];
     memcpy(padded, pin, strlen(pin));
-    if (!encrypt(c, padded, sizeof padded, enc)) return ERR_CLIENT;
-    pin_hash_enc(c, cur, enc + 80); /* newPinEnc || pinHashEnc is what is authenticated */
-    fk_hmac_sha256(c->shared, 32, enc, sizeof enc, mac);
+    const size_t new_len = encrypt(c, padded, sizeof padded, enc);
+    if (new_len == 0) return ERR_CLIENT;
+    /* newPinEnc || pinHashEnc is what is authenticated. */
+    const size_t hash_len = pin_hash_enc(c, cur, enc + new_len);
+    if (hash_len == 0) return ERR_CLIENT;
+    const size_t mac_len = authenticate(c, c->shared, 32, enc, new_len + hash_len, mac);
     fk_cbor_writer_t w;
     fk_cbor_writer_init(&w, buf, sizeof buf);
     fk_cbor_put_map(&w, 6);
     fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, PROTO);
+    fk_cbor_put_uint(&w, c->proto);
     fk_cbor_put_uint(&w, 2);
     fk_cbor_put_uint(&w, 4); /* changePIN */
     fk_cbor_put_uint(&w, 3);
     put_cose_platform(&w, c->platform_pub);
     fk_cbor_put_uint(&w, 4);
-    fk_cbor_put_bytes(&w, mac, sizeof mac);
+    fk_cbor_put_bytes(&w, mac, mac_len);
     fk_cbor_put_uint(&w, 5);
-    fk_cbor_put_bytes(&w, enc, 80);
+    fk_cbor_put_bytes(&w, enc, new_len);
     fk_cbor_put_uint(&w, 6);
-    fk_cbor_put_bytes(&w, enc + 80, 32);
+    fk_cbor_put_bytes(&w, enc + new_len, hash_len);
     size_t n;
     if (fk_cbor_writer_finish(&w, &n) != FK_CBOR_OK) return ERR_CLIENT;
     return fk_cc_call(c, CMD_CLIENT_PIN, buf, n);
@@ -205,18 +245,19 @@ uint8_t fk_cc_get_token(fk_cc_t *c, const char *pin, uint8_t perms, const char *
     uint8_t st = key_agreement(c);
     if (st != 0) return st;
     uint8_t phe[32], buf[512];
-    pin_hash_enc(c, pin, phe);
+    const size_t phe_len = pin_hash_enc(c, pin, phe);
+    if (phe_len == 0) return ERR_CLIENT;
     fk_cbor_writer_t w;
     fk_cbor_writer_init(&w, buf, sizeof buf);
     fk_cbor_put_map(&w, rp_id != NULL ? 6 : 5);
     fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, PROTO);
+    fk_cbor_put_uint(&w, c->proto);
     fk_cbor_put_uint(&w, 2);
     fk_cbor_put_uint(&w, 9); /* getPinUvAuthTokenUsingPinWithPermissions */
     fk_cbor_put_uint(&w, 3);
     put_cose_platform(&w, c->platform_pub);
     fk_cbor_put_uint(&w, 6);
-    fk_cbor_put_bytes(&w, phe, sizeof phe);
+    fk_cbor_put_bytes(&w, phe, phe_len);
     fk_cbor_put_uint(&w, 9);
     fk_cbor_put_uint(&w, perms);
     if (rp_id != NULL) {
@@ -231,8 +272,8 @@ uint8_t fk_cc_get_token(fk_cc_t *c, const char *pin, uint8_t perms, const char *
     const uint8_t *enc;
     size_t len;
     uint8_t plain[64];
-    if (!body(c, &top) || !get_bytes(&top, 2, &enc, &len) || len != 48 ||
-        !decrypt(c, enc, len, plain))
+    if (!body(c, &top) || !get_bytes(&top, 2, &enc, &len) || len > sizeof plain ||
+        decrypt(c, enc, len, plain) != 32u)
         return ERR_CLIENT;
     memcpy(c->token, plain, 32);
     fk_wipe(plain, sizeof plain);
@@ -260,11 +301,11 @@ static void put_token_param(fk_cc_t *c, fk_cbor_writer_t *w, uint64_t key, const
                             size_t len)
 {
     uint8_t mac[32];
-    fk_hmac_sha256(c->token, sizeof c->token, msg, len, mac);
+    const size_t mac_len = authenticate(c, c->token, sizeof c->token, msg, len, mac);
     fk_cbor_put_uint(w, key);
-    fk_cbor_put_bytes(w, mac, sizeof mac);
+    fk_cbor_put_bytes(w, mac, mac_len);
     fk_cbor_put_uint(w, key + 1u);
-    fk_cbor_put_uint(w, PROTO);
+    fk_cbor_put_uint(w, c->proto);
 }
 
 static uint32_t counter_of(const uint8_t *auth_data, size_t len)
@@ -368,67 +409,77 @@ uint8_t fk_cc_get_assertion(fk_cc_t *c, const uint8_t cdh[32], const char *rp_id
     return 0;
 }
 
-/* One credentialManagement subcommand with its params (pre-encoded CBOR,
- * may be empty), authenticated with the token. */
-static uint8_t cred_mgmt(fk_cc_t *c, uint8_t sub, const uint8_t *params, size_t params_len)
+/* A subcommand's params map, written by put(arg) into w. */
+typedef void (*put_params_fn)(fk_cbor_writer_t *w, const void *arg);
+
+/* credentialManagement (cmd 0A, pinUvAuthParam over subCmd || params) or
+ * authenticatorConfig (cmd 0D, over 32 x FF || 0D || subCmd || params):
+ * {1: sub, [2: params], 3: protocol, 4: pinUvAuthParam} with the token. The
+ * params are encoded once for the authenticated message and once in the
+ * request (the same bytes: the writer is canonical). */
+static uint8_t token_command(fk_cc_t *c, uint8_t cmd, uint8_t sub, put_params_fn put,
+                             const void *arg)
 {
-    uint8_t msg[256], buf[320];
-    if (params_len + 1u > sizeof msg) return ERR_CLIENT;
-    msg[0] = sub;
-    if (params_len > 0u) memcpy(msg + 1, params, params_len);
+    uint8_t msg[320], buf[400], mac[32];
+    size_t m = 0;
+    if (cmd == CMD_CONFIG) {
+        memset(msg, 0xFF, 32);
+        msg[32] = CMD_CONFIG;
+        m = 33;
+    }
+    msg[m++] = sub;
+    size_t params_len = 0;
+    if (put != NULL) {
+        fk_cbor_writer_t pw;
+        fk_cbor_writer_init(&pw, msg + m, sizeof msg - m);
+        put(&pw, arg);
+        if (fk_cbor_writer_finish(&pw, &params_len) != FK_CBOR_OK) return ERR_CLIENT;
+    }
+    const size_t mac_len = authenticate(c, c->token, sizeof c->token, msg, m + params_len, mac);
     fk_cbor_writer_t w;
     fk_cbor_writer_init(&w, buf, sizeof buf);
-    fk_cbor_put_map(&w, params_len > 0u ? 4 : 3);
+    fk_cbor_put_map(&w, put != NULL ? 4 : 3);
     fk_cbor_put_uint(&w, 1);
     fk_cbor_put_uint(&w, sub);
-    size_t n;
-    if (params_len > 0u) {
+    if (put != NULL) {
         fk_cbor_put_uint(&w, 2);
-        /* The params map, spliced in as the bytes that were authenticated:
-         * the writer counts it as one item. */
-        fk_cbor_put_null(&w);
-        w.len -= 1u;
-        if (w.len + params_len > w.cap) return ERR_CLIENT;
-        memcpy(w.buf + w.len, params, params_len);
-        w.len += params_len;
+        put(&w, arg);
     }
-    put_token_param(c, &w, 3, msg, params_len + 1u);
-    /* put_token_param writes key 3 = param then 4 = protocol; the request
-     * wants 3 = protocol and 4 = param: swap them into place. */
+    fk_cbor_put_uint(&w, 3);
+    fk_cbor_put_uint(&w, c->proto);
+    fk_cbor_put_uint(&w, 4);
+    fk_cbor_put_bytes(&w, mac, mac_len);
+    size_t n;
     if (fk_cbor_writer_finish(&w, &n) != FK_CBOR_OK) return ERR_CLIENT;
-    /* Layout after the params: 03 58 20 <mac32> 04 02 -> 03 02 04 58 20 <mac32>. */
-    uint8_t *tail = buf + n - 37u;
-    uint8_t mac[32];
-    memcpy(mac, tail + 3, 32);
-    tail[0] = 0x03;
-    tail[1] = PROTO;
-    tail[2] = 0x04;
-    tail[3] = 0x58;
-    tail[4] = 0x20;
-    memcpy(tail + 5, mac, 32);
-    return fk_cc_call(c, CMD_CRED_MGMT, buf, n);
+    return fk_cc_call(c, cmd, buf, n);
+}
+
+typedef struct cred_ref {
+    const uint8_t *id;
+    size_t len;
+} cred_ref_t;
+
+static void put_credential_id(fk_cbor_writer_t *w, const void *arg)
+{
+    const cred_ref_t *r = arg;
+    fk_cbor_put_map(w, 1);
+    fk_cbor_put_uint(w, 2); /* credentialID */
+    fk_cbor_put_map(w, 2);
+    fk_cbor_put_cstr(w, "id");
+    fk_cbor_put_bytes(w, r->id, r->len);
+    fk_cbor_put_cstr(w, "type");
+    fk_cbor_put_cstr(w, "public-key");
 }
 
 uint8_t fk_cc_delete_credential(fk_cc_t *c, const uint8_t *id, size_t id_len)
 {
-    uint8_t params[FK_CC_CRED_ID_MAX + 32];
-    fk_cbor_writer_t w;
-    fk_cbor_writer_init(&w, params, sizeof params);
-    fk_cbor_put_map(&w, 1);
-    fk_cbor_put_uint(&w, 2); /* credentialID */
-    fk_cbor_put_map(&w, 2);
-    fk_cbor_put_cstr(&w, "id");
-    fk_cbor_put_bytes(&w, id, id_len);
-    fk_cbor_put_cstr(&w, "type");
-    fk_cbor_put_cstr(&w, "public-key");
-    size_t n;
-    if (fk_cbor_writer_finish(&w, &n) != FK_CBOR_OK) return ERR_CLIENT;
-    return cred_mgmt(c, 0x06, params, n);
+    const cred_ref_t r = {id, id_len};
+    return token_command(c, CMD_CRED_MGMT, 0x06, put_credential_id, &r);
 }
 
 uint8_t fk_cc_creds_metadata(fk_cc_t *c, unsigned *existing, unsigned *remaining)
 {
-    const uint8_t st = cred_mgmt(c, 0x01, NULL, 0);
+    const uint8_t st = token_command(c, CMD_CRED_MGMT, 0x01, NULL, NULL);
     if (st != 0) return st;
     fk_cbor_item_t top, v;
     uint64_t e, r;
@@ -439,6 +490,18 @@ uint8_t fk_cc_creds_metadata(fk_cc_t *c, unsigned *existing, unsigned *remaining
     *existing = (unsigned)e;
     *remaining = (unsigned)r;
     return 0;
+}
+
+static void put_min_pin_length(fk_cbor_writer_t *w, const void *arg)
+{
+    fk_cbor_put_map(w, 1);
+    fk_cbor_put_uint(w, 1); /* newMinPINLength */
+    fk_cbor_put_uint(w, *(const uint8_t *)arg);
+}
+
+uint8_t fk_cc_set_min_pin_length(fk_cc_t *c, uint8_t len)
+{
+    return token_command(c, CMD_CONFIG, 0x03, put_min_pin_length, &len);
 }
 
 /* ---- Transport over a card ------------------------------------------------------ */

@@ -2,9 +2,10 @@
 /*
  * ctap_client.h - the platform's side of CTAP2 for the C tests, the fuzz
  * seeds and the benchmarks: requests built with the project's CBOR writer,
- * responses read with its decoder, and PIN/UV auth protocol 2 done as a
- * client does it (ECDH P-256, HKDF-SHA-256, AES-256-CBC, HMAC-SHA-256)
- * with the crypto module. The messages go through a transport callback:
+ * responses read with its decoder, and PIN/UV auth protocols 1 and 2 done
+ * as a client does them (ECDH P-256; protocol 2: HKDF-SHA-256, AES-256-CBC
+ * with a random IV, the whole HMAC-SHA-256; protocol 1: SHA-256 of Z,
+ * AES-256-CBC with a zero IV, 16 bytes of the HMAC) with the crypto module. The messages go through a transport callback:
  * a card (NFCCTAP_MSG APDUs, fk_cc_card_xfer) or anything else.
  */
 #ifndef FUSEKEY_TEST_CTAP_CLIENT_H
@@ -28,9 +29,10 @@ typedef struct fk_cc {
     uint8_t req[FK_CC_MSG_MAX];
     uint8_t resp[FK_CC_MSG_MAX];
     size_t resp_len;            /* the last response, status byte included */
-    /* PIN/UV auth protocol 2 */
+    /* PIN/UV auth protocol: 2 (fk_cc_init's choice) or 1 */
+    uint8_t proto;
     bool have_shared;
-    uint8_t shared[64];         /* HMAC key || AES key */
+    uint8_t shared[64];         /* protocol 2: HMAC key || AES key; 1: SHA-256(Z) */
     uint8_t platform_pub[65];   /* 04 || x || y of the platform's key agreement key */
     bool have_token;
     uint8_t token[32];
@@ -42,7 +44,7 @@ void fk_cc_init(fk_cc_t *c, fk_cc_xfer_fn xfer, void *arg);
  * the transport failed. The response body is c->resp + 1, c->resp_len - 1. */
 uint8_t fk_cc_call(fk_cc_t *c, uint8_t cmd, const uint8_t *cbor, size_t len);
 
-/* clientPIN with protocol 2 (each makes a new shared secret first). */
+/* clientPIN with protocol c->proto (each makes a new shared secret first). */
 uint8_t fk_cc_set_pin(fk_cc_t *c, const char *pin);
 uint8_t fk_cc_change_pin(fk_cc_t *c, const char *cur, const char *pin);
 /* getPinUvAuthTokenUsingPinWithPermissions (rp_id may be NULL); the token
@@ -67,6 +69,10 @@ uint8_t fk_cc_get_assertion(fk_cc_t *c, const uint8_t cdh[32], const char *rp_id
 /* credentialManagement deleteCredential (needs a token with the cm
  * permission). */
 uint8_t fk_cc_delete_credential(fk_cc_t *c, const uint8_t *id, size_t id_len);
+
+/* authenticatorConfig setMinPINLength {1: len}, authenticated with the
+ * token (acfg permission). */
+uint8_t fk_cc_set_min_pin_length(fk_cc_t *c, uint8_t len);
 
 /* credentialManagement getCredsMetadata: existing resident credentials. */
 uint8_t fk_cc_creds_metadata(fk_cc_t *c, unsigned *existing, unsigned *remaining);

@@ -30,6 +30,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
+#include "ctap_client.h"
 #include "devrig.h"
 #include "fido_internal.h"
 #include "flashcut.h"
@@ -183,12 +184,32 @@ static void test_attestation_pair(void **state)
     assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_ENOENT);
 }
 
-/* ---- The platform's side of PIN/UV auth protocol 1 -------------------------------- */
+/* ---- The platform's side: the C client with PIN/UV auth protocol 1 ------------- */
 
-typedef struct platform {
-    uint8_t pub[65];     /* our key agreement point */
-    uint8_t shared[32];  /* SHA-256(Z.x) */
-} platform_t;
+static fk_cc_t g_cc;
+
+static fk_cc_t *client(void)
+{
+    fk_cc_init(&g_cc, fk_cc_card_xfer, &g_dev);
+    g_cc.proto = 1;
+    return &g_cc;
+}
+
+static uint8_t set_pin(const char *pin) { return fk_cc_set_pin(client(), pin); }
+
+static uint8_t change_pin(const char *old, const char *pin)
+{
+    return fk_cc_change_pin(client(), old, pin);
+}
+
+/* getPinUvAuthTokenUsingPinWithPermissions (acfg), kept in g_cc. */
+static uint8_t acfg_token(const char *pin)
+{
+    return fk_cc_get_token(client(), pin, FIDO_PERM_ACFG, NULL);
+}
+
+/* setMinPINLength {1: len} with the acfg token of the last acfg_token. */
+static uint8_t set_min_pin_length(uint8_t len) { return fk_cc_set_min_pin_length(&g_cc, len); }
 
 /* The length of a message: its command byte and the writer's CBOR. */
 static size_t cbor_done(fk_cbor_writer_t *w)
@@ -196,170 +217,6 @@ static size_t cbor_done(fk_cbor_writer_t *w)
     size_t n = 0;
     assert_int_equal(fk_cbor_writer_finish(w, &n), FK_CBOR_OK);
     return 1u + n;
-}
-
-static void put_cose(fk_cbor_writer_t *w, const uint8_t pub[65])
-{
-    fk_cbor_put_map(w, 5);
-    fk_cbor_put_uint(w, 1);
-    fk_cbor_put_uint(w, 2);
-    fk_cbor_put_uint(w, 3);
-    fk_cbor_put_int(w, -25);
-    fk_cbor_put_int(w, -1);
-    fk_cbor_put_uint(w, 1);
-    fk_cbor_put_int(w, -2);
-    fk_cbor_put_bytes(w, pub + 1, 32);
-    fk_cbor_put_int(w, -3);
-    fk_cbor_put_bytes(w, pub + 33, 32);
-}
-
-/* getKeyAgreement, then ECDH with a key of our own. */
-static void agree(platform_t *p)
-{
-    static const uint8_t m[] = {FIDO_CMD_CLIENT_PIN, 0xA2, 0x01, 0x01, 0x02, 0x02};
-    assert_int_equal(ctap(m, sizeof m), CTAP_OK);
-    fk_cbor_item_t top, cose, x, y;
-    assert_int_equal(fk_cbor_decode(g_out + 1, g_out_len - 3u, 0, &top), FK_CBOR_OK);
-    assert_int_equal(fk_cbor_map_find_int(&top, 1, &cose), FK_CBOR_OK);
-    assert_int_equal(fk_cbor_map_find_int(&cose, -2, &x), FK_CBOR_OK);
-    assert_int_equal(fk_cbor_map_find_int(&cose, -3, &y), FK_CBOR_OK);
-    uint8_t peer[65] = {0x04};
-    memcpy(peer + 1, x.data, 32);
-    memcpy(peer + 33, y.data, 32);
-    uint8_t blob[160], z[32];
-    size_t blen = 0, zlen = 0;
-    fk_pk_key_t k;
-    assert_int_equal(fk_pk_ec_generate(FK_CURVE_SECP256R1, blob, sizeof blob, &blen), FK_CRYPTO_OK);
-    assert_int_equal(fk_pk_parse(blob, blen, &k), FK_CRYPTO_OK);
-    memcpy(p->pub, k.pub.p, 65);
-    assert_int_equal(fk_pk_ecdh(&k, peer, sizeof peer, z, sizeof z, &zlen), FK_CRYPTO_OK);
-    fk_sha256(z, sizeof z, p->shared);
-}
-
-static void pin_hash_enc(const platform_t *p, const char *pin, uint8_t out[16])
-{
-    uint8_t h[32];
-    size_t n = 0;
-    fk_sha256(pin, strlen(pin), h);
-    assert_int_equal(fido_pin_encrypt(1, p->shared, h, 16, out, &n), CTAP_OK);
-}
-
-static void new_pin_enc(const platform_t *p, const char *pin, uint8_t out[64])
-{
-    uint8_t padded[64] = {0};
-    size_t n = 0;
-    memcpy(padded, pin, strlen(pin));
-    assert_int_equal(fido_pin_encrypt(1, p->shared, padded, 64, out, &n), CTAP_OK);
-}
-
-static uint8_t set_pin(const char *pin)
-{
-    platform_t p;
-    agree(&p);
-    uint8_t enc[64], mac[32], msg[256];
-    new_pin_enc(&p, pin, enc);
-    fk_hmac_sha256(p.shared, 32, enc, sizeof enc, mac);
-    fk_cbor_writer_t w;
-    msg[0] = FIDO_CMD_CLIENT_PIN;
-    fk_cbor_writer_init(&w, msg + 1, sizeof msg - 1u);
-    fk_cbor_put_map(&w, 5);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 2);
-    fk_cbor_put_uint(&w, 3);
-    fk_cbor_put_uint(&w, 3);
-    put_cose(&w, p.pub);
-    fk_cbor_put_uint(&w, 4);
-    fk_cbor_put_bytes(&w, mac, 16);
-    fk_cbor_put_uint(&w, 5);
-    fk_cbor_put_bytes(&w, enc, sizeof enc);
-    return ctap(msg, cbor_done(&w));
-}
-
-static uint8_t change_pin(const char *old, const char *pin)
-{
-    platform_t p;
-    agree(&p);
-    uint8_t enc[64 + 16], mac[32], msg[256];
-    new_pin_enc(&p, pin, enc);
-    pin_hash_enc(&p, old, enc + 64);
-    fk_hmac_sha256(p.shared, 32, enc, sizeof enc, mac);
-    fk_cbor_writer_t w;
-    msg[0] = FIDO_CMD_CLIENT_PIN;
-    fk_cbor_writer_init(&w, msg + 1, sizeof msg - 1u);
-    fk_cbor_put_map(&w, 6);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 2);
-    fk_cbor_put_uint(&w, 4);
-    fk_cbor_put_uint(&w, 3);
-    put_cose(&w, p.pub);
-    fk_cbor_put_uint(&w, 4);
-    fk_cbor_put_bytes(&w, mac, 16);
-    fk_cbor_put_uint(&w, 5);
-    fk_cbor_put_bytes(&w, enc, 64);
-    fk_cbor_put_uint(&w, 6);
-    fk_cbor_put_bytes(&w, enc + 64, 16);
-    return ctap(msg, cbor_done(&w));
-}
-
-/* getPinUvAuthTokenUsingPinWithPermissions (acfg); the token into token. */
-static uint8_t acfg_token(const char *pin, uint8_t token[32])
-{
-    platform_t p;
-    agree(&p);
-    uint8_t hash_enc[16], msg[256];
-    pin_hash_enc(&p, pin, hash_enc);
-    fk_cbor_writer_t w;
-    msg[0] = FIDO_CMD_CLIENT_PIN;
-    fk_cbor_writer_init(&w, msg + 1, sizeof msg - 1u);
-    fk_cbor_put_map(&w, 5);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 2);
-    fk_cbor_put_uint(&w, 9);
-    fk_cbor_put_uint(&w, 3);
-    put_cose(&w, p.pub);
-    fk_cbor_put_uint(&w, 6);
-    fk_cbor_put_bytes(&w, hash_enc, sizeof hash_enc);
-    fk_cbor_put_uint(&w, 9);
-    fk_cbor_put_uint(&w, FIDO_PERM_ACFG);
-    const uint8_t st = ctap(msg, cbor_done(&w));
-    if (st != CTAP_OK) return st;
-    fk_cbor_item_t top, enc;
-    assert_int_equal(fk_cbor_decode(g_out + 1, g_out_len - 3u, 0, &top), FK_CBOR_OK);
-    assert_int_equal(fk_cbor_map_find_int(&top, 2, &enc), FK_CBOR_OK);
-    size_t n = 0;
-    assert_int_equal(enc.v, 32);
-    assert_int_equal(fido_pin_decrypt(1, p.shared, enc.data, 32, token, &n), CTAP_OK);
-    return CTAP_OK;
-}
-
-/* setMinPINLength {1: len} with an acfg token. */
-static uint8_t set_min_pin_length(const uint8_t token[32], uint8_t len)
-{
-    const uint8_t params[] = {0xA1, 0x01, len};
-    uint8_t auth[32 + 2 + sizeof params], mac[32], msg[128];
-    memset(auth, 0xFF, 32);
-    auth[32] = FIDO_CMD_CONFIG;
-    auth[33] = 0x03;
-    memcpy(auth + 34, params, sizeof params);
-    fk_hmac_sha256(token, 32, auth, sizeof auth, mac);
-    fk_cbor_writer_t w;
-    msg[0] = FIDO_CMD_CONFIG;
-    fk_cbor_writer_init(&w, msg + 1, sizeof msg - 1u);
-    fk_cbor_put_map(&w, 4);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 3);
-    fk_cbor_put_uint(&w, 2);
-    fk_cbor_put_map(&w, 1);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, len);
-    fk_cbor_put_uint(&w, 3);
-    fk_cbor_put_uint(&w, 1);
-    fk_cbor_put_uint(&w, 4);
-    fk_cbor_put_bytes(&w, mac, 16);
-    return ctap(msg, cbor_done(&w));
 }
 
 /* forcePINChange (getInfo key 0C). */
@@ -387,11 +244,10 @@ static void test_change_pin_powercut(void **state)
     (void)state;
     static char snap[FK_DEVRIG_PATH_CAP + 8];
     snprintf(snap, sizeof snap, "%s/snap.bin", g_rig.dir);
-    uint8_t token[32];
     /* PIN 1234, then a minimum of 6: the PIN must change. */
     assert_int_equal(set_pin("1234"), CTAP_OK);
-    assert_int_equal(acfg_token("1234", token), CTAP_OK);
-    assert_int_equal(set_min_pin_length(token, 6), CTAP_OK);
+    assert_int_equal(acfg_token("1234"), CTAP_OK);
+    assert_int_equal(set_min_pin_length(6), CTAP_OK);
     assert_true(force_change());
     fk_devrig_snapshot(&g_rig, snap);
     select_fido();
@@ -403,17 +259,17 @@ static void test_change_pin_powercut(void **state)
         const uint8_t st = change_pin("1234", "654321");
         const bool was_cut = fk_flashcut_cut();
         restart();
-        if (acfg_token("654321", token) == CTAP_OK) {
+        if (acfg_token("654321") == CTAP_OK) {
             /* The new PIN, and with it the end of forcePINChange. */
             news++;
             assert_false(force_change());
-            assert_int_equal(acfg_token("1234", token), CTAP2_ERR_PIN_INVALID);
+            assert_int_equal(acfg_token("1234"), CTAP2_ERR_PIN_INVALID);
         } else {
             /* The old PIN, still to be changed (proven, then refused). */
             olds++;
             assert_int_not_equal(st, CTAP_OK);
             assert_true(force_change());
-            assert_int_equal(acfg_token("1234", token), CTAP2_ERR_PIN_POLICY_VIOLATION);
+            assert_int_equal(acfg_token("1234"), CTAP2_ERR_PIN_POLICY_VIOLATION);
         }
         if (!was_cut) {
             assert_int_equal(st, CTAP_OK);
