@@ -315,9 +315,16 @@ class TokenConfig(ClientTest):
     def test_config(self):
         """-S -u turns alwaysUv on (getInfo shows it, an assertion without PIN fails),
         -D -u turns it off; -S -l 8 raises the minimum PIN length (getInfo shows it, a
-        shorter new PIN is refused); -S -a is refused (no enterprise attestation yet)."""
+        shorter new PIN is refused, the current shorter PIN must be changed first); -S -a is
+        refused (no enterprise attestation yet)."""
         self.set_pin()
         lines = self.cred(stdin=PIN + "\n")
+        # no enterprise attestation today: getInfo has no "ep" and the subcommand is
+        # refused with INVALID_PARAMETER
+        ep = self.token_pin("-S", "-a", self.sim_path(), check=False)
+        self.assertNotIn("ep", self.info().options)
+        self.assertNotEqual(ep.returncode, 0)
+        self.assertIn("FIDO_ERR_INVALID_PARAMETER", ep.stderr)
         self.token_pin("-S", "-u", self.sim_path())
         self.assertTrue(self.info().options.get("alwaysUv"))
         proc = self.assertion(cred_id=lines[4], opts=["-t", "pin=false"], check=False)
@@ -327,16 +334,17 @@ class TokenConfig(ClientTest):
         self.assertion(cred_id=lines[4])
         self.token_pin("-S", "-l", "8", self.sim_path())
         self.assertEqual(self.info().min_pin_length, 8)
+        self.assertTrue(self.info().force_pin_change)
         proc = self.run_tool(["fido2-token", "-C", self.sim_path()],
                              stdin="%s\n%s\n%s\n" % (PIN, "1234567", "1234567"), check=False)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("FIDO_ERR_PIN_POLICY_VIOLATION", proc.stderr)
-        # no enterprise attestation today: getInfo has no "ep" and the subcommand is
-        # refused with INVALID_PARAMETER
-        ep = self.token_pin("-S", "-a", self.sim_path(), check=False)
-        self.assertNotIn("ep", self.info().options)
-        self.assertNotEqual(ep.returncode, 0)
-        self.assertIn("FIDO_ERR_INVALID_PARAMETER", ep.stderr)
+        proc = self.token_pin("-I", "-c", self.sim_path(), check=False)
+        self.assertIn("FIDO_ERR_PIN_POLICY_VIOLATION", proc.stderr)
+        self.run_tool(["fido2-token", "-C", self.sim_path()],
+                      stdin="%s\n%s\n%s\n" % (PIN, "12345678", "12345678"))
+        self.assertFalse(self.info().force_pin_change)
+        self.token_pin("-I", "-c", self.sim_path(), pin="12345678")
 
 
 class TokenReset(ClientTest):
