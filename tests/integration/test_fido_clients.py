@@ -188,14 +188,16 @@ class CredAssertTools(ClientTest):
 
     def test_u2f(self):
         """-M -u registers over CTAPHID MSG (fido-u2f attestation) and -V verifies it;
-        fido2-assert -G -u authenticates with it (UP set) and -V -p verifies; eddsa is not
-        a U2F algorithm."""
+        fido2-assert -G -u authenticates with it (UP set) and -V -p verifies (-V -v does
+        not: U2F has no UV); eddsa is not a U2F algorithm."""
         lines = self.cred(opts=["-u"])
         self.assertEqual(lines[2], "fido-u2f")
         pem = self.verify_cred(lines)
         a = self.assertion(cred_id=lines[4], opts=["-u", "-p"])
         self.assertTrue(self.verify_assertion(a, pem, opts=["-p"]))
         self.assertFalse(self.verify_assertion(a, pem, opts=["-v"]))
+        proc = self.cred(kind="eddsa", opts=["-u"], check=False)
+        self.assertIn("FIDO_ERR_INVALID_ARGUMENT", proc.stderr)  # refused by libfido2 itself
 
 
 class TokenPin(ClientTest):
