@@ -15,6 +15,20 @@
 #define EP_SW_LEN 2u
 #define EP_CTAP1_ERR_OTHER 0x7Fu
 
+/* A U2F request APDU. U2F's extended encoding (raw message formats v1.2)
+ * keeps its three-byte Lc when there is no data: python-fido2 sends
+ * VERSION as 00 03 00 00 | 00 00 00 | 00 00, a form ISO 7816 does not have
+ * (the APDU layer refuses an Lc of zero). It is read as the extended case 2
+ * it means; every other request goes through the APDU layer unchanged. */
+static fk_sw_t ep_parse_u2f(const uint8_t *req, size_t len, fk_apdu_t *apdu)
+{
+    if (len == 9u && req[4] == 0u && req[5] == 0u && req[6] == 0u) {
+        const uint8_t case2e[7] = {req[0], req[1], req[2], req[3], 0u, req[7], req[8]};
+        return fk_apdu_parse(case2e, sizeof case2e, apdu); /* no data to point at */
+    }
+    return fk_apdu_parse(req, len, apdu);
+}
+
 /* ---- The transport's callbacks, forwarded (the layer's user is ep) ---- */
 
 static void ep_send(void *user, const uint8_t report[FK_CTAPHID_REPORT])
@@ -93,7 +107,7 @@ static int ep_handler(void *user, fk_ctaphid_t *hid, uint8_t cmd, const uint8_t 
         /* MSG: a U2F request APDU (CTAP 2.1 §11.2.9.1.1), answered with
          * data || SW1 SW2. Only the U2F class (CLA 00) is served here. */
         fk_apdu_t apdu;
-        fk_sw_t sw = fk_apdu_parse(req, len, &apdu);
+        fk_sw_t sw = ep_parse_u2f(req, len, &apdu);
         out.cap = cap - EP_SW_LEN;
         if (sw == FK_SW_OK) {
             sw = apdu.cla == 0x00u ? ep->applet->process(&ctx, &apdu, &out)
