@@ -452,7 +452,7 @@ static bool leaf_check(const uint8_t *in, size_t len, uint8_t pub[65])
  * only for their framing (the relying party checks them). */
 static bool chain_check(const uint8_t *in, size_t len, uint8_t pub[65])
 {
-    size_t o = 0, start = 0;
+    size_t o = 0;
     unsigned n = 0;
     const uint8_t *v;
     size_t vl;
@@ -460,10 +460,8 @@ static bool chain_check(const uint8_t *in, size_t len, uint8_t pub[65])
     while (o < len) {
         if (n == FIDO_ATT_CHAIN_DEPTH || !der_get(in, len, &o, DER_SEQ, &v, &vl)) return false;
         if (n == 0u && (o > FIDO_ATT_CERT_MAX || !leaf_check(in, o, pub))) return false;
-        start = o;
         n++;
     }
-    (void)start;
     return true;
 }
 

@@ -6,9 +6,10 @@
  * Everything goes through the applet's vendor APDU (CLA 80, INS 50, P1 the
  * subcommand). The device checks what it is given (X.509 v3, P-256, CA
  * false, the key matching the certificate) and asks for presence before it
- * writes; the tool checks the same first so that --dry-run says whether the
- * files would be taken, and a refusal is explained before the device is
- * touched.
+ * writes. The tool checks what it can without the device (a P-256 key file,
+ * one DER certificate per file, the sizes), so that --dry-run, which never
+ * connects, already refuses unusable files; the device's refusals are
+ * explained by their status word.
  */
 #include <stdio.h>
 #include <stdlib.h>
