@@ -365,10 +365,12 @@ static uint8_t mc_parse(const fk_cbor_item_t *req, mc_req_t *r)
     if ((st = parse_options(req, 7, &r->o)) != CTAP_OK) return st;
     if ((st = parse_auth(req, 8, 9, &r->a)) != CTAP_OK) return st;
     st = fido_field(req, 0x0A, FK_CBOR_UINT, &v);
-    if (st == CTAP_OK)
-        r->has_ep = true, r->ep = v.v;
-    else if (st != CTAP2_ERR_MISSING_PARAMETER)
+    if (st == CTAP_OK) {
+        r->has_ep = true;
+        r->ep = v.v;
+    } else if (st != CTAP2_ERR_MISSING_PARAMETER) {
         return st;
+    }
     if ((st = mc_pick_alg(&params, &r->alg)) != CTAP_OK) return st;
     /* The extensions' own types; their values are judged after the rules
      * of presence and PIN (mc_parse_ext again, with rk known). */

@@ -573,18 +573,34 @@ static bool ep_rpid_listed(const fk_applet_ctx_t *ctx, const char *rpid, size_t 
     return false;
 }
 
+/* Whether chain record id reads and splits into certificates. */
+static bool chain_readable(const fk_applet_ctx_t *ctx, uint16_t id)
+{
+    size_t len = 0, off = 0, l = 0;
+    const uint8_t *c;
+    if (load_chain(ctx, id, &len) != CTAP_OK) return false;
+    while (off < len) {
+        if (!chain_next(s_chain, len, &off, &c, &l)) return false;
+    }
+    return true;
+}
+
 uint8_t fido_attest_choose(const fk_applet_ctx_t *ctx, uint64_t ep, const char *rpid,
                            size_t rpid_len, uint8_t *kind)
 {
     /* Mode 2 always, mode 1 for a listed RP (CTAP 2.1 §7.1); an unlisted RP
-     * gets the attestation it would get without asking. */
+     * gets the attestation it would get without asking. The chain is read
+     * now, before the credential is made, so that x5c cannot fail after a
+     * resident credential was written. */
     if (ep == 2u || (ep == 1u && ep_rpid_listed(ctx, rpid, rpid_len))) {
-        if (!fido_attest_ep_capable(ctx)) return CTAP1_ERR_OTHER;
+        if (!fido_attest_ep_capable(ctx) || !chain_readable(ctx, FIDO_ID_EP_CERT))
+            return CTAP1_ERR_OTHER;
         *kind = FIDO_ATT_EP;
         return CTAP_OK;
     }
     const uint8_t b = batch_state(ctx);
     if (b == CTAP_OK) {
+        if (!chain_readable(ctx, FIDO_ID_BATCH_CERT)) return CTAP1_ERR_OTHER;
         *kind = FIDO_ATT_BATCH;
         return CTAP_OK;
     }
