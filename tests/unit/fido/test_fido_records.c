@@ -158,31 +158,6 @@ static void test_config_record(void **state)
     assert_int_equal(large_blob_write_empty(), CTAP_OK);
 }
 
-static void test_attestation_pair(void **state)
-{
-    (void)state;
-    const fk_space_t sp = fido_space();
-    uint32_t size = 0;
-    assert_int_equal(u2f_register(), SW_OK);
-    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_OK);
-    uint8_t cert[FIDO_ATT_CERT_MAX];
-    assert_true(size <= sizeof cert);
-    assert_int_equal(fk_space_read(&sp, FIDO_ID_ATT_CERT, 0, cert, size), FK_STORE_OK);
-    /* The certificate without its key: refused, and not replaced. */
-    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_KEY), FK_STORE_OK);
-    assert_int_equal(u2f_register(), 0x6F00u);
-    uint8_t again[FIDO_ATT_CERT_MAX];
-    assert_int_equal(fk_space_read(&sp, FIDO_ID_ATT_CERT, 0, again, size), FK_STORE_OK);
-    assert_memory_equal(cert, again, size);
-    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_KEY, &size), FK_STORE_ENOENT);
-    /* Neither: a new pair. Then the key without its certificate: refused. */
-    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_CERT), FK_STORE_OK);
-    assert_int_equal(u2f_register(), SW_OK);
-    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_CERT), FK_STORE_OK);
-    assert_int_equal(u2f_register(), 0x6F00u);
-    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_ENOENT);
-}
-
 /* Half a batch pair (a key without its chain, or a chain without its key)
  * fails closed: U2F refuses before presence and makes no per-device pair in
  * its place; refused imports write nothing. */
@@ -217,6 +192,31 @@ static void test_batch_pair_half(void **state)
     /* Gone: the per-device pair again. */
     assert_int_equal(fk_space_delete(&sp, FIDO_ID_BATCH_KEY), FK_STORE_OK);
     assert_int_equal(u2f_register(), SW_OK);
+}
+
+static void test_attestation_pair(void **state)
+{
+    (void)state;
+    const fk_space_t sp = fido_space();
+    uint32_t size = 0;
+    assert_int_equal(u2f_register(), SW_OK);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_OK);
+    uint8_t cert[FIDO_ATT_CERT_MAX];
+    assert_true(size <= sizeof cert);
+    assert_int_equal(fk_space_read(&sp, FIDO_ID_ATT_CERT, 0, cert, size), FK_STORE_OK);
+    /* The certificate without its key: refused, and not replaced. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_KEY), FK_STORE_OK);
+    assert_int_equal(u2f_register(), 0x6F00u);
+    uint8_t again[FIDO_ATT_CERT_MAX];
+    assert_int_equal(fk_space_read(&sp, FIDO_ID_ATT_CERT, 0, again, size), FK_STORE_OK);
+    assert_memory_equal(cert, again, size);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_KEY, &size), FK_STORE_ENOENT);
+    /* Neither: a new pair. Then the key without its certificate: refused. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_CERT), FK_STORE_OK);
+    assert_int_equal(u2f_register(), SW_OK);
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_ATT_CERT), FK_STORE_OK);
+    assert_int_equal(u2f_register(), 0x6F00u);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_ENOENT);
 }
 
 /* ---- The platform's side of PIN/UV auth protocol 1 -------------------------------- */
@@ -592,8 +592,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_config_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attestation_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_pair_half, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attestation_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_primitives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_pin_powercut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_blob_powercut, setup, teardown),
