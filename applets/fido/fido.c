@@ -41,10 +41,18 @@ uint8_t fido_presence(const fk_applet_ctx_t *ctx)
 
 /* ---- getInfo (04) ------------------------------------------------------------ */
 
-static void put_options(fk_cbor_writer_t *w, const fido_config_t *cfg, bool pin_set)
+static void put_options(const fk_applet_ctx_t *ctx, fk_cbor_writer_t *w, const fido_config_t *cfg,
+                        bool pin_set)
 {
     /* Keys in canonical order: length first, then byte-wise. */
-    fk_cbor_put_map(w, 11);
+    /* "ep" only once a certificate from the user's CA makes enterprise
+     * attestation possible (docs/fido-attestation.md). */
+    const bool ep = fido_attest_ep_capable(ctx);
+    fk_cbor_put_map(w, ep ? 12u : 11u);
+    if (ep) {
+        fk_cbor_put_cstr(w, "ep");
+        fk_cbor_put_bool(w, (cfg->flags & FIDO_CFG_EP) != 0u);
+    }
     fk_cbor_put_cstr(w, "rk");
     fk_cbor_put_bool(w, true);
     fk_cbor_put_cstr(w, "up");
@@ -98,7 +106,7 @@ uint8_t fido_cmd_get_info(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req,
     fk_cbor_put_uint(w, 0x03); /* aaguid */
     fk_cbor_put_bytes(w, fido_aaguid, sizeof fido_aaguid);
     fk_cbor_put_uint(w, 0x04); /* options */
-    put_options(w, &cfg, pin_set);
+    put_options(ctx, w, &cfg, pin_set);
     fk_cbor_put_uint(w, 0x05); /* maxMsgSize */
     fk_cbor_put_uint(w, FK_FIDO_MAX_MSG);
     fk_cbor_put_uint(w, 0x06); /* pinUvAuthProtocols, preferred first */
@@ -262,6 +270,7 @@ static fk_sw_t fido_process(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
         /* Every response is complete when NFCCTAP_MSG returns (the device
          * never answers 9100), so there is nothing to get. */
         if (cmd->ins == FK_FIDO_INS_NFCCTAP_GETRESPONSE) return FK_SW_CONDITIONS_NOT_SATISFIED;
+        if (cmd->ins == FK_FIDO_INS_ATTEST) return fido_attest_apdu(ctx, cmd, resp);
         return FK_SW_INS_NOT_SUPPORTED;
     }
     if (cmd->cla == 0x00u) return fido_u2f(ctx, cmd, resp);
@@ -274,7 +283,8 @@ static fk_sw_t fido_migrate(const fk_applet_ctx_t *ctx, unsigned *pending)
 {
     fk_sw_t sw = FK_SW_OK;
     if (fk_pin_migrate(ctx, &fido_pin_ref, pending) != FK_PIN_OK) sw = FK_SW_MEMORY_FAILURE;
-    static const uint16_t ids[] = {FIDO_ID_MASTER, FIDO_ID_CONFIG, FIDO_ID_ATT_KEY};
+    static const uint16_t ids[] = {FIDO_ID_MASTER, FIDO_ID_CONFIG, FIDO_ID_ATT_KEY,
+                                   FIDO_ID_BATCH_KEY};
     for (size_t i = 0; i < FK_ARRAY_SIZE(ids); i++) {
         const int rc = fk_seal_reseal(&ctx->space, ids[i], NULL);
         if (rc != FK_SEAL_OK && rc != FK_SEAL_ENOENT) sw = FK_SW_MEMORY_FAILURE;

@@ -25,6 +25,8 @@ extern const uint8_t fk_fido_aid[FK_FIDO_AID_LEN];
 #define FK_FIDO_CLA_NFCCTAP 0x80u
 #define FK_FIDO_INS_NFCCTAP_MSG 0x10u
 #define FK_FIDO_INS_NFCCTAP_GETRESPONSE 0x11u
+/* Vendor: attestation provisioning (docs/fido-attestation.md), P1 selects. */
+#define FK_FIDO_INS_ATTEST 0x50u
 
 /* U2F raw messages (CLA 00). */
 #define FK_FIDO_INS_U2F_REGISTER 0x01u

@@ -331,6 +331,7 @@ typedef struct mc_req {
     opts_t o;
     auth_t a;
     bool has_ep;
+    uint64_t ep;                   /* enterpriseAttestation (when has_ep) */
     mc_ext_t x;
 } mc_req_t;
 
@@ -364,10 +365,12 @@ static uint8_t mc_parse(const fk_cbor_item_t *req, mc_req_t *r)
     if ((st = parse_options(req, 7, &r->o)) != CTAP_OK) return st;
     if ((st = parse_auth(req, 8, 9, &r->a)) != CTAP_OK) return st;
     st = fido_field(req, 0x0A, FK_CBOR_UINT, &v);
-    if (st == CTAP_OK)
+    if (st == CTAP_OK) {
         r->has_ep = true;
-    else if (st != CTAP2_ERR_MISSING_PARAMETER)
+        r->ep = v.v;
+    } else if (st != CTAP2_ERR_MISSING_PARAMETER) {
         return st;
+    }
     if ((st = mc_pick_alg(&params, &r->alg)) != CTAP_OK) return st;
     /* The extensions' own types; their values are judged after the rules
      * of presence and PIN (mc_parse_ext again, with rk known). */
@@ -459,7 +462,16 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
         /* makeCredUvNotRqd: a non-discoverable credential needs no UV. */
         if (pin_set && want_rk) return CTAP2_ERR_PUAT_REQUIRED;
     }
-    if (r.has_ep) return CTAP1_ERR_INVALID_PARAMETER; /* no enterprise attestation ("ep") */
+    /* enterpriseAttestation (CTAP 2.1 §6.1.2 step 9): only while enabled,
+     * and only its two modes. */
+    if (r.has_ep) {
+        if ((cfg.flags & FIDO_CFG_EP) == 0u || !fido_attest_ep_capable(ctx))
+            return CTAP1_ERR_INVALID_PARAMETER;
+        if (r.ep != 1u && r.ep != 2u) return CTAP2_ERR_INVALID_OPTION;
+    }
+    uint8_t att = FIDO_ATT_SELF;
+    if ((st = fido_attest_choose(ctx, r.has_ep ? r.ep : 0u, r.rpid, r.rpid_len, &att)) != CTAP_OK)
+        return st;
     if ((st = mc_parse_ext(req, want_rk, &r.x)) != CTAP_OK) return st;
 
     uint8_t rpid_hash[32];
@@ -517,7 +529,14 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
     size_t sig_len = 0;
     if (st == CTAP_OK) {
         memcpy(ad + len, r.cdh, CDH_LEN);
-        st = fido_cred_sign(&key, ad, len + CDH_LEN, sig, &sig_len);
+        if (att == FIDO_ATT_SELF) {
+            st = fido_cred_sign(&key, ad, len + CDH_LEN, sig, &sig_len);
+        } else {
+            /* Batch or enterprise: the attestation key signs, x5c names it. */
+            uint8_t hash[32];
+            fk_sha256(ad, len + CDH_LEN, hash);
+            st = fido_attest_kind_sign(ctx, att, hash, sig, sizeof sig, &sig_len);
+        }
     }
     uint8_t lbk[32];
     if (st == CTAP_OK && r.x.large_blob_key) st = fido_large_blob_key(ctx, cred_id, lbk);
@@ -547,17 +566,27 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
     }
     fk_wipe(&key, sizeof key);
     if (st == CTAP_OK) {
-        fk_cbor_put_map(w, r.x.large_blob_key ? 4 : 3);
+        const bool ep_att = att == FIDO_ATT_EP;
+        fk_cbor_put_map(w, 3u + (r.x.large_blob_key ? 1u : 0u) + (ep_att ? 1u : 0u));
         fk_cbor_put_uint(w, 1);
         fk_cbor_put_cstr(w, "packed");
         fk_cbor_put_uint(w, 2);
         fk_cbor_put_bytes(w, ad, len);
         fk_cbor_put_uint(w, 3);
-        fk_cbor_put_map(w, 2);
+        fk_cbor_put_map(w, att == FIDO_ATT_SELF ? 2u : 3u);
         fk_cbor_put_cstr(w, "alg");
-        fk_cbor_put_int(w, r.alg == FIDO_ALG_EDDSA ? FIDO_COSE_EDDSA : FIDO_COSE_ES256);
+        fk_cbor_put_int(w, att == FIDO_ATT_SELF && r.alg == FIDO_ALG_EDDSA ? FIDO_COSE_EDDSA
+                                                                            : FIDO_COSE_ES256);
         fk_cbor_put_cstr(w, "sig");
         fk_cbor_put_bytes(w, sig, sig_len);
+        if (att != FIDO_ATT_SELF) {
+            fk_cbor_put_cstr(w, "x5c");
+            st = fido_attest_put_x5c(ctx, att, w);
+        }
+        if (ep_att) {
+            fk_cbor_put_uint(w, 4); /* epAtt */
+            fk_cbor_put_bool(w, true);
+        }
         if (r.x.large_blob_key) {
             fk_cbor_put_uint(w, 5);
             fk_cbor_put_bytes(w, lbk, sizeof lbk);

@@ -215,8 +215,11 @@ uint8_t fido_cmd_config(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req, f
 
     switch (sub) {
     case CFG_SUB_EP:
-        /* No enterprise attestation key: the feature does not exist here. */
-        return CTAP1_ERR_INVALID_PARAMETER;
+        /* Only once the per-device key has a certificate from the user's CA
+         * (docs/fido-attestation.md); before that the feature does not exist. */
+        if (!fido_attest_ep_capable(ctx)) return CTAP1_ERR_INVALID_PARAMETER;
+        cfg.flags |= FIDO_CFG_EP;
+        return cfg_commit(ctx, &cfg);
     case CFG_SUB_ALWAYS_UV:
         cfg.flags ^= FIDO_CFG_ALWAYS_UV;
         return cfg_commit(ctx, &cfg);

@@ -136,6 +136,10 @@ enum {
 #define FIDO_ID_LARGE_BLOBS_NEW 0x0005u /* a large-blob array being written in fragments */
 #define FIDO_ID_ATT_KEY 0x0006u    /* sealed: version 1 | the attestation key's P-256 scalar */
 #define FIDO_ID_ATT_CERT 0x0007u   /* the attestation certificate (DER), plain */
+#define FIDO_ID_BATCH_KEY 0x0008u  /* sealed: version 1 | an imported batch attestation key */
+#define FIDO_ID_BATCH_CERT 0x0009u /* its certificate chain: DER certificates, leaf first */
+#define FIDO_ID_EP_CERT 0x000Au    /* the per-device key's chain from the user's CA (enterprise) */
+#define FIDO_ID_EP_RPIDS 0x000Bu   /* RP ids of enterprise attestation mode 1: (len, id)... */
 #define FIDO_ID_RK_FIRST 0x0100u   /* sealed resident credentials (fido_cred.c) */
 #define FIDO_RK_MAX 128u
 #define FIDO_ID_RK_LAST (FIDO_ID_RK_FIRST + FIDO_RK_MAX - 1u)
@@ -380,20 +384,49 @@ uint8_t fido_cmd_large_blobs(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *r
                              fk_cbor_writer_t *w);
 
 /* ---- fido_attest.c -------------------------------------------------------- */
-/* The attestation key (P-256, sealed) and its DER certificate, made together
- * by the first fido_attest_cert. Errors are CTAP1_ERR_OTHER (no entropy,
- * store full or failing, a damaged record or half a pair: fails closed).
- * The key never leaves the file: callers get signatures. */
-#define FIDO_ATT_CERT_MAX 600u
-/* CTAP_OK when the pair is whole or not made yet (a check before effects). */
+/* Attestation (docs/fido-attestation.md). Three keys can sign a new
+ * credential's attestation:
+ * - the per-device key (P-256, sealed in FIDO_ID_ATT_KEY, made on first use
+ *   with a self-signed certificate in FIDO_ID_ATT_CERT); a certificate from
+ *   the user's CA for it (FIDO_ID_EP_CERT) makes enterprise attestation;
+ * - a batch key and chain imported from the user's CA (FIDO_ID_BATCH_*):
+ *   packed attestation with x5c, and U2F REGISTER's attestation;
+ * - none: self attestation, the credential's own key (the default).
+ * Errors are CTAP1_ERR_OTHER (no entropy, store full or failing, a damaged
+ * record or half a pair: fails closed). Keys never leave the file. */
+#define FIDO_ATT_CERT_MAX 1024u    /* one certificate the device serves (U2F's attCert) */
+#define FIDO_ATT_CHAIN_MAX 3072u   /* an imported chain, all certificates together */
+#define FIDO_ATT_CHAIN_DEPTH 4u
+#define FIDO_EP_RPIDS_MAX 512u     /* the mode-1 RP id list record */
+/* CTAP_OK when U2F's pair (batch, else per-device) is whole or not made yet. */
 uint8_t fido_attest_check(const fk_applet_ctx_t *ctx);
-/* The certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough, and
- * needed for the first call, which builds it there). */
+/* U2F's certificate into out (cap >= FIDO_ATT_CERT_MAX is always enough, and
+ * needed for the first call, which builds the per-device one there): the
+ * batch certificate when one is imported, else the per-device one. */
 uint8_t fido_attest_cert(const fk_applet_ctx_t *ctx, uint8_t *out, size_t cap, size_t *len);
-/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes); the pair must
- * have been made (fido_attest_cert). */
+/* ECDSA P-256 over a SHA-256 hash, DER (at most 72 bytes), with the key of
+ * fido_attest_cert (which must have been called once). */
 uint8_t fido_attest_sign(const fk_applet_ctx_t *ctx, const uint8_t hash[32], uint8_t *sig,
                          size_t cap, size_t *sig_len);
+
+/* makeCredential's attestation: which key signs (no effect; checks that the
+ * records it needs are whole). ep is the request's enterpriseAttestation
+ * (0: absent; 1 or 2, already checked against the config). */
+#define FIDO_ATT_SELF 0u
+#define FIDO_ATT_BATCH 1u
+#define FIDO_ATT_EP 2u
+uint8_t fido_attest_choose(const fk_applet_ctx_t *ctx, uint64_t ep, const char *rpid,
+                           size_t rpid_len, uint8_t *kind);
+/* Sign hash with kind's key (not FIDO_ATT_SELF) and write "x5c": its chain
+ * as an array of byte strings. */
+uint8_t fido_attest_kind_sign(const fk_applet_ctx_t *ctx, uint8_t kind, const uint8_t hash[32],
+                              uint8_t *sig, size_t cap, size_t *sig_len);
+uint8_t fido_attest_put_x5c(const fk_applet_ctx_t *ctx, uint8_t kind, fk_cbor_writer_t *w);
+/* Whether a certificate from the user's CA is installed for the per-device
+ * key (enterprise attestation possible: getInfo's "ep", config). */
+bool fido_attest_ep_capable(const fk_applet_ctx_t *ctx);
+/* The vendor APDU (CLA 80, INS FK_FIDO_INS_ATTEST) that provisions all this. */
+fk_sw_t fido_attest_apdu(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp);
 
 /* ---- fido_u2f.c --------------------------------------------------------- */
 /* One U2F APDU (CLA 00, INS 01/02/03): response data into resp, the

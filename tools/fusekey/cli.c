@@ -192,6 +192,8 @@ static const char k_usage[] =
     "  image uf2 IN OUT                       IN (ELF, BIN, UF2) as a UF2, bytes unchanged\n"
     "  hsm COMMAND ...                        a SmartCard-HSM card: keys, PINs, DKEK, ...\n"
     "                                         (fusekey hsm --help, docs/fusekey-hsm.md)\n"
+    "  fido attestation COMMAND ...           FIDO attestation from your CA\n"
+    "                                         (fusekey fido --help, docs/fido-attestation.md)\n"
     "\n"
     "Exit status: 0 done, 1 refused or failed, 2 bad command line.\n"
     "Tokens: BURN-OTP-PAGE58 LOCK-PAGE58 ROLLBACK-REQUIRED LOAD-BOOTKEY\n"
@@ -409,6 +411,7 @@ int fk_tool_main(fk_tool_t *t, int argc, char **argv)
 {
     const char *word = first_word(argc, argv);
     if (word != NULL && strcmp(word, "hsm") == 0) return fk_hsm_main(t, argc, argv);
+    if (word != NULL && strcmp(word, "fido") == 0) return fk_fido_main(t, argc, argv);
 
     fk_run_t run;
     memset(&run, 0, sizeof run);

@@ -78,6 +78,9 @@ void fk_tool_defaults(fk_tool_t *t);
 /* Run one command line (argv[0] is the program name). Returns an exit code. */
 int fk_tool_main(fk_tool_t *t, int argc, char **argv);
 
+/* `fusekey fido attestation ...` (fido_attest_cmd.c, docs/fido-attestation.md). */
+int fk_fido_main(fk_tool_t *t, int argc, char **argv);
+
 /* ---- What the OTP says (derived each time, never cached) ------------------- */
 
 typedef enum fk_tool_keys_state {

@@ -159,6 +159,42 @@ static void test_config_record(void **state)
     assert_int_equal(large_blob_write_empty(), CTAP_OK);
 }
 
+/* Half a batch pair (a key without its chain, or a chain without its key)
+ * fails closed: U2F refuses before presence and makes no per-device pair in
+ * its place; refused imports write nothing. */
+static void test_batch_pair_half(void **state)
+{
+    (void)state;
+    const fk_space_t sp = fido_space();
+    uint32_t size = 0;
+    static uint8_t big[32u + FIDO_ATT_CHAIN_MAX + 1u];
+    memset(big, 0x30, sizeof big);
+    assert_int_equal(send(0x80, FK_FIDO_INS_ATTEST, 0x10, big, sizeof big), 0x6700u);
+    assert_int_equal(send(0x80, FK_FIDO_INS_ATTEST, 0x10, big, 40), 0x6A80u);
+    assert_int_equal(send(0x80, FK_FIDO_INS_ATTEST, 0x11, big, 40), 0x6A80u);
+    assert_int_equal(send(0x80, FK_FIDO_INS_ATTEST, 0x7F, NULL, 0), 0x6A86u);
+    assert_int_equal(send(0x80, FK_FIDO_INS_ATTEST, 0x01, big, 1), 0x6700u);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_BATCH_KEY, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_BATCH_CERT, &size), FK_STORE_ENOENT);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_EP_CERT, &size), FK_STORE_ENOENT);
+    /* A chain without its key. */
+    assert_int_equal(fk_space_write(&sp, FIDO_ID_BATCH_CERT, big, 100), FK_STORE_OK);
+    assert_int_equal(u2f_register(), 0x6F00u);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_ENOENT);
+    assert_int_equal(send(0x80, FK_FIDO_INS_ATTEST, 0x01, NULL, 0), SW_OK);
+    assert_int_equal(g_out_len, 1u + 2u); /* flags and the status word */
+    assert_int_equal(g_out[0], 0x00u); /* not counted as installed */
+    /* A key without its chain. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_BATCH_CERT), FK_STORE_OK);
+    static const uint8_t rec[] = {0x01, 0x00};
+    assert_int_equal(fk_seal_store(&sp, FIDO_ID_BATCH_KEY, rec, sizeof rec), FK_SEAL_OK);
+    assert_int_equal(u2f_register(), 0x6F00u);
+    assert_int_equal(fk_space_size(&sp, FIDO_ID_ATT_CERT, &size), FK_STORE_ENOENT);
+    /* Gone: the per-device pair again. */
+    assert_int_equal(fk_space_delete(&sp, FIDO_ID_BATCH_KEY), FK_STORE_OK);
+    assert_int_equal(u2f_register(), SW_OK);
+}
+
 static void test_attestation_pair(void **state)
 {
     (void)state;
@@ -412,6 +448,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_config_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_pair_half, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attestation_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_primitives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_pin_powercut, setup, teardown),
