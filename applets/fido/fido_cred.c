@@ -320,6 +320,18 @@ uint8_t fido_cose_key(const fido_cred_key_t *key, fk_cbor_writer_t *w)
     return st;
 }
 
+uint8_t fido_cred_point(const fido_cred_key_t *key, uint8_t pub[65])
+{
+    if (key->alg != FIDO_ALG_ES256) return CTAP1_ERR_OTHER;
+    uint8_t blob[EC_BLOB_MAX];
+    fk_pk_key_t pk;
+    const uint8_t st = es256_key(key, blob, &pk);
+    if (st == CTAP_OK) memcpy(pub, pk.pub.p, 65);
+    fk_wipe(blob, sizeof blob);
+    fk_wipe(&pk, sizeof pk);
+    return st;
+}
+
 uint8_t fido_cred_sign(const fido_cred_key_t *key, const uint8_t *msg, size_t len,
                        uint8_t sig[FIDO_SIG_MAX], size_t *sig_len)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fido_cred_int.h - what fido_cred.c gives fido_assert.c and fido_cm.c
- * beyond fido_internal.h: new credential keys, signatures, CredRandom.
+ * and fido_u2f.c beyond fido_internal.h: new credential keys, points,
+ * signatures, CredRandom.
  */
 #ifndef FUSEKEY_FIDO_CRED_INT_H
 #define FUSEKEY_FIDO_CRED_INT_H
@@ -14,6 +15,9 @@
 
 /* A fresh secret for key->alg into key->secret. */
 uint8_t fido_cred_new_key(fido_cred_key_t *key);
+
+/* The public point 04 || x || y of an ES256 credential key. */
+uint8_t fido_cred_point(const fido_cred_key_t *key, uint8_t pub[65]);
 
 /* Sign msg with a credential key: DER ECDSA over SHA-256(msg) (ES256) or
  * Ed25519 over msg (EdDSA). */

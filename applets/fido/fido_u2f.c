@@ -22,6 +22,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
+#include "fido_cred_int.h"
 #include "fido_internal.h"
 #include "util.h"
 
@@ -35,7 +36,6 @@
 
 #define U2F_PARAM_LEN 32u /* challenge and application parameters */
 #define U2F_POINT_LEN 65u
-#define U2F_KEY_BLOB_MAX 160u
 
 /* Checks every command makes first: the config opens, alwaysUv is off. */
 static fk_sw_t u2f_allowed(const fk_applet_ctx_t *ctx)
@@ -61,26 +61,6 @@ static fk_sw_t u2f_version(const fk_apdu_t *cmd, fk_rbuf_t *resp)
 
 /* ---- REGISTER (01) --------------------------------------------------------------- */
 
-/* A new P-256 key: its scalar into key->secret and its point into pub. */
-static bool new_key(fido_cred_key_t *key, uint8_t pub[U2F_POINT_LEN])
-{
-    uint8_t blob[U2F_KEY_BLOB_MAX];
-    size_t blen = 0;
-    fk_pk_key_t k;
-    bool ok = false;
-    if (fk_pk_ec_generate(FK_CURVE_SECP256R1, blob, sizeof blob, &blen) == FK_CRYPTO_OK &&
-        fk_pk_parse(blob, blen, &k) == FK_CRYPTO_OK && k.d.len <= sizeof key->secret &&
-        k.pub.len == U2F_POINT_LEN) {
-        memset(key->secret, 0, sizeof key->secret);
-        memcpy(key->secret + sizeof key->secret - k.d.len, k.d.p, k.d.len);
-        memcpy(pub, k.pub.p, U2F_POINT_LEN);
-        ok = true;
-    }
-    fk_wipe(blob, sizeof blob);
-    fk_wipe(&k, sizeof k);
-    return ok;
-}
-
 static fk_sw_t u2f_register(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk_rbuf_t *resp)
 {
     if (cmd->nc != 2u * U2F_PARAM_LEN) return FK_SW_WRONG_LENGTH;
@@ -92,7 +72,8 @@ static fk_sw_t u2f_register(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd, fk
     fido_cred_key_t key = {.alg = FIDO_ALG_ES256, .cred_protect = 1, .resident = false};
     uint8_t pub[U2F_POINT_LEN], kh[FIDO_CRED_ID_LEN];
     fk_sw_t sw = FK_SW_UNKNOWN;
-    if (new_key(&key, pub)) sw = ctap_to_sw(fido_credid_seal(ctx, app, &key, kh));
+    if (fido_cred_new_key(&key) == CTAP_OK && fido_cred_point(&key, pub) == CTAP_OK)
+        sw = ctap_to_sw(fido_credid_seal(ctx, app, &key, kh));
     fk_wipe(&key, sizeof key);
     if (sw != FK_SW_OK) return sw;
 
@@ -165,37 +146,24 @@ static fk_sw_t u2f_authenticate(const fk_applet_ctx_t *ctx, const fk_apdu_t *cmd
         }
         flags = FIDO_AD_UP;
     }
+    /* Signed: app || flags || counter || chal, with the counter on flash
+     * first (fido_counter_next). */
     uint32_t counter = 0;
-    uint8_t blob[U2F_KEY_BLOB_MAX];
-    size_t blen = 0;
-    fk_pk_key_t k;
-    uint8_t sig[FK_PK_ECDSA_DER_MAX];
+    uint8_t msg[U2F_PARAM_LEN + 1u + 4u + U2F_PARAM_LEN];
+    uint8_t sig[FIDO_SIG_MAX];
     size_t sig_len = 0;
     fk_sw_t sw = FK_SW_UNKNOWN;
-    if (fido_counter_next(ctx, &counter) == CTAP_OK &&
-        fk_pk_ec_import(FK_CURVE_SECP256R1, key.secret, sizeof key.secret, blob, sizeof blob,
-                        &blen) == FK_CRYPTO_OK &&
-        fk_pk_parse(blob, blen, &k) == FK_CRYPTO_OK) {
-        /* Signed: app || flags || counter || chal. */
-        uint8_t ctr[4], hash[FK_SHA256_LEN];
-        fk_put_be32(ctr, counter);
-        fk_sha256_ctx_t h;
-        fk_sha256_start(&h);
-        fk_sha256_update(&h, app, U2F_PARAM_LEN);
-        fk_sha256_update(&h, &flags, 1);
-        fk_sha256_update(&h, ctr, sizeof ctr);
-        fk_sha256_update(&h, chal, U2F_PARAM_LEN);
-        fk_sha256_finish(&h, hash);
-        if (fk_pk_ecdsa_sign(&k, hash, sizeof hash, FK_SIG_DER, sig, sizeof sig, &sig_len) ==
-            FK_CRYPTO_OK) {
-            sw = fk_rbuf_put(resp, &flags, 1) && fk_rbuf_put(resp, ctr, sizeof ctr) &&
-                         fk_rbuf_put(resp, sig, sig_len)
+    if (fido_counter_next(ctx, &counter) == CTAP_OK) {
+        memcpy(msg, app, U2F_PARAM_LEN);
+        msg[U2F_PARAM_LEN] = flags;
+        fk_put_be32(msg + U2F_PARAM_LEN + 1u, counter);
+        memcpy(msg + U2F_PARAM_LEN + 5u, chal, U2F_PARAM_LEN);
+        if (fido_cred_sign(&key, msg, sizeof msg, sig, &sig_len) == CTAP_OK) {
+            sw = fk_rbuf_put(resp, msg + U2F_PARAM_LEN, 5u) && fk_rbuf_put(resp, sig, sig_len)
                      ? FK_SW_OK
                      : FK_SW_WRONG_LENGTH;
         }
     }
-    fk_wipe(blob, sizeof blob);
-    fk_wipe(&k, sizeof k);
     fk_wipe(&key, sizeof key);
     return sw;
 }
