@@ -597,18 +597,28 @@ static uint8_t sub_set_pin(const fk_applet_ctx_t *ctx, const pin_req_t *r)
     return st;
 }
 
+/* What changePIN and the token requests do first, in this order: the config
+ * (it may be damaged: fail closed), a PIN that can be tried at all, then the
+ * shared secret with the platform's key. Nothing is spent yet. On any
+ * status but CTAP_OK there is no secret to wipe. */
+static uint8_t pin_prologue(const fk_applet_ctx_t *ctx, const pin_req_t *r, fido_config_t *cfg,
+                            uint8_t shared[FIDO_SHARED_MAX], size_t *slen)
+{
+    uint8_t st = fido_config_load(ctx, cfg);
+    if (st == CTAP_OK) st = pin_usable(ctx);
+    if (st == CTAP_OK)
+        st = fido_pin_shared_secret(ctx, r->proto, &r->key_agreement, shared, slen);
+    return st;
+}
+
 static uint8_t sub_change_pin(const fk_applet_ctx_t *ctx, const pin_req_t *r)
 {
     if (!r->has_ka || !r->has_pin_auth || !r->has_new_pin || !r->has_pin_hash)
         return CTAP2_ERR_MISSING_PARAMETER;
     fido_config_t cfg;
-    uint8_t st = fido_config_load(ctx, &cfg);
-    if (st != CTAP_OK) return st;
-    st = pin_usable(ctx);
-    if (st != CTAP_OK) return st;
     uint8_t shared[FIDO_SHARED_MAX];
     size_t slen = 0;
-    st = fido_pin_shared_secret(ctx, r->proto, &r->key_agreement, shared, &slen);
+    uint8_t st = pin_prologue(ctx, r, &cfg, shared, &slen);
     if (st == CTAP_OK) {
         /* pinUvAuthParam covers newPinEnc || pinHashEnc. */
         uint8_t msg[PIN_PADDED_LEN + IV_LEN + FIDO_PIN_HASH_LEN + IV_LEN];
@@ -661,13 +671,9 @@ static uint8_t sub_get_token(const fk_applet_ctx_t *ctx, const pin_req_t *r, fk_
         }
     }
     fido_config_t cfg;
-    uint8_t st = fido_config_load(ctx, &cfg);
-    if (st != CTAP_OK) return st;
-    st = pin_usable(ctx);
-    if (st != CTAP_OK) return st;
     uint8_t shared[FIDO_SHARED_MAX];
     size_t slen = 0;
-    st = fido_pin_shared_secret(ctx, r->proto, &r->key_agreement, shared, &slen);
+    uint8_t st = pin_prologue(ctx, r, &cfg, shared, &slen);
     if (st == CTAP_OK) st = pin_hash_check(ctx, r, shared);
     /* A PIN that must change gives no token (CTAP 2.1 §6.5.5.5), only after
      * it was proven, so that the answer tells nothing to a guesser. */

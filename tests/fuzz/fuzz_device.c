@@ -14,6 +14,7 @@
 
 #include "card/card.h"
 #include "fusekey_product.h"
+#include "fuzz_images.h"
 #include "host_port.h"
 #include "services/services.h"
 
@@ -25,15 +26,7 @@ static int g_ready;
 
 static void init_once(void)
 {
-    char path[96];
-    snprintf(path, sizeof(path), "/tmp/fk-fuzz-device-%d.flash", (int)getpid());
-    unlink(path);
-    if (fk_host_flash_open(path, 0) != 0) abort();
-    unlink(path); /* the open descriptor keeps it alive */
-    snprintf(path, sizeof(path), "/tmp/fk-fuzz-device-%d.otp", (int)getpid());
-    unlink(path);
-    if (fk_host_otp_open(path) != 0) abort();
-    unlink(path);
+    fuzz_open_images("device");
     if (fk_services_init(&g_svc, &fk_product) != FK_SERVICES_OK) abort();
     if (fk_card_init(&g_dev, &g_svc, &g_state, sizeof(g_state)) != FK_CARD_OK) abort();
     g_ready = 1;

@@ -21,6 +21,7 @@
 #include "cbor.h"
 #include "fido/fido.h"
 #include "fusekey_product.h"
+#include "fuzz_images.h"
 #include "host_port.h"
 #include "services/services.h"
 #include "util.h"
@@ -32,15 +33,7 @@ static int g_ready;
 
 static void init_once(void)
 {
-    char path[96];
-    snprintf(path, sizeof(path), "/tmp/fk-fuzz-fido-%d.flash", (int)getpid());
-    unlink(path);
-    if (fk_host_flash_open(path, 0) != 0) abort();
-    unlink(path); /* the open descriptor keeps it alive */
-    snprintf(path, sizeof(path), "/tmp/fk-fuzz-fido-%d.otp", (int)getpid());
-    unlink(path);
-    if (fk_host_otp_open(path) != 0) abort();
-    unlink(path);
+    fuzz_open_images("fido");
     fk_host_set_presence(FK_HOST_PRESENCE_AUTO);
     if (fk_services_init(&g_svc, &fk_product) != FK_SERVICES_OK) abort();
     g_ready = 1;

@@ -40,6 +40,7 @@
 #include "fido_hid.h"
 #include "fake_dcd.h"
 #include "fusekey_product.h"
+#include "fuzz_images.h"
 #include "host_port.h"
 #include "services/services.h"
 #include "usb_std.h"
@@ -63,15 +64,7 @@ static void pump(void) { fk_usbd_task(&g_usbd); }
 
 static void init_once(void)
 {
-    char path[96];
-    snprintf(path, sizeof(path), "/tmp/fk-fuzz-usb-%d.flash", (int)getpid());
-    unlink(path);
-    if (fk_host_flash_open(path, 0) != 0) abort();
-    unlink(path);
-    snprintf(path, sizeof(path), "/tmp/fk-fuzz-usb-%d.otp", (int)getpid());
-    unlink(path);
-    if (fk_host_otp_open(path) != 0) abort();
-    unlink(path);
+    fuzz_open_images("usb");
     if (fk_services_init(&g_svc, &fk_product) != FK_SERVICES_OK) abort();
     if (fk_card_init(&g_card, &g_svc, &g_state, sizeof(g_state)) != FK_CARD_OK) abort();
     g_ready = 1;

@@ -96,45 +96,29 @@ static bool usable(const uint8_t *id, size_t id_len)
     return fk_cc_get_assertion(&g_cc, k_cdh, RP, id, id_len, false, false, NULL, NULL) == 0;
 }
 
-/* makeCredential (resident, a second one for the RP) cut at every flash
- * operation: afterwards the store holds one resident credential (the old
- * device) or two, the new one whole; and the next makeCredential works. */
-static void test_make_resident_powercut(void **state)
+/* One command cut at every flash operation in turn, from the snapshot each
+ * time, until it runs through: before(), then op() with the cut armed, a
+ * restart, then check(status of op) saying whether the old state or the new
+ * one is there (asserting it is one of them, whole). Both must be seen. */
+static void cut_everywhere(void (*before)(void), uint8_t (*op)(void), bool (*check)(uint8_t st))
 {
-    (void)state;
-    uint8_t id[FK_CC_CRED_ID_MAX], id2[FK_CC_CRED_ID_MAX];
-    size_t id_len, id2_len;
-    assert_int_equal(fk_cc_set_pin(&g_cc, PIN), 0);
-    assert_int_equal(make_resident(1, id, &id_len), 0);
     fk_devrig_snapshot(&g_rig, g_snap);
     select_fido();
     int olds = 0, news = 0;
     for (long n = 0;; n++) {
         fk_devrig_restore(&g_rig, g_snap);
         select_fido();
+        if (before != NULL) before();
         fk_flashcut_arm(n);
-        const uint8_t st = make_resident(2, id2, &id2_len);
+        const uint8_t st = op();
         const bool was_cut = fk_flashcut_cut();
         restart();
-        assert_true(usable(id, id_len));
-        const unsigned count = resident_count();
-        if (count == 1) {
+        if (check(st)) {
+            news++;
+        } else {
             olds++;
             assert_int_not_equal(st, 0);
-        } else {
-            news++;
-            assert_int_equal(count, 2);
-            unsigned found = 0;
-            assert_int_equal(fk_cc_get_token(&g_cc, PIN, PERM_GA, RP), 0);
-            assert_int_equal(fk_cc_get_assertion(&g_cc, k_cdh, RP, NULL, 0, true, true, NULL, &found),
-                             0);
-            assert_int_equal(found, 2);
         }
-        /* The device goes on: one more credential fits and works. */
-        uint8_t id3[FK_CC_CRED_ID_MAX];
-        size_t id3_len;
-        assert_int_equal(make_resident(3, id3, &id3_len), 0);
-        assert_true(usable(id3, id3_len));
         if (!was_cut) {
             assert_int_equal(st, 0);
             break;
@@ -143,43 +127,69 @@ static void test_make_resident_powercut(void **state)
     assert_true(olds >= 1 && news >= 1);
 }
 
-/* deleteCredential cut at every flash operation: the credential is there
- * and usable, or gone; its neighbour stays either way. */
+static uint8_t g_id[FK_CC_CRED_ID_MAX], g_id2[FK_CC_CRED_ID_MAX];
+static size_t g_id_len, g_id2_len;
+
+static uint8_t make_second(void) { return make_resident(2, g_id2, &g_id2_len); }
+
+/* After a cut resident makeCredential: the first credential works; the
+ * store holds it alone, or the second one too, whole (both found by a
+ * discoverable getAssertion); and one more credential fits and works. */
+static bool check_make(uint8_t st)
+{
+    (void)st;
+    assert_true(usable(g_id, g_id_len));
+    const unsigned count = resident_count();
+    if (count == 2) {
+        unsigned found = 0;
+        assert_int_equal(fk_cc_get_token(&g_cc, PIN, PERM_GA, RP), 0);
+        assert_int_equal(fk_cc_get_assertion(&g_cc, k_cdh, RP, NULL, 0, true, true, NULL, &found),
+                         0);
+        assert_int_equal(found, 2);
+    } else {
+        assert_int_equal(count, 1);
+    }
+    uint8_t id3[FK_CC_CRED_ID_MAX];
+    size_t id3_len;
+    assert_int_equal(make_resident(3, id3, &id3_len), 0);
+    assert_true(usable(id3, id3_len));
+    return count == 2;
+}
+
+static void test_make_resident_powercut(void **state)
+{
+    (void)state;
+    assert_int_equal(fk_cc_set_pin(&g_cc, PIN), 0);
+    assert_int_equal(make_resident(1, g_id, &g_id_len), 0);
+    cut_everywhere(NULL, make_second, check_make);
+}
+
+static void cm_token(void) { assert_int_equal(fk_cc_get_token(&g_cc, PIN, PERM_CM, NULL), 0); }
+
+static uint8_t delete_second(void) { return fk_cc_delete_credential(&g_cc, g_id2, g_id2_len); }
+
+/* After a cut deleteCredential: the neighbour works; the deleted one is
+ * there and usable, or gone. */
+static bool check_delete(uint8_t st)
+{
+    (void)st;
+    assert_true(usable(g_id, g_id_len));
+    const unsigned count = resident_count();
+    if (count == 2) {
+        assert_true(usable(g_id2, g_id2_len));
+        return false;
+    }
+    assert_int_equal(count, 1);
+    return true;
+}
+
 static void test_delete_powercut(void **state)
 {
     (void)state;
-    uint8_t keep[FK_CC_CRED_ID_MAX], gone[FK_CC_CRED_ID_MAX];
-    size_t keep_len, gone_len;
     assert_int_equal(fk_cc_set_pin(&g_cc, PIN), 0);
-    assert_int_equal(make_resident(1, keep, &keep_len), 0);
-    assert_int_equal(make_resident(2, gone, &gone_len), 0);
-    fk_devrig_snapshot(&g_rig, g_snap);
-    select_fido();
-    int olds = 0, news = 0;
-    for (long n = 0;; n++) {
-        fk_devrig_restore(&g_rig, g_snap);
-        select_fido();
-        assert_int_equal(fk_cc_get_token(&g_cc, PIN, PERM_CM, NULL), 0);
-        fk_flashcut_arm(n);
-        const uint8_t st = fk_cc_delete_credential(&g_cc, gone, gone_len);
-        const bool was_cut = fk_flashcut_cut();
-        restart();
-        assert_true(usable(keep, keep_len));
-        const unsigned count = resident_count();
-        if (count == 2) {
-            olds++;
-            assert_int_not_equal(st, 0);
-            assert_true(usable(gone, gone_len));
-        } else {
-            news++;
-            assert_int_equal(count, 1);
-        }
-        if (!was_cut) {
-            assert_int_equal(st, 0);
-            break;
-        }
-    }
-    assert_true(olds >= 1 && news >= 1);
+    assert_int_equal(make_resident(1, g_id, &g_id_len), 0);
+    assert_int_equal(make_resident(2, g_id2, &g_id2_len), 0);
+    cut_everywhere(cm_token, delete_second, check_delete);
 }
 
 /* Assertions cut at every flash operation, again and again: every counter
