@@ -20,7 +20,7 @@
 #define CDH_LEN 32u
 #define GNA_WINDOW_MS 30000u
 
-/* Bits of fido_cred_session_t.gna_ext. */
+/* Bits of fido_ga_common_t.ext. */
 #define EXT_CRED_BLOB 0x01u
 #define EXT_LARGE_BLOB_KEY 0x02u
 
@@ -601,17 +601,7 @@ uint8_t fido_cmd_make_credential(const fk_applet_ctx_t *ctx, const fk_cbor_item_
 
 /* What every assertion of one getAssertion shares (kept for the next ones
  * in fido_cred_session_t). */
-typedef struct ga_common {
-    uint8_t rpid_hash[32];
-    uint8_t cdh[CDH_LEN];
-    uint8_t flags;           /* FIDO_AD_UP / FIDO_AD_UV */
-    uint8_t ext;             /* EXT_* */
-    uint8_t hs_proto;        /* hmac-secret asked: its protocol, else 0 */
-    uint8_t hs_salt_len;
-    size_t hs_shared_len;
-    uint8_t hs_salt[64];
-    uint8_t hs_shared[FIDO_SHARED_MAX];
-} ga_common_t;
+typedef fido_ga_common_t ga_common_t;
 
 /* hmac-secret's output for one credential: enc(shared, HMAC(CredRandom,
  * salt1) [|| HMAC(CredRandom, salt2)]). */
@@ -807,38 +797,16 @@ static uint8_t ga_discoverable(const fk_applet_ctx_t *ctx, const uint8_t rpid_ha
     return CTAP_OK;
 }
 
-static void ga_save(fido_cred_session_t *cs, const ga_common_t *g)
-{
-    memcpy(cs->gna_rpid_hash, g->rpid_hash, 32);
-    memcpy(cs->gna_cdh, g->cdh, CDH_LEN);
-    cs->gna_flags = g->flags;
-    cs->gna_ext = g->ext;
-    cs->gna_hs_proto = g->hs_proto;
-    cs->gna_hs_salt_len = g->hs_salt_len;
-    cs->gna_hs_shared_len = g->hs_shared_len;
-    memcpy(cs->gna_hs_salt, g->hs_salt, sizeof cs->gna_hs_salt);
-    memcpy(cs->gna_hs_shared, g->hs_shared, sizeof cs->gna_hs_shared);
-}
+static void ga_save(fido_cred_session_t *cs, const ga_common_t *g) { cs->gna = *g; }
 
-static void ga_restore(const fido_cred_session_t *cs, ga_common_t *g)
-{
-    memcpy(g->rpid_hash, cs->gna_rpid_hash, 32);
-    memcpy(g->cdh, cs->gna_cdh, CDH_LEN);
-    g->flags = cs->gna_flags;
-    g->ext = cs->gna_ext;
-    g->hs_proto = cs->gna_hs_proto;
-    g->hs_salt_len = cs->gna_hs_salt_len;
-    g->hs_shared_len = cs->gna_hs_shared_len;
-    memcpy(g->hs_salt, cs->gna_hs_salt, sizeof g->hs_salt);
-    memcpy(g->hs_shared, cs->gna_hs_shared, sizeof g->hs_shared);
-}
+static void ga_restore(const fido_cred_session_t *cs, ga_common_t *g) { *g = cs->gna; }
 
 static void gna_forget(fido_cred_session_t *cs)
 {
     cs->gna_left = 0;
-    fk_wipe(cs->gna_hs_salt, sizeof cs->gna_hs_salt);
-    fk_wipe(cs->gna_hs_shared, sizeof cs->gna_hs_shared);
-    cs->gna_hs_proto = 0;
+    fk_wipe(cs->gna.hs_salt, sizeof cs->gna.hs_salt);
+    fk_wipe(cs->gna.hs_shared, sizeof cs->gna.hs_shared);
+    cs->gna.hs_proto = 0;
 }
 
 uint8_t fido_cmd_get_assertion(const fk_applet_ctx_t *ctx, const fk_cbor_item_t *req,

@@ -174,6 +174,20 @@ typedef struct fido_pin_session {
     uint32_t lb_expected, lb_next;
 } fido_pin_session_t;
 
+/* What one getAssertion asked for, which its getNextAssertions answer too
+ * (fido_assert.c). */
+typedef struct fido_ga_common {
+    uint8_t rpid_hash[32];
+    uint8_t cdh[32];         /* clientDataHash */
+    uint8_t flags;           /* FIDO_AD_UP / FIDO_AD_UV of the assertions */
+    uint8_t ext;             /* extensions asked for (fido_assert.c's EXT_* bits) */
+    uint8_t hs_proto;        /* hmac-secret asked: its protocol, else 0 */
+    uint8_t hs_salt_len;     /* 32 or 64 */
+    size_t hs_shared_len;
+    uint8_t hs_salt[64];
+    uint8_t hs_shared[FIDO_SHARED_MAX];
+} fido_ga_common_t;
+
 /* getNextAssertion and credentialManagement enumerations (fido_cred.c,
  * fido_cm.c). Record ids are FIDO_ID_RK_FIRST + index. */
 #define FIDO_GNA_MAX 16u
@@ -182,17 +196,8 @@ typedef struct fido_cred_session {
     uint8_t gna_left;              /* credentials still to return (0: none) */
     uint8_t gna_total;
     uint16_t gna_ids[FIDO_GNA_MAX];
-    uint8_t gna_cdh[32];           /* clientDataHash */
-    uint8_t gna_rpid_hash[32];
-    uint8_t gna_flags;             /* FIDO_AD_UP / FIDO_AD_UV of the assertions */
-    uint8_t gna_ext;               /* extensions asked for (fido_cred.c's bits) */
     uint64_t gna_ms;               /* when the getAssertion ran */
-    /* hmac-secret of the getAssertion, applied to the next credentials too */
-    uint8_t gna_hs_proto;          /* 0: not asked for */
-    uint8_t gna_hs_salt_len;       /* 32 or 64 */
-    size_t gna_hs_shared_len;
-    uint8_t gna_hs_salt[64];
-    uint8_t gna_hs_shared[FIDO_SHARED_MAX];
+    fido_ga_common_t gna;          /* what the getAssertion asked, for the next ones */
     /* credentialManagement enumerations */
     uint8_t cm_kind;               /* 0 none, 1 RPs, 2 credentials */
     uint8_t cm_left;
