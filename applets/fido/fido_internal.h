@@ -169,6 +169,7 @@ typedef struct fido_pin_session {
     uint8_t rpid_hash[32];
     bool user_present, user_verified;
     uint64_t issued_ms;            /* fk_services_uptime_ms when issued */
+    uint8_t pin_tag[16];           /* the PIN record the token was issued under (its digest) */
     /* A largeBlobs write in progress (fido_config.c): the announced total
      * (0: none) and the offset the next fragment must have. */
     uint32_t lb_expected, lb_next;

@@ -261,6 +261,23 @@ bool fido_pin_is_set(const fk_applet_ctx_t *ctx)
     return fk_pin_status(ctx, &fido_pin_ref, &st) != FK_PIN_ENOENT;
 }
 
+/* A digest of the stored PIN record as it is now. The record is sealed
+ * with a fresh nonce at every set and change, and a reset deletes it, so
+ * the digest names one PIN: a token issued under it is void once the PIN
+ * is changed or reset through any endpoint (each endpoint keeps its own
+ * tokens, CTAP 2.1 §6.5.5.7 voids them all). False when there is none. */
+static bool pin_tag(const fk_applet_ctx_t *ctx, uint8_t tag[16])
+{
+    uint8_t rec[FK_PIN_RECORD_MAX], digest[FK_SHA256_LEN];
+    uint32_t size = 0;
+    if (fk_space_size(&ctx->space, FIDO_ID_PIN, &size) != FK_STORE_OK || size == 0u ||
+        size > sizeof rec || fk_space_read(&ctx->space, FIDO_ID_PIN, 0, rec, size) != FK_STORE_OK)
+        return false;
+    fk_sha256(rec, size, digest);
+    memcpy(tag, digest, 16);
+    return true;
+}
+
 static void token_drop(fido_pin_session_t *ps)
 {
     fk_wipe(ps->token, sizeof ps->token);
@@ -272,13 +289,16 @@ static void token_drop(fido_pin_session_t *ps)
     ps->user_present = false;
     ps->user_verified = false;
     ps->issued_ms = 0;
+    memset(ps->pin_tag, 0, sizeof ps->pin_tag);
 }
 
 static bool token_live(const fk_applet_ctx_t *ctx)
 {
     fido_pin_session_t *ps = session(ctx);
     if (ps->token_proto == 0u || !ps->token_ready) return false;
-    if (fk_services_uptime_ms(ctx->svc) - ps->issued_ms > FIDO_TOKEN_LIFETIME_MS) {
+    uint8_t tag[16];
+    if (fk_services_uptime_ms(ctx->svc) - ps->issued_ms > FIDO_TOKEN_LIFETIME_MS ||
+        !pin_tag(ctx, tag) || memcmp(tag, ps->pin_tag, sizeof tag) != 0) {
         token_drop(ps);
         return false;
     }
@@ -326,7 +346,7 @@ static uint8_t token_issue(const fk_applet_ctx_t *ctx, uint64_t proto, const uin
 {
     fido_pin_session_t *ps = session(ctx);
     token_drop(ps);
-    if (fk_rng_bytes(ps->token, sizeof ps->token) != FK_CRYPTO_OK) {
+    if (!pin_tag(ctx, ps->pin_tag) || fk_rng_bytes(ps->token, sizeof ps->token) != FK_CRYPTO_OK) {
         token_drop(ps);
         return CTAP1_ERR_OTHER;
     }

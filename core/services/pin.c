@@ -49,6 +49,7 @@
 
 _Static_assert(PINREC_LEN_PLAIN == 62u, "PIN record layout (docs/pin.md)");
 _Static_assert(PINREC_LEN_SECRET == 138u, "PIN record layout (docs/pin.md)");
+_Static_assert(PINREC_LEN_SECRET + FK_SEAL_OVERHEAD <= FK_PIN_RECORD_MAX, "FK_PIN_RECORD_MAX");
 _Static_assert(FK_PIN_LIMIT_MAX <= 0x0Fu, "63Cx carries at most 15 tries");
 
 /* PBKDF2 work factor of the wrapping key: the verifier's, so that the wrap

@@ -40,6 +40,7 @@
 #define FK_PIN_LEN_MAX 127u   /* longest PIN any applet takes (OpenPGP's limit) */
 #define FK_PIN_SECRET_LEN 32u /* the optional wrapped secret */
 #define FK_PIN_LIMIT_MAX 15u  /* retry limits are 1..15 */
+#define FK_PIN_RECORD_MAX 256u /* no stored PIN record (sealed) is longer */
 
 /* Which bytes a PIN may contain. */
 typedef enum fk_pin_charset {
