@@ -48,8 +48,15 @@ static void hid_send(void *user, const uint8_t report[FK_CTAPHID_REPORT])
 {
     fk_fido_hid_t *h = user;
     const uint64_t start = h->millis();
-    while (h->configured && h->in_busy) {
-        if (h->millis() - start >= FK_FIDO_HID_SEND_TIMEOUT_MS) break;
+    /* After one timeout the host is taken for gone: the rest of the message
+     * is dropped at once rather than waited for report by report (a client
+     * killed in the middle of a long response closes hidraw, and the host
+     * stops polling), until the host takes a report again. */
+    while (h->configured && h->in_busy && !h->host_gone) {
+        if (h->millis() - start >= FK_FIDO_HID_SEND_TIMEOUT_MS) {
+            h->host_gone = true;
+            break;
+        }
         fk_usbd_service(h->usbd);
     }
     if (!h->configured || h->in_busy) {
@@ -161,6 +168,7 @@ static void hid_configured(void *ctx)
     fk_fido_hid_t *h = ctx;
     h->configured = true;
     h->in_busy = false;
+    h->host_gone = false;
     arm_out(h);
 }
 
@@ -213,6 +221,7 @@ static void hid_xfer(void *ctx, uint8_t ep, uint16_t len)
     fk_fido_hid_t *h = ctx;
     if (ep == h->ep_in) {
         h->in_busy = false;
+        h->host_gone = false;
         return;
     }
     if (ep != h->ep_out) return;

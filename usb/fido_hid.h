@@ -17,7 +17,8 @@
  * channel's request) are taken with fk_usbd_ep_take_out() and answered.
  * Input reports are sent one at a time: sending waits (serving the bus)
  * until the previous one was taken, and gives up on a host that stops
- * reading for FK_FIDO_HID_SEND_TIMEOUT_MS.
+ * reading for FK_FIDO_HID_SEND_TIMEOUT_MS: that report and the rest are
+ * dropped until the host takes a report again.
  */
 #ifndef FUSEKEY_FIDO_HID_H
 #define FUSEKEY_FIDO_HID_H
@@ -63,6 +64,7 @@ typedef struct fk_fido_hid {
     void (*wink)(void);
     bool configured;
     bool in_busy;                /* an input report is in flight */
+    bool host_gone;              /* a send timed out: drop at once until the host reads again */
     unsigned dropped;            /* input reports given up on (host not reading) */
     uint8_t rx[FK_FIDO_HID_REPORT];  /* the OUT endpoint's buffer */
     uint8_t tx[FK_FIDO_HID_REPORT];

@@ -177,7 +177,7 @@ static int setup(void **state)
     (void)state;
     g_wait = WAIT_AT_ONCE;
     g_in_count = 0;
-    if (rig_setup_fido() != 0) return -1;
+    if (rig_setup_fido(NULL) != 0) return -1;
     rig_enumerate();
     fake_host_poll_in(EP_HID, sink, NULL);
     return 0;
@@ -325,6 +325,53 @@ static void test_card_beside(void **state)
     assert_memory_equal(out, "U2F_V2", 6);
 }
 
+/* A clock that moves 10 ms each time it is read, so a wait on it ends. */
+static uint64_t ticking_millis(void)
+{
+    fake_clock_advance(10);
+    return fake_millis();
+}
+
+static int setup_not_reading(void **state)
+{
+    (void)state;
+    g_in_count = 0;
+    g_wait = WAIT_AT_ONCE;
+    if (rig_setup_fido(ticking_millis) != 0) return -1;
+    rig_enumerate();
+    return 0; /* the host does not poll the HID IN endpoint */
+}
+
+/* A host that stops reading (its client gone) costs one send timeout, not
+ * one per report of the response; once the host reads again, responses
+ * flow. */
+static void test_host_stops_reading(void **state)
+{
+    (void)state;
+    static const uint8_t nonce[8] = {8, 7, 6, 5, 4, 3, 2, 1};
+    send_msg(CID_BROADCAST, 0x86, nonce, sizeof nonce); /* its one report waits unread */
+    static uint8_t data[1000];
+    memset(data, 0x5A, sizeof data);
+    const uint64_t t0 = fake_millis();
+    send_msg(1, 0x81, data, sizeof data); /* 17 reports, none taken */
+    const uint64_t spent = fake_millis() - t0;
+    assert_true(spent >= FK_FIDO_HID_SEND_TIMEOUT_MS);
+    assert_true(spent < 2u * FK_FIDO_HID_SEND_TIMEOUT_MS);
+    assert_int_equal(rig_fido.dropped, 17); /* 57 + 16 x 59 bytes: every report of it */
+    /* The host reads again: the INIT answer that waited, then a PING. */
+    uint8_t pkt[64];
+    assert_int_equal(fake_host_in(EP_HID, pkt, sizeof pkt, NULL), 64);
+    assert_int_equal(pkt[4], 0x86);
+    fake_host_poll_in(EP_HID, sink, NULL);
+    g_in_count = 0;
+    send_msg(1, 0x81, data, 100);
+    uint8_t back[100];
+    size_t len;
+    assert_int_equal(recv_msg(1, back, sizeof back, &len), 0x81);
+    assert_int_equal(len, 100);
+    assert_memory_equal(back, data, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +380,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_presence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_beside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_stops_reading, setup_not_reading, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ void rig_pump(void)
     }
 }
 
-static int setup(const fk_ccid_config_t *cfg, bool fido)
+static int setup(const fk_ccid_config_t *cfg, bool fido, uint64_t (*fido_millis)(void))
 {
     if (fk_devrig_dir_create(&g_rig, "usb") != 0) return -1;
     if (fk_devrig_boot(&g_rig) != 0) return -1;
@@ -52,7 +52,8 @@ static int setup(const fk_ccid_config_t *cfg, bool fido)
     fk_ccid_config_t c = {.millis = fake_millis};
     if (cfg != NULL) c.max_message = cfg->max_message;
     if (fk_ccid_init(&rig_ccid, &rig_dev.card, &c) != FK_USBD_OK) return -1;
-    const fk_fido_hid_config_t fc = {.millis = fake_millis, .wink = NULL};
+    const fk_fido_hid_config_t fc = {.millis = fido_millis != NULL ? fido_millis : fake_millis,
+                                    .wink = NULL};
     if (fido && fk_fido_hid_init(&rig_fido, &rig_dev.svc, &fk_fido_applet, g_fido_state,
                                  sizeof g_fido_state, &fc) != FK_USBD_OK)
         return -1;
@@ -70,9 +71,9 @@ static int setup(const fk_ccid_config_t *cfg, bool fido)
     return 0;
 }
 
-int rig_setup(const fk_ccid_config_t *cfg) { return setup(cfg, false); }
+int rig_setup(const fk_ccid_config_t *cfg) { return setup(cfg, false, NULL); }
 
-int rig_setup_fido(void) { return setup(NULL, true); }
+int rig_setup_fido(uint64_t (*millis)(void)) { return setup(NULL, true, millis); }
 
 int rig_teardown(void)
 {

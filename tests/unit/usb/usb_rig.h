@@ -38,8 +38,9 @@ extern const uint8_t rig_serial[8];
 int rig_setup(const fk_ccid_config_t *cfg);
 /* The same, as the composite device of the firmware: CCID (interface 0,
  * endpoints 1-2) and FIDO HID (interface 1, endpoint 3 both ways) over the
- * FIDO applet of the same device. */
-int rig_setup_fido(void);
+ * FIDO applet of the same device; millis (NULL: fake_millis) is the FIDO
+ * class's clock. */
+int rig_setup_fido(uint64_t (*millis)(void));
 int rig_teardown(void);
 
 /* The pump the fake host runs after each transaction: fk_usbd_task, or,
