@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include "crypto/crypto.h"
 #include "fileio.h"
 #include "hal.h"
@@ -69,18 +71,6 @@ static int reset_source(void **state)
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
 static void fill_range(uint8_t *p, size_t n, uint8_t first)
 {
     for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(first + i);
@@ -104,15 +94,15 @@ static void test_sha256_vectors(void **state)
     (void)state;
 
     fk_sha256("abc", 3, md);
-    unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
+    fk_test_unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
     assert_memory_equal(md, want, 32);
 
     fk_sha256(NULL, 0, md);
-    unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want, 32);
+    fk_test_unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want, 32);
     assert_memory_equal(md, want, 32);
 
     fk_sha256(k_abc_448, strlen(k_abc_448), md);
-    unhex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", want, 32);
+    fk_test_unhex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", want, 32);
     assert_memory_equal(md, want, 32);
 }
 
@@ -134,7 +124,7 @@ static void test_sha256_streaming(void **state)
         left -= n;
     }
     fk_sha256_finish(&ctx, md);
-    unhex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", want, 32);
+    fk_test_unhex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", want, 32);
     assert_memory_equal(md, want, 32);
     assert_true(all_zero(&ctx, sizeof(ctx)));
 
@@ -163,37 +153,37 @@ static void test_hmac_rfc4231(void **state)
 
     memset(key, 0x0b, 20);
     fk_hmac_sha256(key, 20, "Hi There", 8, mac);
-    unhex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want, 32);
+    fk_test_unhex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want, 32);
     assert_memory_equal(mac, want, 32);
 
     fk_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
-    unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want, 32);
+    fk_test_unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want, 32);
     assert_memory_equal(mac, want, 32);
 
     memset(key, 0xaa, 20);
     memset(data, 0xdd, 50);
     fk_hmac_sha256(key, 20, data, 50, mac);
-    unhex("773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe", want, 32);
+    fk_test_unhex("773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe", want, 32);
     assert_memory_equal(mac, want, 32);
 
     fill_range(key, 25, 0x01);
     memset(data, 0xcd, 50);
     fk_hmac_sha256(key, 25, data, 50, mac);
-    unhex("82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b", want, 32);
+    fk_test_unhex("82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b", want, 32);
     assert_memory_equal(mac, want, 32);
 
     memset(key, 0x0c, 20);
     fk_hmac_sha256(key, 20, "Test With Truncation", 20, mac);
-    unhex("a3b6167473100ee06e0c796c2955552b", want, 16);
+    fk_test_unhex("a3b6167473100ee06e0c796c2955552b", want, 16);
     assert_memory_equal(mac, want, 16);
 
     memset(key, 0xaa, 131);
     fk_hmac_sha256(key, 131, data6, strlen(data6), mac);
-    unhex("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54", want, 32);
+    fk_test_unhex("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54", want, 32);
     assert_memory_equal(mac, want, 32);
 
     fk_hmac_sha256(key, 131, data7, strlen(data7), mac);
-    unhex("9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2", want, 32);
+    fk_test_unhex("9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2", want, 32);
     assert_memory_equal(mac, want, 32);
 }
 
@@ -209,10 +199,10 @@ static void test_hkdf_rfc5869(void **state)
     fill_range(salt, 13, 0x00);
     fill_range(info, 10, 0xf0);
     assert_int_equal(fk_hkdf_sha256(salt, 13, ikm, 22, info, 10, okm, 42), FK_CRYPTO_OK);
-    unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+    fk_test_unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
           want, sizeof(want));
     assert_memory_equal(okm, want, 42);
-    unhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5", prk, 32);
+    fk_test_unhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5", prk, 32);
     memset(okm, 0, sizeof(okm));
     assert_int_equal(fk_hkdf_sha256_expand(prk, 32, info, 10, okm, 42), FK_CRYPTO_OK);
     assert_memory_equal(okm, want, 42);
@@ -222,12 +212,12 @@ static void test_hkdf_rfc5869(void **state)
     fill_range(salt, 80, 0x60);
     fill_range(info, 80, 0xb0);
     assert_int_equal(fk_hkdf_sha256(salt, 80, ikm, 80, info, 80, okm, 82), FK_CRYPTO_OK);
-    unhex("b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+    fk_test_unhex("b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
           "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
           "cc30c58179ec3e87c14c01d5c1f3434f1d87",
           want, sizeof(want));
     assert_memory_equal(okm, want, 82);
-    unhex("06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244", prk, 32);
+    fk_test_unhex("06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244", prk, 32);
     memset(okm, 0, sizeof(okm));
     assert_int_equal(fk_hkdf_sha256_expand(prk, 32, info, 80, okm, 82), FK_CRYPTO_OK);
     assert_memory_equal(okm, want, 82);
@@ -235,7 +225,7 @@ static void test_hkdf_rfc5869(void **state)
     /* Test case 3: empty salt and info */
     memset(ikm, 0x0b, 22);
     assert_int_equal(fk_hkdf_sha256(NULL, 0, ikm, 22, NULL, 0, okm, 42), FK_CRYPTO_OK);
-    unhex("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
+    fk_test_unhex("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
           want, sizeof(want));
     assert_memory_equal(okm, want, 42);
 }
@@ -265,25 +255,25 @@ static void test_pbkdf2_vectors(void **state)
     (void)state;
 
     assert_int_equal(fk_pbkdf2_sha256("password", 8, "salt", 4, 1, out, 32), FK_CRYPTO_OK);
-    unhex("120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b", want, 64);
+    fk_test_unhex("120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b", want, 64);
     assert_memory_equal(out, want, 32);
 
     assert_int_equal(fk_pbkdf2_sha256("password", 8, "salt", 4, 2, out, 32), FK_CRYPTO_OK);
-    unhex("ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43", want, 64);
+    fk_test_unhex("ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43", want, 64);
     assert_memory_equal(out, want, 32);
 
     assert_int_equal(fk_pbkdf2_sha256("password", 8, "salt", 4, 4096, out, 32), FK_CRYPTO_OK);
-    unhex("c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a", want, 64);
+    fk_test_unhex("c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a", want, 64);
     assert_memory_equal(out, want, 32);
 
     assert_int_equal(fk_pbkdf2_sha256("passwd", 6, "salt", 4, 1, out, 64), FK_CRYPTO_OK);
-    unhex("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+    fk_test_unhex("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
           "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783",
           want, 64);
     assert_memory_equal(out, want, 64);
 
     assert_int_equal(fk_pbkdf2_sha256("Password", 8, "NaCl", 4, 80000, out, 64), FK_CRYPTO_OK);
-    unhex("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+    fk_test_unhex("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
           "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d",
           want, 64);
     assert_memory_equal(out, want, 64);
@@ -307,14 +297,14 @@ typedef struct aead_kat {
 static void load_aead_kat(aead_kat_t *k)
 {
     fill_range(k->key, 32, 0x80);
-    unhex("070000004041424344454647", k->nonce, 12);
-    unhex("50515253c0c1c2c3c4c5c6c7", k->aad, 12);
-    unhex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+    fk_test_unhex("070000004041424344454647", k->nonce, 12);
+    fk_test_unhex("50515253c0c1c2c3c4c5c6c7", k->aad, 12);
+    fk_test_unhex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
           "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
           "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
           "3ff4def08e4b7a9de576d26586cec64b6116",
           k->ct, SUN_LEN);
-    unhex("1ae10b594f09e26a7e902ecbd0600691", k->tag, 16);
+    fk_test_unhex("1ae10b594f09e26a7e902ecbd0600691", k->tag, 16);
     assert_int_equal(strlen(k_sunscreen), SUN_LEN);
 }
 

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include "crypto/crypto.h"
 #include "crypto/ed.h"
 #include "fileio.h"
@@ -47,18 +49,6 @@ void fk_hal_panic(const char *file, int line)
 }
 
 /* ---- Helpers ------------------------------------------------------------ */
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(strlen(hex) % 2 == 0 && n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static bool all_zero(const void *p, size_t n)
 {
@@ -132,11 +122,11 @@ typedef struct ed_buf {
 
 static void load(const ed_vector_t *v, ed_buf_t *b)
 {
-    b->key_len = unhex(v->seed, b->seed, sizeof(b->seed));
+    b->key_len = fk_test_unhex(v->seed, b->seed, sizeof(b->seed));
     assert_int_equal(b->key_len, fk_ed_key_len(v->twin));
-    assert_int_equal(unhex(v->pub, b->pub, sizeof(b->pub)), b->key_len);
-    b->msg_len = unhex(v->msg, b->msg, sizeof(b->msg));
-    b->sig_len = unhex(v->sig, b->sig, sizeof(b->sig));
+    assert_int_equal(fk_test_unhex(v->pub, b->pub, sizeof(b->pub)), b->key_len);
+    b->msg_len = fk_test_unhex(v->msg, b->msg, sizeof(b->msg));
+    b->sig_len = fk_test_unhex(v->sig, b->sig, sizeof(b->sig));
     assert_int_equal(b->sig_len, fk_ed_sig_len(v->twin));
 }
 

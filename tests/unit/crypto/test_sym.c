@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
 #include "crypto/sym.h"
@@ -56,18 +58,6 @@ void fk_hal_panic(const char *file, int line)
 /* ---- Helpers ------------------------------------------------------------ */
 
 #define BUF_MAX 600
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(strlen(hex) % 2 == 0 && n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static bool all_zero(const void *p, size_t n)
 {
@@ -171,15 +161,15 @@ static void test_aes_sp800_38a(void **state)
     uint8_t pt[64], ct[64], key[32], iv[16];
     (void)state;
 
-    assert_int_equal(unhex(k_sp38a_pt, pt, sizeof(pt)), 64);
+    assert_int_equal(fk_test_unhex(k_sp38a_pt, pt, sizeof(pt)), 64);
     for (size_t m = 0; m < sizeof(k_sp38a) / sizeof(k_sp38a[0]); m++) {
         const mode_vectors_t *v = &k_sp38a[m];
         for (size_t k = 0; k < 3; k++) {
-            size_t key_len = unhex(k_sp38a_keys[k], key, sizeof(key));
-            assert_int_equal(unhex(v->ct[k], ct, sizeof(ct)), 64);
+            size_t key_len = fk_test_unhex(k_sp38a_keys[k], key, sizeof(key));
+            assert_int_equal(fk_test_unhex(v->ct[k], ct, sizeof(ct)), 64);
             size_t iv_len = 0;
             if (v->mode != FK_AES_ECB)
-                iv_len = unhex(v->mode == FK_AES_CTR ? k_sp38a_ctr : k_sp38a_iv, iv, sizeof(iv));
+                iv_len = fk_test_unhex(v->mode == FK_AES_CTR ? k_sp38a_ctr : k_sp38a_iv, iv, sizeof(iv));
             check_mode(v->mode, key, key_len, v->mode == FK_AES_ECB ? NULL : iv, iv_len, pt, ct, 64);
             /* The stream modes also take a partial last block. */
             if (v->mode == FK_AES_CFB128 || v->mode == FK_AES_OFB || v->mode == FK_AES_CTR)
@@ -244,10 +234,10 @@ static void test_aes_xts(void **state)
     (void)state;
 
     for (size_t i = 0; i < sizeof(k_xts) / sizeof(k_xts[0]); i++) {
-        size_t key_len = unhex(k_xts[i].key, key, sizeof(key));
-        assert_int_equal(unhex(k_xts[i].tweak, tweak, sizeof(tweak)), 16);
-        size_t len = unhex(k_xts[i].pt, pt, sizeof(pt));
-        assert_int_equal(unhex(k_xts[i].ct, ct, sizeof(ct)), len);
+        size_t key_len = fk_test_unhex(k_xts[i].key, key, sizeof(key));
+        assert_int_equal(fk_test_unhex(k_xts[i].tweak, tweak, sizeof(tweak)), 16);
+        size_t len = fk_test_unhex(k_xts[i].pt, pt, sizeof(pt));
+        assert_int_equal(fk_test_unhex(k_xts[i].ct, ct, sizeof(ct)), len);
         /* check_mode also runs each vector in place: mbedTLS's own XTS gets
          * the stealing wrong in place (sym.c). */
         check_mode(FK_AES_XTS, key, key_len, tweak, 16, pt, ct, len);
@@ -338,12 +328,12 @@ typedef struct aead_buf {
 
 static void aead_load(const aead_vector_t *v, aead_buf_t *b)
 {
-    b->key_len = unhex(v->key, b->key, sizeof(b->key));
-    b->nonce_len = unhex(v->nonce, b->nonce, sizeof(b->nonce));
-    b->aad_len = unhex(v->aad, b->aad, sizeof(b->aad));
-    b->len = unhex(v->pt, b->pt, sizeof(b->pt));
-    assert_int_equal(unhex(v->ct, b->ct, sizeof(b->ct)), b->len);
-    b->tag_len = unhex(v->tag, b->tag, sizeof(b->tag));
+    b->key_len = fk_test_unhex(v->key, b->key, sizeof(b->key));
+    b->nonce_len = fk_test_unhex(v->nonce, b->nonce, sizeof(b->nonce));
+    b->aad_len = fk_test_unhex(v->aad, b->aad, sizeof(b->aad));
+    b->len = fk_test_unhex(v->pt, b->pt, sizeof(b->pt));
+    assert_int_equal(fk_test_unhex(v->ct, b->ct, sizeof(b->ct)), b->len);
+    b->tag_len = fk_test_unhex(v->tag, b->tag, sizeof(b->tag));
 }
 
 static void test_aes_aead_vectors(void **state)
@@ -574,11 +564,11 @@ static void test_aes_cmac(void **state)
     uint8_t msg[64], key[32], mac[16], exp[16];
     (void)state;
 
-    unhex(k_sp38a_pt, msg, sizeof(msg));
+    fk_test_unhex(k_sp38a_pt, msg, sizeof(msg));
     for (size_t k = 0; k < 3; k++) {
-        size_t key_len = unhex(k_sp38a_keys[k], key, sizeof(key));
+        size_t key_len = fk_test_unhex(k_sp38a_keys[k], key, sizeof(key));
         for (size_t i = 0; i < 4; i++) {
-            unhex(want[k][i], exp, sizeof(exp));
+            fk_test_unhex(want[k][i], exp, sizeof(exp));
             assert_int_equal(fk_aes_cmac(key, key_len, lens[i] ? msg : NULL, lens[i], mac), FK_CRYPTO_OK);
             assert_memory_equal(mac, exp, 16);
         }
@@ -601,15 +591,15 @@ static void test_chachapoly_rfc8439(void **state)
     (void)state;
 
     fill_range(key, 32, 0x80);
-    unhex("070000004041424344454647", nonce, sizeof(nonce));
-    unhex("50515253c0c1c2c3c4c5c6c7", aad, sizeof(aad));
-    assert_int_equal(unhex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+    fk_test_unhex("070000004041424344454647", nonce, sizeof(nonce));
+    fk_test_unhex("50515253c0c1c2c3c4c5c6c7", aad, sizeof(aad));
+    assert_int_equal(fk_test_unhex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
                            "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
                            "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
                            "3ff4def08e4b7a9de576d26586cec64b6116",
                            ct, sizeof(ct)),
                      len);
-    unhex("1ae10b594f09e26a7e902ecbd0600691", want_tag, sizeof(want_tag));
+    fk_test_unhex("1ae10b594f09e26a7e902ecbd0600691", want_tag, sizeof(want_tag));
 
     assert_int_equal(fk_chachapoly_seal(key, nonce, aad, 12, (const uint8_t *)pt_text, len, out, tag),
                      FK_CRYPTO_OK);
@@ -642,7 +632,7 @@ static void check_hmac(fk_hash_t h, const uint8_t *key, size_t key_len, const ch
                        const char *want)
 {
     uint8_t mac[64], exp[64];
-    size_t n = unhex(want, exp, sizeof(exp));
+    size_t n = fk_test_unhex(want, exp, sizeof(exp));
     memset(mac, 0, sizeof(mac));
     assert_int_equal(fk_hmac(h, key, key_len, (const uint8_t *)msg, len, mac), FK_CRYPTO_OK);
     assert_memory_equal(mac, exp, n);
@@ -771,7 +761,7 @@ static void test_hkdf_rfc5869(void **state)
             memset(ikm, 0x0c, k_cases[i].ikm_len);
             break;
         }
-        assert_int_equal(unhex(k_cases[i].okm, want, sizeof(want)), k_cases[i].len);
+        assert_int_equal(fk_test_unhex(k_cases[i].okm, want, sizeof(want)), k_cases[i].len);
         assert_int_equal(fk_hkdf(k_cases[i].h, salt_len ? salt : NULL, salt_len, ikm,
                                  k_cases[i].ikm_len, info_len ? info : NULL, info_len, okm,
                                  k_cases[i].len),
@@ -815,7 +805,7 @@ static void check_pbkdf2(fk_hash_t h, const char *pw, size_t pw_len, const char 
                          size_t salt_len, uint32_t c, const char *want)
 {
     uint8_t out[64], exp[64];
-    size_t n = unhex(want, exp, sizeof(exp));
+    size_t n = fk_test_unhex(want, exp, sizeof(exp));
     assert_int_equal(fk_pbkdf2(h, (const uint8_t *)pw, pw_len, (const uint8_t *)salt, salt_len, c,
                                NULL, NULL, out, n),
                      FK_CRYPTO_OK);
@@ -861,7 +851,7 @@ static void test_pbkdf2_keepalive_and_limits(void **state)
                                count_keepalive, &g_keepalives, out, sizeof(out)),
                      FK_CRYPTO_OK);
     assert_int_equal(g_keepalives, (2u * 4095u) / FK_PBKDF2_KEEPALIVE);
-    unhex("3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038", ref, sizeof(ref));
+    fk_test_unhex("3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038", ref, sizeof(ref));
     assert_memory_equal(out, ref, sizeof(out));
     g_keepalives = 0;
     assert_int_equal(fk_pbkdf2(FK_HASH_SHA1, ref, 4, ref, 4, FK_PBKDF2_KEEPALIVE, count_keepalive,
@@ -886,13 +876,13 @@ static void test_x963_vectors(void **state)
     (void)state;
 
     /* [SHA-1], shared secret length 192, SharedInfo length 0, key data 128, COUNT 0. */
-    size_t zl = unhex("1c7d7b5f0597b03d06a018466ed1a93e30ed4b04dc64ccdd", z, sizeof(z));
-    unhex("bf71dffd8f4d99223936beb46fee8ccc", want, sizeof(want));
+    size_t zl = fk_test_unhex("1c7d7b5f0597b03d06a018466ed1a93e30ed4b04dc64ccdd", z, sizeof(z));
+    fk_test_unhex("bf71dffd8f4d99223936beb46fee8ccc", want, sizeof(want));
     assert_int_equal(fk_x963_kdf(FK_HASH_SHA1, z, zl, NULL, 0, out, 16), FK_CRYPTO_OK);
     assert_memory_equal(out, want, 16);
     /* [SHA-256], the same lengths, COUNT 0. */
-    zl = unhex("96c05619d56c328ab95fe84b18264b08725b85e33fd34f08", z, sizeof(z));
-    unhex("443024c3dae66b95e6f5670601558f71", want, sizeof(want));
+    zl = fk_test_unhex("96c05619d56c328ab95fe84b18264b08725b85e33fd34f08", z, sizeof(z));
+    fk_test_unhex("443024c3dae66b95e6f5670601558f71", want, sizeof(want));
     assert_int_equal(fk_x963_kdf(FK_HASH_SHA256, z, zl, NULL, 0, out, 16), FK_CRYPTO_OK);
     assert_memory_equal(out, want, 16);
 

@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include "crypto/sym.h"
 #include "devrig.h"
 #include "flashcut.h"
@@ -57,18 +59,6 @@ static const fk_space_t g_hsm_sp = {&g_dev.svc.store, FK_NS_HSM};
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(strlen(hex) % 2 == 0 && n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
 static uint16_t send(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const void *data, size_t n,
                      size_t ne)
 {
@@ -95,7 +85,7 @@ static size_t out_len(void) { return g_out_len - 2; }
 static void expect_out(const char *hex)
 {
     static uint8_t want[1024];
-    size_t n = unhex(hex, want, sizeof(want));
+    size_t n = fk_test_unhex(hex, want, sizeof(want));
     assert_int_equal(out_len(), n);
     assert_memory_equal(g_out, want, n);
 }
@@ -142,7 +132,7 @@ static void put_key(uint8_t id, uint8_t kind, const uint8_t *key, size_t len, co
 static void put_aes(uint8_t id, const char *hex)
 {
     uint8_t key[64];
-    size_t n = unhex(hex, key, sizeof(key));
+    size_t n = fk_test_unhex(hex, key, sizeof(key));
     put_key(id, FK_KEY_AES, key, n, NULL, 0, -1);
 }
 
@@ -233,7 +223,7 @@ static void test_generate(void **state)
     static const char k_c430[] =
         "a81f30020c00300904023438030307c010a006300402020100a106300430020400";
     uint8_t want[64], c4[64];
-    size_t wn = unhex(k_c430, want, sizeof(want));
+    size_t wn = fk_test_unhex(k_c430, want, sizeof(want));
     uint32_t size;
     assert_int_equal(fk_space_size(&g_hsm_sp, HSM_FID(HSM_PREFIX_PRKD, 0x30), &size), FK_STORE_OK);
     assert_int_equal(size, wn);
@@ -434,8 +424,8 @@ static void test_basic_forms(void **state)
          "aaf3d8f1de5640c232f5b169b9c911e6", "e1992190549f6ed5696a2c056c315410"}};
     static const size_t mac_lens[4] = {0, 16, 40, 64};
     uint8_t pt[64], x[64], ct[64], iv[16];
-    unhex(SP38A_PT, pt, sizeof(pt));
-    unhex(SP38A_IV, iv, sizeof(iv));
+    fk_test_unhex(SP38A_PT, pt, sizeof(pt));
+    fk_test_unhex(SP38A_IV, iv, sizeof(iv));
 
     for (uint8_t k = 0; k < 3; k++) {
         put_aes(ID_128 + k, keys[k]);
@@ -445,7 +435,7 @@ static void test_basic_forms(void **state)
         for (size_t i = 0; i < 16; i++) x[i] ^= iv[i];
         assert_int_equal(cipher(ID_128 + k, 0x10, x, 64), SW_OK);
         expect_out(cbc[k]);
-        unhex(cbc[k], ct, sizeof(ct));
+        fk_test_unhex(cbc[k], ct, sizeof(ct));
         assert_int_equal(cipher(ID_128 + k, 0x11, ct, 64), SW_OK);
         assert_int_equal(out_len(), 64);
         assert_memory_equal(g_out, x, 64);
@@ -523,14 +513,14 @@ static void test_ext_aes_sp800_38a(void **state)
     static const uint8_t groups[3] = {0x00, 0x14, 0x28};
     static uint8_t req[512];
     uint8_t pt[64], ct[64], iv[16], oid[9];
-    unhex(SP38A_PT, pt, sizeof(pt));
+    fk_test_unhex(SP38A_PT, pt, sizeof(pt));
 
     for (uint8_t k = 0; k < 3; k++) {
         put_aes(ID_128 + k, keys[k]);
         for (size_t m = 0; m < FK_ARRAY_SIZE(kats); m++) {
             aes_oid(oid, (uint8_t)(groups[k] + kats[m].oid_off));
-            size_t ivl = kats[m].iv ? unhex(kats[m].iv, iv, sizeof(iv)) : 0;
-            unhex(kats[m].ct[k], ct, sizeof(ct));
+            size_t ivl = kats[m].iv ? fk_test_unhex(kats[m].iv, iv, sizeof(iv)) : 0;
+            fk_test_unhex(kats[m].ct[k], ct, sizeof(ct));
             size_t n = ext(req, sizeof(req), oid, 9, pt, 64, ivl ? iv : NULL, ivl, NULL, 0);
             assert_int_equal(cipher(ID_128 + k, 0x51, req, n), SW_OK);
             expect_out(kats[m].ct[k]);
@@ -562,8 +552,8 @@ static void test_ext_xts(void **state)
     /* IEEE 1619 vectors 15 and 18 (ciphertext stealing), XTS-AES-128: the
      * key is Key1 || Key2, an AES-256 key object. */
     put_aes(ID_XTS128, "fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0bfbebdbcbbbab9b8b7b6b5b4b3b2b1b0");
-    unhex("9a785634120000000000000000000000", tweak, sizeof(tweak));
-    unhex("000102030405060708090a0b0c0d0e0f10111213", pt, sizeof(pt));
+    fk_test_unhex("9a785634120000000000000000000000", tweak, sizeof(tweak));
+    fk_test_unhex("000102030405060708090a0b0c0d0e0f10111213", pt, sizeof(pt));
     size_t n = ext(req, sizeof(req), oid, 9, pt, 17, tweak, 16, NULL, 0);
     assert_int_equal(cipher(ID_XTS128, 0x51, req, n), SW_OK);
     expect_out("6c1625db4671522d3d7599601de7ca09ed");
@@ -577,7 +567,7 @@ static void test_ext_xts(void **state)
     assert_memory_equal(g_out, pt, 20);
     /* IEEE 1619 vector 2: the tweak 3333333333 and no more. */
     put_aes(ID_XTS128, "1111111111111111111111111111111122222222222222222222222222222222");
-    unhex("33333333330000000000000000000000", tweak, sizeof(tweak));
+    fk_test_unhex("33333333330000000000000000000000", tweak, sizeof(tweak));
     memset(pt, 0x44, 32);
     n = ext(req, sizeof(req), oid, 9, pt, 32, tweak, 16, NULL, 0);
     assert_int_equal(cipher(ID_XTS128, 0x51, req, n), SW_OK);
@@ -585,8 +575,8 @@ static void test_ext_xts(void **state)
     /* NIST XTSVS XTSGenAES256 count 113: a 512-bit key. */
     put_aes(ID_512, "a8647d60a8d1bec3305178f11fd3e193ef0bd62354815bb1d9b3fcc555a7a8ae"
                     "dc7861a9a7242348a1890498e845bd4101d75899db5087205f9f3386a82dd63d");
-    unhex("878013b84337862ee5fe8558ec03ce8e", tweak, sizeof(tweak));
-    unhex("ff5574a4a0e796c53d2fb8b859401fe624c26d6c9ad53adfcb0bf5b5deda9745"
+    fk_test_unhex("878013b84337862ee5fe8558ec03ce8e", tweak, sizeof(tweak));
+    fk_test_unhex("ff5574a4a0e796c53d2fb8b859401fe624c26d6c9ad53adfcb0bf5b5deda9745"
           "e06133c5477f51e9ccc2e2294abf3107",
           pt, sizeof(pt));
     oid[8] = 2;
@@ -605,11 +595,11 @@ static void test_ext_aead(void **state)
     (void)state;
     static uint8_t req[512], ct_tag[160];
     uint8_t oid[11], nonce[64], aad[20], pt[64];
-    const size_t al = unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad, sizeof(aad));
-    unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+    const size_t al = fk_test_unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad, sizeof(aad));
+    fk_test_unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
           "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
           pt, sizeof(pt));
-    size_t nl = unhex("cafebabefacedbaddecaf888", nonce, sizeof(nonce));
+    size_t nl = fk_test_unhex("cafebabefacedbaddecaf888", nonce, sizeof(nonce));
 
     /* GCM test case 4 (AES-128) and 16 (AES-256): 60 bytes with AAD. */
     put_aes(ID_128, "feffe9928665731c6d6a8f9467308308");
@@ -641,7 +631,7 @@ static void test_ext_aead(void **state)
                "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
                "76fc6ece0f4e1768cddf8853bb2d551b");
     /* GCM test case 6: a 60-byte nonce. */
-    nl = unhex("9313225df88406e555909c5aff5269aa6a7a9538534f7da1e4c303d2a318a728"
+    nl = fk_test_unhex("9313225df88406e555909c5aff5269aa6a7a9538534f7da1e4c303d2a318a728"
                "c3c0c95156809539fcf0e2429a6b525416aedbf5a0de6a57a637b39b",
                nonce, sizeof(nonce));
     aes_oid(oid, 0x06);
@@ -654,7 +644,7 @@ static void test_ext_aead(void **state)
     /* CCM with a 16-byte tag: no published vector has one; the expected
      * bytes were computed with python3-cryptography (OpenSSL). */
     put_aes(ID_128, K128);
-    nl = unhex("cafebabefacedbaddecaf888", nonce, sizeof(nonce));
+    nl = fk_test_unhex("cafebabefacedbaddecaf888", nonce, sizeof(nonce));
     aes_oid(oid, 0x07);
     n = ext(req, sizeof(req), oid, 9, pt, 64, nonce, nl, aad, al);
     assert_int_equal(cipher(ID_128, 0x51, req, n), SW_OK);
@@ -673,9 +663,9 @@ static void test_ext_aead(void **state)
         "future, sunscreen would be it.";
     static const uint8_t chacha[11] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x03, 0x12};
     put_aes(ID_256, "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
-    nl = unhex("070000004041424344454647", nonce, sizeof(nonce));
+    nl = fk_test_unhex("070000004041424344454647", nonce, sizeof(nonce));
     uint8_t caad[12];
-    unhex("50515253c0c1c2c3c4c5c6c7", caad, sizeof(caad));
+    fk_test_unhex("50515253c0c1c2c3c4c5c6c7", caad, sizeof(caad));
     n = ext(req, sizeof(req), chacha, 11, sunscreen, 114, nonce, nl, caad, 12);
     assert_int_equal(cipher(ID_256, 0x51, req, n), SW_OK);
     expect_out("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
@@ -941,12 +931,12 @@ static void test_ext_pbes2(void **state)
     static const char *const bad[] = {"d332fa1b221c0d388b90c0c44326e5d1", "152840860afcced2322755d0eb47b6a5",
                                       "af54d0702e8a85d8ac76c31487632106"};
     for (size_t i = 0; i < 3; i++) {
-        unhex(bad[i], ct, sizeof(ct));
+        fk_test_unhex(bad[i], ct, sizeof(ct));
         n = ext(req, sizeof(req), oid, 9, ct, 16, NULL, 0, params, pl);
         assert_int_equal(cipher(0x55, 0x52, req, n), 0x6A80);
         assert_int_equal(out_len(), 0);
     }
-    unhex("d6618dc22095fd700798e1f951826f2a", ct, sizeof(ct));
+    fk_test_unhex("d6618dc22095fd700798e1f951826f2a", ct, sizeof(ct));
     n = ext(req, sizeof(req), oid, 9, ct, 16, NULL, 0, params, pl);
     assert_int_equal(cipher(0x55, 0x52, req, n), SW_OK);
     assert_int_equal(out_len(), 0);

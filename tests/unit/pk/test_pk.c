@@ -16,21 +16,11 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include "pk_test_util.h"
 
 /* ---- Helpers ------------------------------------------------------------- */
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static const fk_curve_t k_weierstrass[] = {
     FK_CURVE_SECP192R1, FK_CURVE_SECP256R1, FK_CURVE_SECP384R1, FK_CURVE_SECP521R1,
@@ -89,7 +79,7 @@ static void test_hash_vectors(void **state)
     };
     for (size_t i = 0; i < FK_ARRAY_SIZE(v); i++) {
         uint8_t want[64], got[64];
-        size_t n = unhex(v[i].hex, want, sizeof(want));
+        size_t n = fk_test_unhex(v[i].hex, want, sizeof(want));
         assert_int_equal(fk_hash_len(v[i].h), n);
         assert_int_equal(fk_hash_from_len(n), v[i].h);
         assert_int_equal(fk_hash(v[i].h, "abc", 3, got), FK_CRYPTO_OK);
@@ -103,7 +93,7 @@ static void test_hash_vectors(void **state)
     /* The empty message. */
     assert_int_equal(fk_hash(FK_HASH_SHA256, NULL, 0, out), FK_CRYPTO_OK);
     uint8_t e256[32];
-    unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", e256, 32);
+    fk_test_unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", e256, 32);
     assert_memory_equal(out, e256, 32);
 }
 
@@ -207,7 +197,7 @@ static void test_curve_tables(void **state)
     assert_memory_equal(x->p, want, 32);
     memset(want, 0, 32);
     want[0] = 0x10;
-    unhex("14def9dea2f79cd65812631a5cf5d3ed", want + 16, 16);
+    fk_test_unhex("14def9dea2f79cd65812631a5cf5d3ed", want + 16, 16);
     assert_memory_equal(x->n, want, 32);
     assert_int_equal(x->g[31], 9);
     assert_int_equal(x->cofactor, 8);
@@ -219,7 +209,7 @@ static void test_curve_tables(void **state)
     assert_memory_equal(x->p, want, 56);
     /* 2^446 - c: 0x3FFF..FF in the top 28 bytes, 2^224 - c below. */
     uint8_t c[28];
-    unhex("8335dc163bb124b65129c96fde933d8d723a70aadc873d6d54a7bb0d", c, 28);
+    fk_test_unhex("8335dc163bb124b65129c96fde933d8d723a70aadc873d6d54a7bb0d", c, 28);
     memset(want, 0xFF, 28);
     want[0] = 0x3F;
     unsigned borrow = 0;
@@ -910,7 +900,7 @@ static void test_ecdh_invalid_points(void **state)
     assert_int_equal(fk_pk_ecdh(&x.key, u, 32, out, sizeof(out), &ol), FK_CRYPTO_EINVAL);
     u[0] = 1;
     assert_int_equal(fk_pk_ecdh(&x.key, u, 32, out, sizeof(out), &ol), FK_CRYPTO_EINVAL);
-    unhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", u, 32);
+    fk_test_unhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", u, 32);
     assert_int_equal(fk_pk_ecdh(&x.key, u, 32, out, sizeof(out), &ol), FK_CRYPTO_EINVAL);
     assert_int_equal(fk_pk_ecdh(&x.key, u, 31, out, sizeof(out), &ol), FK_CRYPTO_EINVAL);
     assert_int_equal(fk_pk_ecdh(&x.key, u, 33, out, sizeof(out), &ol), FK_CRYPTO_EINVAL);
@@ -929,10 +919,10 @@ static void test_x25519_x448_rfc7748(void **state)
     keyslot_t s;
 
     /* RFC 7748 section 6.1. */
-    unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", a, 32);
-    unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", a_pub, 32);
-    unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", b_pub, 32);
-    unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", want, 32);
+    fk_test_unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", a, 32);
+    fk_test_unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", a_pub, 32);
+    fk_test_unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", b_pub, 32);
+    fk_test_unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", want, 32);
     assert_int_equal(fk_pk_ec_import(FK_CURVE_X25519, a, 32, s.blob, sizeof(s.blob), &s.len),
                      FK_CRYPTO_OK);
     assert_int_equal(fk_pk_parse(s.blob, s.len, &s.key), FK_CRYPTO_OK);
@@ -942,13 +932,13 @@ static void test_x25519_x448_rfc7748(void **state)
     assert_memory_equal(out, want, 32);
 
     /* RFC 7748 section 6.2. */
-    unhex("9a8f4925d1519f5775cf46b04b5800d4ee9ee8bae8bc5565d498c28dd9c9baf5"
+    fk_test_unhex("9a8f4925d1519f5775cf46b04b5800d4ee9ee8bae8bc5565d498c28dd9c9baf5"
           "74a9419744897391006382a6f127ab1d9ac2d8c0a598726b", a, 56);
-    unhex("9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c22c5d9bb"
+    fk_test_unhex("9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c22c5d9bb"
           "c836647241d953d40c5b12da88120d53177f80e532c41fa0", a_pub, 56);
-    unhex("3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b43027d8b972"
+    fk_test_unhex("3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b43027d8b972"
           "fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609", b_pub, 56);
-    unhex("07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282bb60c0b56"
+    fk_test_unhex("07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282bb60c0b56"
           "fd2464c335543936521c24403085d59a449a5037514a879d", want, 56);
     assert_int_equal(fk_pk_ec_import(FK_CURVE_X448, a, 56, s.blob, sizeof(s.blob), &s.len),
                      FK_CRYPTO_OK);

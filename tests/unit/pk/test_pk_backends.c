@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include <mbedtls/bignum.h>
 #include <mbedtls/ecdh.h>
 #include <mbedtls/ecdsa.h>
@@ -34,18 +36,6 @@
 #include "util.h"
 
 #define RANDOM_ROUNDS 64
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static void random_bytes(void *p, size_t n) { assert_int_equal(fk_rng_bytes(p, n), 0); }
 
@@ -218,9 +208,9 @@ static void test_rfc7748_section5(void **state)
     };
     uint8_t k[56], u[56], want[56], out[56];
     for (size_t i = 0; i < FK_ARRAY_SIZE(v); i++) {
-        size_t n = unhex(v[i].k, k, sizeof(k));
-        unhex(v[i].u, u, sizeof(u));
-        unhex(v[i].out, want, sizeof(want));
+        size_t n = fk_test_unhex(v[i].k, k, sizeof(k));
+        fk_test_unhex(v[i].u, u, sizeof(u));
+        fk_test_unhex(v[i].out, want, sizeof(want));
         mont_op(v[i].c, k, u, out);
         assert_memory_equal(out, want, n);
     }
@@ -245,7 +235,7 @@ static void test_rfc7748_section5(void **state)
             memcpy(u, k, n);
             memcpy(k, out, n);
             if (j == 1 || j == 1000) {
-                unhex(j == 1 ? it[i].after1 : it[i].after1000, want, sizeof(want));
+                fk_test_unhex(j == 1 ? it[i].after1 : it[i].after1000, want, sizeof(want));
                 assert_memory_equal(k, want, n);
             }
         }
