@@ -122,6 +122,18 @@ static void hid_attach(void *ctx, fk_usbd_t *usbd, uint8_t first_itf, uint8_t fi
     h->ep_in = (uint8_t)(first_ep | FK_USB_EP_DIR_IN);
 }
 
+/* The HID descriptor (HID 1.11 §6.2.1): one report descriptor. */
+static void put_hid_desc(uint8_t p[FK_FIDO_HID_DESC_LEN])
+{
+    p[0] = FK_FIDO_HID_DESC_LEN;
+    p[1] = FK_HID_DESC_HID;
+    fk_put_le16(p + 2, HID_BCD);
+    p[4] = HID_COUNTRY_NONE;
+    p[5] = 1;
+    p[6] = FK_HID_DESC_REPORT;
+    fk_put_le16(p + 7, FK_FIDO_HID_REPORT_DESC_LEN);
+}
+
 static size_t hid_describe(void *ctx, uint8_t *buf, size_t cap)
 {
     const fk_fido_hid_t *h = ctx;
@@ -140,14 +152,7 @@ static size_t hid_describe(void *ctx, uint8_t *buf, size_t cap)
     p[7] = HID_PROTOCOL_NONE;
     p[8] = 0; /* iInterface: the core fills in the class name's string */
     p += FK_USB_INTERFACE_DESC_LEN;
-    /* HID descriptor: one report descriptor. */
-    p[0] = FK_FIDO_HID_DESC_LEN;
-    p[1] = FK_HID_DESC_HID;
-    fk_put_le16(p + 2, HID_BCD);
-    p[4] = HID_COUNTRY_NONE;
-    p[5] = 1;
-    p[6] = FK_HID_DESC_REPORT;
-    fk_put_le16(p + 7, FK_FIDO_HID_REPORT_DESC_LEN);
+    put_hid_desc(p);
     p += FK_FIDO_HID_DESC_LEN;
     /* Interrupt IN, then interrupt OUT, 64 bytes each. */
     const uint8_t eps[2] = {h->ep_in, h->ep_out};
@@ -195,9 +200,7 @@ static bool hid_control(void *ctx, const fk_usb_setup_t *req, fk_usbd_stage_t st
         }
         if (desc == FK_HID_DESC_HID) {
             uint8_t *b = fk_usbd_ctrl_buf(h->usbd);
-            size_t n = hid_describe(h, b, FK_USBD_CTRL_BUF_LEN);
-            if (n == 0u) return false;
-            memmove(b, b + FK_USB_INTERFACE_DESC_LEN, FK_FIDO_HID_DESC_LEN);
+            put_hid_desc(b);
             fk_usbd_ctrl_in(h->usbd, b, FK_FIDO_HID_DESC_LEN);
             return true;
         }
